@@ -1,0 +1,51 @@
+/**
+ * edgemetrics: Prometheus and OpenTelemetry metrics for Deno and every
+ * fetch-style runtime, with no dependencies.
+ *
+ * Declare instruments once, record on the hot path, and get the numbers out
+ * either way: serve them to a Prometheus scrape with
+ * {@linkcode metricsHandler} (pull), or push them from a short-lived job with
+ * {@linkcode OtlpExporter} or {@linkcode Pushgateway}. Both read the same
+ * registry through the same snapshot and encoders.
+ *
+ * @example Count requests and serve them to Prometheus
+ * ```ts
+ * import { Counter, metricsHandler, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const requests = new Counter({
+ *   name: "http_requests_total",
+ *   help: "Total HTTP requests.",
+ *   labelNames: ["method", "status"] as const,
+ *   registry,
+ * });
+ * requests.inc({ method: "GET", status: "200" });
+ *
+ * const fetch = metricsHandler(registry);
+ * const response = await fetch(new Request("http://localhost/metrics"));
+ * assert.equal(response.status, 200);
+ * assert.match(await response.text(), /^http_requests_total\{method="GET",status="200"\} 1$/m);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/model.ts";
+export * from "./src/clock.ts";
+export * from "./src/errors.ts";
+export * from "./src/registry.ts";
+export type { MetricOptions } from "./src/instruments/options.ts";
+export * from "./src/instruments/counter.ts";
+export * from "./src/instruments/gauge.ts";
+export * from "./src/instruments/histogram.ts";
+export * from "./src/instruments/summary.ts";
+export * from "./src/instruments/observable.ts";
+export * from "./src/instruments/buckets.ts";
+export * from "./src/encoders/prometheus_text.ts";
+export * from "./src/encoders/openmetrics.ts";
+export * from "./src/encoders/otlp_json.ts";
+export * from "./src/encoders/otlp_protobuf.ts";
+export * from "./src/pull/handler.ts";
+export * from "./src/push/otlp.ts";
+export * from "./src/push/pushgateway.ts";

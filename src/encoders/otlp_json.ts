@@ -1,0 +1,2 @@
+// Placeholder: replaced by its real module during the foundation work.
+export {};

@@ -1,0 +1,360 @@
+/**
+ * The one map from label sets to series that every instrument shares: series
+ * numbers, their numeric storage, the series limit with its overflow series,
+ * and the generation that tells bound children their series was removed.
+ *
+ * Label values index nested `Map`s in declaration order and the leaf holds a
+ * series number, so a lookup joins no strings and allocates nothing. Values
+ * live in one `Float64Array` with a fixed stride per series, which keeps a
+ * series down to a few dozen bytes and needs no object per series.
+ *
+ * @module
+ */
+
+import type { Labels } from "../model.ts";
+
+/** A label value as callers may pass it; numbers are turned into strings. */
+export type LabelValue = string | number;
+
+/**
+ * The label object of a metric whose label names are `L`.
+ *
+ * @example
+ * ```ts
+ * import type { LabelValues } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const labels: LabelValues<"method" | "status"> = { method: "GET", status: 200 };
+ * assert.equal(labels.status, 200);
+ * ```
+ */
+export type LabelValues<L extends string> = { readonly [K in L]: LabelValue };
+
+/** The label set of the series that collects records past the series limit. */
+export const OVERFLOW_LABELS: Labels = Object.freeze({
+  otel_metric_overflow: "true",
+});
+
+/** The default series limit per metric. */
+export const DEFAULT_MAX_SERIES = 2000;
+
+// deno-lint-ignore no-explicit-any
+type Node = Map<string, any>;
+
+/** Everything that creates a series needs to know about its metric. */
+export interface SeriesTableOptions {
+  metric: string;
+  labelNames: readonly string[];
+  /** Float64 slots per series. */
+  stride: number;
+  maxSeries: number;
+  /** Called with a new series' number so its owner can initialise it. */
+  init: (index: number) => void;
+}
+
+/** See the module documentation. */
+export class SeriesTable {
+  readonly metric: string;
+  readonly labelNames: readonly string[];
+  readonly stride: number;
+  readonly maxSeries: number;
+  /** Values of all series: series `i` owns `[i * stride, (i + 1) * stride)`. */
+  data: Float64Array;
+  /** When each series was created (milliseconds since the epoch). */
+  created: Float64Array;
+  /** Goes up whenever a series is removed, so bound children look again. */
+  generation = 0;
+  /** Records folded into the overflow series because the limit was reached. */
+  droppedLabelSets = 0;
+
+  #root: Node = new Map();
+  #size = 0; // series in the tree, the overflow series excluded
+  #next = 0; // the next never-used series number
+  #free: number[] = [];
+  #overflow = -1;
+  #init: (index: number) => void;
+
+  constructor(options: SeriesTableOptions) {
+    this.metric = options.metric;
+    this.labelNames = options.labelNames;
+    this.stride = options.stride;
+    this.maxSeries = options.maxSeries;
+    this.#init = options.init;
+    const capacity = this.labelNames.length === 0 ? 1 : 8;
+    this.data = new Float64Array(capacity * this.stride);
+    this.created = new Float64Array(capacity);
+    if (this.labelNames.length === 0) this.#allocate();
+  }
+
+  /** The number of series, the overflow series included. */
+  get size(): number {
+    return this.labelNames.length === 0
+      ? 1
+      : this.#size + (this.#overflow >= 0 ? 1 : 0);
+  }
+
+  /**
+   * The series number for a label object, creating the series on first use.
+   * Label objects are checked against the declared names when a series is
+   * created; a hit costs one `Map.get` per label.
+   */
+  indexOf(labels: LabelValues<string> | undefined): number {
+    const names = this.labelNames;
+    const n = names.length;
+    if (n === 0) {
+      if (labels !== undefined && Object.keys(labels).length > 0) {
+        this.#checkLabelObject(labels);
+      }
+      return 0;
+    }
+    if (labels === undefined || labels === null) {
+      throw new TypeError(
+        `Cannot record to metric "${this.metric}": labels ${
+          names.map((x) => `"${x}"`).join(", ")
+        } are required`,
+      );
+    }
+    let node = this.#root;
+    for (let i = 0; i < n - 1; i++) {
+      const raw = labels[names[i]!];
+      const next = node.get(typeof raw === "string" ? raw : String(raw));
+      if (next === undefined) return this.#create(labels, null);
+      node = next;
+    }
+    const raw = labels[names[n - 1]!];
+    const index = node.get(typeof raw === "string" ? raw : String(raw));
+    return index === undefined ? this.#create(labels, null) : index;
+  }
+
+  /** The series number for label values given in declaration order. */
+  indexOfValues(values: readonly LabelValue[]): number {
+    const names = this.labelNames;
+    if (values.length !== names.length) {
+      throw new TypeError(
+        `Cannot record to metric "${this.metric}": expected ${names.length} label values (${
+          names.join(", ")
+        }), got ${values.length}`,
+      );
+    }
+    if (names.length === 0) return 0;
+    let node = this.#root;
+    for (let i = 0; i < names.length - 1; i++) {
+      const raw = values[i]!;
+      const next = node.get(typeof raw === "string" ? raw : String(raw));
+      if (next === undefined) return this.#create(null, values);
+      node = next;
+    }
+    const raw = values[names.length - 1]!;
+    const index = node.get(typeof raw === "string" ? raw : String(raw));
+    return index === undefined ? this.#create(null, values) : index;
+  }
+
+  /**
+   * Forgets the series of a label object. Returns its former number, or -1
+   * when there was no such series.
+   */
+  remove(labels: LabelValues<string>): number {
+    const values = this.#valuesOf(labels);
+    const path: Node[] = [];
+    let node = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      path.push(node);
+      node = node.get(values[i]!);
+      if (node === undefined) return -1;
+    }
+    const last = values[values.length - 1]!;
+    const index: number | undefined = node.get(last);
+    if (index === undefined) return -1;
+    node.delete(last);
+    // Prune maps left empty so removed label values free their memory.
+    for (let i = path.length - 1; i >= 0 && node.size === 0; i--) {
+      path[i]!.delete(values[i]!);
+      node = path[i]!;
+    }
+    this.#size--;
+    this.#free.push(index);
+    this.data.fill(0, index * this.stride, (index + 1) * this.stride);
+    this.generation++;
+    return index;
+  }
+
+  /** Drops every series; an unlabeled metric gets a fresh zero series. */
+  reset(): void {
+    this.#root = new Map();
+    this.#size = 0;
+    this.#next = 0;
+    this.#free = [];
+    this.#overflow = -1;
+    this.droppedLabelSets = 0;
+    this.data.fill(0);
+    this.generation++;
+    if (this.labelNames.length === 0) this.#allocate();
+  }
+
+  /** Calls `visit` with each series' label set and number, in creation order per branch. */
+  forEach(visit: (labels: Labels, index: number) => void): void {
+    const names = this.labelNames;
+    if (names.length === 0) {
+      visit({}, 0);
+      return;
+    }
+    const values: string[] = new Array(names.length);
+    const walk = (node: Node, depth: number): void => {
+      for (const [value, child] of node) {
+        values[depth] = value;
+        if (depth < names.length - 1) {
+          walk(child, depth + 1);
+        } else {
+          const labels: Record<string, string> = {};
+          for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
+          visit(labels, child);
+        }
+      }
+    };
+    walk(this.#root, 0);
+    if (this.#overflow >= 0) visit(OVERFLOW_LABELS, this.#overflow);
+  }
+
+  #create(
+    labels: LabelValues<string> | null,
+    positional: readonly LabelValue[] | null,
+  ): number {
+    const values = labels !== null
+      ? this.#valuesOf(labels)
+      : positional!.map((raw, i) => this.#checkValue(this.labelNames[i]!, raw));
+    if (this.#size >= this.maxSeries) {
+      this.droppedLabelSets++;
+      if (this.#overflow < 0) this.#overflow = this.#allocate();
+      return this.#overflow;
+    }
+    let node = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      let next = node.get(values[i]!);
+      if (next === undefined) {
+        next = new Map();
+        node.set(values[i]!, next);
+      }
+      node = next;
+    }
+    const index = this.#allocate();
+    node.set(values[values.length - 1]!, index);
+    this.#size++;
+    return index;
+  }
+
+  #allocate(): number {
+    const index = this.#free.pop() ?? this.#next++;
+    if (index >= this.created.length) {
+      const capacity = this.created.length * 2;
+      const data = new Float64Array(capacity * this.stride);
+      data.set(this.data);
+      this.data = data;
+      const created = new Float64Array(capacity);
+      created.set(this.created);
+      this.created = created;
+    }
+    this.#init(index);
+    return index;
+  }
+
+  /** Checks a label object against the declared names; returns its values in order. */
+  #valuesOf(labels: LabelValues<string>): string[] {
+    this.#checkLabelObject(labels);
+    return this.labelNames.map((name) => this.#checkValue(name, labels[name]));
+  }
+
+  #checkLabelObject(labels: LabelValues<string>): void {
+    if (typeof labels !== "object" || labels === null) {
+      throw new TypeError(
+        `Cannot record to metric "${this.metric}": labels must be an object, got ${
+          JSON.stringify(labels)
+        }`,
+      );
+    }
+    for (const name of Object.keys(labels)) {
+      if (!this.labelNames.includes(name)) {
+        throw new TypeError(
+          `Cannot record to metric "${this.metric}": label "${name}" is not declared (declared: ${
+            this.labelNames.length ? this.labelNames.join(", ") : "none"
+          })`,
+        );
+      }
+    }
+  }
+
+  #checkValue(name: string, raw: unknown): string {
+    if (typeof raw === "string") return raw;
+    if (typeof raw === "number") return String(raw);
+    throw new TypeError(
+      `Cannot record to metric "${this.metric}": label "${name}" must be a string or number, got ${
+        raw === undefined ? "undefined (missing)" : JSON.stringify(raw)
+      }`,
+    );
+  }
+}
+
+/**
+ * A bound child's hold on its series: the series number, looked up again
+ * after the table removed any series (the number may have been reused).
+ */
+export class SeriesBinding {
+  readonly table: SeriesTable;
+  #values: readonly LabelValue[];
+  #index: number;
+  #generation: number;
+
+  constructor(table: SeriesTable, values: readonly LabelValue[], index: number) {
+    this.table = table;
+    this.#values = values;
+    this.#index = index;
+    this.#generation = table.generation;
+  }
+
+  /** The series number, valid until the table next removes a series. */
+  get index(): number {
+    if (this.#generation !== this.table.generation) {
+      this.#index = this.table.indexOfValues(this.#values);
+      this.#generation = this.table.generation;
+    }
+    return this.#index;
+  }
+}
+
+/**
+ * The cache behind `labels(...)`: one child per series, dropped whole when a
+ * series is removed (children it handed out keep working through their binding).
+ */
+export class ChildCache<C> {
+  #children: (C | undefined)[] = [];
+  #generation = 0;
+  #table: SeriesTable;
+  #make: (binding: SeriesBinding) => C;
+
+  constructor(table: SeriesTable, make: (binding: SeriesBinding) => C) {
+    this.#table = table;
+    this.#make = make;
+  }
+
+  /** The child for `labels(...values)` or `labels(object)`. */
+  get(args: readonly unknown[]): C {
+    const table = this.#table;
+    if (this.#generation !== table.generation) {
+      this.#children = [];
+      this.#generation = table.generation;
+    }
+    const first = args[0];
+    let values: readonly LabelValue[];
+    let index: number;
+    if (args.length === 1 && typeof first === "object" && first !== null) {
+      const labels = first as LabelValues<string>;
+      index = table.indexOf(labels);
+      values = table.labelNames.map((name) => labels[name]!);
+    } else {
+      values = args as LabelValue[];
+      index = table.indexOfValues(values);
+    }
+    return this.#children[index] ??= this.#make(
+      new SeriesBinding(table, values, index),
+    );
+  }
+}

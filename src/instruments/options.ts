@@ -1,0 +1,100 @@
+/**
+ * The options every instrument shares, checked in one place so every kind
+ * rejects bad declarations with the same messages.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
+import { checkMaxSeries, defaultRegistry, type Registry } from "../registry.ts";
+
+/**
+ * Options every instrument takes.
+ *
+ * @example
+ * ```ts
+ * import { Gauge, type MetricOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: MetricOptions<"queue"> = {
+ *   name: "queue_depth",
+ *   help: "Jobs waiting.",
+ *   labelNames: ["queue"],
+ *   registry: null,
+ * };
+ * assert.equal(new Gauge(options).name, "queue_depth");
+ * ```
+ */
+export interface MetricOptions<L extends string> {
+  /** The metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  name: string;
+  /** One line that says what it measures. */
+  help: string;
+  /** Label names, in the order `labels(...values)` takes them; `as const` types the label objects. */
+  labelNames?: readonly L[];
+  /** The unit (e.g. `seconds`, `bytes`); the name must end with `_<unit>`. */
+  unit?: string;
+  /** The registry to join: {@linkcode defaultRegistry} when omitted, none when `null`. */
+  registry?: Registry | null;
+  /** The most series this metric keeps; later label sets share one overflow series. Default: the registry's (2,000). */
+  maxSeries?: number;
+  /** Where time comes from; default: the registry's clock. */
+  clock?: Clock;
+}
+
+/** Checked, defaulted options. */
+export interface ResolvedOptions {
+  name: string;
+  help: string;
+  unit: string | undefined;
+  labelNames: readonly string[];
+  registry: Registry | null;
+  maxSeries: number;
+  clock: Clock;
+}
+
+/**
+ * Checks an instrument's options. `familyName` is the name the snapshot uses
+ * (a counter's without `_total`); `reserved` the label names the kind keeps.
+ */
+export function resolveOptions<L extends string>(
+  options: MetricOptions<L>,
+  reserved: readonly string[],
+  familyName: (name: string) => string = (name) => name,
+): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot declare metric: options must be an object, got ${
+        JSON.stringify(options)
+      }`,
+    );
+  }
+  assertMetricName(options.name);
+  const name = familyName(options.name);
+  if (typeof options.help !== "string") {
+    throw new TypeError(
+      `Cannot declare metric "${options.name}": help must be a string, got ${
+        JSON.stringify(options.help)
+      }`,
+    );
+  }
+  const labelNames = Object.freeze([...(options.labelNames ?? [])]);
+  assertLabelNames(options.name, labelNames, reserved);
+  if (options.unit !== undefined) assertUnit(name, options.unit);
+  const registry = options.registry === undefined
+    ? defaultRegistry
+    : options.registry;
+  return {
+    name,
+    help: options.help,
+    unit: options.unit,
+    labelNames,
+    registry,
+    maxSeries: options.maxSeries === undefined
+      ? registry?.maxSeries ?? checkMaxSeries(options.name, undefined)
+      : checkMaxSeries(options.name, options.maxSeries),
+    clock: options.clock ?? registry?.clock ?? systemClock,
+  };
+}

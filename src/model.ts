@@ -1,0 +1,365 @@
+/**
+ * The snapshot: plain data that instruments are collected into and that every
+ * encoder, exporter and cross-worker merge consumes.
+ *
+ * Everything here is a plain object, array, string or number, so a snapshot
+ * survives `structuredClone`, `postMessage`, a `BroadcastChannel` and
+ * `JSON.stringify` unchanged (except that JSON turns non-finite numbers into
+ * `null`). This file imports nothing on purpose.
+ *
+ * Times are milliseconds since the Unix epoch, as `Date.now()` gives them.
+ *
+ * @module
+ */
+
+/**
+ * A label set: label name to label value.
+ *
+ * @example Labels of one HTTP series
+ * ```ts
+ * import type { Labels } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const labels: Labels = { method: "GET", route: "/orders/{id}" };
+ * assert.equal(labels.route, "/orders/{id}");
+ * ```
+ */
+export type Labels = Readonly<Record<string, string>>;
+
+/**
+ * A sampled measurement that links a series to a trace: the labels usually
+ * carry `trace_id` and `span_id`.
+ *
+ * @example An exemplar on a latency bucket
+ * ```ts
+ * import type { Exemplar } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const exemplar: Exemplar = {
+ *   labels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" },
+ *   value: 0.27,
+ *   timestamp: 1_700_000_000_000,
+ * };
+ * assert.equal(exemplar.value, 0.27);
+ * ```
+ */
+export interface Exemplar {
+  /** The exemplar's own labels, e.g. `trace_id` and `span_id`. */
+  readonly labels: Labels;
+  /** The value that was recorded. */
+  readonly value: number;
+  /** When it was recorded, in milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+/**
+ * One series of a counter: a monotonic total since `created`.
+ *
+ * @example
+ * ```ts
+ * import type { CounterPoint } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const point: CounterPoint = { labels: {}, value: 3, created: 0 };
+ * assert.equal(point.value, 3);
+ * ```
+ */
+export interface CounterPoint {
+  /** The series' labels. */
+  readonly labels: Labels;
+  /** The total since `created`. */
+  readonly value: number;
+  /** When the series started counting from zero (milliseconds since the epoch). */
+  readonly created: number;
+  /** The latest exemplar, when one was recorded. */
+  readonly exemplar?: Exemplar;
+}
+
+/**
+ * One series of a gauge: a current value.
+ *
+ * @example
+ * ```ts
+ * import type { GaugePoint } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const point: GaugePoint = { labels: { queue: "emails" }, value: 12 };
+ * assert.equal(point.labels.queue, "emails");
+ * ```
+ */
+export interface GaugePoint {
+  /** The series' labels. */
+  readonly labels: Labels;
+  /** The current value. */
+  readonly value: number;
+}
+
+/**
+ * One series of a histogram.
+ *
+ * `counts` are per bucket, not cumulative: `counts[i]` is the number of
+ * observations `v` with `bounds[i-1] < v <= bounds[i]`, and the last entry
+ * (index `bounds.length`) counts the observations above the last bound, the
+ * `+Inf` bucket. Per-bucket counts add up across workers and map one-to-one
+ * onto OTLP's `bucketCounts`; the Prometheus encoders make them cumulative.
+ *
+ * @example
+ * ```ts
+ * import type { HistogramPoint } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * // bounds [0.1, 0.3]: one observation of 0.2, one of 5
+ * const point: HistogramPoint = {
+ *   labels: {},
+ *   counts: [0, 1, 1],
+ *   sum: 5.2,
+ *   count: 2,
+ *   created: 0,
+ * };
+ * assert.equal(point.counts.length, 3);
+ * ```
+ */
+export interface HistogramPoint {
+  /** The series' labels. */
+  readonly labels: Labels;
+  /** Observations per bucket; one more entry than the family's bounds. */
+  readonly counts: readonly number[];
+  /** The sum of all observations. */
+  readonly sum: number;
+  /** The number of observations. */
+  readonly count: number;
+  /** When the series started (milliseconds since the epoch). */
+  readonly created: number;
+  /** The latest exemplar per bucket, aligned with `counts`; `null` where none. */
+  readonly exemplars?: readonly (Exemplar | null)[];
+}
+
+/**
+ * One quantile of a summary.
+ *
+ * @example
+ * ```ts
+ * import type { Quantile } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const p99: Quantile = { quantile: 0.99, value: 0.42 };
+ * assert.equal(p99.quantile, 0.99);
+ * ```
+ */
+export interface Quantile {
+  /** The rank, between 0 and 1. */
+  readonly quantile: number;
+  /** The estimated value at that rank over the summary's window. */
+  readonly value: number;
+}
+
+/**
+ * One series of a summary: count and sum since `created`, quantiles over a
+ * sliding window.
+ *
+ * @example
+ * ```ts
+ * import type { SummaryPoint } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const point: SummaryPoint = {
+ *   labels: {},
+ *   count: 2,
+ *   sum: 0.5,
+ *   created: 0,
+ *   quantiles: [{ quantile: 0.5, value: 0.2 }],
+ * };
+ * assert.equal(point.quantiles.length, 1);
+ * ```
+ */
+export interface SummaryPoint {
+  /** The series' labels. */
+  readonly labels: Labels;
+  /** The number of observations. */
+  readonly count: number;
+  /** The sum of all observations. */
+  readonly sum: number;
+  /** When the series started (milliseconds since the epoch). */
+  readonly created: number;
+  /** The configured quantiles over the window; empty when none are configured. */
+  readonly quantiles: readonly Quantile[];
+}
+
+/**
+ * How a gauge's values from several workers combine into one: add them,
+ * keep the largest or smallest, or keep them `all` apart with a worker label.
+ *
+ * @example
+ * ```ts
+ * import type { GaugeAggregation } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const mode: GaugeAggregation = "max";
+ * assert.equal(mode, "max");
+ * ```
+ */
+export type GaugeAggregation = "sum" | "max" | "min" | "all";
+
+/**
+ * What every metric family has, whatever its kind.
+ *
+ * @example
+ * ```ts
+ * import type { FamilyBase } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const base: FamilyBase = { name: "queue_depth", help: "Jobs waiting." };
+ * assert.equal(base.name, "queue_depth");
+ * ```
+ */
+export interface FamilyBase {
+  /**
+   * The family name. For counters it has no `_total` suffix: encoders add it
+   * to the samples (`http_requests` → `http_requests_total`), as OpenMetrics
+   * and the OTLP translation rules expect.
+   */
+  readonly name: string;
+  /** One line that says what the metric measures. */
+  readonly help: string;
+  /** The unit, e.g. `seconds` or `bytes`; the name ends with `_<unit>`. */
+  readonly unit?: string;
+}
+
+/**
+ * A counter family: monotonic totals.
+ *
+ * @example
+ * ```ts
+ * import type { CounterFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const family: CounterFamily = {
+ *   type: "counter",
+ *   name: "jobs_processed",
+ *   help: "Jobs processed.",
+ *   points: [{ labels: {}, value: 3, created: 0 }],
+ * };
+ * assert.equal(family.points[0]?.value, 3);
+ * ```
+ */
+export interface CounterFamily extends FamilyBase {
+  /** The kind of family. */
+  readonly type: "counter";
+  /** One point per series. */
+  readonly points: readonly CounterPoint[];
+}
+
+/**
+ * A gauge family: current values.
+ *
+ * @example
+ * ```ts
+ * import type { GaugeFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const family: GaugeFamily = {
+ *   type: "gauge",
+ *   name: "queue_depth",
+ *   help: "Jobs waiting.",
+ *   aggregation: "sum",
+ *   points: [{ labels: {}, value: 7 }],
+ * };
+ * assert.equal(family.aggregation, "sum");
+ * ```
+ */
+export interface GaugeFamily extends FamilyBase {
+  /** The kind of family. */
+  readonly type: "gauge";
+  /** How values from several workers combine. */
+  readonly aggregation: GaugeAggregation;
+  /** One point per series. */
+  readonly points: readonly GaugePoint[];
+}
+
+/**
+ * A histogram family: explicit bucket bounds shared by every series.
+ *
+ * @example
+ * ```ts
+ * import type { HistogramFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const family: HistogramFamily = {
+ *   type: "histogram",
+ *   name: "latency_seconds",
+ *   help: "Latency.",
+ *   bounds: [0.1, 0.3],
+ *   points: [{ labels: {}, counts: [1, 0, 0], sum: 0.05, count: 1, created: 0 }],
+ * };
+ * assert.equal(family.bounds.length + 1, family.points[0]?.counts.length);
+ * ```
+ */
+export interface HistogramFamily extends FamilyBase {
+  /** The kind of family. */
+  readonly type: "histogram";
+  /** Upper bounds of the buckets, strictly increasing, without `+Inf`. */
+  readonly bounds: readonly number[];
+  /** One point per series. */
+  readonly points: readonly HistogramPoint[];
+}
+
+/**
+ * A summary family.
+ *
+ * @example
+ * ```ts
+ * import type { SummaryFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const family: SummaryFamily = {
+ *   type: "summary",
+ *   name: "payload_bytes",
+ *   help: "Payload sizes.",
+ *   points: [{ labels: {}, count: 1, sum: 512, created: 0, quantiles: [] }],
+ * };
+ * assert.equal(family.type, "summary");
+ * ```
+ */
+export interface SummaryFamily extends FamilyBase {
+  /** The kind of family. */
+  readonly type: "summary";
+  /** One point per series. */
+  readonly points: readonly SummaryPoint[];
+}
+
+/**
+ * One metric family of a snapshot, discriminated by `type`.
+ *
+ * @example Switch on the kind
+ * ```ts
+ * import type { MetricFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * function seriesCount(family: MetricFamily): number {
+ *   return family.points.length;
+ * }
+ * assert.equal(
+ *   seriesCount({ type: "gauge", name: "up", help: "", aggregation: "max", points: [] }),
+ *   0,
+ * );
+ * ```
+ */
+export type MetricFamily =
+  | CounterFamily
+  | GaugeFamily
+  | HistogramFamily
+  | SummaryFamily;
+
+/**
+ * The kinds of metric family.
+ *
+ * @example
+ * ```ts
+ * import type { MetricType } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const kind: MetricType = "histogram";
+ * assert.equal(kind, "histogram");
+ * ```
+ */
+export type MetricType = MetricFamily["type"];
