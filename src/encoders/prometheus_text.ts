@@ -1,5 +1,188 @@
-// Placeholder: replaced by its real module during the foundation work.
-import type { MetricFamily } from "../model.ts";
-export function encodePrometheusText(_families: readonly MetricFamily[]): string {
-  throw new Error("not yet");
+/**
+ * The Prometheus text exposition format, version 0.0.4: what every
+ * Prometheus server and most scrapers read.
+ *
+ * @module
+ */
+
+import type {
+  CounterFamily,
+  GaugeFamily,
+  HistogramFamily,
+  MetricFamily,
+  SummaryFamily,
+} from "../model.ts";
+import {
+  escapeHelp004,
+  formatCanonical,
+  formatNumber,
+  renderLabelPairs,
+} from "./_text.ts";
+
+/**
+ * The `Content-Type` of Prometheus text 0.0.4, as a scrape response carries it.
+ *
+ * @example
+ * ```ts
+ * import { PROMETHEUS_TEXT_CONTENT_TYPE } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const response = new Response("", {
+ *   headers: { "Content-Type": PROMETHEUS_TEXT_CONTENT_TYPE },
+ * });
+ * assert.equal(
+ *   response.headers.get("Content-Type"),
+ *   "text/plain; version=0.0.4; charset=utf-8",
+ * );
+ * ```
+ */
+export const PROMETHEUS_TEXT_CONTENT_TYPE =
+  "text/plain; version=0.0.4; charset=utf-8" as const;
+
+/**
+ * Encodes a snapshot as Prometheus text 0.0.4.
+ *
+ * Families come out in snapshot order, series in snapshot order, each family
+ * with `# HELP` (backslash and line feed escaped) and `# TYPE` lines, even
+ * when it has no series yet. Counter samples and their HELP/TYPE lines are
+ * named `<name>_total`. Histogram buckets are made cumulative and written as
+ * `<name>_bucket` with an `le` label after the series' labels, ending with
+ * `le="+Inf"`, followed by `_sum` and `_count`; summaries write one
+ * `quantile` sample per configured quantile, then `_sum` and `_count`.
+ * Label values escape `\`, `"` and line feed, so no value can start a new
+ * line. Values are the shortest decimal that round-trips (`3`, `0.1`,
+ * `1e-7`), or `+Inf`, `-Inf`, `NaN`; `le` and `quantile` use the
+ * OpenMetrics canonical form (`le="1.0"`), so a series keeps the same labels
+ * whichever format a scrape negotiates. This format has no exemplars, units
+ * or created timestamps: they are left out. The output ends with a line feed
+ * (or is empty for an empty snapshot).
+ *
+ * @param families The snapshot, e.g. from `Registry#collect()`.
+ * @returns The exposition text.
+ *
+ * @example Encode a counter and a histogram
+ * ```ts
+ * import { encodePrometheusText } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const text = encodePrometheusText([
+ *   {
+ *     type: "counter",
+ *     name: "jobs",
+ *     help: "Jobs done.",
+ *     points: [{ labels: { queue: "emails" }, value: 3, created: 0 }],
+ *   },
+ *   {
+ *     type: "histogram",
+ *     name: "latency_seconds",
+ *     help: "Latency.",
+ *     bounds: [0.1, 1],
+ *     points: [{ labels: {}, counts: [1, 2, 0], sum: 0.9, count: 3, created: 0 }],
+ *   },
+ * ]);
+ * assert.equal(
+ *   text,
+ *   `# HELP jobs_total Jobs done.
+ * # TYPE jobs_total counter
+ * jobs_total{queue="emails"} 3
+ * # HELP latency_seconds Latency.
+ * # TYPE latency_seconds histogram
+ * latency_seconds_bucket{le="0.1"} 1
+ * latency_seconds_bucket{le="1.0"} 3
+ * latency_seconds_bucket{le="+Inf"} 3
+ * latency_seconds_sum 0.9
+ * latency_seconds_count 3
+ * `,
+ * );
+ * ```
+ */
+export function encodePrometheusText(
+  families: readonly MetricFamily[],
+): string {
+  let out = "";
+  for (const family of families) {
+    switch (family.type) {
+      case "counter":
+        out += counter(family);
+        break;
+      case "gauge":
+        out += gauge(family);
+        break;
+      case "histogram":
+        out += histogram(family);
+        break;
+      case "summary":
+        out += summary(family);
+        break;
+    }
+  }
+  return out;
+}
+
+function header(name: string, help: string, type: string): string {
+  return "# HELP " + name + " " + escapeHelp004(help) + "\n# TYPE " + name +
+    " " + type + "\n";
+}
+
+function counter(family: CounterFamily): string {
+  const name = family.name + "_total";
+  let out = header(name, family.help, "counter");
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    out += (pairs === "" ? name : name + "{" + pairs + "}") + " " +
+      formatNumber(point.value) + "\n";
+  }
+  return out;
+}
+
+function gauge(family: GaugeFamily): string {
+  const name = family.name;
+  let out = header(name, family.help, "gauge");
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    out += (pairs === "" ? name : name + "{" + pairs + "}") + " " +
+      formatNumber(point.value) + "\n";
+  }
+  return out;
+}
+
+function histogram(family: HistogramFamily): string {
+  const name = family.name;
+  let out = header(name, family.help, "histogram");
+  const bounds = family.bounds;
+  // `le="…"} ` per bucket, rendered once per family.
+  const les: string[] = [];
+  for (const bound of bounds) les.push('le="' + formatCanonical(bound) + '"} ');
+  les.push('le="+Inf"} ');
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
+    const counts = point.counts;
+    let cumulative = 0;
+    for (let i = 0; i < les.length; i++) {
+      cumulative += counts[i] ?? 0;
+      out += bucket + les[i] + formatNumber(cumulative) + "\n";
+    }
+    const suffix = pairs === "" ? " " : "{" + pairs + "} ";
+    out += name + "_sum" + suffix + formatNumber(point.sum) + "\n" + name +
+      "_count" + suffix + formatNumber(point.count) + "\n";
+  }
+  return out;
+}
+
+function summary(family: SummaryFamily): string {
+  const name = family.name;
+  let out = header(name, family.help, "summary");
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
+    for (const q of point.quantiles) {
+      out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
+        formatNumber(q.value) + "\n";
+    }
+    const suffix = pairs === "" ? " " : "{" + pairs + "} ";
+    out += name + "_sum" + suffix + formatNumber(point.sum) + "\n" + name +
+      "_count" + suffix + formatNumber(point.count) + "\n";
+  }
+  return out;
 }

@@ -1,0 +1,112 @@
+/**
+ * Number formatting and escaping shared by the Prometheus text 0.0.4 and
+ * OpenMetrics 1.0 encoders. Private: not re-exported by `mod.ts`.
+ *
+ * Every function here is called once per series or once per family, never
+ * once per bucket, and returns its input unchanged when nothing needs
+ * escaping (the common case), so the encoders stay close to the cost of
+ * concatenating the output.
+ *
+ * @module
+ */
+
+import type { Labels } from "../model.ts";
+
+const LABEL_VALUE_SPECIAL = /[\\"\n]/;
+const LABEL_VALUE_SPECIAL_ALL = /[\\"\n]/g;
+const HELP_004_SPECIAL = /[\\\n]/;
+const HELP_004_SPECIAL_ALL = /[\\\n]/g;
+
+function escapeChar(char: string): string {
+  return char === "\n" ? "\\n" : "\\" + char;
+}
+
+/**
+ * Escapes a label value for both text formats: `\` → `\\`, `"` → `\"`,
+ * line feed → `\n`. Every other character (including `\r`, which neither
+ * format treats as a line break) is written as is.
+ */
+export function escapeLabelValue(value: string): string {
+  return LABEL_VALUE_SPECIAL.test(value)
+    ? value.replace(LABEL_VALUE_SPECIAL_ALL, escapeChar)
+    : value;
+}
+
+/** Escapes HELP text for text 0.0.4: `\` → `\\`, line feed → `\n`. */
+export function escapeHelp004(help: string): string {
+  return HELP_004_SPECIAL.test(help)
+    ? help.replace(HELP_004_SPECIAL_ALL, escapeChar)
+    : help;
+}
+
+/**
+ * Escapes HELP text for OpenMetrics: `\` → `\\`, `"` → `\"`, line feed →
+ * `\n` (the same set as a label value).
+ */
+export function escapeHelpOpenMetrics(help: string): string {
+  return escapeLabelValue(help);
+}
+
+/**
+ * Renders a label set as `a="x",b="y"` (no braces), in the label set's own
+ * order, or `""` for an empty set. Callers render it once per series and
+ * reuse it for every sample of that series.
+ */
+export function renderLabelPairs(labels: Labels): string {
+  let out = "";
+  for (const name in labels) {
+    const value = labels[name] as string;
+    out += (out === "" ? "" : ",") + name + '="' + escapeLabelValue(value) +
+      '"';
+  }
+  return out;
+}
+
+/**
+ * Formats a sample value: `NaN`, `+Inf`, `-Inf`, otherwise the shortest
+ * decimal that parses back to the same double (`String(n)`), so integers
+ * come out as integers (`3`) and `-0` as `0`. Both text formats and Go's
+ * `strconv.ParseFloat` accept every form this produces (`1e-7`, `1e+21`).
+ */
+export function formatNumber(value: number): string {
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value); // NaN → "NaN"
+}
+
+/**
+ * Formats a number in the OpenMetrics canonical form used for the `le` and
+ * `quantile` label values: the shortest round-trip digits, a `.0` on
+ * integral values (`1.0`, `100.0`), and for exponent forms a mantissa
+ * without `.0`, an explicit exponent sign and at least two exponent digits
+ * (`1e-05`, `1.5e+21`); `+Inf`, `-Inf`, `NaN` as they are. This is what Go's
+ * and Python's clients print, so the same bound gets the same label value
+ * whichever client exposed it.
+ */
+export function formatCanonical(value: number): string {
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  if (Number.isNaN(value)) return "NaN";
+  if (value === 0) return "0.0";
+  const abs = Math.abs(value);
+  if (abs >= 1e-4 && abs < 1e21) {
+    // Plain decimal notation, same digits as String().
+    const text = String(value);
+    return Number.isInteger(value) ? text + ".0" : text;
+  }
+  // Exponent notation, normalised to d[.ddd]e±XX.
+  const text = value.toExponential(); // shortest round-trip mantissa
+  const e = text.indexOf("e");
+  const mantissa = text.slice(0, e);
+  const sign = text[e + 1] as string;
+  const digits = text.slice(e + 2);
+  return mantissa + "e" + sign + (digits.length < 2 ? "0" + digits : digits);
+}
+
+/**
+ * Formats a timestamp given in milliseconds since the epoch as seconds, for
+ * OpenMetrics (`_created` samples and exemplar timestamps): `1700000000.123`.
+ */
+export function formatSeconds(milliseconds: number): string {
+  return formatNumber(milliseconds / 1000);
+}
