@@ -75,32 +75,30 @@ export function formatNumber(value: number): string {
 }
 
 /**
- * Formats a number in the OpenMetrics canonical form used for the `le` and
- * `quantile` label values: the shortest round-trip digits, a `.0` on
- * integral values (`1.0`, `100.0`), and for exponent forms a mantissa
- * without `.0`, an explicit exponent sign and at least two exponent digits
- * (`1e-05`, `1.5e+21`); `+Inf`, `-Inf`, `NaN` as they are. This is what Go's
- * and Python's clients print, so the same bound gets the same label value
- * whichever client exposed it.
+ * Formats a number in the OpenMetrics canonical form required for `le` and
+ * `quantile` label values: Go's `%g` rendering of the shortest round-trip
+ * digits, with `.0` added when the result has neither a decimal point nor an
+ * exponent. Plain notation for decimal exponents -4 to 5 (`0.0001`, `0.1`,
+ * `1.0`, `100000.0`), exponent notation otherwise, with an explicit sign and
+ * at least two exponent digits (`1e-05`, `1e+06`, `1.1e+23`); `+Inf`, `-Inf`
+ * and `NaN` as they are, and both zeros as `0.0`.
  */
 export function formatCanonical(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   if (Number.isNaN(value)) return "NaN";
   if (value === 0) return "0.0";
-  const abs = Math.abs(value);
-  if (abs >= 1e-4 && abs < 1e21) {
-    // Plain decimal notation, same digits as String().
-    const text = String(value);
-    return Number.isInteger(value) ? text + ".0" : text;
-  }
-  // Exponent notation, normalised to d[.ddd]e±XX.
-  const text = value.toExponential(); // shortest round-trip mantissa
+  // toExponential() without digits gives the shortest round-trip mantissa,
+  // so its exponent is the decimal exponent %g decides on.
+  const text = value.toExponential();
   const e = text.indexOf("e");
-  const mantissa = text.slice(0, e);
-  const sign = text[e + 1] as string;
-  const digits = text.slice(e + 2);
-  return mantissa + "e" + sign + (digits.length < 2 ? "0" + digits : digits);
+  const exponent = Number(text.slice(e + 1));
+  if (exponent < -4 || exponent >= 6) {
+    const digits = text.slice(e + 2);
+    return text.slice(0, e + 2) + (digits.length < 2 ? "0" + digits : digits);
+  }
+  const plain = String(value); // plain notation in this range
+  return Number.isInteger(value) ? plain + ".0" : plain;
 }
 
 /**

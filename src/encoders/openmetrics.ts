@@ -1,2 +1,245 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * The OpenMetrics 1.0 text format: Prometheus exposition with units,
+ * created timestamps and exemplars.
+ *
+ * @module
+ */
+
+import type {
+  CounterFamily,
+  Exemplar,
+  GaugeFamily,
+  HistogramFamily,
+  MetricFamily,
+  SummaryFamily,
+} from "../model.ts";
+import {
+  escapeHelpOpenMetrics,
+  formatCanonical,
+  formatNumber,
+  formatSeconds,
+  renderLabelPairs,
+} from "./_text.ts";
+
+/**
+ * The `Content-Type` of OpenMetrics 1.0 text, as a scrape response carries it.
+ *
+ * @example
+ * ```ts
+ * import { OPENMETRICS_CONTENT_TYPE } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   OPENMETRICS_CONTENT_TYPE,
+ *   "application/openmetrics-text; version=1.0.0; charset=utf-8",
+ * );
+ * ```
+ */
+export const OPENMETRICS_CONTENT_TYPE =
+  "application/openmetrics-text; version=1.0.0; charset=utf-8" as const;
+
+/**
+ * Options of {@linkcode encodeOpenMetrics}.
+ *
+ * @example Leave out the `_created` samples
+ * ```ts
+ * import { encodeOpenMetrics, type OpenMetricsOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: OpenMetricsOptions = { created: false };
+ * const text = encodeOpenMetrics([
+ *   { type: "counter", name: "jobs", help: "", points: [{ labels: {}, value: 1, created: 0 }] },
+ * ], options);
+ * assert.equal(text, "# TYPE jobs counter\njobs_total 1\n# EOF\n");
+ * ```
+ */
+export interface OpenMetricsOptions {
+  /**
+   * Whether counters, histograms and summaries carry a `_created` sample
+   * (their start time, in seconds since the epoch). Default `true`.
+   */
+  readonly created?: boolean;
+}
+
+/**
+ * Encodes a snapshot as OpenMetrics 1.0 text, ending with `# EOF`.
+ *
+ * Families come out in snapshot order, series in snapshot order. Each family
+ * starts with `# TYPE`, then `# UNIT` when a unit is declared, then `# HELP`
+ * when the help is not empty (backslash, double quote and line feed
+ * escaped), and keeps them even when it has no series yet. Counter families
+ * keep their name (without `_total`) in the metadata and write
+ * `<name>_total` samples. Histogram buckets are made cumulative and written
+ * with an `le` label after the series' labels, ending with `le="+Inf"`, then
+ * `_count` (the `+Inf` bucket, as the format requires) and `_sum`; summaries
+ * write one `quantile` sample per configured quantile, then `_count` and
+ * `_sum`. Counters, histograms and summaries end each series with
+ * `<name>_created` in seconds since the epoch unless `options.created` is
+ * `false`. Exemplars follow the counter's `_total` sample and the bucket they
+ * belong to, as ` # {labels} value timestamp` (timestamp in seconds).
+ *
+ * Numbers: `le` and `quantile` label values use the canonical form the
+ * specification asks for (`0.1`, `1.0`, `1e-05`, `1e+06`, `+Inf`); sample
+ * values are the shortest decimal that round-trips (`3`, `0.25`, `1e-7`), or
+ * `+Inf`, `-Inf`, `NaN`. Gauge aggregation is a merge setting and is not
+ * written.
+ *
+ * @param families The snapshot, e.g. from `Registry#collect()`.
+ * @param options Whether to write `_created` samples.
+ * @returns The exposition text.
+ *
+ * @example A histogram with an exemplar on the bucket it fell in
+ * ```ts
+ * import { encodeOpenMetrics } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const text = encodeOpenMetrics([{
+ *   type: "histogram",
+ *   name: "latency_seconds",
+ *   help: "Latency.",
+ *   unit: "seconds",
+ *   bounds: [0.1, 1],
+ *   points: [{
+ *     labels: { route: "/orders/{id}" },
+ *     counts: [0, 1, 0],
+ *     sum: 0.27,
+ *     count: 1,
+ *     created: 1_700_000_000_000,
+ *     exemplars: [null, { labels: { trace_id: "4bf92f35" }, value: 0.27, timestamp: 1_700_000_000_500 }, null],
+ *   }],
+ * }]);
+ * assert.equal(
+ *   text,
+ *   `# TYPE latency_seconds histogram
+ * # UNIT latency_seconds seconds
+ * # HELP latency_seconds Latency.
+ * latency_seconds_bucket{route="/orders/{id}",le="0.1"} 0
+ * latency_seconds_bucket{route="/orders/{id}",le="1.0"} 1 # {trace_id="4bf92f35"} 0.27 1700000000.5
+ * latency_seconds_bucket{route="/orders/{id}",le="+Inf"} 1
+ * latency_seconds_count{route="/orders/{id}"} 1
+ * latency_seconds_sum{route="/orders/{id}"} 0.27
+ * latency_seconds_created{route="/orders/{id}"} 1700000000
+ * # EOF
+ * `,
+ * );
+ * ```
+ */
+export function encodeOpenMetrics(
+  families: readonly MetricFamily[],
+  options: OpenMetricsOptions = {},
+): string {
+  const created = options.created ?? true;
+  let out = "";
+  for (const family of families) {
+    switch (family.type) {
+      case "counter":
+        out += counter(family, created);
+        break;
+      case "gauge":
+        out += gauge(family);
+        break;
+      case "histogram":
+        out += histogram(family, created);
+        break;
+      case "summary":
+        out += summary(family, created);
+        break;
+    }
+  }
+  return out + "# EOF\n";
+}
+
+function header(family: MetricFamily): string {
+  const name = family.name;
+  let out = "# TYPE " + name + " " + family.type + "\n";
+  if (family.unit !== undefined && family.unit !== "") {
+    out += "# UNIT " + name + " " + family.unit + "\n";
+  }
+  if (family.help !== "") {
+    out += "# HELP " + name + " " + escapeHelpOpenMetrics(family.help) + "\n";
+  }
+  return out;
+}
+
+function exemplar(exemplar: Exemplar | null | undefined): string {
+  if (exemplar === undefined || exemplar === null) return "\n";
+  return " # {" + renderLabelPairs(exemplar.labels) + "} " +
+    formatNumber(exemplar.value) + " " + formatSeconds(exemplar.timestamp) +
+    "\n";
+}
+
+function counter(family: CounterFamily, created: boolean): string {
+  const name = family.name;
+  let out = header(family);
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    const labels = pairs === "" ? " " : "{" + pairs + "} ";
+    out += name + "_total" + labels + formatNumber(point.value) +
+      exemplar(point.exemplar);
+    if (created) {
+      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+    }
+  }
+  return out;
+}
+
+function gauge(family: GaugeFamily): string {
+  const name = family.name;
+  let out = header(family);
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    out += (pairs === "" ? name + " " : name + "{" + pairs + "} ") +
+      formatNumber(point.value) + "\n";
+  }
+  return out;
+}
+
+function histogram(family: HistogramFamily, created: boolean): string {
+  const name = family.name;
+  let out = header(family);
+  // `le="…"} ` per bucket, rendered once per family.
+  const les: string[] = [];
+  for (const bound of family.bounds) {
+    les.push('le="' + formatCanonical(bound) + '"} ');
+  }
+  les.push('le="+Inf"} ');
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
+    const counts = point.counts;
+    const exemplars = point.exemplars;
+    let cumulative = 0;
+    for (let i = 0; i < les.length; i++) {
+      cumulative += counts[i] ?? 0;
+      out += bucket + les[i] + formatNumber(cumulative) +
+        (exemplars === undefined ? "\n" : exemplar(exemplars[i]));
+    }
+    const labels = pairs === "" ? " " : "{" + pairs + "} ";
+    out += name + "_count" + labels + formatNumber(cumulative) + "\n" + name +
+      "_sum" + labels + formatNumber(point.sum) + "\n";
+    if (created) {
+      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+    }
+  }
+  return out;
+}
+
+function summary(family: SummaryFamily, created: boolean): string {
+  const name = family.name;
+  let out = header(family);
+  for (const point of family.points) {
+    const pairs = renderLabelPairs(point.labels);
+    const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
+    for (const q of point.quantiles) {
+      out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
+        formatNumber(q.value) + "\n";
+    }
+    const labels = pairs === "" ? " " : "{" + pairs + "} ";
+    out += name + "_count" + labels + formatNumber(point.count) + "\n" + name +
+      "_sum" + labels + formatNumber(point.sum) + "\n";
+    if (created) {
+      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+    }
+  }
+  return out;
+}

@@ -43,11 +43,12 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
  * Encodes a snapshot as Prometheus text 0.0.4.
  *
  * Families come out in snapshot order, series in snapshot order, each family
- * with `# HELP` (backslash and line feed escaped) and `# TYPE` lines, even
- * when it has no series yet. Counter samples and their HELP/TYPE lines are
- * named `<name>_total`. Histogram buckets are made cumulative and written as
- * `<name>_bucket` with an `le` label after the series' labels, ending with
- * `le="+Inf"`, followed by `_sum` and `_count`; summaries write one
+ * with a `# HELP` line (backslash and line feed escaped; left out when the
+ * help is empty) and a `# TYPE` line, even when it has no series yet.
+ * Counter samples and their HELP/TYPE lines are named `<name>_total`.
+ * Histogram buckets are made cumulative and written as `<name>_bucket` with
+ * an `le` label after the series' labels, ending with `le="+Inf"`, followed
+ * by `_sum` and `_count` (the `+Inf` bucket's value); summaries write one
  * `quantile` sample per configured quantile, then `_sum` and `_count`.
  * Label values escape `\`, `"` and line feed, so no value can start a new
  * line. Values are the shortest decimal that round-trips (`3`, `0.1`,
@@ -120,8 +121,10 @@ export function encodePrometheusText(
 }
 
 function header(name: string, help: string, type: string): string {
-  return "# HELP " + name + " " + escapeHelp004(help) + "\n# TYPE " + name +
-    " " + type + "\n";
+  const typeLine = "# TYPE " + name + " " + type + "\n";
+  return help === ""
+    ? typeLine
+    : "# HELP " + name + " " + escapeHelp004(help) + "\n" + typeLine;
 }
 
 function counter(family: CounterFamily): string {
@@ -165,7 +168,7 @@ function histogram(family: HistogramFamily): string {
     }
     const suffix = pairs === "" ? " " : "{" + pairs + "} ";
     out += name + "_sum" + suffix + formatNumber(point.sum) + "\n" + name +
-      "_count" + suffix + formatNumber(point.count) + "\n";
+      "_count" + suffix + formatNumber(cumulative) + "\n";
   }
   return out;
 }
