@@ -30,13 +30,18 @@ export class DuplicateMetricError extends Error {
   readonly existing: unknown;
 
   /**
-   * @param name The name both metrics share.
+   * Creates the error for a metric whose name is taken.
+   *
+   * @param name The name of the metric that could not be registered.
    * @param existing The metric registered first.
+   * @param reason Why the name is taken (the default: the same name is registered).
    */
-  constructor(name: string, existing: unknown) {
-    super(
-      `Cannot register metric "${name}": a metric with this name already exists`,
-    );
+  constructor(
+    name: string,
+    existing: unknown,
+    reason = "a metric with this name already exists",
+  ) {
+    super(`Cannot register metric "${name}": ${reason}`);
     this.name = "DuplicateMetricError";
     this.existing = existing;
   }

@@ -27,6 +27,36 @@
 export type Labels = Readonly<Record<string, string>>;
 
 /**
+ * A label value as callers may pass it when recording; numbers are turned
+ * into strings (`200` → `"200"`).
+ *
+ * @example
+ * ```ts
+ * import type { LabelValue } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const status: LabelValue = 200;
+ * assert.equal(String(status), "200");
+ * ```
+ */
+export type LabelValue = string | number;
+
+/**
+ * The label object a metric with label names `L` takes when recording: one
+ * value per declared name, no other keys.
+ *
+ * @example
+ * ```ts
+ * import type { LabelValues } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const labels: LabelValues<"method" | "status"> = { method: "GET", status: 200 };
+ * assert.equal(labels.status, 200);
+ * ```
+ */
+export type LabelValues<L extends string> = { readonly [K in L]: LabelValue };
+
+/**
  * A sampled measurement that links a series to a trace: the labels usually
  * carry `trace_id` and `span_id`.
  *

@@ -8,7 +8,7 @@ import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
 import { assertLabelNames, assertMetricName } from "./names.ts";
-import { DEFAULT_MAX_SERIES } from "./instruments/_series.ts";
+import { checkMaxSeries } from "./instruments/_series.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
 
 /**
@@ -95,6 +95,11 @@ export type CollectFilter = (name: string, type: MetricType) => boolean;
 
 /** The family the registry adds for metrics that reached their series limit. */
 const DROPPED_LABEL_SETS = "edgemetrics_dropped_label_sets";
+const DROPPED_NAMES: readonly string[] = [
+  DROPPED_LABEL_SETS,
+  `${DROPPED_LABEL_SETS}_total`,
+  `${DROPPED_LABEL_SETS}_created`,
+];
 
 /**
  * A set of metrics collected together. Instruments register with
@@ -124,14 +129,19 @@ export class Registry {
   /** Default clock for metrics registered here. */
   readonly clock: Clock;
   #collectors = new Map<string, Collector>();
+  /** Every sample name a registered collector exposes, to the collector. */
+  #claims = new Map<string, Collector>();
   #timeoutMs: number;
   #onError: (error: unknown, metric: string) => void;
   #created: number | undefined;
 
   /**
+   * Creates an empty registry.
+   *
    * @param options Prefix, default labels and defaults for registered metrics.
    * @throws {TypeError} When the prefix or a default label name is invalid.
-   * @throws {RangeError} When `maxSeries` is not a positive number.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1
+   * or `Infinity`, or `collectTimeoutMs` is not a positive number.
    */
   constructor(options: RegistryOptions = {}) {
     this.prefix = options.prefix ?? "";
@@ -143,88 +153,213 @@ export class Registry {
       ["le", "quantile"],
     );
     this.defaultLabels = Object.freeze(defaults);
-    this.maxSeries = checkMaxSeries("registry", options.maxSeries);
+    this.maxSeries = checkMaxSeries(
+      "Cannot create registry",
+      options.maxSeries,
+    );
     this.clock = options.clock ?? systemClock;
-    this.#timeoutMs = options.collectTimeoutMs ?? 5000;
+    const timeout = options.collectTimeoutMs ?? 5000;
+    if (typeof timeout !== "number" || !(timeout > 0)) {
+      throw new RangeError(
+        `Cannot create registry: collectTimeoutMs must be a positive number, got ${timeout}`,
+      );
+    }
+    this.#timeoutMs = timeout;
     this.#onError = options.onError ?? reportToConsole;
   }
 
   /**
    * Adds a collector. Instruments call this themselves.
    *
+   * Names are checked by the samples they expose, as Prometheus sees them: a
+   * counter `x` (declared `x` or `x_total`) takes `x`, `x_total` and
+   * `x_created`; a histogram `x` takes `x`, `x_bucket`, `x_sum`, `x_count` and
+   * `x_created`; a summary `x` takes `x`, `x_sum`, `x_count` and `x_created`;
+   * a gauge takes its name. So a counter `x_total` and a gauge `x` cannot
+   * both be registered (OpenMetrics and OTLP would see two families `x`),
+   * nor a gauge `x_total` beside a counter `x`.
+   *
    * @param collector The metric or collector to add.
-   * @throws {DuplicateMetricError} When a metric of the same name is registered.
+   * @throws {DuplicateMetricError} When a registered metric already takes one of its names.
+   * @throws {TypeError} When the name is `edgemetrics_dropped_label_sets`, which the registry keeps for itself.
+   *
+   * @example A counter `x_total` and a gauge `x` clash
+   * ```ts
+   * import { Counter, DuplicateMetricError, Gauge, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * new Counter({ name: "x_total", help: "X.", registry });
+   * assert.throws(
+   *   () => new Gauge({ name: "x", help: "X.", registry }),
+   *   DuplicateMetricError,
+   * );
+   * ```
    */
   register(collector: Collector): void {
-    const existing = this.#collectors.get(collector.name);
-    if (existing !== undefined) {
-      throw new DuplicateMetricError(this.prefix + collector.name, existing);
+    const names = sampleNames(collector.name, collector.type);
+    for (const name of names) {
+      if (DROPPED_NAMES.includes(this.prefix + name)) {
+        throw new TypeError(
+          `Cannot register metric "${
+            this.prefix + collector.name
+          }": the name "${DROPPED_LABEL_SETS}" is kept for the registry's counter of dropped label sets`,
+        );
+      }
+      const existing = this.#claims.get(name);
+      if (existing === undefined) continue;
+      throw new DuplicateMetricError(
+        this.prefix + collector.name,
+        existing,
+        existing.name === collector.name
+          ? "a metric with this name already exists"
+          : `the name "${
+            this.prefix + name
+          }" is already taken by ${existing.type} "${
+            this.prefix + existing.name
+          }"`,
+      );
     }
     this.#collectors.set(collector.name, collector);
+    for (const name of names) this.#claims.set(name, collector);
   }
 
   /**
    * Returns the registered metric of that name (without the prefix); a
-   * counter is found by its declared name with or without `_total`.
+   * counter is found by its family name with or without `_total`.
    *
    * @param name The metric's name.
    * @returns The metric, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { Counter, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const jobs = new Counter({ name: "jobs_total", help: "Jobs.", registry });
+   * assert.equal(registry.get("jobs_total"), jobs);
+   * assert.equal(registry.get("jobs"), jobs);
+   * assert.equal(registry.get("nothing"), undefined);
+   * ```
    */
   get(name: string): Collector | undefined {
-    return this.#collectors.get(name) ??
-      this.#collectors.get(name.replace(/_total$/, ""));
+    const found = this.#collectors.get(name);
+    if (found !== undefined) return found;
+    if (!name.endsWith("_total")) return undefined;
+    const counter = this.#collectors.get(name.slice(0, -"_total".length));
+    return counter?.type === "counter" ? counter : undefined;
   }
 
   /**
-   * Unregisters a metric by name (without the prefix).
+   * Unregisters a metric by name (without the prefix), so the name can be
+   * registered again.
    *
-   * @param name The metric's name.
+   * @param name The metric's name; a counter's with or without `_total`.
    * @returns Whether a metric was removed.
+   *
+   * @example
+   * ```ts
+   * import { Gauge, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * new Gauge({ name: "temp_celsius", help: "Temperature.", registry });
+   * assert.equal(registry.remove("temp_celsius"), true);
+   * assert.equal(registry.remove("temp_celsius"), false);
+   * assert.deepEqual(await registry.collect(), []);
+   * ```
    */
   remove(name: string): boolean {
     const collector = this.get(name);
-    return collector !== undefined && this.#collectors.delete(collector.name);
+    if (collector === undefined) return false;
+    this.#collectors.delete(collector.name);
+    for (const sample of sampleNames(collector.name, collector.type)) {
+      if (this.#claims.get(sample) === collector) this.#claims.delete(sample);
+    }
+    return true;
   }
 
-  /** Unregisters every metric. */
+  /**
+   * Unregisters every metric.
+   *
+   * @example
+   * ```ts
+   * import { Counter, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * new Counter({ name: "jobs_total", help: "Jobs.", registry });
+   * registry.clear();
+   * assert.deepEqual(await registry.collect(), []);
+   * ```
+   */
   clear(): void {
     this.#collectors.clear();
+    this.#claims.clear();
   }
 
   /**
    * Collects every metric into a snapshot, in registration order. A collector
-   * that throws or exceeds the collect timeout is reported to `onError` and
-   * left out; the others are still returned.
+   * (or an instrument's `collect` hook or observe callback) that throws,
+   * rejects or exceeds `collectTimeoutMs` is reported to `onError` and left
+   * out; the others are still returned. When a metric folded label sets into
+   * its overflow series, the snapshot ends with the counter
+   * `edgemetrics_dropped_label_sets{metric="<prefixed name>"}`.
    *
-   * @param filter Which families to include; all when omitted.
+   * @param filter Which families to include (by prefixed name and kind); all when omitted.
    * @returns The snapshot: plain, structured-cloneable data.
+   *
+   * @example
+   * ```ts
+   * import { Gauge, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry({ prefix: "app_", defaultLabels: { region: "eu" } });
+   * new Gauge({ name: "queue_depth", help: "Jobs waiting.", registry }).set(7);
+   * assert.deepEqual(await registry.collect(), [{
+   *   type: "gauge",
+   *   name: "app_queue_depth",
+   *   help: "Jobs waiting.",
+   *   aggregation: "sum",
+   *   points: [{ labels: { region: "eu" }, value: 7 }],
+   * }]);
+   * ```
    */
   async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
-    const pending: (MetricFamily | Promise<MetricFamily | undefined>)[] = [];
-    let dropped: { metric: string; count: number }[] | undefined;
+    const pending: {
+      collector: Collector;
+      name: string;
+      result: MetricFamily | Promise<MetricFamily | undefined>;
+    }[] = [];
     for (const collector of this.#collectors.values()) {
       const name = this.prefix + collector.name;
       if (filter !== undefined && !filter(name, collector.type)) continue;
-      const count = collector.droppedLabelSets ?? 0;
-      if (count > 0) (dropped ??= []).push({ metric: name, count });
       try {
         const result = collector.collect();
-        pending.push(
-          result instanceof Promise ? this.#bounded(result, name) : result,
-        );
+        pending.push({
+          collector,
+          name,
+          result: isPromise(result) ? this.#bounded(result, name) : result,
+        });
       } catch (error) {
         this.#onError(error, name);
       }
     }
     const families: MetricFamily[] = [];
-    for (const item of pending) {
-      const family = item instanceof Promise ? await item : item;
+    let dropped: { metric: string; count: number }[] | undefined;
+    for (const { collector, name, result } of pending) {
+      const family = isPromise(result) ? await result : result;
       if (family !== undefined) families.push(this.#decorate(family));
+      // Read after collecting: an observable instrument overflows while collecting.
+      const count = collector.droppedLabelSets ?? 0;
+      if (count > 0) (dropped ??= []).push({ metric: name, count });
     }
     if (
       dropped !== undefined &&
       (filter === undefined || filter(DROPPED_LABEL_SETS, "counter"))
     ) {
+      const created = this.#created ??= this.clock.now();
       families.push({
         type: "counter",
         name: DROPPED_LABEL_SETS,
@@ -233,7 +368,7 @@ export class Registry {
         points: dropped.map(({ metric, count }) => ({
           labels: { ...this.defaultLabels, metric },
           value: count,
-          created: this.#created ??= this.clock.now(),
+          created,
         })),
       });
     }
@@ -241,9 +376,23 @@ export class Registry {
   }
 
   /**
-   * Collects and renders the Prometheus text format 0.0.4.
+   * Collects and renders the Prometheus text format 0.0.4, as a scrape of
+   * `/metrics` would; a metric whose collection failed is left out.
    *
    * @returns The exposition text.
+   *
+   * @example
+   * ```ts
+   * import { Gauge, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * new Gauge({ name: "queue_depth", help: "Jobs waiting.", registry }).set(3);
+   * assert.equal(
+   *   await registry.metrics(),
+   *   "# HELP queue_depth Jobs waiting.\n# TYPE queue_depth gauge\nqueue_depth 3\n",
+   * );
+   * ```
    */
   async metrics(): Promise<string> {
     return encodePrometheusText(await this.collect());
@@ -305,15 +454,28 @@ export class Registry {
  */
 export const defaultRegistry: Registry = new Registry();
 
-/** Validates a series limit; `undefined` gives the default. */
-export function checkMaxSeries(metric: string, value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_SERIES;
-  if (typeof value !== "number" || !(value >= 1)) {
-    throw new RangeError(
-      `Cannot declare metric "${metric}": maxSeries must be a number of at least 1, got ${value}`,
-    );
+/** The sample names a family of this kind exposes in any format. */
+function sampleNames(name: string, type: MetricType): string[] {
+  switch (type) {
+    case "counter":
+      return [name, `${name}_total`, `${name}_created`];
+    case "histogram":
+      return [
+        name,
+        `${name}_bucket`,
+        `${name}_sum`,
+        `${name}_count`,
+        `${name}_created`,
+      ];
+    case "summary":
+      return [name, `${name}_sum`, `${name}_count`, `${name}_created`];
+    default:
+      return [name];
   }
-  return value;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function reportToConsole(error: unknown, metric: string): void {

@@ -11,24 +11,10 @@
  * @module
  */
 
-import type { Labels } from "../model.ts";
+import type { Labels, LabelValue, LabelValues } from "../model.ts";
+import type { Clock } from "../clock.ts";
 
-/** A label value as callers may pass it; numbers are turned into strings. */
-export type LabelValue = string | number;
-
-/**
- * The label object of a metric whose label names are `L`.
- *
- * @example
- * ```ts
- * import type { LabelValues } from "@edgemetrics/edgemetrics";
- * import assert from "node:assert/strict";
- *
- * const labels: LabelValues<"method" | "status"> = { method: "GET", status: 200 };
- * assert.equal(labels.status, 200);
- * ```
- */
-export type LabelValues<L extends string> = { readonly [K in L]: LabelValue };
+export type { LabelValue, LabelValues };
 
 /** The label set of the series that collects records past the series limit. */
 export const OVERFLOW_LABELS: Labels = Object.freeze({
@@ -38,8 +24,41 @@ export const OVERFLOW_LABELS: Labels = Object.freeze({
 /** The default series limit per metric. */
 export const DEFAULT_MAX_SERIES = 2000;
 
+/**
+ * Validates a series limit: a whole number of at least 1, or `Infinity`;
+ * `undefined` gives the default. `action` starts the error message, e.g.
+ * `Cannot declare metric "jobs_total"`.
+ */
+export function checkMaxSeries(
+  action: string,
+  value: number | undefined,
+): number {
+  if (value === undefined) return DEFAULT_MAX_SERIES;
+  if (
+    typeof value !== "number" ||
+    !(value >= 1) ||
+    (value !== Infinity && !Number.isInteger(value))
+  ) {
+    throw new RangeError(
+      `${action}: maxSeries must be a whole number of at least 1 or Infinity, got ${
+        typeof value === "number" ? value : JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** The key a label value indexes with; `undefined` for a value of the wrong type. */
+function keyOf(raw: unknown): string | undefined {
+  return typeof raw === "string"
+    ? raw
+    : typeof raw === "number"
+    ? String(raw)
+    : undefined;
+}
+
 // deno-lint-ignore no-explicit-any
-type Node = Map<string, any>;
+type Node = Map<string | undefined, any>;
 
 /** Everything that creates a series needs to know about its metric. */
 export interface SeriesTableOptions {
@@ -48,8 +67,13 @@ export interface SeriesTableOptions {
   /** Float64 slots per series. */
   stride: number;
   maxSeries: number;
-  /** Called with a new series' number so its owner can initialise it. */
-  init: (index: number) => void;
+  /** Where a new series' `created` time comes from. */
+  clock?: Clock;
+  /**
+   * Called with a new (or reused) series' number, after its slots were
+   * zeroed and its `created` time set, so its owner can initialise the rest.
+   */
+  init?: (index: number) => void;
 }
 
 /** See the module documentation. */
@@ -72,7 +96,8 @@ export class SeriesTable {
   #next = 0; // the next never-used series number
   #free: number[] = [];
   #overflow = -1;
-  #init: (index: number) => void;
+  #init: ((index: number) => void) | undefined;
+  #clock: Clock | undefined;
 
   constructor(options: SeriesTableOptions) {
     this.metric = options.metric;
@@ -80,6 +105,7 @@ export class SeriesTable {
     this.stride = options.stride;
     this.maxSeries = options.maxSeries;
     this.#init = options.init;
+    this.#clock = options.clock;
     const capacity = this.labelNames.length === 0 ? 1 : 8;
     this.data = new Float64Array(capacity * this.stride);
     this.created = new Float64Array(capacity);
@@ -102,7 +128,11 @@ export class SeriesTable {
     const names = this.labelNames;
     const n = names.length;
     if (n === 0) {
-      if (labels !== undefined && Object.keys(labels).length > 0) {
+      if (
+        labels !== undefined &&
+        (labels === null || typeof labels !== "object" ||
+          Object.keys(labels).length > 0)
+      ) {
         this.#checkLabelObject(labels);
       }
       return 0;
@@ -117,12 +147,12 @@ export class SeriesTable {
     let node = this.#root;
     for (let i = 0; i < n - 1; i++) {
       const raw = labels[names[i]!];
-      const next = node.get(typeof raw === "string" ? raw : String(raw));
+      const next = node.get(typeof raw === "string" ? raw : keyOf(raw));
       if (next === undefined) return this.#create(labels, null);
       node = next;
     }
     const raw = labels[names[n - 1]!];
-    const index = node.get(typeof raw === "string" ? raw : String(raw));
+    const index = node.get(typeof raw === "string" ? raw : keyOf(raw));
     return index === undefined ? this.#create(labels, null) : index;
   }
 
@@ -140,12 +170,12 @@ export class SeriesTable {
     let node = this.#root;
     for (let i = 0; i < names.length - 1; i++) {
       const raw = values[i]!;
-      const next = node.get(typeof raw === "string" ? raw : String(raw));
+      const next = node.get(typeof raw === "string" ? raw : keyOf(raw));
       if (next === undefined) return this.#create(null, values);
       node = next;
     }
     const raw = values[names.length - 1]!;
-    const index = node.get(typeof raw === "string" ? raw : String(raw));
+    const index = node.get(typeof raw === "string" ? raw : keyOf(raw));
     return index === undefined ? this.#create(null, values) : index;
   }
 
@@ -201,7 +231,7 @@ export class SeriesTable {
     const values: string[] = new Array(names.length);
     const walk = (node: Node, depth: number): void => {
       for (const [value, child] of node) {
-        values[depth] = value;
+        values[depth] = value!;
         if (depth < names.length - 1) {
           walk(child, depth + 1);
         } else {
@@ -253,7 +283,8 @@ export class SeriesTable {
       created.set(this.created);
       this.created = created;
     }
-    this.#init(index);
+    if (this.#clock !== undefined) this.created[index] = this.#clock.now();
+    this.#init?.(index);
     return index;
   }
 
@@ -303,7 +334,11 @@ export class SeriesBinding {
   #index: number;
   #generation: number;
 
-  constructor(table: SeriesTable, values: readonly LabelValue[], index: number) {
+  constructor(
+    table: SeriesTable,
+    values: readonly LabelValue[],
+    index: number,
+  ) {
     this.table = table;
     this.#values = values;
     this.#index = index;

@@ -8,7 +8,8 @@
 import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
 import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
-import { checkMaxSeries, defaultRegistry, type Registry } from "../registry.ts";
+import { defaultRegistry, type Registry } from "../registry.ts";
+import { checkMaxSeries } from "./_series.ts";
 
 /**
  * Options every instrument takes.
@@ -93,8 +94,57 @@ export function resolveOptions<L extends string>(
     labelNames,
     registry,
     maxSeries: options.maxSeries === undefined
-      ? registry?.maxSeries ?? checkMaxSeries(options.name, undefined)
-      : checkMaxSeries(options.name, options.maxSeries),
+      ? registry?.maxSeries ?? checkMaxSeries("", undefined)
+      : checkMaxSeries(
+        `Cannot declare metric "${options.name}"`,
+        options.maxSeries,
+      ),
     clock: options.clock ?? registry?.clock ?? systemClock,
   };
+}
+
+/**
+ * The `collect` hook every instrument takes: called with the metric before
+ * each snapshot, so it can `set` or `inc` from a source read at scrape time.
+ */
+export type CollectHook<M> = (this: M, metric: M) => void | Promise<void>;
+
+/**
+ * Runs an instrument's `collect` hook, then takes its snapshot: synchronously
+ * when the hook is synchronous, after it settles when it returns a promise.
+ * A hook that throws or rejects makes the collection fail; the registry
+ * reports it and serves the other metrics.
+ */
+export function collectWithHook<M, F>(
+  metric: M,
+  hook: CollectHook<M> | undefined,
+  snapshot: () => F,
+): F | Promise<F> {
+  if (hook === undefined) return snapshot();
+  const pending = hook.call(metric, metric);
+  return isPromise(pending) ? pending.then(snapshot) : snapshot();
+}
+
+/** Whether a value is a promise (or any thenable). */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** Checks that a `collect` hook or `observe` callback is a function. */
+export function checkCallback(
+  metric: string,
+  option: string,
+  value: unknown,
+  required: boolean,
+): void {
+  if (value === undefined && !required) return;
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot declare metric "${metric}": ${option} must be a function, got ${
+        value === undefined
+          ? "undefined"
+          : JSON.stringify(value) ?? typeof value
+      }`,
+    );
+  }
 }
