@@ -5,6 +5,7 @@ import {
 } from "../src/encoders/prometheus_text.ts";
 import type { MetricFamily } from "../src/model.ts";
 import {
+  ALL_KINDS,
   HOSTILE_VALUES,
   unescapeLabelValue,
 } from "./testdata/text_snapshots.ts";
