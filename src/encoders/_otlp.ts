@@ -1,0 +1,422 @@
+/**
+ * The OTLP-shaped intermediate: a snapshot translated once into the shape of
+ * an OTLP `ExportMetricsServiceRequest`, which `otlp_json.ts` and
+ * `otlp_protobuf.ts` then only write out. All mapping decisions live here, so
+ * the two encodings cannot disagree.
+ *
+ * Mapping (opentelemetry-proto `metrics/v1`, and the OTel specification's
+ * Prometheus and OpenMetrics compatibility document):
+ *
+ * - counter → `Sum` with `isMonotonic: true` and the requested
+ *   `aggregationTemporality`; the name has no `_total` (the snapshot already
+ *   strips it); `startTimeUnixNano` = the point's `created`.
+ * - gauge → `Gauge`; no start time.
+ * - histogram → explicit-bucket `Histogram`: `explicitBounds` = bounds,
+ *   `bucketCounts` = the per-bucket counts (one more than the bounds), `count`,
+ *   `sum` (always set), start time = `created`; no `min`/`max`.
+ * - summary → `Summary` with `quantileValues`, `count`, `sum`, start time.
+ * - `help` → `description`; `unit` → UCUM (see {@linkcode toUcumUnit}).
+ * - labels → attributes with `stringValue`; resource attributes keep their
+ *   JavaScript type: string → `stringValue`, boolean → `boolValue`, safe
+ *   integer → `intValue`, other numbers → `doubleValue`.
+ * - exemplars → `exemplars` with `traceId`/`spanId` taken from the `trace_id`
+ *   and `span_id` labels when they are valid hex of the right length (32 and
+ *   16 digits, not all zero); every other label (and an invalid id) goes to
+ *   `filteredAttributes`. Values are `asDouble`.
+ * - every value is a double (`asDouble`): Prometheus values are float64.
+ *
+ * Times: the snapshot's milliseconds (possibly fractional, e.g. from
+ * `performance.now()` offsets) are rounded to whole microseconds here, then
+ * written as nanoseconds (`µs × 1000`) without floating-point rounding:
+ * JSON appends `"000"` to the decimal microseconds, protobuf splits them into
+ * exact 32-bit halves. Negative or non-finite times become 0 (unset).
+ *
+ * @module
+ */
+
+import type { Exemplar, Labels, MetricFamily, Quantile } from "../model.ts";
+
+/** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
+export type OtlpAttributes = Readonly<
+  Record<string, string | number | boolean>
+>;
+
+/** `AggregationTemporality`: 1 = DELTA, 2 = CUMULATIVE. */
+export type OtlpTemporality = 1 | 2;
+
+/** An OTLP `Exemplar`. */
+export interface OtlpExemplar {
+  /** `filtered_attributes` (7): the exemplar's labels except valid trace/span ids. */
+  readonly filteredAttributes: Labels;
+  /** `time_unix_nano` (2), in whole microseconds. */
+  readonly timeUs: number;
+  /** `as_double` (3). */
+  readonly value: number;
+  /** `span_id` (4): 16 lowercase hex digits, or `""` when absent. */
+  readonly spanId: string;
+  /** `trace_id` (5): 32 lowercase hex digits, or `""` when absent. */
+  readonly traceId: string;
+}
+
+/** An OTLP `NumberDataPoint` (Sum and Gauge). */
+export interface OtlpNumberPoint {
+  /** `attributes` (7). */
+  readonly attributes: Labels;
+  /** `start_time_unix_nano` (2) in whole microseconds; 0 for gauges (unset). */
+  readonly startUs: number;
+  /** `time_unix_nano` (3) in whole microseconds. */
+  readonly timeUs: number;
+  /** `as_double` (4). */
+  readonly value: number;
+  /** `exemplars` (5). */
+  readonly exemplars: readonly OtlpExemplar[];
+}
+
+/** An OTLP `HistogramDataPoint` with explicit buckets. */
+export interface OtlpHistogramPoint {
+  /** `attributes` (9). */
+  readonly attributes: Labels;
+  /** `start_time_unix_nano` (2) in whole microseconds. */
+  readonly startUs: number;
+  /** `time_unix_nano` (3) in whole microseconds. */
+  readonly timeUs: number;
+  /** `count` (4), a non-negative integer. */
+  readonly count: number;
+  /** `sum` (5, proto3 optional: always present here). */
+  readonly sum: number;
+  /** `bucket_counts` (6, packed fixed64): per bucket, non-negative integers. */
+  readonly bucketCounts: readonly number[];
+  /** `explicit_bounds` (7, packed double). */
+  readonly explicitBounds: readonly number[];
+  /** `exemplars` (8). */
+  readonly exemplars: readonly OtlpExemplar[];
+}
+
+/** An OTLP `SummaryDataPoint`. */
+export interface OtlpSummaryPoint {
+  /** `attributes` (7). */
+  readonly attributes: Labels;
+  /** `start_time_unix_nano` (2) in whole microseconds. */
+  readonly startUs: number;
+  /** `time_unix_nano` (3) in whole microseconds. */
+  readonly timeUs: number;
+  /** `count` (4), a non-negative integer. */
+  readonly count: number;
+  /** `sum` (5). */
+  readonly sum: number;
+  /** `quantile_values` (6): `ValueAtQuantile { quantile = 1; value = 2 }`. */
+  readonly quantileValues: readonly Quantile[];
+}
+
+interface OtlpMetricBase {
+  /** `name` (1). */
+  readonly name: string;
+  /** `description` (2). */
+  readonly description: string;
+  /** `unit` (3), UCUM. */
+  readonly unit: string;
+}
+
+/** An OTLP `Metric` holding a `Gauge` (5). */
+export interface OtlpGaugeMetric extends OtlpMetricBase {
+  /** Which `data` oneof member is set. */
+  readonly kind: "gauge";
+  /** `Gauge.data_points` (1). */
+  readonly points: readonly OtlpNumberPoint[];
+}
+
+/** An OTLP `Metric` holding a monotonic `Sum` (7). */
+export interface OtlpSumMetric extends OtlpMetricBase {
+  /** Which `data` oneof member is set. */
+  readonly kind: "sum";
+  /** `Sum.aggregation_temporality` (2). */
+  readonly temporality: OtlpTemporality;
+  /** `Sum.is_monotonic` (3). */
+  readonly isMonotonic: boolean;
+  /** `Sum.data_points` (1). */
+  readonly points: readonly OtlpNumberPoint[];
+}
+
+/** An OTLP `Metric` holding a `Histogram` (9). */
+export interface OtlpHistogramMetric extends OtlpMetricBase {
+  /** Which `data` oneof member is set. */
+  readonly kind: "histogram";
+  /** `Histogram.aggregation_temporality` (2). */
+  readonly temporality: OtlpTemporality;
+  /** `Histogram.data_points` (1). */
+  readonly points: readonly OtlpHistogramPoint[];
+}
+
+/** An OTLP `Metric` holding a `Summary` (11). */
+export interface OtlpSummaryMetric extends OtlpMetricBase {
+  /** Which `data` oneof member is set. */
+  readonly kind: "summary";
+  /** `Summary.data_points` (1). */
+  readonly points: readonly OtlpSummaryPoint[];
+}
+
+/** An OTLP `Metric`, discriminated by its `data` oneof member. */
+export type OtlpMetric =
+  | OtlpGaugeMetric
+  | OtlpSumMetric
+  | OtlpHistogramMetric
+  | OtlpSummaryMetric;
+
+/**
+ * An `ExportMetricsServiceRequest` with one `ResourceMetrics` (1) holding one
+ * `ScopeMetrics` (2).
+ */
+export interface OtlpRequest {
+  /** `Resource.attributes` (1). */
+  readonly resource: OtlpAttributes;
+  /** `ScopeMetrics.scope` (1), or null to leave it unset. */
+  readonly scope: { readonly name: string; readonly version: string } | null;
+  /** `ScopeMetrics.metrics` (2). */
+  readonly metrics: readonly OtlpMetric[];
+}
+
+/** What the intermediate needs from the public options (a structural subset). */
+export interface OtlpBuildOptions {
+  /** Resource attributes. */
+  readonly resource: OtlpAttributes;
+  /** Instrumentation scope. */
+  readonly scope?: { readonly name: string; readonly version?: string };
+  /** Aggregation temporality of sums and histograms (default cumulative). */
+  readonly temporality?: "cumulative" | "delta";
+  /** Collection time, milliseconds since the epoch. */
+  readonly timeUnixMs: number;
+}
+
+/**
+ * Prometheus unit words and their UCUM codes, as the OTel Prometheus
+ * compatibility rules and the collector's Prometheus translator pair them.
+ * Words not listed pass through unchanged.
+ */
+const UCUM_UNITS: Readonly<Record<string, string>> = {
+  // time
+  days: "d",
+  hours: "h",
+  minutes: "min",
+  seconds: "s",
+  milliseconds: "ms",
+  microseconds: "us",
+  nanoseconds: "ns",
+  // bytes
+  bytes: "By",
+  kibibytes: "KiBy",
+  mebibytes: "MiBy",
+  gibibytes: "GiBy",
+  tebibytes: "TiBy",
+  kilobytes: "KBy",
+  megabytes: "MBy",
+  gigabytes: "GBy",
+  terabytes: "TBy",
+  // SI
+  meters: "m",
+  volts: "V",
+  amperes: "A",
+  joules: "J",
+  watts: "W",
+  grams: "g",
+  celsius: "Cel",
+  hertz: "Hz",
+  // dimensionless
+  ratio: "1",
+  percent: "%",
+};
+
+/**
+ * Translates a Prometheus unit word to UCUM: `seconds` → `s`, `bytes` →
+ * `By`, `ratio` → `1`, `percent` → `%`, …; `<a>_per_<b>` → `<a>/<b>` with
+ * each side translated (`bytes_per_second` → `By/s`, singular time words
+ * `second`, `minute`, `hour`, `day` are accepted after `per`); any other word
+ * passes through unchanged; no unit gives `""`.
+ */
+export function toUcumUnit(unit: string | undefined): string {
+  if (unit === undefined || unit === "") return "";
+  const known = UCUM_UNITS[unit];
+  if (known !== undefined) return known;
+  const per = unit.indexOf("_per_");
+  if (per > 0) {
+    const left = unit.slice(0, per);
+    const right = unit.slice(per + 5);
+    const rightUcum = PER_UNITS[right] ?? UCUM_UNITS[right] ?? right;
+    return `${UCUM_UNITS[left] ?? left}/${rightUcum}`;
+  }
+  return unit;
+}
+
+const PER_UNITS: Readonly<Record<string, string>> = {
+  second: "s",
+  minute: "min",
+  hour: "h",
+  day: "d",
+  week: "wk",
+  month: "mo",
+  year: "a",
+};
+
+/** Milliseconds since the epoch → whole microseconds; negative or non-finite → 0. */
+export function msToUs(ms: number): number {
+  if (!(ms > 0) || ms === Infinity) return 0;
+  return Math.round(ms * 1000);
+}
+
+/** A count as a non-negative integer for fixed64: non-finite or negative → 0, fractions rounded. */
+export function toCount(value: number): number {
+  if (!(value > 0) || value === Infinity) return 0;
+  return Math.round(value);
+}
+
+const HEX_32 = /^[0-9a-fA-F]{32}$/;
+const HEX_16 = /^[0-9a-fA-F]{16}$/;
+const ALL_ZERO = /^0+$/;
+const NO_EXEMPLARS: readonly OtlpExemplar[] = [];
+
+/** Maps a snapshot exemplar to an OTLP one (see the module doc for the id rules). */
+export function toOtlpExemplar(exemplar: Exemplar): OtlpExemplar {
+  let traceId = "";
+  let spanId = "";
+  let filtered: Record<string, string> | null = null;
+  const labels = exemplar.labels;
+  for (const key in labels) {
+    const value = labels[key]!;
+    if (
+      key === "trace_id" && HEX_32.test(value) && !ALL_ZERO.test(value)
+    ) {
+      traceId = value.toLowerCase();
+    } else if (
+      key === "span_id" && HEX_16.test(value) && !ALL_ZERO.test(value)
+    ) {
+      spanId = value.toLowerCase();
+    } else {
+      (filtered ??= {})[key] = value;
+    }
+  }
+  return {
+    filteredAttributes: filtered ?? {},
+    timeUs: msToUs(exemplar.timestamp),
+    value: exemplar.value,
+    spanId,
+    traceId,
+  };
+}
+
+/**
+ * Translates a snapshot into the OTLP-shaped intermediate that both OTLP
+ * writers serialise.
+ */
+export function buildOtlpRequest(
+  families: readonly MetricFamily[],
+  options: OtlpBuildOptions,
+): OtlpRequest {
+  const timeUs = msToUs(options.timeUnixMs);
+  const temporality: OtlpTemporality = options.temporality === "delta" ? 1 : 2;
+  const metrics: OtlpMetric[] = [];
+  for (const family of families) {
+    const name = family.name;
+    const description = family.help;
+    const unit = toUcumUnit(family.unit);
+    switch (family.type) {
+      case "counter": {
+        const points: OtlpNumberPoint[] = new Array(family.points.length);
+        for (let i = 0; i < family.points.length; i++) {
+          const p = family.points[i]!;
+          points[i] = {
+            attributes: p.labels,
+            startUs: msToUs(p.created),
+            timeUs,
+            value: p.value,
+            exemplars: p.exemplar === undefined
+              ? NO_EXEMPLARS
+              : [toOtlpExemplar(p.exemplar)],
+          };
+        }
+        metrics.push({
+          kind: "sum",
+          name,
+          description,
+          unit,
+          temporality,
+          isMonotonic: true,
+          points,
+        });
+        break;
+      }
+      case "gauge": {
+        const points: OtlpNumberPoint[] = new Array(family.points.length);
+        for (let i = 0; i < family.points.length; i++) {
+          const p = family.points[i]!;
+          points[i] = {
+            attributes: p.labels,
+            startUs: 0,
+            timeUs,
+            value: p.value,
+            exemplars: NO_EXEMPLARS,
+          };
+        }
+        metrics.push({ kind: "gauge", name, description, unit, points });
+        break;
+      }
+      case "histogram": {
+        const bounds = family.bounds;
+        const points: OtlpHistogramPoint[] = new Array(family.points.length);
+        for (let i = 0; i < family.points.length; i++) {
+          const p = family.points[i]!;
+          const bucketCounts: number[] = new Array(p.counts.length);
+          for (let b = 0; b < p.counts.length; b++) {
+            bucketCounts[b] = toCount(p.counts[b]!);
+          }
+          let exemplars = NO_EXEMPLARS;
+          if (p.exemplars !== undefined) {
+            const list: OtlpExemplar[] = [];
+            for (const e of p.exemplars) {
+              if (e) list.push(toOtlpExemplar(e));
+            }
+            if (list.length > 0) exemplars = list;
+          }
+          points[i] = {
+            attributes: p.labels,
+            startUs: msToUs(p.created),
+            timeUs,
+            count: toCount(p.count),
+            sum: p.sum,
+            bucketCounts,
+            explicitBounds: bounds,
+            exemplars,
+          };
+        }
+        metrics.push({
+          kind: "histogram",
+          name,
+          description,
+          unit,
+          temporality,
+          points,
+        });
+        break;
+      }
+      case "summary": {
+        const points: OtlpSummaryPoint[] = new Array(family.points.length);
+        for (let i = 0; i < family.points.length; i++) {
+          const p = family.points[i]!;
+          points[i] = {
+            attributes: p.labels,
+            startUs: msToUs(p.created),
+            timeUs,
+            count: toCount(p.count),
+            sum: p.sum,
+            quantileValues: p.quantiles,
+          };
+        }
+        metrics.push({ kind: "summary", name, description, unit, points });
+        break;
+      }
+    }
+  }
+  const scope = options.scope === undefined ? null : {
+    name: options.scope.name,
+    version: options.scope.version ?? "",
+  };
+  return { resource: options.resource, scope, metrics };
+}
