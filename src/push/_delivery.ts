@@ -1,0 +1,358 @@
+/**
+ * Delivery shared by every push exporter: one HTTP request sent until the
+ * receiver acknowledges it, with retries on transient failures (429, 502,
+ * 503, 504, network errors, timeouts), exponential backoff with full jitter,
+ * `Retry-After`, a timeout per attempt and a deadline for the whole delivery.
+ * Also the one-at-a-time runner that makes concurrent flushes coalesce.
+ *
+ * Nothing here runs at import: no timers, no random values, no I/O.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+
+/**
+ * How a push exporter sends and retries: the transport, the clock and the
+ * retry budget. Every field is optional; the defaults suit a serverless job.
+ *
+ * A delivery makes at most `maxAttempts` attempts. Each attempt may take
+ * `timeoutMs`; it is retried when the receiver answers 429, 502, 503 or 504,
+ * when the connection fails, or when the attempt times out. Between attempts
+ * it waits a random time between 0 and `initialBackoffMs * 2^(attempt-1)`
+ * (capped at `maxBackoffMs`), or exactly what the receiver's `Retry-After`
+ * asks. Nothing is retried past `deadlineMs` after the delivery started.
+ *
+ * @example Retry fast in a test, with a recording fetch
+ * ```ts
+ * import { type DeliveryOptions, OtlpExporter, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const statuses = [503, 200];
+ * const options: DeliveryOptions = {
+ *   fetch: () => Promise.resolve(new Response(null, { status: statuses.shift() })),
+ *   sleep: () => Promise.resolve(),
+ *   random: () => 0.5,
+ *   maxAttempts: 3,
+ * };
+ * const registry = new Registry();
+ * registry.register({
+ *   name: "up",
+ *   type: "gauge",
+ *   collect: () => ({ type: "gauge", name: "up", help: "Up.", aggregation: "max", points: [{ labels: {}, value: 1 }] }),
+ * });
+ * const exporter = new OtlpExporter({ ...options, registry, resource: { "service.name": "doc" } });
+ * await exporter.flush();
+ * assert.deepEqual(statuses, []);
+ * await exporter.shutdown();
+ * ```
+ */
+export interface DeliveryOptions {
+  /** The `fetch` to send with (default: the global `fetch`, looked up at send time). */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Where time comes from: `now()` stamps exports, `monotonic()` measures the deadline. */
+  clock?: Clock;
+  /** How long one attempt may take, in milliseconds (default 10,000). */
+  timeoutMs?: number;
+  /** How long the whole delivery, retries and waits included, may take, in milliseconds (default 30,000). */
+  deadlineMs?: number;
+  /** The most attempts per delivery (default 5). */
+  maxAttempts?: number;
+  /** The backoff ceiling of the first retry, in milliseconds (default 500). */
+  initialBackoffMs?: number;
+  /** The largest backoff ceiling, in milliseconds (default 5,000). */
+  maxBackoffMs?: number;
+  /** Random numbers in [0, 1) for the jitter (default `Math.random`). */
+  random?: () => number;
+  /** Waits between attempts (default `setTimeout`); tests pass one that advances a fake clock. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Delivery options with every default filled in. */
+export interface DeliverySettings {
+  readonly fetch: (request: Request) => Promise<Response>;
+  readonly clock: Clock;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** The statuses OTLP/HTTP (and this module, for every receiver) retries. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([
+  429,
+  502,
+  503,
+  504,
+]);
+
+/**
+ * Checks delivery options and fills in the defaults. `owner` names the
+ * exporter in error messages.
+ */
+export function resolveDelivery(
+  owner: string,
+  options: DeliveryOptions,
+): DeliverySettings {
+  const positive = (name: keyof DeliveryOptions, value: unknown, fallback: number) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !(value > 0)) {
+      throw new RangeError(
+        `Cannot create ${owner}: ${name} must be a number above 0, got ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+    return value;
+  };
+  const maxAttempts = positive("maxAttempts", options.maxAttempts, 5);
+  if (!Number.isInteger(maxAttempts)) {
+    throw new RangeError(
+      `Cannot create ${owner}: maxAttempts must be a whole number, got ${maxAttempts}`,
+    );
+  }
+  for (const name of ["fetch", "random", "sleep"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(
+        `Cannot create ${owner}: ${name} must be a function, got ${typeof value}`,
+      );
+    }
+  }
+  return {
+    fetch: options.fetch ?? ((request) => fetch(request)),
+    clock: options.clock ?? systemClock,
+    timeoutMs: positive("timeoutMs", options.timeoutMs, 10_000),
+    deadlineMs: positive("deadlineMs", options.deadlineMs, 30_000),
+    maxAttempts,
+    initialBackoffMs: positive(
+      "initialBackoffMs",
+      options.initialBackoffMs,
+      500,
+    ),
+    maxBackoffMs: positive("maxBackoffMs", options.maxBackoffMs, 5_000),
+    random: options.random ?? Math.random,
+    sleep: options.sleep ?? defaultSleep,
+  };
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One request to deliver; `body` is resent unchanged by every retry. */
+export interface Outgoing {
+  readonly method: "POST" | "PUT" | "DELETE";
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array | string;
+}
+
+/** What the receiver answered to the attempt that succeeded. */
+export interface Delivered {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+  readonly attempts: number;
+}
+
+/** Why one attempt failed, and whether another may succeed. */
+interface Failure {
+  readonly detail: string;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly cause?: unknown;
+}
+
+/**
+ * Sends `outgoing` until the receiver answers 2xx, retrying transient
+ * failures within the settings' budget.
+ *
+ * @returns The successful answer, its body read in full.
+ * @throws {Error} After a non-retryable answer, or when attempts or the
+ * deadline run out; the message names the action, the URL, the last status
+ * or error, and the number of attempts.
+ */
+export async function deliver(
+  action: string,
+  outgoing: Outgoing,
+  settings: DeliverySettings,
+): Promise<Delivered> {
+  const { clock } = settings;
+  const started = clock.monotonic();
+  const deadline = started + settings.deadlineMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const remaining = deadline - clock.monotonic();
+    const timeoutMs = Math.max(1, Math.min(settings.timeoutMs, remaining));
+    const result = await attempt(outgoing, settings, timeoutMs, attempts);
+    if (!("detail" in result)) return result;
+    const fail = (why: string): never => {
+      throw new Error(
+        `${action} ${outgoing.url}: ${result.detail} after ${attempts} attempt${
+          attempts === 1 ? "" : "s"
+        }${why}`,
+        { cause: result.cause },
+      );
+    };
+    if (!result.retryable) fail(" (not retryable)");
+    if (attempts >= settings.maxAttempts) {
+      fail(`, the most allowed (maxAttempts)`);
+    }
+    const ceiling = Math.min(
+      settings.maxBackoffMs,
+      settings.initialBackoffMs * 2 ** (attempts - 1),
+    );
+    const waitMs = result.retryAfterMs ?? settings.random() * ceiling;
+    const left = deadline - clock.monotonic();
+    if (waitMs >= left) {
+      fail(
+        result.retryAfterMs === undefined
+          ? `; the deadline of ${settings.deadlineMs} ms leaves no time to retry`
+          : `; Retry-After asks for ${
+            Math.round(waitMs)
+          } ms, past the deadline of ${settings.deadlineMs} ms`,
+      );
+    }
+    await settings.sleep(waitMs);
+  }
+}
+
+async function attempt(
+  outgoing: Outgoing,
+  settings: DeliverySettings,
+  timeoutMs: number,
+  attempts: number,
+): Promise<Delivered | Failure> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: Response;
+  try {
+    const init: RequestInit = {
+      method: outgoing.method,
+      headers: outgoing.headers,
+      signal,
+    };
+    // A body is resent unchanged by every attempt: fetch copies it per request.
+    if (outgoing.body !== undefined) init.body = outgoing.body as BodyInit;
+    response = await settings.fetch(new Request(outgoing.url, init));
+  } catch (error) {
+    return networkFailure(error, signal, timeoutMs);
+  }
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    return networkFailure(error, signal, timeoutMs);
+  }
+  const { status } = response;
+  if (status >= 200 && status < 300) {
+    return { status, headers: response.headers, body, attempts };
+  }
+  const text = describeBody(body);
+  const detail = `got HTTP ${status}${
+    response.statusText ? ` ${response.statusText}` : ""
+  }${text}`;
+  if (!RETRYABLE_STATUSES.has(status)) return { detail, retryable: false };
+  const retryAfterMs = parseRetryAfter(
+    response.headers.get("retry-after"),
+    settings.clock.now(),
+  );
+  return retryAfterMs === undefined
+    ? { detail, retryable: true }
+    : { detail, retryable: true, retryAfterMs };
+}
+
+function networkFailure(
+  error: unknown,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Failure {
+  if (signal.aborted) {
+    return {
+      detail: `no answer within the ${Math.round(timeoutMs)} ms timeout`,
+      retryable: true,
+      cause: error,
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    detail: `network error (${message})`,
+    retryable: true,
+    cause: error,
+  };
+}
+
+function describeBody(body: Uint8Array): string {
+  if (body.length === 0) return "";
+  const text = new TextDecoder().decode(body.subarray(0, 400));
+  // Protobuf or other binary answers are not worth quoting.
+  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) return "";
+  const line = text.replace(/\s+/g, " ").trim();
+  return line === ""
+    ? ""
+    : ` (${JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line)})`;
+}
+
+/**
+ * Reads a `Retry-After` header: delay-seconds or an HTTP date.
+ *
+ * @returns The wait in milliseconds (never negative), or `undefined` when
+ * the header is absent or unreadable.
+ */
+export function parseRetryAfter(
+  header: string | null,
+  nowMs: number,
+): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date names its weekday and month; bare numbers like "-3" are not dates.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/**
+ * Runs tasks one at a time and coalesces callers: while a task runs, every
+ * new call shares ONE follow-up run that starts when the current one ends, so
+ * each caller's promise settles after a run that began after its call.
+ */
+export class Serial<T> {
+  #running: Promise<T> | undefined;
+  #queued: Promise<T> | undefined;
+
+  /** Runs `task` now, or after the running task, shared with other waiting callers. */
+  run(task: () => Promise<T>): Promise<T> {
+    if (this.#queued !== undefined) return this.#queued;
+    if (this.#running === undefined) return this.#start(task);
+    const queued = this.#running.then(noop, noop).then(() => {
+      this.#queued = undefined;
+      return this.#start(task);
+    });
+    this.#queued = queued;
+    return queued;
+  }
+
+  /** Resolves once nothing is running or queued. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined || this.#queued !== undefined) {
+      await (this.#queued ?? this.#running)?.then(noop, noop);
+    }
+  }
+
+  #start(task: () => Promise<T>): Promise<T> {
+    const running = (async () => await task())();
+    this.#running = running;
+    const clear = () => {
+      if (this.#running === running) this.#running = undefined;
+    };
+    running.then(clear, clear);
+    return running;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,166 @@
+/**
+ * Delta temporality from cumulative snapshots: what changed since the last
+ * export the collector acknowledged.
+ *
+ * Instruments keep cumulative totals; the exporter remembers, per series, the
+ * totals and the time of the last acknowledged export. A delta point is the
+ * current total minus that baseline, and its start time (`created` in the
+ * snapshot, which the OTLP encoders write as `startTimeUnixNano`) is the
+ * acknowledged export's time, or the series' own start when it was never
+ * acknowledged or has restarted since. The baseline only moves when the
+ * collector acknowledges a batch, so a failed export leaves its increments
+ * to the next one: nothing lost, nothing counted twice.
+ *
+ * @module
+ */
+
+import type {
+  CounterPoint,
+  HistogramPoint,
+  Labels,
+  MetricFamily,
+} from "../model.ts";
+
+/** The acknowledged cumulative state of one series. */
+interface Baseline {
+  /** The series' own start time; a different one means it restarted. */
+  readonly created: number;
+  /** When the acknowledged export was collected: the next interval's start. */
+  readonly time: number;
+  readonly value: number;
+  readonly count: number;
+  readonly counts: readonly number[] | undefined;
+}
+
+/** A delta batch and the step that records it as acknowledged. */
+export interface DeltaBatch {
+  /** Families whose counter and histogram points hold deltas since the baseline. */
+  readonly families: MetricFamily[];
+  /** Call once the collector acknowledged `families`. */
+  commit(): void;
+}
+
+/**
+ * Turns cumulative snapshots into delta batches against the last acknowledged
+ * export. Gauges and summaries pass through unchanged (OTLP summaries carry
+ * no temporality and stay cumulative).
+ */
+export class DeltaTracker {
+  #acked = new Map<string, Baseline>();
+
+  /**
+   * Computes the deltas of `families`, collected at `time` (milliseconds since
+   * the epoch), against the acknowledged baselines. Nothing changes until
+   * `commit()` is called.
+   */
+  prepare(families: readonly MetricFamily[], time: number): DeltaBatch {
+    const next = new Map<string, Baseline>();
+    const out: MetricFamily[] = [];
+    for (const family of families) {
+      if (family.type === "counter") {
+        out.push({
+          ...family,
+          points: family.points.map((point) =>
+            this.#counter(family.name, point, time, next)
+          ),
+        });
+      } else if (family.type === "histogram") {
+        out.push({
+          ...family,
+          points: family.points.map((point) =>
+            this.#histogram(family.name, point, time, next)
+          ),
+        });
+      } else {
+        out.push(family);
+      }
+    }
+    return {
+      families: out,
+      commit: () => {
+        // Series missing from this snapshot are gone: forget them, so the
+        // bookkeeping stays as small as the registry.
+        this.#acked = next;
+      },
+    };
+  }
+
+  #counter(
+    name: string,
+    point: CounterPoint,
+    time: number,
+    next: Map<string, Baseline>,
+  ): CounterPoint {
+    const key = seriesKey("counter", name, point.labels);
+    next.set(key, {
+      created: point.created,
+      time,
+      value: point.value,
+      count: 0,
+      counts: undefined,
+    });
+    const base = this.#acked.get(key);
+    if (
+      base === undefined || base.created !== point.created ||
+      !(point.value >= base.value)
+    ) {
+      return point;
+    }
+    const delta: CounterPoint = {
+      labels: point.labels,
+      value: point.value - base.value,
+      created: base.time,
+    };
+    return point.exemplar !== undefined && point.exemplar.timestamp >= base.time
+      ? { ...delta, exemplar: point.exemplar }
+      : delta;
+  }
+
+  #histogram(
+    name: string,
+    point: HistogramPoint,
+    time: number,
+    next: Map<string, Baseline>,
+  ): HistogramPoint {
+    const key = seriesKey("histogram", name, point.labels);
+    next.set(key, {
+      created: point.created,
+      time,
+      value: point.sum,
+      count: point.count,
+      counts: point.counts,
+    });
+    const base = this.#acked.get(key);
+    if (
+      base === undefined || base.created !== point.created ||
+      base.counts === undefined || base.counts.length !== point.counts.length ||
+      !(point.count >= base.count) ||
+      point.counts.some((count, i) => !(count >= base.counts![i]!))
+    ) {
+      return point;
+    }
+    const counts = point.counts.map((count, i) => count - base.counts![i]!);
+    const delta: HistogramPoint = {
+      labels: point.labels,
+      counts,
+      sum: point.sum - base.value,
+      count: point.count - base.count,
+      created: base.time,
+    };
+    if (point.exemplars === undefined) return delta;
+    return {
+      ...delta,
+      exemplars: point.exemplars.map((exemplar) =>
+        exemplar !== null && exemplar.timestamp >= base.time ? exemplar : null
+      ),
+    };
+  }
+}
+
+/** A key naming one series: kind, family name and sorted labels. */
+function seriesKey(type: string, name: string, labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let key = `${type}\u0000${name}`;
+  for (const label of names) key += `\u0000${label}\u0001${labels[label]}`;
+  return key;
+}
