@@ -1,2 +1,321 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * The pull side: a fetch-style handler that serves a registry to Prometheus.
+ *
+ * @module
+ */
+
+import type { MetricFamily, MetricType } from "../model.ts";
+import { type CollectFilter, defaultRegistry } from "../registry.ts";
+import {
+  encodePrometheusText,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+} from "../encoders/prometheus_text.ts";
+import {
+  encodeOpenMetrics,
+  OPENMETRICS_CONTENT_TYPE,
+} from "../encoders/openmetrics.ts";
+import { acceptsGzip, negotiateFormat } from "./_negotiate.ts";
+
+/**
+ * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
+ * {@linkcode Registry}, or anything else that collects a snapshot (e.g. an
+ * aggregator of several workers).
+ *
+ * `collect` must resolve with families whose names pass `filter` when one is
+ * given (the handler encodes exactly what it gets), must not keep or mutate
+ * the returned families, and should report a failing part itself and resolve
+ * with the rest. A rejection makes the scrape answer 500.
+ *
+ * @example A source of fixed families
+ * ```ts
+ * import { metricsHandler, type MetricsSource } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const source: MetricsSource = {
+ *   collect: () =>
+ *     Promise.resolve([{
+ *       type: "gauge",
+ *       name: "workers",
+ *       help: "Live workers.",
+ *       aggregation: "sum",
+ *       points: [{ labels: {}, value: 4 }],
+ *     }]),
+ * };
+ * const response = await metricsHandler(source)(new Request("http://localhost/metrics"));
+ * assert.equal(await response.text(), "# HELP workers Live workers.\n# TYPE workers gauge\nworkers 4\n");
+ * ```
+ */
+export interface MetricsSource {
+  /**
+   * Collects the families that pass `filter` (all when it is omitted).
+   *
+   * @param filter Which families to include, by family name and kind.
+   * @returns The snapshot.
+   */
+  collect(filter?: CollectFilter): Promise<readonly MetricFamily[]>;
+}
+
+/**
+ * Who may scrape: a bearer token that the `Authorization` header must carry,
+ * or a predicate over the request (sync or async) that returns `true` to let
+ * it through.
+ *
+ * @example A predicate that admits one network's scrapers
+ * ```ts
+ * import type { MetricsAuth } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const auth: MetricsAuth = (request) => request.headers.get("X-Scraper") === "prometheus";
+ * assert.equal(typeof auth, "function");
+ * ```
+ */
+export type MetricsAuth =
+  | { readonly bearer: string }
+  | ((request: Request) => boolean | Promise<boolean>);
+
+/**
+ * Options of {@linkcode metricsHandler}.
+ *
+ * @example Serve only `/metrics`, behind a token, without created timestamps
+ * ```ts
+ * import type { MetricsHandlerOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: MetricsHandlerOptions = {
+ *   path: "/metrics",
+ *   auth: { bearer: "s3cret" },
+ *   created: false,
+ * };
+ * assert.equal(options.path, "/metrics");
+ * ```
+ */
+export interface MetricsHandlerOptions {
+  /**
+   * The only path served (e.g. `/metrics`); other paths answer 404, so the
+   * handler can sit first in a chain of handlers. Default: every path.
+   */
+  path?: string;
+  /** Who may scrape; failures answer 401 with `WWW-Authenticate: Bearer`. Default: anyone. */
+  auth?: MetricsAuth;
+  /** Serve OpenMetrics 1.0 to clients that prefer it (default `true`); `false` always serves text 0.0.4. */
+  openMetrics?: boolean;
+  /** Write `_created` samples in OpenMetrics; default: the encoder's default. */
+  created?: boolean;
+  /** Gzip the body when the client accepts gzip and the runtime has `CompressionStream` (default `true`). */
+  compress?: boolean;
+}
+
+/** `name[]` matches a family by its name or by one of its sample names. */
+const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> = {
+  counter: ["_total", "_created"],
+  gauge: [],
+  histogram: ["_bucket", "_count", "_sum", "_created"],
+  summary: ["_count", "_sum", "_created"],
+};
+
+const METHODS_ALLOWED = "GET, HEAD";
+const TEXT_PLAIN = "text/plain; charset=utf-8";
+
+/**
+ * Creates a fetch-style handler that serves metrics to Prometheus: use it as
+ * `export default { fetch: metricsHandler() }`, in `Deno.serve`, or call it
+ * from your own router.
+ *
+ * Behaviour, in order:
+ * - With `path` set, any other path answers 404 (`Not Found`).
+ * - Methods other than GET and HEAD answer 405 with `Allow: GET, HEAD`.
+ * - With `auth`, a request without the bearer token (compared in constant
+ *   time), or one the predicate refuses, answers 401 with
+ *   `WWW-Authenticate: Bearer` and no metrics.
+ * - The format follows `Accept` with its q-values: OpenMetrics 1.0.0 when the
+ *   client prefers `application/openmetrics-text` (as Prometheus does), text
+ *   0.0.4 otherwise, or always text with `openMetrics: false`.
+ * - `?name[]=a&name[]=b` serves only those families, matched by prefixed
+ *   family name or by a sample name (`a_total`, `a_bucket`, `a_count`, …), as
+ *   prometheus_client does.
+ * - The body is gzipped with `CompressionStream` (`Content-Encoding: gzip`)
+ *   when `Accept-Encoding` allows gzip, `compress` is not `false` and the
+ *   runtime has `CompressionStream`; otherwise it is sent as is. The response
+ *   init then carries `encodeBody: "manual"`, which Cloudflare Workers need to
+ *   send pre-compressed bytes unchanged and other runtimes ignore.
+ * - HEAD answers with the headers GET would have, without collecting.
+ * - Every response carries `Cache-Control: no-store`; metrics responses also
+ *   `Vary: Accept, Accept-Encoding`.
+ *
+ * The handler never throws and never rejects. A failing collector is reported
+ * by the registry and the other metrics are served; any other error (the
+ * source rejecting, the auth predicate throwing) answers 500 with a short
+ * text, and the error goes to `console.error`, never to the client.
+ *
+ * @param source Where metrics come from; default {@linkcode defaultRegistry}.
+ * @param options Path, auth, format and compression choices.
+ * @returns The handler.
+ * @throws {TypeError} When `path` does not start with `/` or the bearer token is empty.
+ *
+ * @example Serve a registry and scrape it like Prometheus does
+ * ```ts
+ * import { Counter, metricsHandler, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const jobs = new Counter({ name: "jobs_total", help: "Jobs done.", registry });
+ * jobs.inc();
+ *
+ * const handler = metricsHandler(registry, { path: "/metrics" });
+ * const response = await handler(new Request("http://localhost/metrics"));
+ * assert.equal(response.headers.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+ * assert.equal(await response.text(), "# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\njobs_total 1\n");
+ *
+ * const elsewhere = await handler(new Request("http://localhost/"));
+ * assert.equal(elsewhere.status, 404);
+ * ```
+ */
+export function metricsHandler(
+  source: MetricsSource = defaultRegistry,
+  options: MetricsHandlerOptions = {},
+): (request: Request) => Promise<Response> {
+  const path = options.path;
+  if (
+    path !== undefined && (typeof path !== "string" || !path.startsWith("/"))
+  ) {
+    throw new TypeError(
+      `Cannot create metrics handler: path must start with "/", got ${
+        JSON.stringify(path)
+      }`,
+    );
+  }
+  const authorize = makeAuthorizer(options.auth);
+  const allowOpenMetrics = options.openMetrics ?? true;
+  const compress = options.compress ?? true;
+  const omOptions = options.created === undefined
+    ? {}
+    : { created: options.created };
+
+  return async function handleMetrics(request: Request): Promise<Response> {
+    try {
+      const url = new URL(request.url);
+      if (path !== undefined && url.pathname !== path) {
+        return plain(404, "Not Found\n");
+      }
+      const method = request.method;
+      if (method !== "GET" && method !== "HEAD") {
+        return plain(405, "Method Not Allowed\n", { Allow: METHODS_ALLOWED });
+      }
+      if (authorize !== undefined && !(await authorize(request))) {
+        return plain(401, "Unauthorized\n", { "WWW-Authenticate": "Bearer" });
+      }
+
+      const format = negotiateFormat(
+        request.headers.get("Accept"),
+        allowOpenMetrics,
+      );
+      const gzip = compress && typeof CompressionStream === "function" &&
+        acceptsGzip(request.headers.get("Accept-Encoding"));
+      const headers = new Headers({
+        "Content-Type": format === "openmetrics"
+          ? OPENMETRICS_CONTENT_TYPE
+          : PROMETHEUS_TEXT_CONTENT_TYPE,
+        "Cache-Control": "no-store",
+        "Vary": "Accept, Accept-Encoding",
+      });
+      if (gzip) headers.set("Content-Encoding", "gzip");
+      if (method === "HEAD") {
+        return new Response(null, { status: 200, headers });
+      }
+
+      const families = await source.collect(
+        familyFilter(url.searchParams.getAll("name[]")),
+      );
+      const text = format === "openmetrics"
+        ? encodeOpenMetrics(families, omOptions)
+        : encodePrometheusText(families);
+      if (!gzip) return new Response(text, { status: 200, headers });
+      const body = new Blob([text]).stream().pipeThrough(
+        new CompressionStream("gzip"),
+      );
+      // workerd re-compresses a body with Content-Encoding unless told it is
+      // already encoded; other runtimes ignore the unknown key.
+      const init: ResponseInit & { encodeBody: "manual" } = {
+        status: 200,
+        headers,
+        encodeBody: "manual",
+      };
+      return new Response(body, init);
+    } catch (error) {
+      console.error("edgemetrics: serving metrics failed:", error);
+      return plain(500, "Internal Server Error: metrics collection failed\n");
+    }
+  };
+}
+
+/** Builds the filter for `name[]` values; `undefined` (everything) when there are none. */
+function familyFilter(names: readonly string[]): CollectFilter | undefined {
+  if (names.length === 0) return undefined;
+  const wanted = new Set(names);
+  return (name, type) => {
+    if (wanted.has(name)) return true;
+    for (const suffix of SAMPLE_SUFFIXES[type] ?? []) {
+      if (wanted.has(name + suffix)) return true;
+    }
+    return false;
+  };
+}
+
+/** Turns the `auth` option into a check, validating a bearer token up front. */
+function makeAuthorizer(
+  auth: MetricsAuth | undefined,
+): ((request: Request) => boolean | Promise<boolean>) | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth === "function") {
+    return async (request) => (await auth(request)) === true;
+  }
+  const token = auth?.bearer;
+  if (typeof token !== "string" || token === "") {
+    throw new TypeError(
+      `Cannot create metrics handler: auth.bearer must be a non-empty string, got ${
+        JSON.stringify(token)
+      }`,
+    );
+  }
+  // Hashed on first use, not here: Workers allow no async work at module scope.
+  let expected: Promise<Uint8Array> | undefined;
+  return async (request) => {
+    const header = request.headers.get("Authorization") ?? "";
+    const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
+    const [want, got] = await Promise.all([
+      expected ??= sha256(token),
+      sha256(match?.[1] ?? ""),
+    ]);
+    return match !== null && equalInConstantTime(want, got);
+  };
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return new Uint8Array(digest);
+}
+
+/** Compares two digests of equal length without an early exit. */
+function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ (b[i] ?? 0);
+  return difference === 0;
+}
+
+function plain(
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "Content-Type": TEXT_PLAIN,
+      "Cache-Control": "no-store",
+      ...extra,
+    },
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * HTTP content negotiation for the metrics handler: which exposition format
+ * (`Accept`) and whether to gzip (`Accept-Encoding`), q-values honoured.
+ *
+ * @module
+ */
+
+/** The exposition formats the handler can serve. */
+export type ExpositionFormat = "openmetrics" | "text";
+
+/** One element of an `Accept`-style list: lower-cased value, parameters and q. */
+interface ListItem {
+  value: string;
+  params: Map<string, string>;
+  q: number;
+}
+
+/**
+ * Splits an `Accept`-style header into items. Commas and semicolons inside
+ * quoted strings do not split; a missing q is 1; an unreadable q is 0.
+ */
+function parseList(header: string): ListItem[] {
+  const items: ListItem[] = [];
+  for (const element of splitOutsideQuotes(header, ",")) {
+    const parts = splitOutsideQuotes(element, ";");
+    const value = parts[0]!.trim().toLowerCase();
+    if (value === "") continue;
+    const params = new Map<string, string>();
+    let q = 1;
+    for (let i = 1; i < parts.length; i++) {
+      const part = parts[i]!;
+      const eq = part.indexOf("=");
+      if (eq < 0) continue;
+      const name = part.slice(0, eq).trim().toLowerCase();
+      let raw = part.slice(eq + 1).trim();
+      if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) {
+        raw = raw.slice(1, -1).replace(/\\(.)/g, "$1");
+      }
+      if (name === "q") {
+        const parsed = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Number(raw) : NaN;
+        q = Number.isNaN(parsed) ? 0 : Math.min(parsed, 1);
+      } else {
+        params.set(name, raw);
+      }
+    }
+    items.push({ value, params, q });
+  }
+  return items;
+}
+
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === "\\" && quoted) i++;
+    else if (char === '"') quoted = !quoted;
+    else if (char === separator && !quoted) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** How well one media range matches a format: -1 none, else higher is more specific. */
+function specificity(
+  item: ListItem,
+  type: string,
+  subtype: string,
+  version: string,
+): number {
+  if (item.value === "*/*") return 0;
+  if (item.value === `${type}/*`) return 1;
+  if (item.value !== `${type}/${subtype}`) return -1;
+  const asked = item.params.get("version");
+  if (asked === undefined) return 2;
+  return asked === version ? 3 : -1;
+}
+
+/** The q the most specific matching range gives a format, and that specificity. */
+function preference(
+  items: readonly ListItem[],
+  type: string,
+  subtype: string,
+  version: string,
+): { q: number; specificity: number } {
+  let best = -1;
+  let q = 0;
+  for (const item of items) {
+    const s = specificity(item, type, subtype, version);
+    if (s > best || (s === best && item.q > q)) {
+      best = s;
+      q = item.q;
+    }
+  }
+  return { q, specificity: best };
+}
+
+/**
+ * Picks the exposition format for an `Accept` header: OpenMetrics 1.0.0 when
+ * the client prefers `application/openmetrics-text` (unversioned or
+ * `version=1.0.0`) over `text/plain; version=0.0.4`, text 0.0.4 otherwise.
+ * Each format takes the q of the most specific range that matches it; a tie
+ * goes to the more specific match, then to text. An absent header, an
+ * unmatched one, or `allowOpenMetrics: false` gives text, the format every
+ * scraper reads, rather than a 406.
+ */
+export function negotiateFormat(
+  accept: string | null,
+  allowOpenMetrics: boolean,
+): ExpositionFormat {
+  if (!allowOpenMetrics || accept === null || accept.trim() === "") {
+    return "text";
+  }
+  const items = parseList(accept);
+  const om = preference(items, "application", "openmetrics-text", "1.0.0");
+  if (om.q <= 0) return "text";
+  const text = preference(items, "text", "plain", "0.0.4");
+  if (om.q > text.q) return "openmetrics";
+  if (om.q === text.q && om.specificity > text.specificity) {
+    return "openmetrics";
+  }
+  return "text";
+}
+
+/**
+ * Whether an `Accept-Encoding` header allows gzip: `gzip` (or `x-gzip`) with
+ * q > 0, else `*` with q > 0, and not outranked by an explicit `identity`.
+ */
+export function acceptsGzip(acceptEncoding: string | null): boolean {
+  if (acceptEncoding === null) return false;
+  let gzip: number | undefined;
+  let wildcard: number | undefined;
+  let identity = 0;
+  for (const item of parseList(acceptEncoding)) {
+    if (item.value === "gzip" || item.value === "x-gzip") {
+      gzip = Math.max(gzip ?? 0, item.q);
+    } else if (item.value === "*") wildcard = item.q;
+    else if (item.value === "identity") identity = item.q;
+  }
+  const q = gzip ?? wildcard ?? 0;
+  return q > 0 && q >= identity;
+}
