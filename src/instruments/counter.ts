@@ -269,7 +269,7 @@ export class Counter<L extends string = never> {
     exemplar?: Labels,
   ): void {
     const state = this.#state;
-    if (typeof labelsOrValue === "object") {
+    if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       state.add(state.table.indexOf(labelsOrValue), value, exemplar);
     } else {
       const index = state.table.indexOf(undefined);

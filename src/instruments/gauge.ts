@@ -1,2 +1,488 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * Gauge: a value that goes up and down.
+ *
+ * @module
+ */
+
+import type {
+  GaugeAggregation,
+  GaugeFamily,
+  GaugePoint,
+  LabelValue,
+  LabelValues,
+} from "../model.ts";
+import type { Clock } from "../clock.ts";
+import {
+  checkCallback,
+  type CollectHook,
+  collectWithHook,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
+import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
+
+const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];
+
+/**
+ * Options of a {@linkcode Gauge}: the options every metric takes, how values
+ * from several workers combine, and an optional `collect` hook.
+ *
+ * @example A gauge read from its source at every scrape
+ * ```ts
+ * import { Gauge, type GaugeOptions, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const queue: string[] = ["a", "b"];
+ * const options: GaugeOptions<never> = {
+ *   name: "queue_depth",
+ *   help: "Jobs waiting.",
+ *   aggregation: "max",
+ *   registry: new Registry(),
+ *   collect(gauge) {
+ *     gauge.set(queue.length);
+ *   },
+ * };
+ * const depth = new Gauge(options);
+ * assert.deepEqual((await depth.collect()).points, [{ labels: {}, value: 2 }]);
+ * ```
+ */
+export interface GaugeOptions<L extends string> extends MetricOptions<L> {
+  /**
+   * How values of this gauge from several workers combine into one when
+   * snapshots are merged: `sum` (the default), `max`, `min`, or `all` (kept
+   * apart with a worker label).
+   */
+  aggregation?: GaugeAggregation;
+  /**
+   * Called with the gauge (also as `this`) before each collection, sync or
+   * async, e.g. to `set` it from a source read at scrape time. If it throws
+   * or rejects, the registry reports it and leaves this gauge out of that
+   * collection.
+   */
+  collect?: CollectHook<Gauge<L>>;
+}
+
+/**
+ * Ends a timer started by `startTimer`: sets the gauge to the seconds
+ * elapsed since the start and returns them.
+ *
+ * @typeParam L The gauge's label names; extra labels passed here complete
+ * the ones given to `startTimer`.
+ *
+ * @example
+ * ```ts
+ * import { type Clock, Gauge, type GaugeTimerEnd } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * let t = 0;
+ * const clock: Clock = { now: () => t, monotonic: () => t };
+ * const gauge = new Gauge({ name: "last_run_seconds", help: "Last run.", registry: null, clock });
+ * const end: GaugeTimerEnd<never> = gauge.startTimer();
+ * t = 1_500;
+ * assert.equal(end(), 1.5);
+ * ```
+ */
+export type GaugeTimerEnd<L extends string> = (
+  labels?: Partial<LabelValues<L>>,
+) => number;
+
+/** What the gauge and its bound children share. */
+class GaugeState {
+  readonly metric: string;
+  readonly clock: Clock;
+  readonly table: SeriesTable;
+
+  constructor(metric: string, clock: Clock, table: SeriesTable) {
+    this.metric = metric;
+    this.clock = clock;
+    this.table = table;
+  }
+
+  add(index: number, value: number): void {
+    if (typeof value !== "number") this.#reject("increment", "amount", value);
+    this.table.data[index]! += value;
+  }
+
+  sub(index: number, value: number): void {
+    if (typeof value !== "number") this.#reject("decrement", "amount", value);
+    this.table.data[index]! -= value;
+  }
+
+  set(index: number, value: number): void {
+    if (typeof value !== "number") this.#reject("set", "value", value);
+    this.table.data[index] = value;
+  }
+
+  #reject(action: string, what: string, value: unknown): never {
+    throw new TypeError(
+      `Cannot ${action} gauge "${this.metric}": the ${what} must be a number, got ${
+        JSON.stringify(value) ?? typeof value
+      }`,
+    );
+  }
+}
+
+/**
+ * A gauge bound to one label set by {@linkcode Gauge.labels}: records
+ * without a label lookup. It stays valid after `remove` or `reset`, and then
+ * starts the series again on its next record.
+ *
+ * @example
+ * ```ts
+ * import { Gauge } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const inFlight = new Gauge({ name: "in_flight", help: "Requests in flight.", labelNames: ["route"], registry: null });
+ * const home = inFlight.labels("/");
+ * home.inc();
+ * home.inc();
+ * home.dec();
+ * assert.deepEqual((await inFlight.collect()).points, [{ labels: { route: "/" }, value: 1 }]);
+ * ```
+ */
+export interface GaugeChild {
+  /**
+   * Adds to the series' value.
+   *
+   * @param value How much to add (default 1); NaN and ±Infinity are recorded as they are.
+   * @throws {TypeError} When `value` is not a number.
+   */
+  inc(value?: number): void;
+  /**
+   * Subtracts from the series' value.
+   *
+   * @param value How much to subtract (default 1).
+   * @throws {TypeError} When `value` is not a number.
+   */
+  dec(value?: number): void;
+  /**
+   * Sets the series' value.
+   *
+   * @param value The new value; NaN and ±Infinity are recorded as they are.
+   * @throws {TypeError} When `value` is not a number.
+   */
+  set(value: number): void;
+  /** Sets the series' value to the clock's current time in seconds since the epoch. */
+  setToCurrentTime(): void;
+  /**
+   * Starts a timer on the clock's monotonic time.
+   *
+   * @returns A function that sets the series to the elapsed seconds and returns them.
+   */
+  startTimer(): () => number;
+}
+
+class BoundGauge implements GaugeChild {
+  #state: GaugeState;
+  #binding: SeriesBinding;
+
+  constructor(state: GaugeState, binding: SeriesBinding) {
+    this.#state = state;
+    this.#binding = binding;
+  }
+
+  inc(value = 1): void {
+    this.#state.add(this.#binding.index, value);
+  }
+
+  dec(value = 1): void {
+    this.#state.sub(this.#binding.index, value);
+  }
+
+  set(value: number): void {
+    this.#state.set(this.#binding.index, value);
+  }
+
+  setToCurrentTime(): void {
+    this.#state.set(this.#binding.index, this.#state.clock.now() / 1000);
+  }
+
+  startTimer(): () => number {
+    const clock = this.#state.clock;
+    const start = clock.monotonic();
+    return () => {
+      const seconds = (clock.monotonic() - start) / 1000;
+      this.#state.set(this.#binding.index, seconds);
+      return seconds;
+    };
+  }
+}
+
+/**
+ * A gauge: a value that goes up and down, such as requests in flight, queue
+ * depth or temperature. Series are created on first use; an unlabeled gauge
+ * starts at 0. NaN and ±Infinity are runtime data: they are recorded and
+ * encoded as the formats spell them (`NaN`, `+Inf`, `-Inf`).
+ *
+ * A label object is checked against the declared names when its series is
+ * created; recording to an existing series costs one `Map.get` per label.
+ *
+ * @typeParam L The label names (declare them `as const` to type label objects).
+ *
+ * @example Track requests in flight per route
+ * ```ts
+ * import { Gauge, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const inFlight = new Gauge({
+ *   name: "http_requests_in_flight",
+ *   help: "Requests being served.",
+ *   labelNames: ["route"] as const,
+ *   registry,
+ * });
+ * inFlight.inc({ route: "/orders/{id}" });
+ * inFlight.inc({ route: "/orders/{id}" }, 2);
+ * inFlight.dec({ route: "/orders/{id}" });
+ * inFlight.set({ route: "/health" }, 0);
+ * assert.equal(
+ *   await registry.metrics(),
+ *   "# HELP http_requests_in_flight Requests being served.\n" +
+ *     "# TYPE http_requests_in_flight gauge\n" +
+ *     'http_requests_in_flight{route="/orders/{id}"} 2\n' +
+ *     'http_requests_in_flight{route="/health"} 0\n',
+ * );
+ * ```
+ */
+export class Gauge<L extends string = never> {
+  /** The family name. */
+  readonly name: string;
+  /** What it measures. */
+  readonly help: string;
+  /** The unit, when declared. */
+  readonly unit: string | undefined;
+  /** The label names, in positional order. */
+  readonly labelNames: readonly L[];
+  /** How values from several workers combine. */
+  readonly aggregation: GaugeAggregation;
+  /** The kind of family it collects. */
+  readonly type: "gauge" = "gauge";
+  #state: GaugeState;
+  #children: ChildCache<GaugeChild>;
+  #hook: CollectHook<Gauge<L>> | undefined;
+
+  /**
+   * Declares a gauge and registers it (with the default registry unless
+   * `registry` says otherwise).
+   *
+   * @param options Name, help, label names, limits, aggregation and an optional `collect` hook.
+   * @throws {TypeError} When a name or label name is invalid or reserved, `aggregation` is unknown, or `collect` is not a function.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {DuplicateMetricError} When the registry already has this name.
+   */
+  constructor(options: GaugeOptions<L>) {
+    const resolved = resolveOptions(options, []);
+    checkCallback(options.name, "collect", options.collect, false);
+    const aggregation = options.aggregation ?? "sum";
+    if (!AGGREGATIONS.includes(aggregation)) {
+      throw new TypeError(
+        `Cannot declare metric "${options.name}": aggregation must be one of ${
+          AGGREGATIONS.map((a) => `"${a}"`).join(", ")
+        }, got ${JSON.stringify(aggregation)}`,
+      );
+    }
+    this.name = resolved.name;
+    this.help = resolved.help;
+    this.unit = resolved.unit;
+    this.labelNames = resolved.labelNames as readonly L[];
+    this.aggregation = aggregation;
+    this.#hook = options.collect;
+    const table = new SeriesTable({
+      metric: options.name,
+      labelNames: resolved.labelNames,
+      stride: 1,
+      maxSeries: resolved.maxSeries,
+      clock: resolved.clock,
+    });
+    const state = new GaugeState(options.name, resolved.clock, table);
+    this.#state = state;
+    this.#children = new ChildCache<GaugeChild>(
+      table,
+      (binding) => new BoundGauge(state, binding),
+    );
+    resolved.registry?.register(this);
+  }
+
+  /** Records folded into the overflow series because the series limit was reached. */
+  get droppedLabelSets(): number {
+    return this.#state.table.droppedLabelSets;
+  }
+
+  /**
+   * Adds to the unlabeled series.
+   *
+   * @param value How much to add (default 1).
+   * @throws {TypeError} When the gauge has labels, or the amount is not a number.
+   */
+  inc(value?: number): void;
+  /**
+   * Adds to the series of a label set.
+   *
+   * @param labels One value per declared label.
+   * @param value How much to add (default 1).
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the amount is not a number.
+   */
+  inc(labels: LabelValues<L>, value?: number): void;
+  inc(labelsOrValue?: LabelValues<L> | number, value = 1): void {
+    const state = this.#state;
+    if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      state.add(state.table.indexOf(labelsOrValue), value);
+    } else {
+      state.add(
+        state.table.indexOf(undefined),
+        labelsOrValue === undefined ? 1 : labelsOrValue,
+      );
+    }
+  }
+
+  /**
+   * Subtracts from the unlabeled series.
+   *
+   * @param value How much to subtract (default 1).
+   * @throws {TypeError} When the gauge has labels, or the amount is not a number.
+   */
+  dec(value?: number): void;
+  /**
+   * Subtracts from the series of a label set.
+   *
+   * @param labels One value per declared label.
+   * @param value How much to subtract (default 1).
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the amount is not a number.
+   */
+  dec(labels: LabelValues<L>, value?: number): void;
+  dec(labelsOrValue?: LabelValues<L> | number, value = 1): void {
+    const state = this.#state;
+    if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      state.sub(state.table.indexOf(labelsOrValue), value);
+    } else {
+      state.sub(
+        state.table.indexOf(undefined),
+        labelsOrValue === undefined ? 1 : labelsOrValue,
+      );
+    }
+  }
+
+  /**
+   * Sets the unlabeled series.
+   *
+   * @param value The new value; NaN and ±Infinity are recorded as they are.
+   * @throws {TypeError} When the gauge has labels, or the value is not a number.
+   */
+  set(value: number): void;
+  /**
+   * Sets the series of a label set.
+   *
+   * @param labels One value per declared label.
+   * @param value The new value; NaN and ±Infinity are recorded as they are.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the value is not a number.
+   */
+  set(labels: LabelValues<L>, value: number): void;
+  set(labelsOrValue: LabelValues<L> | number, value?: number): void {
+    const state = this.#state;
+    if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      state.set(state.table.indexOf(labelsOrValue), value as number);
+    } else {
+      state.set(state.table.indexOf(undefined), labelsOrValue);
+    }
+  }
+
+  /**
+   * Sets a series to the clock's current time in seconds since the epoch,
+   * e.g. for "last success" timestamps.
+   *
+   * @param labels The series' label set; omit on an unlabeled gauge.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type.
+   */
+  setToCurrentTime(labels?: LabelValues<L>): void {
+    const state = this.#state;
+    state.set(state.table.indexOf(labels), state.clock.now() / 1000);
+  }
+
+  /**
+   * Starts a timer on the clock's monotonic time. The returned function sets
+   * the series to the elapsed seconds and returns them; labels given to it
+   * complete (or override) the ones given here.
+   *
+   * @param labels The series' labels, or some of them; omit on an unlabeled gauge.
+   * @returns The function that ends the timer.
+   * @throws {TypeError} From the end function, when the labels are then
+   * incomplete, undeclared or of the wrong type.
+   */
+  startTimer(labels?: Partial<LabelValues<L>>): GaugeTimerEnd<L> {
+    const state = this.#state;
+    const start = state.clock.monotonic();
+    return (more) => {
+      const seconds = (state.clock.monotonic() - start) / 1000;
+      const all = more === undefined ? labels : { ...labels, ...more };
+      state.set(state.table.indexOf(all as LabelValues<L>), seconds);
+      return seconds;
+    };
+  }
+
+  /**
+   * Returns the child bound to one label set, given as values in
+   * `labelNames` order; cached, so the same values give the same child.
+   *
+   * @param values One value per declared label, in declaration order.
+   * @returns The bound child.
+   * @throws {TypeError} When the number or type of values is wrong.
+   */
+  labels(...values: LabelValue[]): GaugeChild;
+  /**
+   * Returns the child bound to one label set, given as an object; cached,
+   * so the same label set gives the same child.
+   *
+   * @param labels One value per declared label.
+   * @returns The bound child.
+   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
+   */
+  labels(labels: LabelValues<L>): GaugeChild;
+  labels(...args: unknown[]): GaugeChild {
+    return this.#children.get(args);
+  }
+
+  /**
+   * Forgets one series; bound children of it stay valid and start it again
+   * (from 0) on their next record.
+   *
+   * @param labels The series' label set.
+   * @throws {TypeError} When the label set does not match the declared labels.
+   */
+  remove(labels: LabelValues<L>): void {
+    this.#state.table.remove(labels);
+  }
+
+  /**
+   * Forgets every series (an unlabeled gauge restarts at 0); bound children
+   * stay valid.
+   */
+  reset(): void {
+    this.#state.table.reset();
+  }
+
+  /**
+   * Returns the gauge's current state as a snapshot family, after running
+   * the `collect` hook (a promise when the hook returns one).
+   *
+   * @returns The family; points in series creation order.
+   */
+  collect(): GaugeFamily | Promise<GaugeFamily> {
+    return collectWithHook(this, this.#hook, () => this.#snapshot());
+  }
+
+  #snapshot(): GaugeFamily {
+    const table = this.#state.table;
+    const points: GaugePoint[] = [];
+    table.forEach((labels, index) => {
+      points.push({ labels, value: table.data[index]! });
+    });
+    const family: GaugeFamily = {
+      type: "gauge",
+      name: this.name,
+      help: this.help,
+      aggregation: this.aggregation,
+      points,
+    };
+    return this.unit === undefined ? family : { ...family, unit: this.unit };
+  }
+}
