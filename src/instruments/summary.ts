@@ -5,17 +5,23 @@
  * @module
  */
 
-import type { Quantile, SummaryFamily, SummaryPoint } from "../model.ts";
+import type {
+  LabelValue,
+  LabelValues,
+  Quantile,
+  SummaryFamily,
+  SummaryPoint,
+} from "../model.ts";
 import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
-import { type MetricOptions, resolveOptions } from "./options.ts";
 import {
-  ChildCache,
-  type LabelValue,
-  type LabelValues,
-  type SeriesBinding,
-  SeriesTable,
-} from "./_series.ts";
+  checkCallback,
+  type CollectHook,
+  collectWithHook,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
+import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 
 /**
@@ -53,6 +59,13 @@ export interface SummaryOptions<L extends string> extends MetricOptions<L> {
   maxAgeSeconds?: number;
   /** Slices the window is cut into, an integer of at least 1 (default 5). */
   ageBuckets?: number;
+  /**
+   * Called with the summary (also as `this`) before each collection, sync or
+   * async, e.g. to `observe` values gathered elsewhere. If it throws or
+   * rejects, the registry reports it and leaves this summary out of that
+   * collection.
+   */
+  collect?: (this: Summary<L>, summary: Summary<L>) => void | Promise<void>;
 }
 
 /** Float64 slots per series: count, sum. */
@@ -91,7 +104,7 @@ class SummaryState {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot observe summary "${this.metric}": the value must be a number, got ${
-          JSON.stringify(value)
+          JSON.stringify(value) ?? typeof value
         }`,
       );
     }
@@ -147,23 +160,12 @@ class SummaryState {
  * const upload = sizes.labels("/upload");
  * upload.observe(512);
  * upload.observe(1024);
- * const point = sizes.collect().points[0];
+ * const point = (await sizes.collect()).points[0];
  * assert.equal(point?.count, 2);
  * assert.equal(point?.sum, 1536);
  * ```
  */
-export class SummaryChild {
-  #state: SummaryState;
-  #binding: SeriesBinding;
-  #index: () => number;
-
-  /** Use {@linkcode Summary.labels} to get one. */
-  constructor(state: SummaryState, binding: SeriesBinding) {
-    this.#state = state;
-    this.#binding = binding;
-    this.#index = () => binding.index;
-  }
-
+export interface SummaryChild {
   /**
    * Records one observation.
    *
@@ -171,10 +173,7 @@ export class SummaryChild {
    *   negative values and ±Infinity are recorded.
    * @throws {TypeError} When `value` is not a number.
    */
-  observe(value: number): void {
-    this.#state.observe(this.#binding.index, value);
-  }
-
+  observe(value: number): void;
   /**
    * Starts timing; the returned function observes the seconds elapsed since
    * (read from the clock's `monotonic()`) on its first call and returns them,
@@ -182,6 +181,24 @@ export class SummaryChild {
    *
    * @returns The function that ends the timing.
    */
+  startTimer(): () => number;
+}
+
+class BoundSummary implements SummaryChild {
+  #state: SummaryState;
+  #binding: SeriesBinding;
+  #index: () => number;
+
+  constructor(state: SummaryState, binding: SeriesBinding) {
+    this.#state = state;
+    this.#binding = binding;
+    this.#index = () => binding.index;
+  }
+
+  observe(value: number): void {
+    this.#state.observe(this.#binding.index, value);
+  }
+
   startTimer(): () => number {
     return this.#state.timer(this.#index);
   }
@@ -249,7 +266,7 @@ export class SummaryChild {
  * });
  *
  * t = 600_000; // ten minutes later the window is empty; count and sum remain
- * const point = sizes.collect().points[0];
+ * const point = (await sizes.collect()).points[0];
  * assert.equal(point?.count, 100);
  * assert.ok(Number.isNaN(point?.quantiles[0]?.value));
  * ```
@@ -264,7 +281,7 @@ export class Summary<L extends string = never> {
   /** The label names, in positional order. */
   readonly labelNames: readonly L[];
   /** The kind of family it collects. */
-  readonly type = "summary" as const;
+  readonly type: "summary" = "summary";
   /** The ranks it reports, ascending; empty when it keeps only count and sum. */
   readonly percentiles: readonly number[];
   /** How long an observation counts towards the quantiles, in seconds. */
@@ -273,13 +290,19 @@ export class Summary<L extends string = never> {
   readonly ageBuckets: number;
   #state: SummaryState;
   #children: ChildCache<SummaryChild>;
+  #hook: CollectHook<Summary<L>> | undefined;
 
   /**
-   * @param options Name, help, label names, percentiles, window and limits.
-   * @throws {TypeError} When a name or label name is invalid (`quantile` is
-   *   reserved), or an option has the wrong type.
+   * Declares a summary and registers it (with the default registry unless
+   * `registry` says otherwise).
+   *
+   * @param options Name, help, label names, percentiles, window, limits and
+   *   an optional `collect` hook.
+   * @throws {TypeError} When a name or label name is invalid or reserved
+   *   (`quantile`), or an option has the wrong type.
    * @throws {RangeError} When a percentile is outside [0, 1] or out of order,
-   *   `maxAgeSeconds` is not above 0, or `ageBuckets` is not an integer >= 1.
+   *   `maxAgeSeconds` is not above 0, `ageBuckets` is not an integer >= 1, or
+   *   `maxSeries` is not a whole number of at least 1 or `Infinity`.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: SummaryOptions<L>) {
@@ -288,6 +311,7 @@ export class Summary<L extends string = never> {
     const percentiles = checkPercentiles(metric, options.percentiles);
     const maxAgeSeconds = checkMaxAge(metric, options.maxAgeSeconds);
     const ageBuckets = checkAgeBuckets(metric, options.ageBuckets);
+    checkCallback(metric, "collect", options.collect, false);
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
@@ -295,17 +319,16 @@ export class Summary<L extends string = never> {
     this.percentiles = percentiles;
     this.maxAgeSeconds = maxAgeSeconds;
     this.ageBuckets = ageBuckets;
+    this.#hook = options.collect;
     const clock = resolved.clock;
     const windows: (SlidingQuantiles | undefined)[] = [];
-    const table: SeriesTable = new SeriesTable({
+    const table = new SeriesTable({
       metric,
       labelNames: resolved.labelNames,
       stride: STRIDE,
       maxSeries: resolved.maxSeries,
-      init: (index) => {
-        table.created[index] = clock.now();
-        windows[index]?.clear();
-      },
+      clock,
+      init: (index) => windows[index]?.clear(),
     });
     const state = new SummaryState(
       metric,
@@ -317,9 +340,9 @@ export class Summary<L extends string = never> {
       ageBuckets,
     );
     this.#state = state;
-    this.#children = new ChildCache(
+    this.#children = new ChildCache<SummaryChild>(
       table,
-      (binding) => new SummaryChild(state, binding),
+      (binding) => new BoundSummary(state, binding),
     );
     resolved.registry?.register(this);
   }
@@ -330,16 +353,22 @@ export class Summary<L extends string = never> {
   }
 
   /**
-   * Records one observation: `observe(value)` on an unlabeled summary,
-   * `observe(labels, value)` on a labeled one.
+   * Records one observation in the unlabeled series.
    *
-   * NaN is ignored with one warning; negative values and ±Infinity are
-   * recorded.
-   *
-   * @throws {TypeError} When the value is not a number, or labels are
-   *   missing, undeclared or of the wrong type.
+   * @param value The observed value; NaN is ignored with one warning,
+   *   negative values and ±Infinity are recorded.
+   * @throws {TypeError} When the summary has labels, or the value is not a number.
    */
   observe(value: number): void;
+  /**
+   * Records one observation in the series of a label set.
+   *
+   * @param labels One value per declared label (`{}` on an unlabeled summary).
+   * @param value The observed value; NaN is ignored with one warning,
+   *   negative values and ±Infinity are recorded.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong
+   *   type (checked when the series is created), or the value is not a number.
+   */
   observe(labels: LabelValues<L>, value: number): void;
   observe(labelsOrValue: LabelValues<L> | number, value?: number): void {
     const state = this.#state;
@@ -374,35 +403,61 @@ export class Summary<L extends string = never> {
   }
 
   /**
-   * Returns the child bound to one label set, cached: the same object for the
-   * same values. Takes the values in `labelNames` order or a label object.
+   * Returns the child bound to one label set, given as values in
+   * `labelNames` order; cached, so the same values give the same child.
    *
-   * @throws {TypeError} When the values do not match the declared labels.
+   * @param values One value per declared label, in declaration order.
+   * @returns The bound child.
+   * @throws {TypeError} When the number or type of values is wrong.
    */
   labels(...values: LabelValue[]): SummaryChild;
+  /**
+   * Returns the child bound to one label set, given as an object; cached,
+   * so the same label set gives the same child.
+   *
+   * @param labels One value per declared label.
+   * @returns The bound child.
+   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
+   */
   labels(labels: LabelValues<L>): SummaryChild;
   labels(...args: unknown[]): SummaryChild {
     return this.#children.get(args);
   }
 
   /**
-   * Forgets one series; bound children of it start it again on their next record.
+   * Forgets one series, its quantile window included; bound children of it
+   * stay valid and start it again (from 0, with a new `created`) on their
+   * next record.
    *
    * @param labels The series' label set.
+   * @throws {TypeError} When the label set does not match the declared labels.
    */
   remove(labels: LabelValues<L>): void {
     const index = this.#state.table.remove(labels);
     if (index >= 0) this.#state.windows[index]?.clear();
   }
 
-  /** Forgets every series (an unlabeled summary restarts at 0). */
+  /**
+   * Forgets every series (an unlabeled summary restarts at 0); bound
+   * children stay valid.
+   */
   reset(): void {
     for (const window of this.#state.windows) window?.clear();
     this.#state.table.reset();
   }
 
-  /** Returns the summary's current state as a snapshot family. */
-  collect(): SummaryFamily {
+  /**
+   * Returns the summary's current state as a snapshot family, after running
+   * the `collect` hook (a promise when the hook returns one). Quantiles are
+   * computed now, over the window ending now.
+   *
+   * @returns The family; points in series creation order.
+   */
+  collect(): SummaryFamily | Promise<SummaryFamily> {
+    return collectWithHook(this, this.#hook, () => this.#snapshot());
+  }
+
+  #snapshot(): SummaryFamily {
     const { table, windows, percentiles, clock } = this.#state;
     const now = clock.monotonic();
     const values: number[] = new Array(percentiles.length).fill(NaN);
@@ -446,7 +501,7 @@ function checkPercentiles(
   if (!Array.isArray(percentiles)) {
     throw new TypeError(
       `Cannot declare summary "${metric}": percentiles must be an array of numbers, got ${
-        JSON.stringify(percentiles)
+        JSON.stringify(percentiles) ?? typeof percentiles
       }`,
     );
   }
@@ -455,7 +510,7 @@ function checkPercentiles(
     if (typeof p !== "number") {
       throw new TypeError(
         `Cannot declare summary "${metric}": a percentile must be a number, got ${
-          JSON.stringify(p)
+          JSON.stringify(p) ?? typeof p
         }`,
       );
     }
@@ -482,7 +537,7 @@ function checkMaxAge(
   if (typeof maxAgeSeconds !== "number") {
     throw new TypeError(
       `Cannot declare summary "${metric}": maxAgeSeconds must be a number, got ${
-        JSON.stringify(maxAgeSeconds)
+        JSON.stringify(maxAgeSeconds) ?? typeof maxAgeSeconds
       }`,
     );
   }
@@ -502,7 +557,7 @@ function checkAgeBuckets(
   if (typeof ageBuckets !== "number") {
     throw new TypeError(
       `Cannot declare summary "${metric}": ageBuckets must be a number, got ${
-        JSON.stringify(ageBuckets)
+        JSON.stringify(ageBuckets) ?? typeof ageBuckets
       }`,
     );
   }
