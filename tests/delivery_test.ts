@@ -103,8 +103,7 @@ Deno.test("deliver() waits a full-jitter share of the backoff ceiling", async ()
 Deno.test("deliver() honours Retry-After in seconds and as an HTTP date", async () => {
   const time = fakeTime();
   const { fetch } = scripted([
-    () =>
-      new Response(null, { status: 503, headers: { "retry-after": "3" } }),
+    () => new Response(null, { status: 503, headers: { "retry-after": "3" } }),
     () =>
       new Response(null, {
         status: 429,
@@ -334,7 +333,8 @@ Deno.test("resolveDelivery() rejects bad budgets and non-function hooks", () => 
       }),
     {
       name: "TypeError",
-      message: "Cannot create Pushgateway: fetch must be a function, got string",
+      message:
+        "Cannot create Pushgateway: fetch must be a function, got string",
     },
   );
 });
@@ -358,7 +358,11 @@ Deno.test("Serial.run() coalesces callers that arrive while a task runs into one
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(runs, 2);
   const fourth = serial.run(task);
-  assert.notEqual(fourth, second, "a caller after the follow-up started waits for its own run");
+  assert.notEqual(
+    fourth,
+    second,
+    "a caller after the follow-up started waits for its own run",
+  );
   gates.shift()!();
   assert.equal(await second, 2);
   await new Promise((resolve) => setTimeout(resolve, 0));

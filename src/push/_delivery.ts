@@ -97,7 +97,11 @@ export function resolveDelivery(
   owner: string,
   options: DeliveryOptions,
 ): DeliverySettings {
-  const positive = (name: keyof DeliveryOptions, value: unknown, fallback: number) => {
+  const positive = (
+    name: keyof DeliveryOptions,
+    value: unknown,
+    fallback: number,
+  ) => {
     if (value === undefined) return fallback;
     if (typeof value !== "number" || !(value > 0)) {
       throw new RangeError(
@@ -137,6 +141,13 @@ export function resolveDelivery(
     random: options.random ?? Math.random,
     sleep: options.sleep ?? defaultSleep,
   };
+}
+
+/** Whether `url` is an absolute `http:` or `https:` URL. */
+export function isHttpUrl(url: unknown): url is string {
+  if (typeof url !== "string" || !URL.canParse(url)) return false;
+  const { protocol } = new URL(url);
+  return protocol === "http:" || protocol === "https:";
 }
 
 function defaultSleep(ms: number): Promise<void> {
@@ -294,7 +305,9 @@ function describeBody(body: Uint8Array): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line === ""
     ? ""
-    : ` (${JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line)})`;
+    : ` (${
+      JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line)
+    })`;
 }
 
 /**

@@ -1,2 +1,555 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * OTLP/HTTP push: send a registry's metrics to an OpenTelemetry collector
+ * from short-lived jobs and long-lived processes alike.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import { defaultRegistry, type Registry } from "../registry.ts";
+import { parseKeyValueList, readEnv } from "../_env.ts";
+import { warnOnce } from "../_warn.ts";
+import {
+  encodeOtlpJson,
+  OTLP_JSON_CONTENT_TYPE,
+} from "../encoders/otlp_json.ts";
+import {
+  encodeOtlpProtobuf,
+  OTLP_PROTOBUF_CONTENT_TYPE,
+} from "../encoders/otlp_protobuf.ts";
+import {
+  deliver,
+  type DeliveryOptions,
+  type DeliverySettings,
+  isHttpUrl,
+  resolveDelivery,
+  Serial,
+} from "./_delivery.ts";
+import { DeltaTracker } from "./_delta.ts";
+
+export type { DeliveryOptions } from "./_delivery.ts";
+
+/** Where an exporter sends when neither options nor environment say. */
+const DEFAULT_URL = "http://localhost:4318/v1/metrics";
+
+/**
+ * Options of an {@linkcode OtlpExporter}. Every field is optional; what the
+ * options leave out comes from the standard OpenTelemetry environment
+ * variables where the runtime has an environment, then from defaults.
+ *
+ * @example Delta temporality, JSON, a fixed endpoint
+ * ```ts
+ * import { OtlpExporter, type OtlpExporterOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: OtlpExporterOptions = {
+ *   url: "http://collector:4318/v1/metrics",
+ *   protocol: "json",
+ *   temporality: "delta",
+ *   resource: { "service.name": "billing-job", "deployment.environment": "prod" },
+ * };
+ * const exporter = new OtlpExporter(options);
+ * assert.equal(exporter.url, "http://collector:4318/v1/metrics");
+ * await exporter.shutdown();
+ * ```
+ */
+export interface OtlpExporterOptions extends DeliveryOptions {
+  /**
+   * The full metrics endpoint. Default: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`,
+   * else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`, else
+   * `http://localhost:4318/v1/metrics`.
+   */
+  url?: string;
+  /**
+   * `"protobuf"` (`application/x-protobuf`, the default) or `"json"`
+   * (`application/json`). Default: `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` or
+   * `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, `http/json`), else protobuf.
+   */
+  protocol?: "protobuf" | "json";
+  /**
+   * Extra request headers, e.g. an API key; they are added to (and win over)
+   * `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_METRICS_HEADERS`.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * Resource attributes, added to (and winning over) `OTEL_RESOURCE_ATTRIBUTES`.
+   * `service.name` defaults to `OTEL_SERVICE_NAME`, else `unknown_service`;
+   * `service.instance.id` defaults to a random UUID made on the first export,
+   * one per isolate, so streams from different isolates never merge.
+   */
+  resource?: Readonly<Record<string, string | number | boolean>>;
+  /** The registry to export (default {@linkcode defaultRegistry}). */
+  registry?: Registry;
+  /**
+   * `"cumulative"` (the default: totals since each series started) or
+   * `"delta"` (the change since the last acknowledged export). Default also
+   * from `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+   */
+  temporality?: "cumulative" | "delta";
+  /**
+   * Export every this many milliseconds once {@linkcode OtlpExporter.start}
+   * (or the first `flush()`) starts the timer; off when omitted.
+   */
+  intervalMs?: number;
+  /** The instrumentation scope (default `{ name: "edgemetrics" }`). */
+  scope?: { readonly name: string; readonly version?: string };
+  /**
+   * Told about failures nobody awaits (periodic exports) and about data points
+   * the collector accepted only in part. Default: `console.error`.
+   */
+  onError?: (error: Error) => void;
+}
+
+/** One random instance id per isolate, made on the first export that needs it. */
+let isolateInstanceId: string | undefined;
+
+/**
+ * Pushes a registry's metrics to an OpenTelemetry collector over OTLP/HTTP,
+ * in protobuf (default) or JSON.
+ *
+ * Mapping: a counter is a monotonic Sum, a gauge a Gauge, a histogram an
+ * explicit-bucket Histogram, a summary a Summary; observable instruments map
+ * as their kind. Counters go out under their family name without `_total`
+ * (`jobs_processed_total` is sent as `jobs_processed`), as the OpenTelemetry
+ * OTLP-to-Prometheus translation expects, so a backend that translates back
+ * shows `jobs_processed_total` again. A declared `unit` goes out in the OTLP
+ * `unit` field.
+ *
+ * `flush()` collects, encodes and POSTs one batch and resolves once the
+ * collector acknowledged it; it retries 429, 502, 503, 504, network errors
+ * and timeouts (see {@linkcode DeliveryOptions}) and rejects with an error
+ * naming the URL, the last status and the attempts. A retry resends the same
+ * batch. With delta temporality a failed batch's increments stay pending and
+ * the next export carries them. Concurrent `flush()` calls coalesce: callers
+ * arriving while an export runs share one follow-up export.
+ *
+ * Constructing an exporter does no I/O, starts no timer and makes no random
+ * value, so it may be done at module scope on Cloudflare Workers.
+ *
+ * @example Flush at the end of a job (here to a recording fetch)
+ * ```ts
+ * import { Counter, OtlpExporter, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: Request[] = [];
+ * const registry = new Registry();
+ * const jobs = new Counter({ name: "jobs_processed_total", help: "Jobs.", registry });
+ * {
+ *   await using exporter = new OtlpExporter({
+ *     url: "http://collector.test/v1/metrics",
+ *     protocol: "json",
+ *     resource: { "service.name": "nightly-import" },
+ *     registry,
+ *     fetch: (request) => {
+ *       sent.push(request);
+ *       return Promise.resolve(new Response("{}"));
+ *     },
+ *   });
+ *   jobs.inc(3);
+ * } // leaving the scope flushes and shuts the exporter down
+ * assert.equal(sent.length, 1);
+ * assert.equal(sent[0]?.headers.get("content-type"), "application/json");
+ * const body = await sent[0]!.json();
+ * const metric = body.resourceMetrics[0].scopeMetrics[0].metrics[0];
+ * assert.equal(metric.name, "jobs_processed");
+ * assert.equal(metric.sum.isMonotonic, true);
+ * ```
+ */
+export class OtlpExporter implements AsyncDisposable {
+  /** The endpoint batches are POSTed to. */
+  readonly url: string;
+  /** The wire format. */
+  readonly protocol: "protobuf" | "json";
+  /** The aggregation temporality of sums and histograms. */
+  readonly temporality: "cumulative" | "delta";
+  #headers: Record<string, string>;
+  #resource: Record<string, string | number | boolean>;
+  #registry: Registry;
+  #scope: { readonly name: string; readonly version?: string };
+  #intervalMs: number | undefined;
+  #onError: (error: Error) => void;
+  #delivery: DeliverySettings;
+  #clock: Clock;
+  #serial = new Serial<void>();
+  #delta = new DeltaTracker();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #closed = false;
+  #warnedClosed = false;
+
+  /**
+   * @param options Endpoint, protocol, resource, temporality, retries; all optional.
+   * @throws {TypeError} When `protocol`, `temporality`, `url` or `scope` is invalid.
+   * @throws {RangeError} When a duration or `maxAttempts` is not above 0.
+   */
+  constructor(options: OtlpExporterOptions = {}) {
+    const owner = "OtlpExporter";
+    this.#delivery = resolveDelivery(owner, options);
+    this.#clock = options.clock ?? systemClock;
+    this.url = resolveUrl(options.url);
+    this.protocol = oneOf(
+      owner,
+      "protocol",
+      options.protocol ?? envProtocol() ?? "protobuf",
+      ["protobuf", "json"] as const,
+    );
+    this.temporality = oneOf(
+      owner,
+      "temporality",
+      options.temporality ?? envTemporality() ?? "cumulative",
+      ["cumulative", "delta"] as const,
+    );
+    this.#headers = {
+      ...envList("OTEL_EXPORTER_OTLP_HEADERS"),
+      ...envList("OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
+      ...options.headers,
+      "content-type": this.protocol === "json"
+        ? OTLP_JSON_CONTENT_TYPE
+        : OTLP_PROTOBUF_CONTENT_TYPE,
+    };
+    this.#resource = resolveResource(options.resource);
+    this.#registry = options.registry ?? defaultRegistry;
+    const scope = options.scope ?? { name: "edgemetrics" };
+    if (typeof scope?.name !== "string" || scope.name === "") {
+      throw new TypeError(
+        `Cannot create OtlpExporter: scope.name must be a non-empty string, got ${
+          JSON.stringify(scope?.name)
+        }`,
+      );
+    }
+    this.#scope = scope;
+    if (
+      options.intervalMs !== undefined &&
+      !(typeof options.intervalMs === "number" && options.intervalMs > 0)
+    ) {
+      throw new RangeError(
+        `Cannot create OtlpExporter: intervalMs must be a number above 0, got ${
+          JSON.stringify(options.intervalMs)
+        }`,
+      );
+    }
+    this.#intervalMs = options.intervalMs;
+    this.#onError = options.onError ?? reportToConsole;
+  }
+
+  /**
+   * Collects the registry and exports it now.
+   *
+   * Resolves once the collector acknowledged the batch (2xx). Callers that
+   * arrive while an export runs share the next export, which starts when
+   * the running one ends. After {@linkcode OtlpExporter.shutdown} it does
+   * nothing (with one warning). With `intervalMs`, the first call also starts
+   * the periodic timer.
+   *
+   * @returns A promise that settles when the batch is delivered.
+   * @throws {Error} When the collector rejected the batch (400 and other
+   * 4xx, 500) or retries ran out; the message names the URL, the last status
+   * or error, and the attempts. With delta temporality the batch's data is
+   * kept for the next export.
+   */
+  flush(): Promise<void> {
+    if (this.#closed) {
+      if (!this.#warnedClosed) {
+        this.#warnedClosed = true;
+        console.warn(
+          `edgemetrics: ignored flush() of the OtlpExporter for ${this.url}: it is shut down`,
+        );
+      }
+      return Promise.resolve();
+    }
+    this.start();
+    return this.#serial.run(() => this.#export());
+  }
+
+  /**
+   * Starts periodic exports every `intervalMs` (does nothing without it, or
+   * when already started). Failures of periodic exports go to `onError`.
+   * The timer does not keep a process alive where the runtime can unref it.
+   */
+  start(): void {
+    if (this.#started || this.#closed || this.#intervalMs === undefined) return;
+    this.#started = true;
+    this.#schedule();
+  }
+
+  /**
+   * Stops the periodic timer and makes a final export. Later `flush()`
+   * calls do nothing (with one warning); calling it again does nothing.
+   *
+   * @returns A promise that settles when the final export has.
+   * @throws {Error} When the final export fails, as {@linkcode OtlpExporter.flush}.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#serial.run(() => this.#export());
+  }
+
+  /**
+   * Shuts the exporter down, flushing first: `await using exporter = ...`
+   * exports at scope exit.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#intervalMs === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      this.#serial.run(() => this.#export()).catch((error) =>
+        this.#onError(asError(error))
+      ).finally(() => this.#schedule());
+    }, this.#intervalMs);
+    unrefTimer(this.#timer);
+  }
+
+  async #export(): Promise<void> {
+    const families = await this.#registry.collect();
+    if (families.length === 0) return;
+    const timeUnixMs = this.#clock.now();
+    const delta = this.temporality === "delta"
+      ? this.#delta.prepare(families, timeUnixMs)
+      : undefined;
+    this.#resource["service.instance.id"] ??= isolateInstanceId ??= crypto
+      .randomUUID();
+    const options = {
+      resource: this.#resource,
+      scope: this.#scope,
+      temporality: this.temporality,
+      timeUnixMs,
+    };
+    const batch = delta?.families ?? families;
+    const body = this.protocol === "json"
+      ? new TextEncoder().encode(encodeOtlpJson(batch, options))
+      : encodeOtlpProtobuf(batch, options);
+    const delivered = await deliver(
+      "Cannot export metrics to",
+      { method: "POST", url: this.url, headers: this.#headers, body },
+      this.#delivery,
+    );
+    delta?.commit();
+    const partial = readPartialSuccess(
+      delivered.body,
+      delivered.headers.get("content-type") ?? this.#headers["content-type"]!,
+    );
+    if (
+      partial !== undefined &&
+      (partial.rejected > 0 || partial.message !== "")
+    ) {
+      this.#onError(
+        new Error(
+          `Exported metrics to ${this.url} in part: the collector rejected ${partial.rejected} data point${
+            partial.rejected === 1 ? "" : "s"
+          }${partial.message === "" ? "" : ` (${partial.message})`}`,
+        ),
+      );
+    }
+  }
+}
+
+function reportToConsole(error: Error): void {
+  console.error("edgemetrics:", error);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function unrefTimer(timer: unknown): void {
+  if (typeof timer === "object" && timer !== null) {
+    const unref = (timer as { unref?: unknown }).unref;
+    if (typeof unref === "function") unref.call(timer);
+  } else if (typeof timer === "number") {
+    const deno = (globalThis as { Deno?: { unrefTimer?: unknown } }).Deno;
+    if (typeof deno?.unrefTimer === "function") deno.unrefTimer(timer);
+  }
+}
+
+function oneOf<T extends string>(
+  owner: string,
+  option: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(
+      `Cannot create ${owner}: ${option} must be ${
+        allowed.map((a) => `"${a}"`).join(" or ")
+      }, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function resolveUrl(option: string | undefined): string {
+  let url = option;
+  if (url === undefined) {
+    const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    url = metrics?.trim() ??
+      (base === undefined
+        ? DEFAULT_URL
+        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`);
+  }
+  if (!isHttpUrl(url)) {
+    throw new TypeError(
+      `Cannot create OtlpExporter: url must be an absolute http or https URL, got ${
+        JSON.stringify(url)
+      }`,
+    );
+  }
+  return url;
+}
+
+function envProtocol(): "protobuf" | "json" | undefined {
+  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") ??
+    readEnv("OTEL_EXPORTER_OTLP_PROTOCOL");
+  if (value === undefined) return undefined;
+  if (value.trim() === "http/json") return "json";
+  if (value.trim() !== "http/protobuf") {
+    warnOnce(
+      `otlp-protocol:${value}`,
+      `OTEL_EXPORTER_OTLP_PROTOCOL "${value}" is not supported; using http/protobuf`,
+    );
+  }
+  return "protobuf";
+}
+
+function envTemporality(): "cumulative" | "delta" | undefined {
+  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
+  return value?.trim().toLowerCase() === "delta" ? "delta" : undefined;
+}
+
+function envList(name: string): Record<string, string> {
+  const text = readEnv(name);
+  if (text === undefined) return {};
+  const { entries, invalid } = parseKeyValueList(text);
+  if (invalid.length > 0) {
+    warnOnce(
+      `env:${name}`,
+      `ignored malformed entries of ${name}: ${JSON.stringify(invalid)}`,
+    );
+  }
+  return entries;
+}
+
+function resolveResource(
+  option: Readonly<Record<string, string | number | boolean>> | undefined,
+): Record<string, string | number | boolean> {
+  const resource: Record<string, string | number | boolean> = {
+    ...envList("OTEL_RESOURCE_ATTRIBUTES"),
+  };
+  const serviceName = readEnv("OTEL_SERVICE_NAME");
+  if (serviceName !== undefined) resource["service.name"] = serviceName;
+  for (const [key, value] of Object.entries(option ?? {})) {
+    if (!["string", "number", "boolean"].includes(typeof value)) {
+      throw new TypeError(
+        `Cannot create OtlpExporter: resource attribute "${key}" must be a string, number or boolean, got ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+    resource[key] = value;
+  }
+  resource["service.name"] ??= "unknown_service";
+  return resource;
+}
+
+/** What an OTLP answer says about data points it refused. */
+interface PartialSuccess {
+  rejected: number;
+  message: string;
+}
+
+/**
+ * Reads `partialSuccess` from an ExportMetricsServiceResponse, JSON or
+ * protobuf; `undefined` when the answer carries none or cannot be read.
+ */
+function readPartialSuccess(
+  body: Uint8Array,
+  contentType: string,
+): PartialSuccess | undefined {
+  if (body.length === 0) return undefined;
+  try {
+    if (contentType.includes("json")) {
+      const parsed = JSON.parse(new TextDecoder().decode(body)) as {
+        partialSuccess?: {
+          rejectedDataPoints?: unknown;
+          errorMessage?: unknown;
+        };
+      };
+      const partial = parsed?.partialSuccess;
+      if (partial === undefined || partial === null) return undefined;
+      return {
+        rejected: Number(partial.rejectedDataPoints ?? 0) || 0,
+        message: typeof partial.errorMessage === "string"
+          ? partial.errorMessage
+          : "",
+      };
+    }
+    // ExportMetricsServiceResponse: partial_success = 1 (LEN) →
+    // ExportMetricsPartialSuccess: rejected_data_points = 1 (VARINT int64),
+    // error_message = 2 (LEN string).
+    const outer = readFields(body);
+    const inner = outer.get(1);
+    if (!(inner instanceof Uint8Array)) return undefined;
+    const fields = readFields(inner);
+    const rejected = fields.get(1);
+    const message = fields.get(2);
+    return {
+      rejected: typeof rejected === "number" ? rejected : 0,
+      message: message instanceof Uint8Array
+        ? new TextDecoder().decode(message)
+        : "",
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the top-level VARINT and LEN fields of a protobuf message (last one wins). */
+function readFields(bytes: Uint8Array): Map<number, number | Uint8Array> {
+  const fields = new Map<number, number | Uint8Array>();
+  let at = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = bytes[at++];
+      if (byte === undefined) throw new RangeError("truncated varint");
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) return result;
+      scale *= 128;
+    }
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    switch (tag & 7) {
+      case 0:
+        fields.set(field, varint());
+        break;
+      case 1:
+        at += 8;
+        break;
+      case 2: {
+        const length = varint();
+        if (at + length > bytes.length) throw new RangeError("truncated field");
+        fields.set(field, bytes.subarray(at, at + length));
+        at += length;
+        break;
+      }
+      case 5:
+        at += 4;
+        break;
+      default:
+        throw new RangeError("unsupported wire type");
+    }
+  }
+  return fields;
+}

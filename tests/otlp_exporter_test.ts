@@ -1,0 +1,775 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import {
+  Counter,
+  type HistogramPoint,
+  type MetricFamily,
+  OtlpExporter,
+  type OtlpExporterOptions,
+  Registry,
+} from "../mod.ts";
+
+const URL_ = "http://collector.test/v1/metrics";
+const EPOCH = 1_700_000_000_000;
+const UUID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** A clock moved by hand and by the injected sleep. */
+function fakeTime(start = EPOCH) {
+  let t = start;
+  return {
+    clock: { now: () => t, monotonic: () => t - start },
+    sleep: (ms: number) => {
+      t += ms;
+      return Promise.resolve();
+    },
+    set: (ms: number) => {
+      t = ms;
+    },
+  };
+}
+
+interface Sent {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: Uint8Array;
+  json: () => OtlpJson;
+}
+
+// deno-lint-ignore no-explicit-any
+type OtlpJson = any;
+
+/** A fetch that records requests and answers from a script (default 200 `{}`). */
+function recorder(answers: (() => Response | Promise<Response>)[] = []) {
+  const sent: Sent[] = [];
+  const fetch = async (request: Request): Promise<Response> => {
+    const body = new Uint8Array(await request.arrayBuffer());
+    sent.push({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body,
+      json: () => JSON.parse(new TextDecoder().decode(body)),
+    });
+    const next = answers.shift();
+    return next === undefined
+      ? new Response("{}", { headers: { "content-type": "application/json" } })
+      : await next();
+  };
+  return { sent, fetch };
+}
+
+function exporter(
+  registry: Registry,
+  fetch: (request: Request) => Promise<Response>,
+  options: Partial<OtlpExporterOptions> = {},
+): OtlpExporter {
+  const time = fakeTime();
+  return new OtlpExporter({
+    url: URL_,
+    protocol: "json",
+    resource: { "service.name": "test-job" },
+    registry,
+    fetch,
+    clock: time.clock,
+    sleep: time.sleep,
+    random: () => 0.5,
+    ...options,
+  });
+}
+
+/** The first metric's data points of a JSON body. */
+function points(body: OtlpJson, index = 0): OtlpJson[] {
+  const metric = body.resourceMetrics[0].scopeMetrics[0].metrics[index];
+  return (metric.sum ?? metric.histogram ?? metric.gauge).dataPoints;
+}
+
+/** A registry with one histogram series whose state the test sets directly. */
+function histogramRegistry(state: { point: HistogramPoint }): Registry {
+  const registry = new Registry();
+  registry.register({
+    name: "latency_seconds",
+    type: "histogram",
+    collect: (): MetricFamily => ({
+      type: "histogram",
+      name: "latency_seconds",
+      help: "Latency.",
+      unit: "seconds",
+      bounds: [0.1, 0.3],
+      points: [state.point],
+    }),
+  });
+  return registry;
+}
+
+Deno.test("new OtlpExporter() makes no random value, starts no timer and sends nothing", () => {
+  const calls: string[] = [];
+  const originals = {
+    randomUUID: crypto.randomUUID,
+    setTimeout: globalThis.setTimeout,
+    setInterval: globalThis.setInterval,
+    fetch: globalThis.fetch,
+    getRandomValues: crypto.getRandomValues,
+  };
+  crypto.randomUUID = () => {
+    calls.push("randomUUID");
+    return originals.randomUUID.call(crypto);
+  };
+  crypto.getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
+    calls.push("getRandomValues");
+    return originals.getRandomValues.call(crypto, array as never) as T;
+  };
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    calls.push("setTimeout");
+    return originals.setTimeout(...args);
+  }) as typeof setTimeout;
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    calls.push("setInterval");
+    return originals.setInterval(...args);
+  }) as typeof setInterval;
+  globalThis.fetch = (() => {
+    calls.push("fetch");
+    return Promise.reject(new Error("no I/O expected"));
+  }) as typeof fetch;
+  try {
+    new OtlpExporter({ registry: new Registry(), intervalMs: 1000 });
+    new OtlpExporter({
+      registry: new Registry(),
+      temporality: "delta",
+      protocol: "json",
+      resource: { "service.name": "worker" },
+    });
+  } finally {
+    Object.assign(crypto, {
+      randomUUID: originals.randomUUID,
+      getRandomValues: originals.getRandomValues,
+    });
+    Object.assign(globalThis, {
+      setTimeout: originals.setTimeout,
+      setInterval: originals.setInterval,
+      fetch: originals.fetch,
+    });
+  }
+  assert.deepEqual(calls, []);
+});
+
+Deno.test("OtlpExporter.flush() POSTs the whole snapshot as OTLP JSON with resource, scope and start times", async () => {
+  const time = fakeTime();
+  const registry = new Registry({ clock: time.clock });
+  const jobs = new Counter({
+    name: "jobs_processed_total",
+    help: "Jobs processed.",
+    labelNames: ["queue"] as const,
+    registry,
+  });
+  jobs.inc({ queue: "emails" }, 3);
+  time.set(EPOCH + 60_000);
+  const { sent, fetch } = recorder();
+  const exp = new OtlpExporter({
+    url: URL_,
+    protocol: "json",
+    headers: { "x-api-key": "k1" },
+    resource: { "service.name": "order-job", "deployment.environment": "test" },
+    scope: { name: "order-job", version: "1.2.3" },
+    registry,
+    fetch,
+    clock: time.clock,
+  });
+  await exp.flush();
+  assert.equal(sent.length, 1);
+  const [request] = sent;
+  assert.equal(request!.method, "POST");
+  assert.equal(request!.url, URL_);
+  assert.equal(request!.headers.get("content-type"), "application/json");
+  assert.equal(request!.headers.get("x-api-key"), "k1");
+  const body = request!.json();
+  const attributes = body.resourceMetrics[0].resource.attributes;
+  const instance = attributes.find((a: OtlpJson) =>
+    a.key === "service.instance.id"
+  );
+  assert.match(instance.value.stringValue, UUID);
+  assert.deepEqual(body, {
+    resourceMetrics: [{
+      resource: {
+        attributes: [
+          { key: "service.name", value: { stringValue: "order-job" } },
+          { key: "deployment.environment", value: { stringValue: "test" } },
+          {
+            key: "service.instance.id",
+            value: { stringValue: instance.value.stringValue },
+          },
+        ],
+      },
+      scopeMetrics: [{
+        scope: { name: "order-job", version: "1.2.3" },
+        metrics: [{
+          name: "jobs_processed",
+          description: "Jobs processed.",
+          sum: {
+            dataPoints: [{
+              attributes: [{ key: "queue", value: { stringValue: "emails" } }],
+              startTimeUnixNano: "1700000000000000000",
+              timeUnixNano: "1700000060000000000",
+              asDouble: 3,
+            }],
+            aggregationTemporality: 2,
+            isMonotonic: true,
+          },
+        }],
+      }],
+    }],
+  });
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter uses one service.instance.id per isolate, made on the first export", async () => {
+  const registry = new Registry();
+  new Counter({ name: "instance_probe", help: "Probe.", registry }).inc();
+  const a = recorder();
+  const b = recorder();
+  const first = exporter(registry, a.fetch);
+  const second = exporter(registry, b.fetch);
+  await first.flush();
+  await second.flush();
+  const id = (sent: Sent[]) =>
+    sent[0]!.json().resourceMetrics[0].resource.attributes.find((
+      a: OtlpJson,
+    ) => a.key === "service.instance.id").value.stringValue;
+  assert.match(id(a.sent), UUID);
+  assert.equal(id(a.sent), id(b.sent));
+  const own = recorder();
+  const pinned = exporter(registry, own.fetch, {
+    resource: { "service.name": "x", "service.instance.id": "pod-7" },
+  });
+  await pinned.flush();
+  assert.equal(id(own.sent), "pod-7");
+  await Promise.all([first.shutdown(), second.shutdown(), pinned.shutdown()]);
+});
+
+Deno.test("OtlpExporter sends protobuf by default with the protobuf content type", async () => {
+  const registry = new Registry();
+  new Counter({ name: "proto_probe", help: "Probe.", registry }).inc(2);
+  const { sent, fetch } = recorder();
+  const exp = new OtlpExporter({
+    url: URL_,
+    registry,
+    fetch,
+    resource: { "service.name": "proto" },
+  });
+  assert.equal(exp.protocol, "protobuf");
+  await exp.flush();
+  assert.equal(sent[0]!.headers.get("content-type"), "application/x-protobuf");
+  // The official generated decoder (CommonJS), independent of our encoder.
+  const rootJs = new URL(
+    "../.tools/node_modules/@opentelemetry/otlp-transformer/build/esm/generated/root.js",
+    import.meta.url,
+  );
+  const root = createRequire(rootJs)(rootJs.pathname);
+  const decoded = root.opentelemetry.proto.collector.metrics.v1
+    .ExportMetricsServiceRequest.decode(sent[0]!.body);
+  const metric = decoded.resourceMetrics[0].scopeMetrics[0].metrics[0];
+  assert.equal(metric.name, "proto_probe");
+  assert.equal(metric.sum.dataPoints[0].asDouble, 2);
+  assert.equal(metric.sum.isMonotonic, true);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter reads endpoint, protocol, headers and resource from the OTEL_* environment", async (t) => {
+  const names = [
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+  ];
+  const saved = new Map(names.map((name) => [name, Deno.env.get(name)]));
+  const clear = () => names.forEach((name) => Deno.env.delete(name));
+  const body = async (exp: OtlpExporter, sent: Sent[]) => {
+    await exp.flush();
+    return sent.at(-1)!;
+  };
+  try {
+    clear();
+    await t.step("defaults without environment", () => {
+      const exp = new OtlpExporter({ registry: new Registry() });
+      assert.equal(exp.url, "http://localhost:4318/v1/metrics");
+      assert.equal(exp.protocol, "protobuf");
+      assert.equal(exp.temporality, "cumulative");
+    });
+    await t.step(
+      "OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/metrics appended",
+      () => {
+        Deno.env.set(
+          "OTEL_EXPORTER_OTLP_ENDPOINT",
+          "https://otel.example:4318/",
+        );
+        assert.equal(
+          new OtlpExporter({ registry: new Registry() }).url,
+          "https://otel.example:4318/v1/metrics",
+        );
+      },
+    );
+    await t.step("the metrics endpoint wins and is used as is", () => {
+      Deno.env.set(
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "https://m.example/custom",
+      );
+      assert.equal(
+        new OtlpExporter({ registry: new Registry() }).url,
+        "https://m.example/custom",
+      );
+      assert.equal(
+        new OtlpExporter({ registry: new Registry(), url: URL_ }).url,
+        URL_,
+      );
+    });
+    await t.step(
+      "headers, protocol, service name and percent-decoded attributes",
+      async () => {
+        Deno.env.set(
+          "OTEL_EXPORTER_OTLP_HEADERS",
+          "api-key=a%20b,x-tenant=t1",
+        );
+        Deno.env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+        Deno.env.set("OTEL_SERVICE_NAME", "from-env");
+        Deno.env.set(
+          "OTEL_RESOURCE_ATTRIBUTES",
+          "service.name=ignored,deployment.environment=prod,team=a%2Cb%3Dc",
+        );
+        const registry = new Registry();
+        new Counter({ name: "env_probe", help: "Probe.", registry }).inc();
+        const { sent, fetch } = recorder();
+        const exp = new OtlpExporter({
+          registry,
+          fetch,
+          headers: { "x-tenant": "t2" },
+        });
+        assert.equal(exp.protocol, "json");
+        const request = await body(exp, sent);
+        assert.equal(request.headers.get("api-key"), "a b");
+        assert.equal(request.headers.get("x-tenant"), "t2");
+        const attributes = request.json().resourceMetrics[0].resource.attributes
+          .filter((a: OtlpJson) => a.key !== "service.instance.id");
+        assert.deepEqual(attributes, [
+          { key: "service.name", value: { stringValue: "from-env" } },
+          { key: "deployment.environment", value: { stringValue: "prod" } },
+          { key: "team", value: { stringValue: "a,b=c" } },
+        ]);
+        await exp.shutdown();
+      },
+    );
+    await t.step("the resource option wins over the environment", async () => {
+      const registry = new Registry();
+      new Counter({ name: "env_probe2", help: "Probe.", registry }).inc();
+      const { sent, fetch } = recorder();
+      const exp = new OtlpExporter({
+        registry,
+        fetch,
+        resource: { "service.name": "from-option", "team": "b" },
+      });
+      const attributes = (await body(exp, sent)).json().resourceMetrics[0]
+        .resource.attributes;
+      assert.equal(attributes[0].value.stringValue, "from-option");
+      assert.equal(
+        attributes.find((a: OtlpJson) => a.key === "team").value.stringValue,
+        "b",
+      );
+      await exp.shutdown();
+    });
+    await t.step("service.name falls back to unknown_service", async () => {
+      clear();
+      const registry = new Registry();
+      new Counter({ name: "env_probe3", help: "Probe.", registry }).inc();
+      const { sent, fetch } = recorder();
+      const exp = new OtlpExporter({ registry, fetch, protocol: "json" });
+      const attributes = (await body(exp, sent)).json().resourceMetrics[0]
+        .resource.attributes;
+      assert.deepEqual(attributes[0], {
+        key: "service.name",
+        value: { stringValue: "unknown_service" },
+      });
+      await exp.shutdown();
+    });
+  } finally {
+    clear();
+    for (const [name, value] of saved) {
+      if (value !== undefined) Deno.env.set(name, value);
+    }
+  }
+});
+
+Deno.test("new OtlpExporter() rejects an unknown protocol, temporality, url or interval", () => {
+  assert.throws(
+    () => new OtlpExporter({ protocol: "grpc" as "json" }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot create OtlpExporter: protocol must be "protobuf" or "json", got "grpc"',
+    },
+  );
+  assert.throws(
+    () => new OtlpExporter({ temporality: "sometimes" as "delta" }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot create OtlpExporter: temporality must be "cumulative" or "delta", got "sometimes"',
+    },
+  );
+  assert.throws(() => new OtlpExporter({ url: "collector:4318" }), {
+    name: "TypeError",
+    message:
+      'Cannot create OtlpExporter: url must be an absolute http or https URL, got "collector:4318"',
+  });
+  assert.throws(() => new OtlpExporter({ intervalMs: -1 }), {
+    name: "RangeError",
+    message:
+      "Cannot create OtlpExporter: intervalMs must be a number above 0, got -1",
+  });
+});
+
+Deno.test("OtlpExporter.flush() retries a 503 with the same bytes and resolves when delivered", async () => {
+  const registry = new Registry();
+  new Counter({ name: "retry_probe", help: "Probe.", registry }).inc();
+  const { sent, fetch } = recorder([
+    () => new Response(null, { status: 503, headers: { "retry-after": "1" } }),
+    () => new Response(null, { status: 502 }),
+  ]);
+  const exp = exporter(registry, fetch, { protocol: "protobuf" });
+  await exp.flush();
+  assert.equal(sent.length, 3);
+  assert.deepEqual(sent[1]!.body, sent[0]!.body);
+  assert.deepEqual(sent[2]!.body, sent[0]!.body);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter.flush() rejects a 400 at once with URL, status and attempts", async () => {
+  const registry = new Registry();
+  new Counter({ name: "reject_probe", help: "Probe.", registry }).inc();
+  const { sent, fetch } = recorder([
+    () => new Response('{"code":3,"message":"bad metric"}', { status: 400 }),
+  ]);
+  const exp = exporter(registry, fetch);
+  await assert.rejects(exp.flush(), {
+    message:
+      `Cannot export metrics to ${URL_}: got HTTP 400 ("{\\"code\\":3,\\"message\\":\\"bad metric\\"}") after 1 attempt (not retryable)`,
+  });
+  assert.equal(sent.length, 1);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter with cumulative temporality sends full totals again after a failed export", async () => {
+  const time = fakeTime();
+  const registry = new Registry({ clock: time.clock });
+  const c = new Counter({ name: "cumulative_probe", help: "Probe.", registry });
+  c.inc(2);
+  const { sent, fetch } = recorder([
+    () => new Response(null, { status: 500 }),
+  ]);
+  const exp = exporter(registry, fetch, { clock: time.clock });
+  await assert.rejects(exp.flush(), /got HTTP 500/);
+  c.inc(3);
+  time.set(EPOCH + 10_000);
+  await exp.flush();
+  const [point] = points(sent[1]!.json());
+  assert.equal(point.asDouble, 5);
+  assert.equal(point.startTimeUnixNano, "1700000000000000000");
+  assert.equal(point.timeUnixNano, "1700000010000000000");
+  assert.equal(
+    sent[1]!.json().resourceMetrics[0].scopeMetrics[0].metrics[0].sum
+      .aggregationTemporality,
+    2,
+  );
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter with delta temporality sends changes since the last acknowledged export", async () => {
+  const time = fakeTime();
+  const registry = new Registry({ clock: time.clock });
+  const c = new Counter({
+    name: "delta_probe",
+    help: "Probe.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  c.inc({ k: "a" }, 2);
+  const { sent, fetch } = recorder([
+    () => new Response("{}"), // export 1 acknowledged
+    () => new Response(null, { status: 400 }), // export 2 refused
+    () => new Response("{}"), // export 3 acknowledged
+  ]);
+  const exp = exporter(registry, fetch, {
+    clock: time.clock,
+    temporality: "delta",
+  });
+  time.set(EPOCH + 1000);
+  await exp.flush();
+  c.inc({ k: "a" }, 3);
+  time.set(EPOCH + 2000);
+  await assert.rejects(exp.flush(), /got HTTP 400/);
+  c.inc({ k: "a" }, 4);
+  c.inc({ k: "b" }, 1);
+  time.set(EPOCH + 3000);
+  await exp.flush();
+  const summary = (request: Sent) =>
+    points(request.json()).map((p: OtlpJson) => ({
+      k: p.attributes[0].value.stringValue,
+      value: p.asDouble,
+      start: p.startTimeUnixNano,
+      time: p.timeUnixNano,
+    }));
+  assert.equal(
+    sent[0]!.json().resourceMetrics[0].scopeMetrics[0].metrics[0].sum
+      .aggregationTemporality,
+    1,
+  );
+  assert.deepEqual(summary(sent[0]!), [
+    {
+      k: "a",
+      value: 2,
+      start: "1700000000000000000",
+      time: "1700000001000000000",
+    },
+  ]);
+  assert.deepEqual(summary(sent[1]!), [
+    {
+      k: "a",
+      value: 3,
+      start: "1700000001000000000",
+      time: "1700000002000000000",
+    },
+  ]);
+  // The refused batch's 3 travel with the next one, from the same start.
+  assert.deepEqual(summary(sent[2]!), [
+    {
+      k: "a",
+      value: 7,
+      start: "1700000001000000000",
+      time: "1700000003000000000",
+    },
+    {
+      k: "b",
+      value: 1,
+      start: "1700000002000000000",
+      time: "1700000003000000000",
+    },
+  ]);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter with delta temporality sends histogram bucket deltas and restarts after a reset", async () => {
+  const state = {
+    point: {
+      labels: {},
+      counts: [1, 2, 0],
+      sum: 0.5,
+      count: 3,
+      created: EPOCH,
+    } as HistogramPoint,
+  };
+  const time = fakeTime();
+  const registry = histogramRegistry(state);
+  const { sent, fetch } = recorder();
+  const exp = exporter(registry, fetch, {
+    clock: time.clock,
+    temporality: "delta",
+  });
+  time.set(EPOCH + 1000);
+  await exp.flush();
+  state.point = { ...state.point, counts: [1, 3, 2], sum: 4.75, count: 6 };
+  time.set(EPOCH + 2000);
+  await exp.flush();
+  // The series restarted (reset): its own start time, its full values.
+  state.point = {
+    labels: {},
+    counts: [0, 1, 0],
+    sum: 0.2,
+    count: 1,
+    created: EPOCH + 2500,
+  };
+  time.set(EPOCH + 3000);
+  await exp.flush();
+  const view = (request: Sent) => {
+    const [p] = points(request.json());
+    return {
+      counts: p.bucketCounts,
+      sum: p.sum,
+      count: p.count,
+      start: p.startTimeUnixNano,
+    };
+  };
+  assert.deepEqual(view(sent[0]!), {
+    counts: ["1", "2", "0"],
+    sum: 0.5,
+    count: "3",
+    start: "1700000000000000000",
+  });
+  assert.deepEqual(view(sent[1]!), {
+    counts: ["0", "1", "2"],
+    sum: 4.25,
+    count: "3",
+    start: "1700000001000000000",
+  });
+  assert.deepEqual(view(sent[2]!), {
+    counts: ["0", "1", "0"],
+    sum: 0.2,
+    count: "1",
+    start: "1700000002500000000",
+  });
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter.flush() calls that overlap coalesce into one follow-up export", async () => {
+  const registry = new Registry();
+  new Counter({ name: "coalesce_probe", help: "Probe.", registry }).inc();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const { sent, fetch } = recorder([
+    async () => {
+      await gate;
+      return new Response("{}");
+    },
+  ]);
+  const exp = exporter(registry, fetch);
+  const flushes = [exp.flush(), exp.flush(), exp.flush(), exp.flush()];
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(sent.length, 1);
+  release();
+  await Promise.all(flushes);
+  assert.equal(sent.length, 2);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter.shutdown() flushes once and later flush() calls are ignored with one warning", async () => {
+  const registry = new Registry();
+  new Counter({ name: "shutdown_probe", help: "Probe.", registry }).inc();
+  const { sent, fetch } = recorder();
+  const exp = exporter(registry, fetch);
+  await exp.shutdown();
+  assert.equal(sent.length, 1);
+  const warnings: unknown[][] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args);
+  try {
+    await exp.flush();
+    await exp.flush();
+    await exp.shutdown();
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(sent.length, 1);
+  assert.deepEqual(warnings, [[
+    `edgemetrics: ignored flush() of the OtlpExporter for ${URL_}: it is shut down`,
+  ]]);
+});
+
+Deno.test("OtlpExporter flushes at the end of an `await using` scope", async () => {
+  const registry = new Registry();
+  const c = new Counter({ name: "dispose_probe", help: "Probe.", registry });
+  const { sent, fetch } = recorder();
+  {
+    await using _exp = exporter(registry, fetch);
+    c.inc(4);
+    assert.equal(sent.length, 0);
+  }
+  assert.equal(sent.length, 1);
+  assert.equal(points(sent[0]!.json())[0].asDouble, 4);
+});
+
+Deno.test("OtlpExporter reports a partial success (JSON and protobuf answers) and counts the batch delivered", async (t) => {
+  for (
+    const [kind, answer] of [
+      [
+        "json",
+        () =>
+          new Response(
+            '{"partialSuccess":{"rejectedDataPoints":"2","errorMessage":"NaN not allowed"}}',
+            { headers: { "content-type": "application/json" } },
+          ),
+      ],
+      [
+        "protobuf",
+        () =>
+          new Response(
+            // partial_success(1) { rejected_data_points(1)=2, error_message(2)="NaN not allowed" }
+            new Uint8Array([
+              0x0a,
+              19,
+              0x08,
+              2,
+              0x12,
+              15,
+              ...new TextEncoder().encode("NaN not allowed"),
+            ]),
+            { headers: { "content-type": "application/x-protobuf" } },
+          ),
+      ],
+    ] as const
+  ) {
+    await t.step(kind, async () => {
+      const registry = new Registry();
+      const c = new Counter({
+        name: "partial_probe",
+        help: "Probe.",
+        registry,
+      });
+      c.inc(5);
+      const errors: Error[] = [];
+      const { sent, fetch } = recorder([answer]);
+      const exp = exporter(registry, fetch, {
+        temporality: "delta",
+        onError: (error) => errors.push(error),
+      });
+      await exp.flush();
+      assert.deepEqual(errors.map((e) => e.message), [
+        `Exported metrics to ${URL_} in part: the collector rejected 2 data points (NaN not allowed)`,
+      ]);
+      // Acknowledged: the next delta does not resend the 5.
+      await exp.flush();
+      assert.equal(points(sent[1]!.json())[0].asDouble, 0);
+      assert.equal(errors.length, 1);
+      await exp.shutdown();
+    });
+  }
+});
+
+Deno.test("OtlpExporter with intervalMs exports periodically after start() and stops on shutdown()", async () => {
+  const registry = new Registry();
+  new Counter({ name: "periodic_probe", help: "Probe.", registry }).inc();
+  const { sent, fetch } = recorder([
+    () => new Response(null, { status: 400 }),
+  ]);
+  const errors: Error[] = [];
+  const exp = new OtlpExporter({
+    url: URL_,
+    protocol: "json",
+    registry,
+    fetch,
+    intervalMs: 5,
+    onError: (error) => errors.push(error),
+  });
+  exp.start();
+  const deadline = Date.now() + 5000;
+  while (sent.length < 3 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.ok(
+    sent.length >= 3,
+    `expected 3 periodic exports, got ${sent.length}`,
+  );
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.message, /got HTTP 400/);
+  await exp.shutdown();
+  const after = sent.length;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(sent.length, after);
+});
+
+Deno.test("OtlpExporter.flush() sends nothing for an empty registry", async () => {
+  const { sent, fetch } = recorder();
+  const exp = exporter(new Registry(), fetch);
+  await exp.flush();
+  await exp.shutdown();
+  assert.equal(sent.length, 0);
+});
