@@ -1,0 +1,553 @@
+/**
+ * Cross-worker aggregation over `BroadcastChannel`: any worker that is
+ * scraped asks the others for their snapshots and serves the service-wide
+ * totals, the edge analogue of a multiprocess mode, with no files.
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "../model.ts";
+import { type CollectFilter, defaultRegistry } from "../registry.ts";
+import { warnOnce } from "../_warn.ts";
+import { mergeSnapshots, type WorkerSnapshot } from "./merge.ts";
+import {
+  type Message,
+  type Outgoing,
+  parseMessage,
+  type SnapshotAnswer,
+  type SnapshotRequest,
+} from "./_messages.ts";
+
+/**
+ * Options of a {@linkcode WorkerAggregator}.
+ *
+ * @example
+ * ```ts
+ * import { Registry, WorkerAggregator, type WorkerAggregatorOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WorkerAggregatorOptions = {
+ *   registry: new Registry(),
+ *   channel: "shop-metrics",
+ *   timeoutMs: 500,
+ *   worker: "api-1",
+ * };
+ * assert.equal(new WorkerAggregator(options).worker, "api-1");
+ * ```
+ */
+export interface WorkerAggregatorOptions {
+  /** What this worker collects and answers with; the default registry when omitted. */
+  registry?: {
+    collect(filter?: CollectFilter): Promise<readonly MetricFamily[]>;
+  };
+  /** The `BroadcastChannel` name the workers share (default `"edgemetrics"`). */
+  channel?: string;
+  /** How long a collection waits for the other workers' answers (default 1,000 ms). */
+  timeoutMs?: number;
+  /**
+   * This worker's readable label, used as the `worker` label of gauges of
+   * aggregation `all`; default: the first 8 characters of its unique id.
+   */
+  worker?: string;
+  /**
+   * Told about every answer left out (an unmergeable family, a failed
+   * collection, a message that cannot be sent); the default warns once per
+   * message with `console.warn`.
+   */
+  onError?: (error: Error) => void;
+}
+
+/** A worker this one has heard from. */
+interface Peer {
+  worker: string;
+  misses: number;
+}
+
+/** One collection waiting for answers. */
+interface Gathering {
+  accept(answer: SnapshotAnswer): void;
+  leave(peer: string): void;
+  finish(): void;
+}
+
+/** A known worker that missed this many collections in a row is forgotten. */
+const FORGET_AFTER_MISSES = 3;
+/** How long after opening the channel a collection waits for workers it has not heard of yet. */
+const DISCOVERY_MS = 200;
+const RESPONDING = "edgemetrics_workers_responding";
+const MISSING = "edgemetrics_workers_missing";
+
+/**
+ * Serves the totals of every worker (isolate, thread) that shares a
+ * `BroadcastChannel`, such as the workers of `deno serve --parallel`: pass
+ * it to `metricsHandler` in place of a registry, and whichever worker a
+ * scrape lands on answers for all of them.
+ *
+ * `collect()` broadcasts a request, collects the local registry meanwhile,
+ * waits until every known worker has answered or `timeoutMs` has passed,
+ * and merges the snapshots with {@linkcode mergeSnapshots} (the local one
+ * first). Two gauges describe the result: `edgemetrics_workers_responding`
+ * (workers merged, this one included) and `edgemetrics_workers_missing`
+ * (known workers that did not answer in time and are left out). A scrape
+ * never waits longer than `timeoutMs` for the others. A worker that missed
+ * three collections in a row is forgotten until it is heard from again.
+ *
+ * Every worker that has called {@linkcode WorkerAggregator.start} (or
+ * collected once) answers the others' requests with its whole registry, so
+ * call `start()` when each worker starts: a worker that has not opened the
+ * channel is not heard of and not counted. Nothing happens at construction:
+ * no id, channel, timer or listener (Cloudflare Workers forbid them at module
+ * scope). Where `BroadcastChannel` does not exist, `collect()` returns the
+ * local snapshot only.
+ *
+ * An open channel keeps a worker's event loop alive: call `close()` on
+ * shutdown. The channel is also closed on the global `unload` event where
+ * there is one, but `deno serve` fires it only once the event loop is empty,
+ * which an open channel prevents, so there close it on `SIGTERM` (see the
+ * example).
+ *
+ * @example Two aggregators in one isolate see each other's counts
+ * ```ts
+ * import { Counter, Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const channel = `doc-aggregator-${crypto.randomUUID()}`;
+ * const [a, b] = [new Registry(), new Registry()];
+ * new Counter({ name: "jobs_total", help: "Jobs.", registry: a }).inc(2);
+ * new Counter({ name: "jobs_total", help: "Jobs.", registry: b }).inc(3);
+ * using workerA = new WorkerAggregator({ registry: a, channel, worker: "a" });
+ * using workerB = new WorkerAggregator({ registry: b, channel, worker: "b" });
+ * workerA.start();
+ * workerB.start();
+ *
+ * const families = await workerA.collect();
+ * const jobs = families.find((family) => family.name === "jobs");
+ * assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 5);
+ * ```
+ *
+ * @example `deno serve --parallel` with service-wide totals
+ * ```ts ignore
+ * import { metricsHandler, WorkerAggregator } from "@edgemetrics/edgemetrics";
+ *
+ * const workers = new WorkerAggregator();
+ * workers.start(); // in Deno, module scope is fine
+ * // an open channel keeps the worker alive: close it when deno serve stops
+ * Deno.addSignalListener("SIGTERM", () => workers.close());
+ * const metrics = metricsHandler(workers);
+ * export default {
+ *   fetch: (request: Request) =>
+ *     new URL(request.url).pathname === "/metrics" ? metrics(request) : new Response("ok"),
+ * };
+ * ```
+ */
+export class WorkerAggregator {
+  #registry: {
+    collect(filter?: CollectFilter): Promise<readonly MetricFamily[]>;
+  };
+  #name: string;
+  #timeoutMs: number;
+  #label: string | undefined;
+  #onError: (error: Error) => void;
+  #id: string | undefined;
+  #channel: BroadcastChannel | undefined;
+  #closed = false;
+  #discoveryUntil = 0;
+  #sequence = 0;
+  #peers = new Map<string, Peer>();
+  #gatherings = new Map<string, Gathering>();
+  #onUnload = (): void => this.close();
+
+  /**
+   * @param options The registry, channel name, timeout and worker label.
+   * @throws {TypeError} When `channel` or `worker` is not a non-empty string.
+   * @throws {RangeError} When `timeoutMs` is not a positive, finite number.
+   */
+  constructor(options: WorkerAggregatorOptions = {}) {
+    this.#registry = options.registry ?? defaultRegistry;
+    this.#name = checkText("channel", options.channel ?? "edgemetrics");
+    if (options.worker !== undefined) {
+      this.#label = checkText("worker", options.worker);
+    }
+    const timeoutMs = options.timeoutMs ?? 1000;
+    if (
+      typeof timeoutMs !== "number" || !(timeoutMs > 0) ||
+      !Number.isFinite(timeoutMs)
+    ) {
+      throw new RangeError(
+        `Cannot create worker aggregator: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`,
+      );
+    }
+    this.#timeoutMs = timeoutMs;
+    this.#onError = options.onError ??
+      ((error) => warnOnce(`aggregator:${error.message}`, error.message));
+  }
+
+  /**
+   * This worker's unique id, generated on first use.
+   *
+   * @example
+   * ```ts
+   * import { WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const workers = new WorkerAggregator();
+   * assert.equal(workers.id, workers.id);
+   * assert.notEqual(workers.id, new WorkerAggregator().id);
+   * ```
+   */
+  get id(): string {
+    return this.#id ??= newId();
+  }
+
+  /**
+   * This worker's readable label: the `worker` option, or the first 8
+   * characters of {@linkcode WorkerAggregator.id}.
+   *
+   * @example
+   * ```ts
+   * import { WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const workers = new WorkerAggregator();
+   * assert.equal(workers.worker, workers.id.slice(0, 8));
+   * ```
+   */
+  get worker(): string {
+    return this.#label ??= this.id.slice(0, 8);
+  }
+
+  /**
+   * The ids of the other workers this one knows of (heard from and not yet
+   * gone or forgotten).
+   *
+   * @example
+   * ```ts
+   * import { Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const channel = `doc-peers-${crypto.randomUUID()}`;
+   * using a = new WorkerAggregator({ registry: new Registry(), channel });
+   * using b = new WorkerAggregator({ registry: new Registry(), channel });
+   * a.start();
+   * b.start();
+   * await a.collect(); // the first collection waits until the others said hello
+   * assert.deepEqual(a.peers, [b.id]);
+   * ```
+   */
+  get peers(): string[] {
+    return [...this.#peers.keys()];
+  }
+
+  /**
+   * Opens the channel and announces this worker, so it answers the others'
+   * collections from now on; `collect()` does it too when needed. Calling it
+   * again does nothing; after `close()` it opens the channel again.
+   *
+   * @returns Whether cross-worker aggregation is available (`false` where
+   * the runtime has no `BroadcastChannel`).
+   *
+   * @example
+   * ```ts
+   * import { Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * using workers = new WorkerAggregator({ registry: new Registry(), channel: `doc-start-${crypto.randomUUID()}` });
+   * assert.equal(workers.start(), true);
+   * ```
+   */
+  start(): boolean {
+    if (this.#channel !== undefined) return true;
+    if (typeof BroadcastChannel !== "function") return false;
+    const channel = new BroadcastChannel(this.#name);
+    channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
+    this.#channel = channel;
+    this.#closed = false;
+    this.#discoveryUntil = Date.now() + Math.min(DISCOVERY_MS, this.#timeoutMs);
+    globalEvents()?.addEventListener("unload", this.#onUnload);
+    this.#post({ kind: "hello", reply: false });
+    return true;
+  }
+
+  /**
+   * Collects the service-wide snapshot: this worker's families merged with
+   * every other worker's that answers within `timeoutMs`, plus the
+   * `edgemetrics_workers_responding` and `edgemetrics_workers_missing`
+   * gauges. Never throws for what other workers send; unmergeable parts are
+   * left out and reported to `onError`. After `close()` (or without
+   * `BroadcastChannel`) it returns the local snapshot only.
+   *
+   * @param filter Which families to include, by name and kind; all when omitted.
+   * @returns The merged snapshot.
+   *
+   * @example
+   * ```ts
+   * import { Counter, Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * new Counter({ name: "alone_total", help: "Alone.", registry }).inc();
+   * using workers = new WorkerAggregator({ registry, channel: `doc-collect-${crypto.randomUUID()}` });
+   * const families = await workers.collect((_name, type) => type === "counter");
+   * assert.deepEqual(families.map((family) => family.name), ["alone"]);
+   * ```
+   */
+  async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
+    if (this.#closed || !this.start()) {
+      return [...await this.#registry.collect(filter)];
+    }
+    const [local, { answers, missing }] = await Promise.all([
+      this.#registry.collect(filter),
+      this.#gather(),
+    ]);
+    const snapshots: WorkerSnapshot[] = [{
+      worker: this.worker,
+      families: local,
+    }];
+    const labels = new Set([this.worker]);
+    for (const answer of answers) {
+      // labels must be distinct, or gauges of aggregation "all" would clash
+      let label = answer.worker;
+      if (labels.has(label)) label = `${answer.worker}-${answer.from}`;
+      for (let n = 2; labels.has(label); n++) label = `${answer.worker}-${n}`;
+      labels.add(label);
+      snapshots.push({
+        worker: label,
+        families: filter === undefined
+          ? answer.families
+          : answer.families.filter((family) =>
+            filter(family.name, family.type)
+          ),
+      });
+    }
+    const { families, conflicts } = mergeSnapshots(snapshots);
+    for (const conflict of conflicts) this.#report(new Error(conflict.message));
+    const gauge = (name: string, help: string, value: number) => {
+      if (filter !== undefined && !filter(name, "gauge")) return;
+      families.push({
+        type: "gauge",
+        name,
+        help,
+        aggregation: "max",
+        points: [{ labels: {}, value }],
+      });
+    };
+    gauge(
+      RESPONDING,
+      "Workers whose metrics this scrape merged, the one answering included.",
+      snapshots.length,
+    );
+    gauge(
+      MISSING,
+      "Known workers that did not answer in time; their metrics are left out of this scrape.",
+      missing,
+    );
+    return families;
+  }
+
+  /**
+   * Says goodbye to the other workers and closes the channel, so it no
+   * longer keeps the event loop alive; collections waiting for answers
+   * finish at once with what they have. `collect()` then serves the local
+   * snapshot only, until `start()` is called again.
+   *
+   * @example
+   * ```ts
+   * import { Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const workers = new WorkerAggregator({ registry: new Registry(), channel: `doc-close-${crypto.randomUUID()}` });
+   * workers.start();
+   * workers.close();
+   * assert.deepEqual(await workers.collect(), []);
+   * ```
+   */
+  close(): void {
+    this.#closed = true;
+    const channel = this.#channel;
+    if (channel === undefined) return;
+    this.#post({ kind: "bye" });
+    this.#channel = undefined;
+    channel.onmessage = null;
+    channel.close();
+    globalEvents()?.removeEventListener("unload", this.#onUnload);
+    for (const gathering of [...this.#gatherings.values()]) gathering.finish();
+    this.#peers.clear();
+  }
+
+  /**
+   * Closes the channel, for `using`.
+   *
+   * @example
+   * ```ts
+   * import { Registry, WorkerAggregator } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * {
+   *   using workers = new WorkerAggregator({ registry: new Registry(), channel: `doc-using-${crypto.randomUUID()}` });
+   *   assert.equal(workers.start(), true);
+   * } // closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Asks the others for their snapshots; resolves when all known answered or on timeout. */
+  #gather(): Promise<{ answers: SnapshotAnswer[]; missing: number }> {
+    const request = `${this.id}:${++this.#sequence}`;
+    const expected = new Set(this.#peers.keys());
+    const answers = new Map<string, SnapshotAnswer>();
+    const now = Date.now();
+    let discovering = now < this.#discoveryUntil;
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(deadline);
+        clearTimeout(discovery);
+        this.#gatherings.delete(request);
+        let missing = 0;
+        for (const id of expected) {
+          if (answers.has(id)) continue;
+          missing++;
+          const peer = this.#peers.get(id);
+          if (peer !== undefined && ++peer.misses >= FORGET_AFTER_MISSES) {
+            this.#peers.delete(id);
+          }
+        }
+        const sorted = [...answers.values()].sort((a, b) =>
+          a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0
+        );
+        resolve({ answers: sorted, missing });
+      };
+      const check = () => {
+        if (discovering) return;
+        for (const id of expected) if (!answers.has(id)) return;
+        finish();
+      };
+      const deadline = setTimeout(finish, this.#timeoutMs);
+      const discovery = discovering
+        ? setTimeout(() => {
+          discovering = false;
+          check();
+        }, this.#discoveryUntil - now)
+        : undefined;
+      this.#gatherings.set(request, {
+        accept: (answer) => {
+          answers.set(answer.from, answer);
+          check();
+        },
+        leave: (peer) => {
+          expected.delete(peer);
+          check();
+        },
+        finish,
+      });
+      this.#post({ kind: "request", request });
+      check();
+    });
+  }
+
+  #receive(data: unknown): void {
+    const message: Message | undefined = parseMessage(data);
+    if (message === undefined || message.from === this.id) return;
+    if (message.kind === "bye") {
+      this.#peers.delete(message.from);
+      for (const gathering of this.#gatherings.values()) {
+        gathering.leave(message.from);
+      }
+      return;
+    }
+    const peer = this.#peers.get(message.from);
+    if (peer === undefined) {
+      this.#peers.set(message.from, { worker: message.worker, misses: 0 });
+    } else {
+      peer.worker = message.worker;
+    }
+    switch (message.kind) {
+      case "hello":
+        if (!message.reply) this.#post({ kind: "hello", reply: true });
+        return;
+      case "request":
+        void this.#answer(message);
+        return;
+      case "snapshot":
+        if (message.to !== this.id) return;
+        this.#peers.get(message.from)!.misses = 0;
+        this.#gatherings.get(message.request)?.accept(message);
+        return;
+    }
+  }
+
+  async #answer(request: SnapshotRequest): Promise<void> {
+    let families: readonly MetricFamily[];
+    try {
+      families = await this.#registry.collect();
+    } catch (error) {
+      this.#report(
+        new Error(
+          `Cannot answer worker "${request.worker}": collecting this worker's metrics failed: ${error}`,
+        ),
+      );
+      return;
+    }
+    this.#post({
+      kind: "snapshot",
+      to: request.from,
+      request: request.request,
+      families,
+    });
+  }
+
+  #post(message: Outgoing): void {
+    const channel = this.#channel;
+    if (channel === undefined) return;
+    try {
+      channel.postMessage({
+        edgemetrics: 1,
+        from: this.id,
+        worker: this.worker,
+        ...message,
+      });
+    } catch (error) {
+      this.#report(
+        new Error(
+          `Cannot send to the other workers: posting a ${message.kind} on channel "${this.#name}" failed: ${error}`,
+        ),
+      );
+    }
+  }
+
+  #report(error: Error): void {
+    try {
+      this.#onError(error);
+    } catch { /* a failing reporter must not break the scrape */ }
+  }
+}
+
+function checkText(option: string, value: unknown): string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `Cannot create worker aggregator: ${option} must be a non-empty string, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** The global scope's event target, where the runtime has one. */
+function globalEvents(): EventTarget | undefined {
+  const scope = globalThis as Partial<EventTarget>;
+  return typeof scope.addEventListener === "function" &&
+      typeof scope.removeEventListener === "function"
+    ? scope as EventTarget
+    : undefined;
+}
+
+/** A unique id: `crypto.randomUUID()` where it exists (it needs a secure context in browsers). */
+function newId(): string {
+  const random = globalThis.crypto;
+  if (typeof random?.randomUUID === "function") return random.randomUUID();
+  const bytes = new Uint8Array(16);
+  random.getRandomValues(bytes);
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
