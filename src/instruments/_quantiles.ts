@@ -39,7 +39,8 @@
  * `n >= k * 2^h`, so a sketch holds at most `k * (2 + floor(log2(n / k)))`
  * values (`k` while `n < k`): 20,480 values (160 KiB) at 1,000,000
  * observations, 43,008 at 2^31. Buffers start small and double up to `k`, so
- * a quiet series costs a few hundred bytes.
+ * a quiet series costs a few hundred bytes; `clear` keeps them, so a reused
+ * sketch holds what its busiest use needed.
  *
  * Values are ordered as numbers: negative values and ±Infinity are ordinary
  * values (-Infinity is the smallest, +Infinity the largest); callers must not

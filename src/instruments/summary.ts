@@ -225,10 +225,13 @@ class BoundSummary implements SummaryChild {
  * distribution of the values.
  *
  * Memory: a series without percentiles takes two numbers. With percentiles,
- * each slice of the window holds at most `2048 * (2 + floor(log2(n / 2048)))`
- * numbers for `n` observations in it (2048 below that): about 160 KiB at a
- * million observations per slice, a few hundred bytes for a quiet series.
- * `observe` is amortised O(log 2048) and allocates only when a buffer grows.
+ * each of the `ageBuckets` slices holds at most
+ * `2048 * (2 + floor(log2(n / 2048)))` numbers, `n` being the most
+ * observations it took in one stretch (2048 numbers below that): about
+ * 160 KiB at a million observations per slice, a few hundred bytes for a
+ * quiet series. A slice keeps its buffers when it is reused, so memory
+ * follows the busiest stretch, never the total count. `observe` is amortised
+ * O(log 2048) and allocates only when a buffer grows.
  *
  * NaN observations are ignored (with one warning per summary); negative
  * values and ±Infinity are recorded and ordered as numbers, so they can show
