@@ -1,0 +1,2 @@
+// The baseline of every import time: a process that loads nothing.
+export {};

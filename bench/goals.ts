@@ -1,0 +1,144 @@
+/**
+ * The goals of issue 6, as data, judged from the figures of the same run.
+ * Nothing here is decided in advance: a goal is met when its ratios say so.
+ *
+ * @module
+ */
+
+import type { Impl, Row } from "./results.ts";
+
+/** The figures a goal may read: this row's value and its peers'. */
+export interface Figures {
+  /** This (edgemetrics) row's value. */
+  self: number;
+  /** Another implementation's value in this case, or in `label` of the same workload. */
+  of(impl: Impl, label?: string): number;
+  /** Raw extras of this row. */
+  detail: Readonly<Record<string, unknown>>;
+}
+
+/** One goal, attached to an edgemetrics row by workload and case. */
+export interface Goal {
+  workload: string;
+  case: string;
+  text: string;
+  check(figures: Figures): boolean;
+}
+
+const noNodeBuiltins = (f: Figures) =>
+  (f.detail.nodeBuiltins as unknown[]).length === 0;
+
+/** The goals table of issue 6, one entry per edgemetrics row it judges. */
+export const GOALS: readonly Goal[] = [
+  {
+    workload: "W2",
+    case: "inc(labels)",
+    text: "≥ 5× faster than prom-client, ≤ 1.5× the floor",
+    check: (f) =>
+      f.of("prom-client") / f.self >= 5 && f.self / f.of("floor") <= 1.5,
+  },
+  {
+    workload: "W2",
+    case: "bound child inc()",
+    text: "≤ 3× the floor (≥ 50× prom-client)",
+    check: (f) =>
+      f.self / f.of("floor") <= 3 && f.of("prom-client") / f.self >= 50,
+  },
+  {
+    workload: "W3",
+    case: "observe(labels, v)",
+    text: "≥ 5× faster than prom-client and OTel, ≤ 1.5× the floor",
+    check: (f) =>
+      f.of("prom-client") / f.self >= 5 && f.of("OTel") / f.self >= 5 &&
+      f.self / f.of("floor") <= 1.5,
+  },
+  {
+    workload: "W3",
+    case: "bound child observe(v)",
+    // OTel has no bound instruments: its figure is record(v, attributes).
+    text:
+      "≥ 5× faster than prom-client and OTel (its record by labels), ≤ 2× the floor",
+    check: (f) =>
+      f.of("prom-client") / f.self >= 5 &&
+      f.of("OTel", "observe(labels, v)") / f.self >= 5 &&
+      f.self / f.of("floor") <= 2,
+  },
+  {
+    workload: "W4",
+    case: "Prometheus text",
+    text: "≤ 1.5× the formatting floor",
+    check: (f) => f.self / f.of("floor") <= 1.5,
+  },
+  {
+    workload: "W4",
+    case: "OTLP JSON",
+    text: "≥ 3× faster than the OTel SDK's serializer",
+    check: (f) => f.of("OTel") / f.self >= 3,
+  },
+  {
+    workload: "W4",
+    case: "OTLP protobuf",
+    text: "≥ 3× faster than the OTel SDK's serializer",
+    check: (f) => f.of("OTel") / f.self >= 3,
+  },
+  {
+    workload: "W5",
+    case: "heap per series (100,000 series)",
+    text: "≤ 100 bytes per series",
+    check: (f) => f.self <= 100,
+  },
+  ...["Deno", "Bun", "Node (built .js)"].map((runtime): Goal => ({
+    workload: "W6",
+    case: `import time, ${runtime}`,
+    text: "≤ 5 ms over an empty script",
+    check: (f) => f.self <= 5,
+  })),
+  {
+    workload: "W6",
+    case: "bundle, whole module",
+    text: "≤ 12 kB min+gzip, no Node built-ins",
+    check: (f) => f.self <= 12 && noNodeBuiltins(f),
+  },
+  {
+    workload: "W6",
+    case: "bundle, pull-only (Counter, Histogram, Registry, metricsHandler)",
+    text: "≤ 5 kB min+gzip, no Node built-ins",
+    check: (f) => f.self <= 5 && noNodeBuiltins(f),
+  },
+];
+
+/** A goal's verdict: met, missed, or not judged (a figure is missing or partial). */
+export type Verdict = "met" | "missed" | "n/a";
+
+class MissingFigure extends Error {}
+
+/** Judges the goal of an edgemetrics row, if it has one. */
+export function judge(
+  row: Row,
+  rows: readonly Row[],
+): { goal: Goal; verdict: Verdict } | undefined {
+  const goal = GOALS.find((g) =>
+    g.workload === row.workload && g.case === row.case
+  );
+  if (goal === undefined || row.impl !== "edgemetrics") return undefined;
+  if (row.value === null || row.detail?.partial === true) {
+    return { goal, verdict: "n/a" };
+  }
+  const figures: Figures = {
+    self: row.value,
+    detail: row.detail ?? {},
+    of(impl, label = row.case) {
+      const value = rows.find((r) =>
+        r.workload === row.workload && r.case === label && r.impl === impl
+      )?.value;
+      if (value === undefined || value === null) throw new MissingFigure();
+      return value;
+    },
+  };
+  try {
+    return { goal, verdict: goal.check(figures) ? "met" : "missed" };
+  } catch (error) {
+    if (error instanceof MissingFigure) return { goal, verdict: "n/a" };
+    throw error;
+  }
+}

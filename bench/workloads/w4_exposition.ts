@@ -1,0 +1,273 @@
+/**
+ * W4: exposing a big registry: 50,000 counter series and 5,000 histogram
+ * series × 12 buckets (≈ 125,000 lines), as Prometheus text, OTLP JSON and
+ * OTLP protobuf. Each figure is one whole exposition from live state:
+ * collect, then encode to the bytes a transport would send.
+ *
+ * @module
+ */
+
+import type { Settings } from "../config.ts";
+import {
+  BUCKETS,
+  labelSets,
+  latencies,
+  METHODS,
+  routes,
+  statuses,
+} from "../data.ts";
+import {
+  Counter,
+  encodeOtlpJson,
+  encodeOtlpProtobuf,
+  encodePrometheusText,
+  Histogram,
+  type OtlpOptions,
+  Registry,
+} from "../edgemetrics.ts";
+import { renderTextFloor, type TextFloor } from "../floors.ts";
+import { type Batch, measure, type Measurement } from "../harness.ts";
+import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
+import { NOT_BUILT, type Row, timingRows } from "../results.ts";
+
+const COUNTER_FAMILIES = 10;
+const HISTOGRAM_FAMILIES = 5;
+const COUNTER_LABELS = {
+  method: METHODS,
+  route: routes(125),
+  status: statuses(10),
+};
+const HISTOGRAM_LABELS = { method: METHODS, route: routes(250) };
+const OBSERVATIONS_PER_SERIES = 3;
+
+const utf8 = new TextEncoder();
+
+/** A string body becomes bytes inside the timing: transports send bytes. */
+function byteLength(body: unknown): number {
+  if (typeof body === "string") return utf8.encode(body).length;
+  if (body instanceof Uint8Array) return body.length;
+  throw new TypeError(
+    `Cannot measure exposition: unexpected body ${typeof body}`,
+  );
+}
+
+/** The three registries and the floor, filled with the same records. */
+function populate() {
+  const counterSets = labelSets(COUNTER_LABELS);
+  const histogramSets = labelSets(HISTOGRAM_LABELS);
+  const values = latencies(histogramSets.length * OBSERVATIONS_PER_SERIES, 4);
+  const emRegistry = new Registry({ maxSeries: Infinity });
+  const promRegistry = new promClient.Registry();
+  const otel = otelSetup();
+  const floor: TextFloor = { counters: [], histograms: [] };
+  const le = [...BUCKETS.map(String), "+Inf"];
+  const labelText = (set: Record<string, string>) =>
+    Object.entries(set).map(([k, v]) => `${k}="${v}"`).join(",");
+
+  for (let f = 0; f < COUNTER_FAMILIES; f++) {
+    const name = `bench_requests_${f}_total`;
+    const help = `Requests handled by shard ${f}.`;
+    const labelNames = Object.keys(COUNTER_LABELS);
+    const em = new Counter({
+      name,
+      help,
+      labelNames,
+      registry: emRegistry,
+      maxSeries: Infinity,
+    });
+    const prom = new promClient.Counter({
+      name,
+      help,
+      labelNames,
+      registers: [promRegistry],
+    });
+    const otelCounter = otel.meter.createCounter(name, { description: help });
+    const values = new Float64Array(counterSets.length);
+    counterSets.forEach((set, i) => {
+      const amount = (i % 97) + 1;
+      em.inc(set as Record<string, string>, amount);
+      prom.inc(set, amount);
+      otelCounter.add(amount, set);
+      values[i] = amount;
+    });
+    floor.counters.push({
+      header: `# HELP ${name} ${help}\n# TYPE ${name} counter\n`,
+      prefixes: counterSets.map((set) => `${name}{${labelText(set)}} `),
+      values,
+    });
+  }
+
+  for (let f = 0; f < HISTOGRAM_FAMILIES; f++) {
+    const name = `bench_latency_${f}_seconds`;
+    const help = `Request latency of shard ${f}.`;
+    const labelNames = Object.keys(HISTOGRAM_LABELS);
+    const em = Histogram === undefined ? undefined : new Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: BUCKETS,
+      registry: emRegistry,
+      maxSeries: Infinity,
+    });
+    const prom = new promClient.Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [...BUCKETS],
+      registers: [promRegistry],
+    });
+    const otelHistogram = otel.meter.createHistogram(name, {
+      description: help,
+      advice: { explicitBucketBoundaries: [...BUCKETS] },
+    });
+    const stride = BUCKETS.length + 3;
+    const data = new Float64Array(histogramSets.length * stride);
+    const prefixes: string[] = [];
+    histogramSets.forEach((set, i) => {
+      for (let k = 0; k < OBSERVATIONS_PER_SERIES; k++) {
+        const v = values[i * OBSERVATIONS_PER_SERIES + k]!;
+        em?.observe(set, v);
+        prom.observe(set, v);
+        otelHistogram.record(v, set);
+        let b = 0;
+        while (b < BUCKETS.length && BUCKETS[b]! < v) b++;
+        data[i * stride + b]!++;
+        data[i * stride + BUCKETS.length + 1]! += v;
+        data[i * stride + BUCKETS.length + 2]!++;
+      }
+      const labels = labelText(set);
+      for (const bound of le) {
+        prefixes.push(`${name}_bucket{${labels},le="${bound}"} `);
+      }
+      prefixes.push(`${name}_sum{${labels}} `, `${name}_count{${labels}} `);
+    });
+    floor.histograms.push({
+      header: `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`,
+      buckets: BUCKETS.length,
+      prefixes,
+      data,
+    });
+  }
+  return { emRegistry, promRegistry, otel, floor };
+}
+
+/** Adds bytes and MB/s to the rows of one format. */
+function withThroughput(
+  rows: Row[],
+  bytes: Record<string, number>,
+  lines: Record<string, number>,
+): Row[] {
+  for (const row of rows) {
+    const size = bytes[row.impl];
+    if (row.value === null || size === undefined) continue;
+    const mbPerS = size / 1e6 / (row.value / 1e9);
+    row.note = `${(size / 1e6).toFixed(2)} MB, ${mbPerS.toFixed(0)} MB/s`;
+    row.detail = { ...row.detail, bytes: size, lines: lines[row.impl], mbPerS };
+  }
+  return rows;
+}
+
+/** Why edgemetrics has no row yet, when one of its parts is missing. */
+function unbuilt(part: unknown): Partial<Record<"edgemetrics", string>> {
+  return part === undefined ? { edgemetrics: NOT_BUILT } : {};
+}
+
+/** Measures one format, then exposes once more to record its size. */
+async function format(
+  label: string,
+  cases: Record<string, () => Promise<unknown> | unknown>,
+  settings: Settings,
+  missing: Partial<Record<"edgemetrics", string>>,
+): Promise<Row[]> {
+  const batches: Record<string, Batch> = {};
+  for (const [impl, expose] of Object.entries(cases)) {
+    batches[impl] = async (n) => {
+      let total = 0;
+      for (let i = 0; i < n; i++) total += byteLength(await expose());
+      return total;
+    };
+  }
+  const measured: Record<string, Measurement> = await measure(
+    batches,
+    settings.exposition,
+  );
+  const bytes: Record<string, number> = {};
+  const lines: Record<string, number> = {};
+  for (const [impl, expose] of Object.entries(cases)) {
+    const body = await expose();
+    bytes[impl] = byteLength(body);
+    if (typeof body === "string") lines[impl] = body.split("\n").length - 1;
+  }
+  // Scale ns per exposition to ms, the unit that reads well at this size.
+  const rows = withThroughput(
+    timingRows("W4", label, measured, missing),
+    bytes,
+    lines,
+  );
+  for (const row of rows) {
+    if (row.value !== null) {
+      row.value /= 1e6;
+      if (row.samples !== undefined) {
+        row.samples = row.samples.map((s) => s / 1e6);
+      }
+    }
+    row.unit = "ms";
+  }
+  return rows;
+}
+
+/** Runs W4. */
+export async function w4(settings: Settings): Promise<Row[]> {
+  const { emRegistry, promRegistry, otel, floor } = populate();
+  const otlp: OtlpOptions = {
+    resource: { "service.name": "bench" },
+    timeUnixMs: 1_700_000_000_000,
+  };
+
+  const text: Record<string, () => unknown> = {
+    "prom-client": () => promRegistry.metrics(),
+    floor: () => renderTextFloor(floor),
+  };
+  if (encodePrometheusText !== undefined) {
+    const encode = encodePrometheusText;
+    text.edgemetrics = async () => encode(await emRegistry.collect());
+  }
+  const json: Record<string, () => unknown> = {
+    OTel: async () => otelJson(await otel.collect()),
+  };
+  if (encodeOtlpJson !== undefined) {
+    const encode = encodeOtlpJson;
+    json.edgemetrics = async () => encode(await emRegistry.collect(), otlp);
+  }
+  const protobuf: Record<string, () => unknown> = {
+    OTel: async () => otelProtobuf(await otel.collect()),
+  };
+  if (encodeOtlpProtobuf !== undefined) {
+    const encode = encodeOtlpProtobuf;
+    protobuf.edgemetrics = async () => encode(await emRegistry.collect(), otlp);
+  }
+  const rows = [
+    ...await format(
+      "Prometheus text",
+      text,
+      settings,
+      unbuilt(encodePrometheusText),
+    ),
+    ...await format("OTLP JSON", json, settings, unbuilt(encodeOtlpJson)),
+    ...await format(
+      "OTLP protobuf",
+      protobuf,
+      settings,
+      unbuilt(encodeOtlpProtobuf),
+    ),
+  ];
+  if (Histogram === undefined) {
+    // Without histograms edgemetrics exposes less: say so, and judge no goal on it.
+    for (const row of rows) {
+      if (row.impl !== "edgemetrics" || row.value === null) continue;
+      row.note = `${row.note ?? ""} (counters only: Histogram not built yet)`;
+      row.detail = { ...row.detail, partial: true };
+    }
+  }
+  return rows;
+}
