@@ -453,3 +453,30 @@ Deno.test("encodeOpenMetrics() matches the golden file for every kind of family"
   );
   assert.equal(encodeOpenMetrics(ALL_KINDS), golden);
 });
+
+Deno.test("encodeOpenMetrics() leaves out an exemplar with a NUL in a label value, which Prometheus would reject the scrape for", () => {
+  const text = encodeOpenMetrics([{
+    type: "counter",
+    name: "jobs",
+    help: "",
+    points: [
+      {
+        labels: { nul: "a\u0000b" },
+        value: 1,
+        created: 0,
+        exemplar: { labels: { trace_id: "x\u0000" }, value: 1, timestamp: 0 },
+      },
+      {
+        labels: {},
+        value: 2,
+        created: 0,
+        exemplar: { labels: { trace_id: "ok" }, value: 1, timestamp: 0 },
+      },
+    ],
+  }]);
+  assert.equal(
+    text,
+    '# TYPE jobs counter\njobs_total{nul="a\u0000b"} 1\njobs_created{nul="a\u0000b"} 0\n' +
+      'jobs_total 2 # {trace_id="ok"} 1 0\njobs_created 0\n# EOF\n',
+  );
+});

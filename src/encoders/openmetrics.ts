@@ -76,7 +76,9 @@ export interface OpenMetricsOptions {
  * `_sum`. Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
  * `false`. Exemplars follow the counter's `_total` sample and the bucket they
- * belong to, as ` # {labels} value timestamp` (timestamp in seconds).
+ * belong to, as ` # {labels} value timestamp` (timestamp in seconds); an
+ * exemplar whose label values hold a NUL character is left out, because
+ * Prometheus rejects the whole scrape over it.
  *
  * Numbers: `le` and `quantile` label values use the canonical form the
  * specification asks for (`0.1`, `1.0`, `1e-05`, `1e+06`, `+Inf`); sample
@@ -163,9 +165,12 @@ function header(family: MetricFamily): string {
 
 function exemplar(exemplar: Exemplar | null | undefined): string {
   if (exemplar === undefined || exemplar === null) return "\n";
-  return " # {" + renderLabelPairs(exemplar.labels) + "} " +
-    formatNumber(exemplar.value) + " " + formatSeconds(exemplar.timestamp) +
-    "\n";
+  const pairs = renderLabelPairs(exemplar.labels);
+  // Prometheus (2.x) fails the whole scrape on a NUL in an exemplar's label
+  // value, although the format allows it: drop that exemplar, keep the rest.
+  if (pairs.includes("\0")) return "\n";
+  return " # {" + pairs + "} " + formatNumber(exemplar.value) + " " +
+    formatSeconds(exemplar.timestamp) + "\n";
 }
 
 function counter(family: CounterFamily, created: boolean): string {
