@@ -301,7 +301,10 @@ function describeBody(body: Uint8Array): string {
   if (body.length === 0) return "";
   const text = new TextDecoder().decode(body.subarray(0, 400));
   // Protobuf or other binary answers are not worth quoting.
-  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) return "";
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 9 || (code > 13 && code < 32) || code === 0xfffd) return "";
+  }
   const line = text.replace(/\s+/g, " ").trim();
   return line === ""
     ? ""
