@@ -1,2 +1,544 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * Histogram: observations counted into buckets, with their sum and count.
+ *
+ * @module
+ */
+
+import type {
+  Exemplar,
+  HistogramFamily,
+  HistogramPoint,
+  Labels,
+  LabelValue,
+  LabelValues,
+} from "../model.ts";
+import type { Clock } from "../clock.ts";
+import { warnOnce } from "../_warn.ts";
+import { toExemplar } from "./_exemplar.ts";
+import { DEFAULT_BUCKETS } from "./buckets.ts";
+import {
+  checkCallback,
+  type CollectHook,
+  collectWithHook,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
+import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
+
+/**
+ * Options of a {@linkcode Histogram}: the options every metric takes, the
+ * bucket bounds, and an optional `collect` hook.
+ *
+ * @example Buckets around a 300 ms objective
+ * ```ts
+ * import { Histogram, type HistogramOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: HistogramOptions<"route"> = {
+ *   name: "http_request_duration_seconds",
+ *   help: "Request latency.",
+ *   labelNames: ["route"],
+ *   buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5],
+ *   registry: null,
+ * };
+ * assert.deepEqual(new Histogram(options).bounds, [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5]);
+ * ```
+ */
+export interface HistogramOptions<L extends string> extends MetricOptions<L> {
+  /**
+   * Upper bounds of the buckets: finite, strictly increasing, at least one.
+   * The `+Inf` bucket is implicit (a trailing `Infinity` is accepted and
+   * dropped). Default: {@linkcode DEFAULT_BUCKETS}.
+   */
+  buckets?: readonly number[];
+  /**
+   * Called with the histogram (also as `this`) before each collection, sync
+   * or async. If it throws or rejects, the registry reports it and leaves
+   * this histogram out of that collection.
+   */
+  collect?: CollectHook<Histogram<L>>;
+}
+
+/**
+ * Ends a timer started by {@linkcode Histogram.startTimer}: observes the
+ * seconds elapsed since the start and returns them.
+ *
+ * @typeParam L The histogram's label names; labels passed here complete
+ * (or override) the ones given to `startTimer`, e.g. a status known only at
+ * the end.
+ *
+ * @example
+ * ```ts
+ * import { type Clock, Histogram, type HistogramTimerEnd } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * let t = 0;
+ * const clock: Clock = { now: () => t, monotonic: () => t };
+ * const latency = new Histogram({
+ *   name: "job_seconds", help: "Job time.", labelNames: ["outcome"] as const, registry: null, clock,
+ * });
+ * const end: HistogramTimerEnd<"outcome"> = latency.startTimer();
+ * t = 120;
+ * assert.equal(end({ outcome: "ok" }), 0.12);
+ * ```
+ */
+export type HistogramTimerEnd<L extends string> = (
+  labels?: Partial<LabelValues<L>>,
+) => number;
+
+/** What the histogram and its bound children share. */
+class HistogramState {
+  readonly metric: string;
+  readonly clock: Clock;
+  readonly table: SeriesTable;
+  /** The finite upper bounds. */
+  readonly bounds: Float64Array;
+  /** The latest exemplar of bucket `b` of series `i` at `i * (bounds + 1) + b`. */
+  readonly exemplars: (Exemplar | undefined)[];
+  /** How many slots series use before the sum: one per bucket, `+Inf` included. */
+  readonly buckets: number;
+
+  constructor(
+    metric: string,
+    clock: Clock,
+    table: SeriesTable,
+    bounds: Float64Array,
+    exemplars: (Exemplar | undefined)[],
+  ) {
+    this.metric = metric;
+    this.clock = clock;
+    this.table = table;
+    this.bounds = bounds;
+    this.exemplars = exemplars;
+    this.buckets = bounds.length + 1;
+  }
+
+  observe(index: number, value: number, exemplar: Labels | undefined): void {
+    // `value !== value` is NaN; both checks are one comparison on numbers.
+    if (typeof value !== "number" || value !== value) {
+      this.#reject(value);
+      return;
+    }
+    const bounds = this.bounds;
+    // The first bucket whose bound is >= value: binary search, no allocation.
+    let lo = 0;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (value <= bounds[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    const buckets = this.buckets;
+    const data = this.table.data;
+    const base = index * (buckets + 2);
+    data[base + lo]!++;
+    data[base + buckets]! += value;
+    data[base + buckets + 1]!++;
+    if (exemplar !== undefined) {
+      const kept = toExemplar(this.metric, exemplar, value, this.clock.now());
+      if (kept !== undefined) this.exemplars[index * buckets + lo] = kept;
+    }
+  }
+
+  #reject(value: unknown): void {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot observe histogram "${this.metric}": the value must be a number, got ${
+          JSON.stringify(value) ?? typeof value
+        }`,
+      );
+    }
+    // NaN is runtime data, not a programming error: keep sum and count usable.
+    warnOnce(
+      `nan:${this.metric}`,
+      `ignored a NaN observation of histogram "${this.metric}"`,
+    );
+  }
+}
+
+/**
+ * A histogram bound to one label set by {@linkcode Histogram.labels}:
+ * observes without a label lookup. It stays valid after `remove` or `reset`,
+ * and then starts the series again on its next observation.
+ *
+ * @example
+ * ```ts
+ * import { Histogram } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const sizes = new Histogram({
+ *   name: "payload_bytes", help: "Sizes.", labelNames: ["route"], buckets: [100, 1000], registry: null,
+ * });
+ * const upload = sizes.labels("/upload");
+ * upload.observe(50);
+ * upload.observe(5000);
+ * const point = (await sizes.collect()).points[0];
+ * assert.deepEqual(point?.counts, [1, 0, 1]);
+ * assert.equal(point?.sum, 5050);
+ * ```
+ */
+export interface HistogramChild {
+  /**
+   * Records one observation in its bucket, the sum and the count.
+   *
+   * @param value The observed value; NaN is ignored with one warning, ±Infinity is recorded.
+   * @param exemplar Labels of an exemplar to keep as the bucket's latest,
+   * e.g. `{ trace_id, span_id }`; over 128 code points it is dropped with one warning.
+   * @throws {TypeError} When `value` is not a number.
+   */
+  observe(value: number, exemplar?: Labels): void;
+  /**
+   * Starts a timer on the clock's monotonic time.
+   *
+   * @returns A function that observes the elapsed seconds and returns them.
+   */
+  startTimer(): () => number;
+}
+
+class BoundHistogram implements HistogramChild {
+  #state: HistogramState;
+  #binding: SeriesBinding;
+
+  constructor(state: HistogramState, binding: SeriesBinding) {
+    this.#state = state;
+    this.#binding = binding;
+  }
+
+  observe(value: number, exemplar?: Labels): void {
+    this.#state.observe(this.#binding.index, value, exemplar);
+  }
+
+  startTimer(): () => number {
+    const clock = this.#state.clock;
+    const start = clock.monotonic();
+    return () => {
+      const seconds = (clock.monotonic() - start) / 1000;
+      this.#state.observe(this.#binding.index, seconds, undefined);
+      return seconds;
+    };
+  }
+}
+
+/**
+ * A histogram: counts observations (latencies, sizes) into buckets, with
+ * their sum and count, so quantiles can be estimated across a whole fleet.
+ *
+ * A value equal to a bound is counted in that bound's bucket (`le` means
+ * "less than or equal"); values above the last bound go to the implicit
+ * `+Inf` bucket. The snapshot keeps per-bucket counts (not cumulative) and
+ * the encoders make them cumulative. NaN observations are ignored with one
+ * warning, since they would poison the sum; ±Infinity and negative values
+ * are recorded. The label `le` is reserved.
+ *
+ * @typeParam L The label names (declare them `as const` to type label objects).
+ *
+ * @example Time requests around a 300 ms objective
+ * ```ts
+ * import { Histogram, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const latency = new Histogram({
+ *   name: "http_request_duration_seconds",
+ *   help: "Request latency.",
+ *   labelNames: ["route"] as const,
+ *   buckets: [0.1, 0.3, 1],
+ *   registry,
+ * });
+ * latency.observe({ route: "/orders/{id}" }, 0.25);
+ * latency.labels("/orders/{id}").observe(0.3);
+ * latency.observe({ route: "/orders/{id}" }, 2, { trace_id: "4bf92f3577b34da6" });
+ * const [family] = await registry.collect();
+ * assert.deepEqual(family?.type === "histogram" && family.points[0]?.counts, [0, 2, 0, 1]);
+ * ```
+ */
+export class Histogram<L extends string = never> {
+  /** The family name. */
+  readonly name: string;
+  /** What it measures. */
+  readonly help: string;
+  /** The unit, when declared. */
+  readonly unit: string | undefined;
+  /** The label names, in positional order. */
+  readonly labelNames: readonly L[];
+  /** The finite bucket bounds, strictly increasing; `+Inf` is implicit. */
+  readonly bounds: readonly number[];
+  /** The kind of family it collects. */
+  readonly type: "histogram" = "histogram";
+  #state: HistogramState;
+  #children: ChildCache<HistogramChild>;
+  #hook: CollectHook<Histogram<L>> | undefined;
+
+  /**
+   * Declares a histogram and registers it (with the default registry unless
+   * `registry` says otherwise).
+   *
+   * @param options Name, help, label names, buckets, limits and an optional `collect` hook.
+   * @throws {TypeError} When a name or label name is invalid or reserved
+   * (`le`), a bucket is not a number, or `collect` is not a function.
+   * @throws {RangeError} When the buckets are empty, not finite, unsorted or
+   * repeated, or `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {DuplicateMetricError} When the registry already has this name.
+   */
+  constructor(options: HistogramOptions<L>) {
+    const resolved = resolveOptions(options, ["le"]);
+    checkCallback(options.name, "collect", options.collect, false);
+    const bounds = checkBuckets(options.name, options.buckets);
+    this.name = resolved.name;
+    this.help = resolved.help;
+    this.unit = resolved.unit;
+    this.labelNames = resolved.labelNames as readonly L[];
+    this.bounds = bounds;
+    this.#hook = options.collect;
+    const exemplars: (Exemplar | undefined)[] = [];
+    const table = new SeriesTable({
+      metric: options.name,
+      labelNames: resolved.labelNames,
+      stride: bounds.length + 3,
+      maxSeries: resolved.maxSeries,
+      clock: resolved.clock,
+      // A reused series number must not inherit the exemplars of a removed series.
+      init: (index) => clearExemplars(exemplars, bounds.length + 1, index),
+    });
+    const state = new HistogramState(
+      options.name,
+      resolved.clock,
+      table,
+      Float64Array.from(bounds),
+      exemplars,
+    );
+    this.#state = state;
+    this.#children = new ChildCache<HistogramChild>(
+      table,
+      (binding) => new BoundHistogram(state, binding),
+    );
+    resolved.registry?.register(this);
+  }
+
+  /** Records folded into the overflow series because the series limit was reached. */
+  get droppedLabelSets(): number {
+    return this.#state.table.droppedLabelSets;
+  }
+
+  /**
+   * Observes a value on the unlabeled series.
+   *
+   * @param value The observed value; NaN is ignored with one warning.
+   * @throws {TypeError} When the histogram has labels, or the value is not a number.
+   */
+  observe(value: number): void;
+  /**
+   * Observes a value on the series of a label set, optionally keeping an
+   * exemplar as the latest of the value's bucket.
+   *
+   * @param labels One value per declared label (`{}` on an unlabeled histogram).
+   * @param value The observed value; NaN is ignored with one warning.
+   * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
+   * 128 code points it is dropped with one warning.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong
+   * type (checked when the series is created), or the value is not a number.
+   */
+  observe(labels: LabelValues<L>, value: number, exemplar?: Labels): void;
+  observe(
+    labelsOrValue: LabelValues<L> | number,
+    value?: number,
+    exemplar?: Labels,
+  ): void {
+    const state = this.#state;
+    if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      state.observe(
+        state.table.indexOf(labelsOrValue),
+        value as number,
+        exemplar,
+      );
+    } else {
+      state.observe(state.table.indexOf(undefined), labelsOrValue, undefined);
+    }
+  }
+
+  /**
+   * Starts a timer on the clock's monotonic time. The returned function
+   * observes the elapsed seconds and returns them; labels given to it
+   * complete (or override) the ones given here.
+   *
+   * @param labels The series' labels, or some of them; omit on an unlabeled histogram.
+   * @returns The function that ends the timer.
+   * @throws {TypeError} From the end function, when the labels are then
+   * incomplete, undeclared or of the wrong type.
+   */
+  startTimer(labels?: Partial<LabelValues<L>>): HistogramTimerEnd<L> {
+    const state = this.#state;
+    const start = state.clock.monotonic();
+    return (more) => {
+      const seconds = (state.clock.monotonic() - start) / 1000;
+      const all = more === undefined ? labels : { ...labels, ...more };
+      state.observe(
+        state.table.indexOf(all as LabelValues<L>),
+        seconds,
+        undefined,
+      );
+      return seconds;
+    };
+  }
+
+  /**
+   * Returns the child bound to one label set, given as values in
+   * `labelNames` order; cached, so the same values give the same child.
+   *
+   * @param values One value per declared label, in declaration order.
+   * @returns The bound child.
+   * @throws {TypeError} When the number or type of values is wrong.
+   */
+  labels(...values: LabelValue[]): HistogramChild;
+  /**
+   * Returns the child bound to one label set, given as an object; cached,
+   * so the same label set gives the same child.
+   *
+   * @param labels One value per declared label.
+   * @returns The bound child.
+   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
+   */
+  labels(labels: LabelValues<L>): HistogramChild;
+  labels(...args: unknown[]): HistogramChild {
+    return this.#children.get(args);
+  }
+
+  /**
+   * Forgets one series; bound children of it stay valid and start it again
+   * (empty, with a new `created`) on their next observation.
+   *
+   * @param labels The series' label set.
+   * @throws {TypeError} When the label set does not match the declared labels.
+   */
+  remove(labels: LabelValues<L>): void {
+    const index = this.#state.table.remove(labels);
+    if (index >= 0) {
+      clearExemplars(this.#state.exemplars, this.#state.buckets, index);
+    }
+  }
+
+  /**
+   * Forgets every series (an unlabeled histogram restarts empty); bound
+   * children stay valid.
+   */
+  reset(): void {
+    this.#state.exemplars.length = 0;
+    this.#state.table.reset();
+  }
+
+  /**
+   * Returns the histogram's current state as a snapshot family, after
+   * running the `collect` hook (a promise when the hook returns one).
+   *
+   * @returns The family; points in series creation order.
+   */
+  collect(): HistogramFamily | Promise<HistogramFamily> {
+    return collectWithHook(this, this.#hook, () => this.#snapshot());
+  }
+
+  #snapshot(): HistogramFamily {
+    const { table, exemplars, buckets } = this.#state;
+    const data = table.data;
+    const stride = buckets + 2;
+    const points: HistogramPoint[] = [];
+    table.forEach((labels, index) => {
+      const base = index * stride;
+      const counts: number[] = new Array(buckets);
+      for (let b = 0; b < buckets; b++) counts[b] = data[base + b]!;
+      const point: HistogramPoint = {
+        labels,
+        counts,
+        sum: data[base + buckets]!,
+        count: data[base + buckets + 1]!,
+        created: table.created[index]!,
+      };
+      let kept: (Exemplar | null)[] | undefined;
+      const first = index * buckets;
+      for (let b = 0; b < buckets && first < exemplars.length; b++) {
+        const exemplar = exemplars[first + b];
+        if (exemplar === undefined) continue;
+        kept ??= new Array<Exemplar | null>(buckets).fill(null);
+        kept[b] = exemplar;
+      }
+      points.push(kept === undefined ? point : { ...point, exemplars: kept });
+    });
+    const family: HistogramFamily = {
+      type: "histogram",
+      name: this.name,
+      help: this.help,
+      bounds: this.bounds,
+      points,
+    };
+    return this.unit === undefined ? family : { ...family, unit: this.unit };
+  }
+}
+
+/** Forgets the exemplars of series `index`. */
+function clearExemplars(
+  exemplars: (Exemplar | undefined)[],
+  buckets: number,
+  index: number,
+): void {
+  const start = index * buckets;
+  if (start >= exemplars.length) return;
+  for (let b = 0; b < buckets; b++) exemplars[start + b] = undefined;
+}
+
+/** Checks bucket bounds; returns them frozen, a trailing `+Inf` dropped. */
+function checkBuckets(
+  metric: string,
+  buckets: readonly number[] | undefined,
+): readonly number[] {
+  if (buckets === undefined) return DEFAULT_BUCKETS;
+  const what = `Cannot declare metric "${metric}"`;
+  if (!Array.isArray(buckets)) {
+    throw new TypeError(
+      `${what}: buckets must be an array of numbers, got ${
+        JSON.stringify(buckets) ?? typeof buckets
+      }`,
+    );
+  }
+  const bounds = buckets.at(-1) === Infinity ? buckets.slice(0, -1) : buckets;
+  if (bounds.length === 0) {
+    throw new RangeError(
+      `${what}: buckets must hold at least one finite bound (+Inf is implicit), got ${
+        formatList(buckets)
+      }`,
+    );
+  }
+  for (let i = 0; i < bounds.length; i++) {
+    const bound: unknown = bounds[i];
+    if (typeof bound !== "number") {
+      throw new TypeError(
+        `${what}: buckets must be numbers, got ${
+          JSON.stringify(bound) ?? typeof bound
+        } at position ${i}`,
+      );
+    }
+    if (!Number.isFinite(bound)) {
+      throw new RangeError(
+        `${what}: buckets must be finite (+Inf is implicit), got ${bound} at position ${i}`,
+      );
+    }
+    if (i === 0) continue;
+    const previous = bounds[i - 1]!;
+    if (bound === previous) {
+      throw new RangeError(
+        `${what}: buckets must not repeat a bound, got ${bound} twice`,
+      );
+    }
+    if (bound < previous) {
+      throw new RangeError(
+        `${what}: buckets must be sorted in increasing order, got ${bound} after ${previous}`,
+      );
+    }
+  }
+  return Object.freeze([...bounds]);
+}
+
+function formatList(values: readonly unknown[]): string {
+  return `[${
+    values.map((v) => typeof v === "number" ? String(v) : JSON.stringify(v))
+      .join(", ")
+  }]`;
+}

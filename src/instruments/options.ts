@@ -107,7 +107,11 @@ export function resolveOptions<L extends string>(
  * The `collect` hook every instrument takes: called with the metric before
  * each snapshot, so it can `set` or `inc` from a source read at scrape time.
  */
-export type CollectHook<M> = (this: M, metric: M) => void | Promise<void>;
+export type CollectHook<M> = {
+  // Method syntax keeps the parameter bivariant, so `Histogram<"route">`
+  // stays assignable to `Histogram<string>` despite the stored hook.
+  hook(this: M, metric: M): void | Promise<void>;
+}["hook"];
 
 /**
  * Runs an instrument's `collect` hook, then takes its snapshot: synchronously
