@@ -480,3 +480,66 @@ Deno.test("encodeOpenMetrics() leaves out an exemplar with a NUL in a label valu
       'jobs_total 2 # {trace_id="ok"} 1 0\njobs_created 0\n# EOF\n',
   );
 });
+
+Deno.test("encodeOpenMetrics() keeps an exemplar of exactly 128 code points and leaves out a longer one", () => {
+  // "trace_id" is 8 code points; each emoji is 1 code point (2 UTF-16 units).
+  const exactly = "😀".repeat(120);
+  const tooLong = "😀".repeat(121);
+  const text = encodeOpenMetrics([{
+    type: "counter",
+    name: "jobs",
+    help: "",
+    points: [
+      {
+        labels: { n: "128" },
+        value: 1,
+        created: 0,
+        exemplar: { labels: { trace_id: exactly }, value: 1, timestamp: 0 },
+      },
+      {
+        labels: { n: "129" },
+        value: 1,
+        created: 0,
+        exemplar: { labels: { trace_id: tooLong }, value: 1, timestamp: 0 },
+      },
+    ],
+  }], { created: false });
+  assert.equal(
+    text,
+    `# TYPE jobs counter\njobs_total{n="128"} 1 # {trace_id="${exactly}"} 1 0\n` +
+      `jobs_total{n="129"} 1\n# EOF\n`,
+  );
+});
+
+Deno.test("encodeOpenMetrics() leaves out a # UNIT that is not the suffix of the family name", () => {
+  const text = encodeOpenMetrics([
+    {
+      type: "gauge",
+      name: "queue_depth",
+      help: "",
+      unit: "seconds",
+      aggregation: "sum",
+      points: [],
+    },
+    {
+      type: "gauge",
+      name: "disk_bytes",
+      help: "",
+      unit: "bytes",
+      aggregation: "sum",
+      points: [],
+    },
+    {
+      type: "gauge",
+      name: "evil",
+      help: "",
+      unit: "x\n# EOF",
+      aggregation: "sum",
+      points: [],
+    },
+  ]);
+  assert.equal(
+    text,
+    "# TYPE queue_depth gauge\n# TYPE disk_bytes gauge\n# UNIT disk_bytes bytes\n# TYPE evil gauge\n# EOF\n",
+  );
+});

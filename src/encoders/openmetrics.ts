@@ -10,6 +10,7 @@ import type {
   Exemplar,
   GaugeFamily,
   HistogramFamily,
+  Labels,
   MetricFamily,
   SummaryFamily,
 } from "../model.ts";
@@ -65,7 +66,8 @@ export interface OpenMetricsOptions {
  * Encodes a snapshot as OpenMetrics 1.0 text, ending with `# EOF`.
  *
  * Families come out in snapshot order, series in snapshot order. Each family
- * starts with `# TYPE`, then `# UNIT` when a unit is declared, then `# HELP`
+ * starts with `# TYPE`, then `# UNIT` when a unit is declared (and the
+ * name ends with `_<unit>`, as the format requires), then `# HELP`
  * when the help is not empty (backslash, double quote and line feed
  * escaped), and keeps them even when it has no series yet. Counter families
  * keep their name (without `_total`) in the metadata and write
@@ -76,9 +78,10 @@ export interface OpenMetricsOptions {
  * `_sum`. Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
  * `false`. Exemplars follow the counter's `_total` sample and the bucket they
- * belong to, as ` # {labels} value timestamp` (timestamp in seconds); an
- * exemplar whose label values hold a NUL character is left out, because
- * Prometheus rejects the whole scrape over it.
+ * belong to, as ` # {labels} value timestamp` (timestamp in seconds). An
+ * exemplar is left out when its label names and values exceed the format's
+ * 128 code points, or when a label value holds a NUL character (allowed by
+ * the format, but Prometheus rejects the whole scrape over it).
  *
  * Numbers: `le` and `quantile` label values use the canonical form the
  * specification asks for (`0.1`, `1.0`, `1e-05`, `1e+06`, `+Inf`); sample
@@ -154,8 +157,12 @@ export function encodeOpenMetrics(
 function header(family: MetricFamily): string {
   const name = family.name;
   let out = "# TYPE " + name + " " + family.type + "\n";
-  if (family.unit !== undefined && family.unit !== "") {
-    out += "# UNIT " + name + " " + family.unit + "\n";
+  // The format requires the name to end with `_<unit>`, and Prometheus
+  // rejects the whole scrape when it does not: a unit that breaks the rule
+  // (only possible in a hand-made snapshot) is left out.
+  const unit = family.unit;
+  if (unit !== undefined && unit !== "" && name.endsWith("_" + unit)) {
+    out += "# UNIT " + name + " " + unit + "\n";
   }
   if (family.help !== "") {
     out += "# HELP " + name + " " + escapeHelpOpenMetrics(family.help) + "\n";
@@ -165,12 +172,32 @@ function header(family: MetricFamily): string {
 
 function exemplar(exemplar: Exemplar | null | undefined): string {
   if (exemplar === undefined || exemplar === null) return "\n";
-  const pairs = renderLabelPairs(exemplar.labels);
+  const labels = exemplar.labels;
+  let length = 0;
+  for (const name in labels) length += name.length + labels[name]!.length;
+  // More than 128 code points of label names and values breaks the format.
+  if (
+    length > MAX_EXEMPLAR_CODE_POINTS &&
+    codePoints(labels) > MAX_EXEMPLAR_CODE_POINTS
+  ) {
+    return "\n";
+  }
+  const pairs = renderLabelPairs(labels);
   // Prometheus (2.x) fails the whole scrape on a NUL in an exemplar's label
   // value, although the format allows it: drop that exemplar, keep the rest.
   if (pairs.includes("\0")) return "\n";
   return " # {" + pairs + "} " + formatNumber(exemplar.value) + " " +
     formatSeconds(exemplar.timestamp) + "\n";
+}
+
+const MAX_EXEMPLAR_CODE_POINTS = 128;
+
+function codePoints(labels: Labels): number {
+  let count = 0;
+  for (const name in labels) {
+    for (const _ of name + labels[name]) count++;
+  }
+  return count;
 }
 
 function counter(family: CounterFamily, created: boolean): string {
