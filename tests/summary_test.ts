@@ -349,6 +349,31 @@ Deno.test("Summary.observe() drops observations older than maxAgeSeconds from th
   assert.deepEqual(await quantiles(), [4, 153, [NaN, NaN]]);
 });
 
+Deno.test("Summary.observe() keeps recent observations when an injected clock goes backwards", async () => {
+  const clock = fixedClock(100_000);
+  const summary = new Summary({
+    name: "backwards_seconds",
+    help: "X.",
+    percentiles: [0, 1],
+    maxAgeSeconds: 10,
+    ageBuckets: 2,
+    registry: null,
+    clock,
+  });
+  summary.observe(1);
+  clock.t = 90_000; // back by two slices: same ring slot, older epoch
+  summary.observe(2);
+  assert.deepEqual((await summary.collect()).points[0]?.quantiles, [
+    { quantile: 0, value: 1 },
+    { quantile: 1, value: 2 },
+  ]);
+  clock.t = 110_000; // forward again: both are 10 s old and expire
+  assert.deepEqual((await summary.collect()).points[0]?.quantiles, [
+    { quantile: 0, value: NaN },
+    { quantile: 1, value: NaN },
+  ]);
+});
+
 Deno.test("Summary with maxAgeSeconds Infinity never expires an observation", async () => {
   const clock = fixedClock(0);
   const summary = new Summary({

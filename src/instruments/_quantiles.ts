@@ -148,13 +148,28 @@ export class QuantileSketch {
       this.#lengths[h] = length + 1;
       return;
     }
-    // Compact: sort, promote every other value, empty the level.
-    buffer.sort();
-    const odd = this.#oddNext[h]!;
-    this.#oddNext[h] = !odd;
+    // Compact: promote every other value in sorted order, empty the level.
+    const parity = this.#oddNext[h]! ? 1 : 0;
+    this.#oddNext[h] = parity === 0;
     this.#lengths[h] = 0;
     this.errorBound += 2 ** h;
-    for (let i = odd ? 1 : 0; i < this.k; i += 2) this.#push(h + 1, buffer[i]!);
+    const k = this.k;
+    if (h === 0) {
+      buffer.sort();
+      for (let i = parity; i < k; i += 2) this.#push(1, buffer[i]!);
+      return;
+    }
+    // Above level 0 a full level is two sorted halves (each compaction below
+    // sends k / 2 values in order), so merging them replaces the sort.
+    const half = k / 2;
+    let a = 0;
+    let b = half;
+    for (let i = 0; i < k; i++) {
+      const value = b === k || (a < half && buffer[a]! <= buffer[b]!)
+        ? buffer[a++]!
+        : buffer[b++]!;
+      if ((i & 1) === parity) this.#push(h + 1, value);
+    }
   }
 }
 
@@ -257,10 +272,12 @@ export class SlidingQuantiles {
     let sketch = this.#sketches[slot];
     if (sketch === undefined) {
       this.#sketches[slot] = sketch = new QuantileSketch(this.#k);
-    } else if (this.#epochs[slot] !== epoch) {
+      this.#epochs[slot] = epoch;
+    } else if (this.#epochs[slot]! < epoch) {
       sketch.clear();
+      this.#epochs[slot] = epoch;
     }
-    this.#epochs[slot] = epoch;
+    // A newer epoch in the slot means the clock went back: keep it, add to it.
     sketch.add(value);
   }
 
@@ -271,7 +288,8 @@ export class SlidingQuantiles {
     for (let slot = 0; slot < this.#sketches.length; slot++) {
       const sketch = this.#sketches[slot];
       const age = epoch - this.#epochs[slot]!;
-      if (sketch !== undefined && age >= 0 && age < this.#sketches.length) {
+      // A negative age (the clock went back) is recent, not expired.
+      if (sketch !== undefined && age < this.#sketches.length) {
         live.push(sketch);
       }
     }
