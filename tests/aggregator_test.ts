@@ -1,0 +1,483 @@
+import assert from "node:assert/strict";
+import type { MetricFamily } from "../src/model.ts";
+import { Registry } from "../src/registry.ts";
+import { Counter } from "../src/instruments/counter.ts";
+import { Gauge } from "../src/instruments/gauge.ts";
+import { WorkerAggregator } from "../src/workers/aggregator.ts";
+import { waitFor } from "./_peers.ts";
+
+/** A channel name no other test (or test file) uses. */
+const channelName = () => `aggregator-test-${crypto.randomUUID()}`;
+
+/** A registry with a counter of `value` and an `all` gauge of `heap`. */
+function workerRegistry(value: number, heap: number): Registry {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "Requests.",
+    labelNames: ["status"] as const,
+    registry,
+    clock: { now: () => 1_000 * value, monotonic: () => 0 },
+  });
+  requests.inc({ status: "200" }, value);
+  new Gauge({ name: "heap_bytes", help: "Heap.", aggregation: "all", registry })
+    .set(heap);
+  return registry;
+}
+
+const workerGauges = (responding: number, missing: number): MetricFamily[] => [
+  {
+    type: "gauge",
+    name: "edgemetrics_workers_responding",
+    help:
+      "Workers whose metrics this scrape merged, the one answering included.",
+    aggregation: "max",
+    points: [{ labels: {}, value: responding }],
+  },
+  {
+    type: "gauge",
+    name: "edgemetrics_workers_missing",
+    help:
+      "Known workers that did not answer in time; their metrics are left out of this scrape.",
+    aggregation: "max",
+    points: [{ labels: {}, value: missing }],
+  },
+];
+
+/** A raw channel that says hello like a worker and answers requests with `answer`. */
+function fakePeer(
+  channel: string,
+  answer?: (request: { from: string; request: string }) => unknown,
+): { id: string; post(message: unknown): void; close(): void } {
+  const id = `fake-${crypto.randomUUID()}`;
+  const raw = new BroadcastChannel(channel);
+  const envelope = { edgemetrics: 1, from: id, worker: "fake" };
+  raw.onmessage = (event: MessageEvent) => {
+    const data = event.data;
+    if (data?.kind === "request" && answer !== undefined) {
+      const families = answer(data);
+      if (families !== undefined) {
+        raw.postMessage({
+          ...envelope,
+          kind: "snapshot",
+          to: data.from,
+          request: data.request,
+          families,
+        });
+      }
+    }
+  };
+  raw.postMessage({ ...envelope, kind: "hello", reply: false });
+  return {
+    id,
+    post: (message) => raw.postMessage(message),
+    close: () => raw.close(),
+  };
+}
+
+Deno.test("WorkerAggregator.collect() merges every worker's snapshot into service-wide totals", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+  });
+  using b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  using c = new WorkerAggregator({
+    registry: workerRegistry(5, 30),
+    channel,
+    worker: "c",
+  });
+  a.start();
+  b.start();
+  c.start();
+  for (
+    const [collector, order] of [[b, ["b", "a", "c"]], [a, [
+      "a",
+      "b",
+      "c",
+    ]]] as const
+  ) {
+    assert.deepEqual(await collector.collect(), [
+      {
+        type: "counter",
+        name: "http_requests",
+        help: "Requests.",
+        points: [{ labels: { status: "200" }, value: 10, created: 2_000 }],
+      },
+      {
+        type: "gauge",
+        name: "heap_bytes",
+        help: "Heap.",
+        aggregation: "all",
+        points: order.map((worker) => ({
+          labels: { worker },
+          value: { a: 10, b: 20, c: 30 }[worker],
+        })),
+      },
+      ...workerGauges(3, 0),
+    ]);
+  }
+  assert.deepEqual(a.peers.sort(), [b.id, c.id].sort());
+});
+
+Deno.test("WorkerAggregator.collect() applies the filter to the other workers' families too", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+  });
+  using b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  assert.deepEqual(await a.collect((name) => name === "http_requests"), [
+    {
+      type: "counter",
+      name: "http_requests",
+      help: "Requests.",
+      points: [{ labels: { status: "200" }, value: 5, created: 2_000 }],
+    },
+  ]);
+});
+
+Deno.test("WorkerAggregator.collect() leaves out and counts a worker that does not answer, without hanging", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 300,
+  });
+  using b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  const silent = fakePeer(channel); // says hello, never answers
+  try {
+    await waitFor("the silent peer's hello", () => a.peers.length === 2);
+    for (let round = 1; round <= 3; round++) {
+      const started = performance.now();
+      const families = await a.collect((name) => name !== "heap_bytes");
+      const elapsed = performance.now() - started;
+      assert.ok(
+        elapsed >= 250 && elapsed < 2_000,
+        `round ${round} took ${elapsed} ms`,
+      );
+      assert.deepEqual(families, [
+        {
+          type: "counter",
+          name: "http_requests",
+          help: "Requests.",
+          points: [{ labels: { status: "200" }, value: 5, created: 2_000 }],
+        },
+        ...workerGauges(2, 1),
+      ]);
+    }
+    // after three misses in a row it is forgotten: no more waiting for it
+    assert.deepEqual(a.peers, [b.id]);
+    const started = performance.now();
+    const families = await a.collect((name) => name.startsWith("edgemetrics_"));
+    assert.ok(performance.now() - started < 250);
+    assert.deepEqual(families, workerGauges(2, 0));
+  } finally {
+    silent.close();
+  }
+});
+
+Deno.test("WorkerAggregator.collect() stops waiting for a worker that said goodbye", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 5_000,
+  });
+  const b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  await a.collect();
+  assert.deepEqual(a.peers, [b.id]);
+  b.close();
+  const started = performance.now();
+  const families = await a.collect((name) => name.startsWith("edgemetrics_"));
+  assert.ok(performance.now() - started < 1_000);
+  assert.deepEqual(families, workerGauges(1, 0));
+  assert.deepEqual(a.peers, []);
+});
+
+Deno.test("WorkerAggregator.close() ends a collection that is waiting, with what it has", async () => {
+  const channel = channelName();
+  const a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 10_000,
+  });
+  a.start();
+  const silent = fakePeer(channel);
+  try {
+    await waitFor("the silent peer's hello", () => a.peers.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // past discovery
+    const started = performance.now();
+    const pending = a.collect((name) => name.startsWith("edgemetrics_"));
+    setTimeout(() => a.close(), 50);
+    assert.deepEqual(await pending, workerGauges(1, 1));
+    assert.ok(performance.now() - started < 2_000);
+    // closed: local snapshot only, no worker gauges
+    assert.deepEqual(
+      await a.collect((name) => name.startsWith("edgemetrics_")),
+      [],
+    );
+  } finally {
+    silent.close();
+    a.close();
+  }
+});
+
+Deno.test("WorkerAggregator.collect() reports an unmergeable answer and keeps the local family", async () => {
+  const channel = channelName();
+  const errors: string[] = [];
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    onError: (error) => errors.push(error.message),
+  });
+  const peer = fakePeer(channel, () => [
+    {
+      type: "gauge",
+      name: "http_requests",
+      help: "Wrong.",
+      aggregation: "sum",
+      points: [{ labels: {}, value: 1 }],
+    },
+    {
+      type: "counter",
+      name: "peer_only",
+      help: "Peer.",
+      points: [{ labels: {}, value: 4, created: 7 }],
+    },
+  ]);
+  try {
+    a.start();
+    const families = await a.collect((name) => name !== "heap_bytes");
+    assert.deepEqual(families, [
+      {
+        type: "counter",
+        name: "http_requests",
+        help: "Requests.",
+        points: [{ labels: { status: "200" }, value: 2, created: 2_000 }],
+      },
+      {
+        type: "counter",
+        name: "peer_only",
+        help: "Peer.",
+        points: [{ labels: {}, value: 4, created: 7 }],
+      },
+      ...workerGauges(2, 0),
+    ]);
+    assert.deepEqual(errors, [
+      'Cannot merge metric "http_requests" from worker "fake": it is a gauge there and a counter here',
+    ]);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("WorkerAggregator ignores foreign and malformed messages on its channel", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 300,
+  });
+  a.start();
+  // answers with a snapshot that is not one: ignored, so the peer counts as missing
+  const broken = fakePeer(
+    channel,
+    () => [{ type: "counter", name: "x", points: "nope" }],
+  );
+  try {
+    await waitFor("the broken peer's hello", () => a.peers.length === 1);
+    broken.post("hello");
+    broken.post({
+      edgemetrics: 2,
+      kind: "hello",
+      from: "future",
+      worker: "v2",
+      reply: false,
+    });
+    broken.post({ edgemetrics: 1, kind: "launch", from: "odd", worker: "odd" });
+    broken.post(null);
+    const families = await a.collect((name) => name.startsWith("edgemetrics_"));
+    assert.deepEqual(families, workerGauges(1, 1));
+    assert.deepEqual(a.peers, [broken.id]);
+  } finally {
+    broken.close();
+  }
+});
+
+Deno.test("WorkerAggregator gives workers that share a label distinct labels for all-gauges", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(1, 10),
+    channel,
+    worker: "api",
+  });
+  using b = new WorkerAggregator({
+    registry: workerRegistry(1, 20),
+    channel,
+    worker: "api",
+  });
+  a.start();
+  b.start();
+  const families = await a.collect((name) => name === "heap_bytes");
+  assert.deepEqual(families, [{
+    type: "gauge",
+    name: "heap_bytes",
+    help: "Heap.",
+    aggregation: "all",
+    points: [
+      { labels: { worker: "api" }, value: 10 },
+      { labels: { worker: `api-${b.id}` }, value: 20 },
+    ],
+  }]);
+});
+
+Deno.test("WorkerAggregator does nothing at construction: no id, no channel, no listener", () => {
+  const originalUUID = crypto.randomUUID;
+  const OriginalChannel = globalThis.BroadcastChannel;
+  const originalAdd = globalThis.addEventListener;
+  let uuids = 0;
+  let channels = 0;
+  let listeners = 0;
+  const channel = channelName();
+  crypto.randomUUID = () => {
+    uuids++;
+    return originalUUID.call(crypto);
+  };
+  globalThis.BroadcastChannel = class extends OriginalChannel {
+    constructor(name: string) {
+      super(name);
+      channels++;
+    }
+  };
+  globalThis.addEventListener =
+    ((...args: Parameters<typeof addEventListener>) => {
+      listeners++;
+      return originalAdd(...args);
+    }) as typeof addEventListener;
+  try {
+    const workers = new WorkerAggregator({ registry: new Registry(), channel });
+    assert.deepEqual([uuids, channels, listeners], [0, 0, 0]);
+    assert.match(workers.id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual([uuids, channels, listeners], [1, 0, 0]);
+    workers.start();
+    assert.deepEqual([uuids, channels, listeners], [1, 1, 1]);
+    workers.close();
+  } finally {
+    crypto.randomUUID = originalUUID;
+    globalThis.BroadcastChannel = OriginalChannel;
+    globalThis.addEventListener = originalAdd;
+  }
+});
+
+Deno.test("WorkerAggregator closes its channel on the global unload event", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(1, 1),
+    channel,
+    worker: "a",
+    timeoutMs: 5_000,
+  });
+  const b = new WorkerAggregator({
+    registry: workerRegistry(1, 1),
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  await a.collect();
+  assert.deepEqual(a.peers, [b.id]);
+  dispatchEvent(new Event("unload")); // both close and say goodbye
+  assert.equal(b.start(), true); // b reopens; a stays closed
+  try {
+    assert.deepEqual(
+      await a.collect((name) => name.startsWith("edgemetrics_")),
+      [],
+    );
+  } finally {
+    b.close();
+  }
+});
+
+Deno.test("WorkerAggregator.collect() serves the local snapshot where BroadcastChannel is missing", async () => {
+  const OriginalChannel = globalThis.BroadcastChannel;
+  // deno-lint-ignore no-explicit-any
+  delete (globalThis as any).BroadcastChannel;
+  try {
+    const workers = new WorkerAggregator({
+      registry: workerRegistry(2, 10),
+      channel: channelName(),
+    });
+    assert.equal(workers.start(), false);
+    assert.deepEqual(
+      await workers.collect(),
+      await workerRegistry(2, 10).collect(),
+    );
+    workers.close();
+  } finally {
+    globalThis.BroadcastChannel = OriginalChannel;
+  }
+});
+
+Deno.test("new WorkerAggregator() rejects a bad channel, worker label or timeout", async (t) => {
+  const cases = [
+    [
+      { channel: "" },
+      TypeError,
+      'Cannot create worker aggregator: channel must be a non-empty string, got ""',
+    ],
+    [
+      { worker: 7 },
+      TypeError,
+      "Cannot create worker aggregator: worker must be a non-empty string, got 7",
+    ],
+    [
+      { timeoutMs: 0 },
+      RangeError,
+      "Cannot create worker aggregator: timeoutMs must be a positive number of milliseconds, got 0",
+    ],
+    [
+      { timeoutMs: Infinity },
+      RangeError,
+      "Cannot create worker aggregator: timeoutMs must be a positive number of milliseconds, got Infinity",
+    ],
+  ] as const;
+  for (const [options, type, message] of cases) {
+    await t.step(message, () => {
+      // deno-lint-ignore no-explicit-any
+      assert.throws(() => new WorkerAggregator(options as any), {
+        name: type.name,
+        message,
+      });
+    });
+  }
+});
