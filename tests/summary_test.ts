@@ -10,6 +10,7 @@ import {
   queryQuantiles,
   SKETCH_K,
 } from "../src/instruments/_quantiles.ts";
+import { promtoolCheckMetrics } from "./_peers.ts";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
@@ -821,4 +822,42 @@ Deno.test("Summary rejects bad input with exact messages", async (t) => {
       });
     });
   }
+});
+
+Deno.test("Summary exposition passes promtool check metrics, NaN quantiles included", async () => {
+  const registry = new Registry({ clock: fixedClock(0) });
+  const rpc = new Summary({
+    name: "rpc_duration_seconds",
+    help: "RPC duration.",
+    labelNames: ["method"] as const,
+    percentiles: [0.5, 0.99],
+    registry,
+  });
+  rpc.observe({ method: "get" }, 0.25);
+  rpc.observe({ method: "get" }, 1);
+  new Summary({
+    name: "idle_seconds",
+    help: "Never observed.",
+    percentiles: [0.5],
+    registry,
+  });
+  const text = await registry.metrics();
+  assert.equal(
+    text,
+    [
+      "# HELP rpc_duration_seconds RPC duration.",
+      "# TYPE rpc_duration_seconds summary",
+      'rpc_duration_seconds{method="get",quantile="0.5"} 0.25',
+      'rpc_duration_seconds{method="get",quantile="0.99"} 1',
+      'rpc_duration_seconds_sum{method="get"} 1.25',
+      'rpc_duration_seconds_count{method="get"} 2',
+      "# HELP idle_seconds Never observed.",
+      "# TYPE idle_seconds summary",
+      'idle_seconds{quantile="0.5"} NaN',
+      "idle_seconds_sum 0",
+      "idle_seconds_count 0",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(await promtoolCheckMetrics(text), { code: 0, output: "" });
 });
