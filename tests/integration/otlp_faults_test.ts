@@ -1,0 +1,394 @@
+/**
+ * OtlpExporter against a misbehaving collector on loopback.
+ *
+ * The fake collector is a minimal HTTP/1.1 server on a raw TCP listener, so
+ * it can do what a real network does: answer 503 with Retry-After, 429, 500,
+ * 400, hang past the client's timeout, or drop the connection without an
+ * answer. It counts a batch only when it answered it 2xx. Faults come from
+ * seeded random sequences; the property: after the job's final flush the
+ * collector holds every increment exactly once (the sum of the deltas, or
+ * the last cumulative value), delta intervals are contiguous, and every
+ * failed flush was a clear error.
+ *
+ * Waits between retries use an injected sleep on a fake clock, so only
+ * hangs cost real time (the small per-attempt timeout).
+ */
+import assert from "node:assert/strict";
+import { Counter, OtlpExporter, Registry } from "../../mod.ts";
+
+type Fault = "ok" | "503" | "429" | "500" | "400" | "hang" | "drop";
+
+const EPOCH = 1_700_000_000_000;
+const TIMEOUT_MS = 80;
+
+/** mulberry32: a small seeded PRNG, so a failing sequence can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** A loopback OTLP/HTTP collector that misbehaves on request. */
+class FakeCollector {
+  readonly #listener: Deno.TcpListener;
+  readonly #connections = new Set<Promise<void>>();
+  readonly #serving: Promise<void>;
+  /** Decides each request's fate; "ok" once it returns undefined. */
+  next: () => Fault | undefined = () => undefined;
+  /** The bodies it acknowledged (answered 2xx), parsed. */
+  readonly acknowledged: Json[] = [];
+  /** Every fault it applied, in order. */
+  readonly log: Fault[] = [];
+
+  constructor() {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#serving = this.#accept();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#listener.addr.port}/v1/metrics`;
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#serving;
+    await Promise.all(this.#connections);
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const handled = this.#handle(conn).catch(() => {}).finally(() => {
+          try {
+            conn.close();
+          } catch { /* already closed */ }
+          this.#connections.delete(handled);
+        });
+        this.#connections.add(handled);
+      }
+    } catch { /* listener closed */ }
+  }
+
+  async #handle(conn: Deno.TcpConn): Promise<void> {
+    const body = await readRequest(conn);
+    if (body === undefined) return;
+    const fault = this.next() ?? "ok";
+    this.log.push(fault);
+    switch (fault) {
+      case "ok":
+        // Count it, then acknowledge it.
+        this.acknowledged.push(JSON.parse(new TextDecoder().decode(body)));
+        return await answer(
+          conn,
+          "200 OK",
+          "{}",
+          "content-type: application/json",
+        );
+      case "503":
+        return await answer(
+          conn,
+          "503 Service Unavailable",
+          "overloaded",
+          "retry-after: 2",
+        );
+      case "429":
+        return await answer(conn, "429 Too Many Requests", "slow down");
+      case "500":
+        return await answer(conn, "500 Internal Server Error", "boom");
+      case "400":
+        return await answer(conn, "400 Bad Request", '{"code":3}');
+      case "hang": {
+        // Never answer; wait for the client to give up and close.
+        const scratch = new Uint8Array(256);
+        const limit = setTimeout(() => conn.close(), 10_000);
+        try {
+          while ((await conn.read(scratch)) !== null) { /* discard */ }
+        } finally {
+          clearTimeout(limit);
+        }
+        return;
+      }
+      case "drop":
+        return; // closed without a word by the caller
+    }
+  }
+}
+
+async function readRequest(
+  conn: Deno.TcpConn,
+): Promise<Uint8Array | undefined> {
+  let buffer = new Uint8Array(0);
+  const chunk = new Uint8Array(64 * 1024);
+  const append = (n: number) => {
+    const next = new Uint8Array(buffer.length + n);
+    next.set(buffer);
+    next.set(chunk.subarray(0, n), buffer.length);
+    buffer = next;
+  };
+  let headerEnd = -1;
+  while (headerEnd < 0) {
+    const n = await conn.read(chunk);
+    if (n === null) return undefined;
+    append(n);
+    headerEnd = findHeaderEnd(buffer);
+  }
+  const head = new TextDecoder().decode(buffer.subarray(0, headerEnd));
+  const match = /^content-length:\s*(\d+)/im.exec(head);
+  const length = match ? Number(match[1]) : 0;
+  while (buffer.length < headerEnd + 4 + length) {
+    const n = await conn.read(chunk);
+    if (n === null) return undefined;
+    append(n);
+  }
+  return buffer.subarray(headerEnd + 4, headerEnd + 4 + length);
+}
+
+function findHeaderEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (
+      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
+      bytes[i + 3] === 10
+    ) return i;
+  }
+  return -1;
+}
+
+async function answer(
+  conn: Deno.TcpConn,
+  status: string,
+  body: string,
+  header?: string,
+): Promise<void> {
+  const bytes = new TextEncoder().encode(body);
+  const text = `HTTP/1.1 ${status}\r\ncontent-length: ${bytes.length}\r\n` +
+    `connection: close\r\n${header ? `${header}\r\n` : ""}\r\n`;
+  const out = new Uint8Array([...new TextEncoder().encode(text), ...bytes]);
+  let written = 0;
+  while (written < out.length) {
+    written += await conn.write(out.subarray(written));
+  }
+}
+
+/** Counter points of one acknowledged body: key → { value, start, time }. */
+function counterPoints(
+  body: Json,
+): Map<string, { value: number; start: bigint; time: bigint }> {
+  const out = new Map();
+  for (const metric of body.resourceMetrics[0].scopeMetrics[0].metrics) {
+    if (metric.sum === undefined) continue;
+    for (const point of metric.sum.dataPoints) {
+      const labels = (point.attributes ?? []).map((a: Json) =>
+        `${a.key}=${a.value.stringValue}`
+      ).join(",");
+      out.set(`${metric.name}{${labels}}`, {
+        value: point.asDouble ?? Number(point.asInt),
+        start: BigInt(point.startTimeUnixNano),
+        time: BigInt(point.timeUnixNano),
+        temporality: metric.sum.aggregationTemporality,
+      });
+    }
+  }
+  return out;
+}
+
+const ERROR =
+  /^Cannot export metrics to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics: (got HTTP (429|500|503|400) [A-Za-z ]+|network error \(.+\)|no answer within the \d+ ms timeout)( \(".*"\))? after \d+ attempts?( \(not retryable\)|, the most allowed \(maxAttempts\)|; .*deadline.*)$/;
+
+/**
+ * One job under one fault sequence: a few rounds of increments and flushes,
+ * then a final flush once the collector behaves. Returns what to compare.
+ */
+async function runJob(
+  collector: FakeCollector,
+  seed: number,
+  temporality: "delta" | "cumulative",
+): Promise<void> {
+  const random = prng(seed);
+  collector.next = () => {
+    const r = random();
+    return r < 0.45
+      ? "ok"
+      : r < 0.57
+      ? "503"
+      : r < 0.67
+      ? "429"
+      : r < 0.74
+      ? "500"
+      : r < 0.81
+      ? "400"
+      : r < 0.84
+      ? "hang"
+      : "drop";
+  };
+  let now = EPOCH;
+  let monotonic = 0;
+  const clock = { now: () => now, monotonic: () => monotonic };
+  const registry = new Registry({ clock });
+  const jobs = new Counter({
+    name: "faults_jobs_total",
+    help: "Jobs.",
+    labelNames: ["kind"] as const,
+    registry,
+  });
+  const errors: string[] = [];
+  const onError = (error: Error) => errors.push(`onError: ${error.message}`);
+  const exporter = new OtlpExporter({
+    url: collector.url,
+    protocol: "json",
+    temporality,
+    resource: { "service.name": "fault-job" },
+    registry,
+    clock,
+    sleep: (ms) => {
+      // Whole milliseconds, as Date.now() gives them.
+      monotonic += Math.ceil(ms);
+      now += Math.ceil(ms);
+      return Promise.resolve();
+    },
+    random,
+    timeoutMs: TIMEOUT_MS,
+    deadlineMs: 20_000,
+    maxAttempts: 4,
+    initialBackoffMs: 200,
+    maxBackoffMs: 2_000,
+    onError,
+  });
+  const expected = new Map<string, number>();
+  const created = new Map<string, bigint>();
+  const rounds = 1 + Math.floor(random() * 5);
+  for (let round = 0; round < rounds; round++) {
+    const increments = 1 + Math.floor(random() * 4);
+    for (let i = 0; i < increments; i++) {
+      const kind = ["a", "b", "c"][Math.floor(random() * 3)]!;
+      const amount = 1 + Math.floor(random() * 5);
+      const key = `faults_jobs{kind=${kind}}`;
+      if (!created.has(key)) created.set(key, BigInt(now) * 1_000_000n);
+      jobs.inc({ kind }, amount);
+      expected.set(key, (expected.get(key) ?? 0) + amount);
+    }
+    now += 1_000;
+    try {
+      await exporter.flush();
+    } catch (error) {
+      assert.match(
+        (error as Error).message,
+        ERROR,
+        `seed ${seed}: ${(error as Error).message}`,
+      );
+    }
+  }
+  collector.next = () => undefined; // the collector recovers
+  now += 1_000;
+  await exporter.shutdown(); // the final flush must deliver the rest
+
+  const context = `seed ${seed} (${temporality}), faults ${
+    collector.log.join(" ")
+  }`;
+  assert.deepEqual(errors, [], context);
+  const bodies = collector.acknowledged.map(counterPoints);
+  if (temporality === "delta") {
+    const sums = new Map<string, number>();
+    const lastTime = new Map<string, bigint>();
+    for (const body of bodies) {
+      for (const [key, point] of body) {
+        sums.set(key, (sums.get(key) ?? 0) + point.value);
+        // Intervals are contiguous: each starts where the last acknowledged one ended.
+        assert.equal(
+          point.start,
+          lastTime.get(key) ?? created.get(key),
+          `${context}: start of ${key}`,
+        );
+        lastTime.set(key, point.time);
+      }
+    }
+    assert.deepEqual(sums, expected, context);
+  } else {
+    const last = new Map<string, number>();
+    for (const body of bodies) {
+      for (const [key, point] of body) {
+        assert.ok(point.value >= (last.get(key) ?? 0), context);
+        assert.equal(
+          point.start,
+          created.get(key),
+          `${context}: start of ${key}`,
+        );
+        last.set(key, point.value);
+      }
+    }
+    assert.deepEqual(last, expected, context);
+  }
+}
+
+Deno.test("OtlpExporter delivers every increment exactly once through 200 seeded fault sequences", async () => {
+  const collector = new FakeCollector();
+  try {
+    for (let seed = 1; seed <= 200; seed++) {
+      collector.acknowledged.length = 0;
+      collector.log.length = 0;
+      await runJob(collector, seed, seed % 2 === 0 ? "delta" : "cumulative");
+    }
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("OtlpExporter rides out each fault kind once, then delivers (delta)", async () => {
+  const collector = new FakeCollector();
+  try {
+    let now = EPOCH;
+    let monotonic = 0;
+    const waits: number[] = [];
+    const clock = { now: () => now, monotonic: () => monotonic };
+    const registry = new Registry({ clock });
+    const c = new Counter({ name: "fault_kinds", help: "Kinds.", registry });
+    const exporter = new OtlpExporter({
+      url: collector.url,
+      protocol: "json",
+      temporality: "delta",
+      resource: { "service.name": "fault-kinds" },
+      registry,
+      clock,
+      sleep: (ms) => {
+        waits.push(ms);
+        monotonic += ms;
+        now += ms;
+        return Promise.resolve();
+      },
+      random: () => 1,
+      timeoutMs: TIMEOUT_MS,
+      initialBackoffMs: 100,
+      maxAttempts: 10,
+    });
+    // Retryable faults in one delivery: 503 (Retry-After: 2), 429, hang, drop.
+    const script: Fault[] = ["503", "429", "hang", "drop", "ok"];
+    collector.next = () => script.shift();
+    c.inc(5);
+    await exporter.flush();
+    assert.deepEqual(collector.log, ["503", "429", "hang", "drop", "ok"]);
+    assert.deepEqual(waits, [2000, 200, 400, 800]);
+    // 500 and 400 are not retried: each flush fails at once, data kept.
+    for (const fault of ["500", "400"] as const) {
+      collector.next = () => fault;
+      c.inc(1);
+      now += 1000;
+      await assert.rejects(exporter.flush(), new RegExp(`got HTTP ${fault}`));
+    }
+    collector.next = () => undefined;
+    now += 1000;
+    await exporter.shutdown();
+    const values = collector.acknowledged.map((body) =>
+      [...counterPoints(body).values()].map((p) => p.value)
+    );
+    assert.deepEqual(values, [[5], [2]]);
+  } finally {
+    await collector.close();
+  }
+});
