@@ -437,7 +437,8 @@ export class Summary<L extends string = never> {
    */
   remove(labels: LabelValues<L>): void {
     const index = this.#state.table.remove(labels);
-    if (index >= 0) this.#state.windows[index]?.clear();
+    // Free the window's buffers: removed label sets must not hold memory.
+    if (index >= 0) this.#state.windows[index] = undefined;
   }
 
   /**
@@ -445,7 +446,7 @@ export class Summary<L extends string = never> {
    * children stay valid.
    */
   reset(): void {
-    for (const window of this.#state.windows) window?.clear();
+    this.#state.windows.length = 0; // frees every window's buffers
     this.#state.table.reset();
   }
 
