@@ -409,3 +409,43 @@ Deno.test("instrument() keeps recording when routes outgrow its child cache", as
   // 2,000 series, then one overflow series: nothing lost.
   assert.equal(requests.points.reduce((sum, p) => sum + p.value, 0), 4200);
 });
+
+Deno.test("instrument() never fails a request because a route or exemplar option throws", async () => {
+  const { registry } = timed();
+  const warnings: unknown[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    const answer = new Response("fine");
+    const handler = instrument(() => answer, {
+      registry,
+      prefix: "instrument_test_throwing_",
+      route: () => {
+        throw new Error("route table missing");
+      },
+    });
+    assert.equal(await handler(req("/")), answer);
+    assert.equal(await handler(req("/")), answer);
+    const boom = new Error("handler failed");
+    const failing = instrument((): Response => {
+      throw boom;
+    }, {
+      registry,
+      prefix: "instrument_test_throwing_exemplar_",
+      exemplar: () => {
+        throw new Error("bad exemplar");
+      },
+    });
+    await assert.rejects(failing(req("/")), (error) => error === boom);
+  } finally {
+    console.warn = original;
+  }
+  assert.deepEqual(warnings, [
+    'edgemetrics: could not record a request in "instrument_test_throwing_http_requests_total": Error: route table missing',
+    'edgemetrics: could not record a request in "instrument_test_throwing_exemplar_http_requests_total": Error: bad exemplar',
+  ]);
+  assert.deepEqual(
+    await lines(registry, "instrument_test_throwing_http_requests_total{"),
+    [],
+  );
+});

@@ -8,6 +8,7 @@
 import type { Labels } from "../model.ts";
 import type { Clock } from "../clock.ts";
 import { DuplicateMetricError } from "../errors.ts";
+import { warnOnce } from "../_warn.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { Counter, type CounterChild } from "../instruments/counter.ts";
 import { Histogram, type HistogramChild } from "../instruments/histogram.ts";
@@ -105,7 +106,9 @@ interface RouteSeries {
  * linking it to its trace in OpenMetrics scrapes. Extra arguments
  * (`info`, `env`, `ctx`) are passed through, so it wraps Deno, Bun and
  * Workers handlers alike. Recording a known method, route and status reuses
- * bound series and allocates nothing beyond the route lookup.
+ * bound series and allocates nothing beyond the route lookup. A `route` or
+ * `exemplar` option that throws is reported once with `console.warn` and
+ * that request goes unrecorded; the response is never affected.
  *
  * Calling it twice with the same registry and prefix shares the two metrics.
  * Serve `/metrics` beside the wrapped handler, not through it, unless you
@@ -216,6 +219,18 @@ export function instrument<Rest extends unknown[]>(
     counter.inc();
   }
 
+  /** Records, but never lets a failing `route` or `exemplar` option fail the request. */
+  function safely(request: Request, status: number, started: number): void {
+    try {
+      record(request, status, started);
+    } catch (error) {
+      warnOnce(
+        `instrument:${prefix}`,
+        `could not record a request in "${prefix}http_requests_total": ${error}`,
+      );
+    }
+  }
+
   return async function instrumented(
     request: Request,
     ...rest: Rest
@@ -225,10 +240,10 @@ export function instrument<Rest extends unknown[]>(
     try {
       response = await handler(request, ...rest);
     } catch (error) {
-      record(request, 500, started);
+      safely(request, 500, started);
       throw error;
     }
-    record(request, response.status, started);
+    safely(request, response.status, started);
     return response;
   };
 }
