@@ -25,15 +25,15 @@ export function settingsFor(quick: boolean): Settings {
   return quick
     ? {
       quick,
-      hotPath: { rounds: 5, warmupRounds: 1, targetBatchMs: 2 },
-      exposition: { rounds: 2, warmupRounds: 1, targetBatchMs: 0 },
+      hotPath: { rounds: 7, warmupMs: 150, targetBatchMs: 2 },
+      exposition: { rounds: 2, warmupMs: 0, targetBatchMs: 0 },
       memoryRuns: 1,
-      coldStartRuns: 3,
+      coldStartRuns: 5,
     }
     : {
       quick,
-      hotPath: { rounds: 31, warmupRounds: 3, targetBatchMs: 10 },
-      exposition: { rounds: 11, warmupRounds: 2, targetBatchMs: 0 },
+      hotPath: { rounds: 31, warmupMs: 500, targetBatchMs: 10 },
+      exposition: { rounds: 11, warmupMs: 1000, targetBatchMs: 0 },
       memoryRuns: 3,
       coldStartRuns: 21,
     };

@@ -5,22 +5,19 @@
  * @module
  */
 
-/** A label object. */
-export type LabelSet = Record<string, string>;
-
 /** Every combination of the given label values, first label varying slowest. */
-export function labelSets(
-  dims: Readonly<Record<string, readonly string[]>>,
-): LabelSet[] {
-  let sets: LabelSet[] = [{}];
-  for (const [name, values] of Object.entries(dims)) {
-    const next: LabelSet[] = [];
+export function labelSets<K extends string>(
+  dims: Readonly<Record<K, readonly string[]>>,
+): Record<K, string>[] {
+  let sets: Record<string, string>[] = [{}];
+  for (const [name, values] of Object.entries<readonly string[]>(dims)) {
+    const next: Record<string, string>[] = [];
     for (const set of sets) {
       for (const value of values) next.push({ ...set, [name]: value });
     }
     sets = next;
   }
-  return sets;
+  return sets as Record<K, string>[];
 }
 
 /** `count` label values such as `/api/v1/orders_7`. */

@@ -18,8 +18,12 @@ export type Batch = (n: number) => number | Promise<number>;
 export interface MeasureOptions {
   /** Timed rounds; each runs one batch of every case. */
   rounds: number;
-  /** Untimed rounds first, so every case is optimised before timing starts. */
-  warmupRounds: number;
+  /**
+   * Untimed running per case first. Time, not rounds: V8 optimises on a
+   * background thread, which a loaded machine starves, so optimised code
+   * arrives after a wall-clock delay rather than after a number of calls.
+   */
+  warmupMs: number;
   /** Batch length to aim for: long enough for the timer, short enough to interleave. */
   targetBatchMs: number;
 }
@@ -65,6 +69,14 @@ async function timeBatch(batch: Batch, n: number): Promise<number> {
   return elapsed;
 }
 
+/** Runs a case, untimed, for at least `ms` milliseconds. */
+async function warmUp(batch: Batch, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  for (let n = 1; performance.now() < end; n = Math.min(n * 2, 1 << 20)) {
+    await timeBatch(batch, n);
+  }
+}
+
 /** Doubles the batch size until one batch takes the target time. */
 async function calibrate(batch: Batch, targetMs: number): Promise<number> {
   let n = 1;
@@ -86,22 +98,20 @@ export async function measure(
   options: MeasureOptions,
 ): Promise<Record<string, Measurement>> {
   const names = Object.keys(cases);
+  for (const name of names) await warmUp(cases[name]!, options.warmupMs);
   const sizes: Record<string, number> = {};
   for (const name of names) {
     sizes[name] = await calibrate(cases[name]!, options.targetBatchMs);
   }
   const samples: Record<string, number[]> = {};
   for (const name of names) samples[name] = [];
-  const total = options.warmupRounds + options.rounds;
-  for (let round = 0; round < total; round++) {
+  for (let round = 0; round < options.rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       // Rotating the order stops one case always running after the same one.
       const name = names[(k + round) % names.length]!;
       const n = sizes[name]!;
       const elapsed = await timeBatch(cases[name]!, n);
-      if (round >= options.warmupRounds) {
-        samples[name]!.push(elapsed * 1e6 / n);
-      }
+      samples[name]!.push(elapsed * 1e6 / n);
     }
   }
   const out: Record<string, Measurement> = {};

@@ -34,8 +34,6 @@ export interface Row {
 
 /** Why a row has no value: the implementation offers no such operation. */
 export const NOT_OFFERED = "n/a (no such operation)";
-/** Why a row has no value: the edgemetrics part is not written yet. */
-export const NOT_BUILT = "n/a (not built yet)";
 
 /**
  * Turns one interleaved measurement into rows, one per implementation, with

@@ -5,7 +5,7 @@
  */
 
 import type { Settings } from "../config.ts";
-import { Counter } from "../edgemetrics.ts";
+import { Counter } from "../../mod.ts";
 import { counterFloor } from "../floors.ts";
 import { measure } from "../harness.ts";
 import { otelSetup, promClient } from "../peers.ts";
@@ -36,8 +36,8 @@ export async function w1(settings: Settings): Promise<Row[]> {
       return n;
     },
     floor: (n) => {
-      for (let i = 0; i < n; i++) floor[0]!++;
-      return floor[0]!;
+      for (let i = 0; i < n; i++) floor.value++;
+      return floor.value;
     },
   }, settings.hotPath);
   return timingRows("W1", "counter.inc()", measured, {});

@@ -7,7 +7,7 @@
 
 import type { Settings } from "../config.ts";
 import { labelSets, METHODS, routes, shuffle, statuses } from "../data.ts";
-import { Counter } from "../edgemetrics.ts";
+import { Counter } from "../../mod.ts";
 import { LabeledFloor } from "../floors.ts";
 import { measure } from "../harness.ts";
 import { otelSetup, promClient } from "../peers.ts";
@@ -21,7 +21,7 @@ export async function w2(settings: Settings): Promise<Row[]> {
     labelSets({ method: METHODS, route: routes(30), status: statuses(10) }),
     2,
   );
-  const values = sets.map((s) => [s.method!, s.route!, s.status!] as const);
+  const values = sets.map((s) => [s.method, s.route, s.status] as const);
   const help = "W2.";
   const em = new Counter({
     name: "w2_total",
@@ -42,7 +42,7 @@ export async function w2(settings: Settings): Promise<Row[]> {
   const byLabels = await measure({
     edgemetrics: (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
-        em.inc(sets[j] as Record<typeof LABEL_NAMES[number], string>);
+        em.inc(sets[j]!);
       }
       return n;
     },

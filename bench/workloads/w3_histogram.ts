@@ -14,11 +14,11 @@ import {
   routes,
   shuffle,
 } from "../data.ts";
-import { Histogram } from "../edgemetrics.ts";
+import { Histogram } from "../../mod.ts";
 import { histogramStride, LabeledFloor, observeFloor } from "../floors.ts";
-import { type Batch, measure } from "../harness.ts";
+import { measure } from "../harness.ts";
 import { otelSetup, promClient } from "../peers.ts";
-import { NOT_BUILT, NOT_OFFERED, type Row, timingRows } from "../results.ts";
+import { NOT_OFFERED, type Row, timingRows } from "../results.ts";
 
 const LABEL_NAMES = ["method", "route"] as const;
 /** A power of two, so the value index wraps with a mask. */
@@ -31,7 +31,7 @@ export async function w3(settings: Settings): Promise<Row[]> {
   const values = latencies(VALUES, 3);
   const mask = VALUES - 1;
   const help = "W3.";
-  const em = Histogram === undefined ? undefined : new Histogram({
+  const em = new Histogram({
     name: "w3_seconds",
     help,
     labelNames: LABEL_NAMES,
@@ -51,9 +51,14 @@ export async function w3(settings: Settings): Promise<Row[]> {
   const bounds = Float64Array.from(BUCKETS);
   const stride = histogramStride(bounds);
   const floor = new LabeledFloor(LABEL_NAMES, stride);
-  const missing = em === undefined ? { edgemetrics: NOT_BUILT } : {};
 
-  const byLabelCases: Record<string, Batch> = {
+  const byLabels = await measure({
+    edgemetrics: (n) => {
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
+        em.observe(sets[j]!, values[i & mask]!);
+      }
+      return n;
+    },
     "prom-client": (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         prom.observe(sets[j]!, values[i & mask]!);
@@ -73,20 +78,18 @@ export async function w3(settings: Settings): Promise<Row[]> {
       }
       return floor.data[stride - 1]!;
     },
-  };
-  if (em !== undefined) {
-    byLabelCases.edgemetrics = (n) => {
+  }, settings.hotPath);
+
+  const promChildren = sets.map((s) => prom.labels(s.method, s.route));
+  const bases = Int32Array.from(sets, (s) => floor.indexOf(s) * stride);
+  const children = sets.map((s) => em.labels(s.method, s.route));
+  const bound = await measure({
+    edgemetrics: (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
-        em.observe(sets[j]!, values[i & mask]!);
+        children[j]!.observe(values[i & mask]!);
       }
       return n;
-    };
-  }
-  const byLabels = await measure(byLabelCases, settings.hotPath);
-
-  const promChildren = sets.map((s) => prom.labels(s.method!, s.route!));
-  const bases = Int32Array.from(sets, (s) => floor.indexOf(s) * stride);
-  const boundCases: Record<string, Batch> = {
+    },
     "prom-client": (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         promChildren[j]!.observe(values[i & mask]!);
@@ -100,24 +103,11 @@ export async function w3(settings: Settings): Promise<Row[]> {
       }
       return data[stride - 1]!;
     },
-  };
-  if (em !== undefined) {
-    const children = sets.map((s) => em.labels(s.method!, s.route!));
-    boundCases.edgemetrics = (n) => {
-      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
-        children[j]!.observe(values[i & mask]!);
-      }
-      return n;
-    };
-  }
-  const bound = await measure(boundCases, settings.hotPath);
+  }, settings.hotPath);
 
   return [
-    ...timingRows("W3", "observe(labels, v)", byLabels, missing),
+    ...timingRows("W3", "observe(labels, v)", byLabels, {}),
     // OTel has no bound instruments: its goal compares against record(v, attrs).
-    ...timingRows("W3", "bound child observe(v)", bound, {
-      ...missing,
-      OTel: NOT_OFFERED,
-    }),
+    ...timingRows("W3", "bound child observe(v)", bound, { OTel: NOT_OFFERED }),
   ];
 }

@@ -22,13 +22,13 @@ import {
   encodeOtlpProtobuf,
   encodePrometheusText,
   Histogram,
-  type OtlpOptions,
+  type OtlpEncodeOptions,
   Registry,
-} from "../edgemetrics.ts";
+} from "../../mod.ts";
 import { renderTextFloor, type TextFloor } from "../floors.ts";
 import { type Batch, measure, type Measurement } from "../harness.ts";
 import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
-import { NOT_BUILT, type Row, timingRows } from "../results.ts";
+import { type Row, timingRows } from "../results.ts";
 
 const COUNTER_FAMILIES = 10;
 const HISTOGRAM_FAMILIES = 5;
@@ -85,7 +85,7 @@ function populate() {
     const values = new Float64Array(counterSets.length);
     counterSets.forEach((set, i) => {
       const amount = (i % 97) + 1;
-      em.inc(set as Record<string, string>, amount);
+      em.inc(set, amount);
       prom.inc(set, amount);
       otelCounter.add(amount, set);
       values[i] = amount;
@@ -101,7 +101,7 @@ function populate() {
     const name = `bench_latency_${f}_seconds`;
     const help = `Request latency of shard ${f}.`;
     const labelNames = Object.keys(HISTOGRAM_LABELS);
-    const em = Histogram === undefined ? undefined : new Histogram({
+    const em = new Histogram({
       name,
       help,
       labelNames,
@@ -126,7 +126,7 @@ function populate() {
     histogramSets.forEach((set, i) => {
       for (let k = 0; k < OBSERVATIONS_PER_SERIES; k++) {
         const v = values[i * OBSERVATIONS_PER_SERIES + k]!;
-        em?.observe(set, v);
+        em.observe(set, v);
         prom.observe(set, v);
         otelHistogram.record(v, set);
         let b = 0;
@@ -167,17 +167,11 @@ function withThroughput(
   return rows;
 }
 
-/** Why edgemetrics has no row yet, when one of its parts is missing. */
-function unbuilt(part: unknown): Partial<Record<"edgemetrics", string>> {
-  return part === undefined ? { edgemetrics: NOT_BUILT } : {};
-}
-
 /** Measures one format, then exposes once more to record its size. */
 async function format(
   label: string,
   cases: Record<string, () => Promise<unknown> | unknown>,
   settings: Settings,
-  missing: Partial<Record<"edgemetrics", string>>,
 ): Promise<Row[]> {
   const batches: Record<string, Batch> = {};
   for (const [impl, expose] of Object.entries(cases)) {
@@ -200,7 +194,7 @@ async function format(
   }
   // Scale ns per exposition to ms, the unit that reads well at this size.
   const rows = withThroughput(
-    timingRows("W4", label, measured, missing),
+    timingRows("W4", label, measured, {}),
     bytes,
     lines,
   );
@@ -219,55 +213,24 @@ async function format(
 /** Runs W4. */
 export async function w4(settings: Settings): Promise<Row[]> {
   const { emRegistry, promRegistry, otel, floor } = populate();
-  const otlp: OtlpOptions = {
+  const otlp: OtlpEncodeOptions = {
     resource: { "service.name": "bench" },
     timeUnixMs: 1_700_000_000_000,
   };
-
-  const text: Record<string, () => unknown> = {
-    "prom-client": () => promRegistry.metrics(),
-    floor: () => renderTextFloor(floor),
-  };
-  if (encodePrometheusText !== undefined) {
-    const encode = encodePrometheusText;
-    text.edgemetrics = async () => encode(await emRegistry.collect());
-  }
-  const json: Record<string, () => unknown> = {
-    OTel: async () => otelJson(await otel.collect()),
-  };
-  if (encodeOtlpJson !== undefined) {
-    const encode = encodeOtlpJson;
-    json.edgemetrics = async () => encode(await emRegistry.collect(), otlp);
-  }
-  const protobuf: Record<string, () => unknown> = {
-    OTel: async () => otelProtobuf(await otel.collect()),
-  };
-  if (encodeOtlpProtobuf !== undefined) {
-    const encode = encodeOtlpProtobuf;
-    protobuf.edgemetrics = async () => encode(await emRegistry.collect(), otlp);
-  }
-  const rows = [
-    ...await format(
-      "Prometheus text",
-      text,
-      settings,
-      unbuilt(encodePrometheusText),
-    ),
-    ...await format("OTLP JSON", json, settings, unbuilt(encodeOtlpJson)),
-    ...await format(
-      "OTLP protobuf",
-      protobuf,
-      settings,
-      unbuilt(encodeOtlpProtobuf),
-    ),
+  return [
+    ...await format("Prometheus text", {
+      edgemetrics: async () => encodePrometheusText(await emRegistry.collect()),
+      "prom-client": () => promRegistry.metrics(),
+      floor: () => renderTextFloor(floor),
+    }, settings),
+    ...await format("OTLP JSON", {
+      edgemetrics: async () => encodeOtlpJson(await emRegistry.collect(), otlp),
+      OTel: async () => otelJson(await otel.collect()),
+    }, settings),
+    ...await format("OTLP protobuf", {
+      edgemetrics: async () =>
+        encodeOtlpProtobuf(await emRegistry.collect(), otlp),
+      OTel: async () => otelProtobuf(await otel.collect()),
+    }, settings),
   ];
-  if (Histogram === undefined) {
-    // Without histograms edgemetrics exposes less: say so, and judge no goal on it.
-    for (const row of rows) {
-      if (row.impl !== "edgemetrics" || row.value === null) continue;
-      row.note = `${row.note ?? ""} (counters only: Histogram not built yet)`;
-      row.detail = { ...row.detail, partial: true };
-    }
-  }
-  return rows;
 }

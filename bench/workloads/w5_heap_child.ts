@@ -10,7 +10,7 @@
  */
 
 import { METHODS, routes, statuses } from "../data.ts";
-import { Counter, Registry } from "../edgemetrics.ts";
+import { Counter, Registry } from "../../mod.ts";
 import { LabeledFloor } from "../floors.ts";
 import { otelSetup, promClient } from "../peers.ts";
 
