@@ -1,2 +1,498 @@
-// Placeholder: replaced by its real module during the foundation work.
-export {};
+/**
+ * Observable instruments: values read by a callback at collection time,
+ * for things you can look up but not count as they happen (open
+ * connections, bytes a runtime reports, totals kept by another library).
+ *
+ * @module
+ */
+
+import type {
+  CounterFamily,
+  CounterPoint,
+  GaugeAggregation,
+  GaugeFamily,
+  GaugePoint,
+  Labels,
+  LabelValues,
+} from "../model.ts";
+import { warnOnce } from "../_warn.ts";
+import {
+  checkCallback,
+  isPromise,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
+import { OVERFLOW_LABELS, SeriesTable } from "./_series.ts";
+
+/**
+ * What an observe callback records into: one absolute value per label set,
+ * for this collection only. Observing the same label set twice keeps the
+ * last value.
+ *
+ * @typeParam L The instrument's label names.
+ *
+ * @example
+ * ```ts
+ * import { ObservableGauge, type ObservableResult, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const pools = { db: 4, cache: 2 };
+ * const gauge = new ObservableGauge({
+ *   name: "pool_connections",
+ *   help: "Open connections per pool.",
+ *   labelNames: ["pool"] as const,
+ *   registry: new Registry(),
+ *   observe(result: ObservableResult<"pool">) {
+ *     for (const [pool, open] of Object.entries(pools)) result.observe(open, { pool });
+ *   },
+ * });
+ * assert.deepEqual((await gauge.collect()).points, [
+ *   { labels: { pool: "db" }, value: 4 },
+ *   { labels: { pool: "cache" }, value: 2 },
+ * ]);
+ * ```
+ */
+export interface ObservableResult<L extends string> {
+  /**
+   * Records the current value of one series.
+   *
+   * @param value The absolute value (a counter's total, a gauge's level).
+   * @param labels One value per declared label; omit on an unlabeled instrument.
+   * @throws {TypeError} When `value` is not a number, or the labels are
+   * missing, undeclared or of the wrong type.
+   */
+  observe(value: number, labels?: LabelValues<L>): void;
+}
+
+/**
+ * The callback of an observable instrument: called at every collection,
+ * sync or async, with a fresh {@linkcode ObservableResult}. If it throws or
+ * rejects, or takes longer than the registry's `collectTimeoutMs`, the
+ * registry reports it to `onError` and serves the other metrics.
+ *
+ * @typeParam L The instrument's label names.
+ *
+ * @example
+ * ```ts
+ * import type { ObserveCallback } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const seen: number[] = [];
+ * const callback: ObserveCallback<never> = (result) => result.observe(1);
+ * callback({ observe: (value) => seen.push(value) });
+ * assert.deepEqual(seen, [1]);
+ * ```
+ */
+export type ObserveCallback<L extends string> = (
+  result: ObservableResult<L>,
+) => void | Promise<void>;
+
+/**
+ * Options of an {@linkcode ObservableCounter}: the options every metric
+ * takes, plus the `observe` callback.
+ *
+ * @example
+ * ```ts
+ * import { ObservableCounter, type ObservableCounterOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ObservableCounterOptions<never> = {
+ *   name: "gc_runs_total",
+ *   help: "Garbage collections.",
+ *   registry: null,
+ *   observe: (result) => result.observe(12),
+ * };
+ * assert.equal(new ObservableCounter(options).name, "gc_runs");
+ * ```
+ */
+export interface ObservableCounterOptions<L extends string>
+  extends MetricOptions<L> {
+  /** Reports each series' total since its start; called at every collection. */
+  observe: ObserveCallback<L>;
+}
+
+/**
+ * Options of an {@linkcode ObservableGauge}: the options every metric
+ * takes, the `observe` callback and how values from several workers combine.
+ *
+ * @example
+ * ```ts
+ * import { ObservableGauge, type ObservableGaugeOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ObservableGaugeOptions<never> = {
+ *   name: "config_version",
+ *   help: "Loaded configuration version.",
+ *   aggregation: "max",
+ *   registry: null,
+ *   observe: (result) => result.observe(7),
+ * };
+ * assert.equal(new ObservableGauge(options).aggregation, "max");
+ * ```
+ */
+export interface ObservableGaugeOptions<L extends string>
+  extends MetricOptions<L> {
+  /** Reports each series' current value; called at every collection. */
+  observe: ObserveCallback<L>;
+  /** How values from several workers combine: `sum` (default), `max`, `min` or `all`. */
+  aggregation?: GaugeAggregation;
+}
+
+/** One collection's observations: series number → labels and value. */
+type Observed = Map<number, { labels: Labels; value: number }>;
+
+/**
+ * The series table of an observable instrument, and the collections that
+ * record into it. Series not observed by a collection are forgotten after
+ * it, so the table holds what the callback reports now, never more than
+ * the series limit.
+ */
+class Observations {
+  readonly table: SeriesTable;
+  readonly #metric: string;
+  readonly #kind: "counter" | "gauge";
+  readonly #callback: ObserveCallback<string>;
+  #inFlight = 0;
+
+  constructor(
+    metric: string,
+    kind: "counter" | "gauge",
+    table: SeriesTable,
+    callback: ObserveCallback<string>,
+  ) {
+    this.#metric = metric;
+    this.#kind = kind;
+    this.table = table;
+    this.#callback = callback;
+  }
+
+  /** Runs the callback; `finish` turns its observations into a family. */
+  collect<F>(finish: (observed: Observed) => F): F | Promise<F> {
+    const observed: Observed = new Map();
+    let open = true;
+    const result: ObservableResult<string> = {
+      observe: (value, labels) => {
+        if (open) this.#record(observed, value, labels);
+      },
+    };
+    const done = (): F => {
+      open = false;
+      this.#inFlight--;
+      if (this.#inFlight === 0) this.#prune(observed);
+      return finish(observed);
+    };
+    this.#inFlight++;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#callback(result);
+    } catch (error) {
+      open = false;
+      this.#inFlight--;
+      throw error;
+    }
+    if (!isPromise(pending)) return done();
+    return pending.then(done, (error: unknown) => {
+      open = false;
+      this.#inFlight--;
+      throw error;
+    });
+  }
+
+  #record(
+    observed: Observed,
+    value: number,
+    labels: LabelValues<string> | undefined,
+  ): void {
+    const action = `Cannot observe ${this.#kind} "${this.#metric}"`;
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `${action}: the value must be a number, got ${
+          JSON.stringify(value) ?? typeof value
+        }`,
+      );
+    }
+    if (this.#kind === "counter" && !(value >= 0)) {
+      // Runtime data from a callback: report once and leave the series out.
+      warnOnce(
+        `observable-counter:${this.#metric}`,
+        `ignored a value of observable counter "${this.#metric}" that is not a non-negative number: ${value}`,
+      );
+      return;
+    }
+    const table = this.table;
+    const before = table.droppedLabelSets;
+    const index = table.indexOf(labels);
+    if (table.droppedLabelSets !== before) {
+      // Past the series limit: label sets fold into the overflow series, summed.
+      const overflow = observed.get(index);
+      if (overflow === undefined) {
+        observed.set(index, { labels: OVERFLOW_LABELS, value });
+      } else {
+        overflow.value += value;
+      }
+      return;
+    }
+    const names = table.labelNames;
+    const copy: Record<string, string> = {};
+    for (const name of names) copy[name] = String(labels![name]);
+    observed.set(index, { labels: copy, value });
+  }
+
+  /** Forgets the series this collection did not observe. */
+  #prune(observed: Observed): void {
+    const table = this.table;
+    if (table.labelNames.length === 0) return;
+    const stale: Labels[] = [];
+    table.forEach((labels, index) => {
+      if (labels !== OVERFLOW_LABELS && !observed.has(index)) {
+        stale.push(labels);
+      }
+    });
+    for (const labels of stale) table.remove(labels);
+  }
+}
+
+/** Builds the points of a collection in the order the callback observed them, overflow last. */
+function pointsOf<P>(
+  observed: Observed,
+  point: (labels: Labels, value: number, index: number) => P,
+): P[] {
+  const points: P[] = [];
+  let overflow: P | undefined;
+  for (const [index, { labels, value }] of observed) {
+    if (labels === OVERFLOW_LABELS) overflow = point(labels, value, index);
+    else points.push(point(labels, value, index));
+  }
+  if (overflow !== undefined) points.push(overflow);
+  return points;
+}
+
+/**
+ * A counter whose totals are read by a callback at collection time, e.g.
+ * from a library or the runtime that keeps its own count. The callback
+ * reports absolute totals; a series it stops reporting disappears from the
+ * output, and starts again (with a new `created`) when reported again.
+ * A negative or NaN total is runtime data: it is left out with one warning.
+ *
+ * @typeParam L The label names (declare them `as const` to type label objects).
+ *
+ * @example Expose a total another module keeps
+ * ```ts
+ * import { ObservableCounter, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const stats = { hits: 10, misses: 3 };
+ * const registry = new Registry();
+ * new ObservableCounter({
+ *   name: "cache_lookups_total",
+ *   help: "Cache lookups by outcome.",
+ *   labelNames: ["outcome"] as const,
+ *   registry,
+ *   observe(result) {
+ *     result.observe(stats.hits, { outcome: "hit" });
+ *     result.observe(stats.misses, { outcome: "miss" });
+ *   },
+ * });
+ * assert.match(await registry.metrics(), /^cache_lookups_total\{outcome="hit"\} 10$/m);
+ * ```
+ */
+export class ObservableCounter<L extends string = never> {
+  /** The family name, without `_total`. */
+  readonly name: string;
+  /** What it measures. */
+  readonly help: string;
+  /** The unit, when declared. */
+  readonly unit: string | undefined;
+  /** The label names. */
+  readonly labelNames: readonly L[];
+  /** The kind of family it collects. */
+  readonly type: "counter" = "counter";
+  #observations: Observations;
+
+  /**
+   * Declares an observable counter and registers it (with the default
+   * registry unless `registry` says otherwise).
+   *
+   * @param options Name, help, label names, limits and the `observe` callback.
+   * @throws {TypeError} When a name or label name is invalid or reserved, or `observe` is not a function.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {DuplicateMetricError} When the registry already has this name.
+   */
+  constructor(options: ObservableCounterOptions<L>) {
+    const resolved = resolveOptions(
+      options,
+      [],
+      (name) => name.replace(/_total$/, ""),
+    );
+    checkCallback(options.name, "observe", options.observe, true);
+    this.name = resolved.name;
+    this.help = resolved.help;
+    this.unit = resolved.unit;
+    this.labelNames = resolved.labelNames as readonly L[];
+    this.#observations = new Observations(
+      options.name,
+      "counter",
+      new SeriesTable({
+        metric: options.name,
+        labelNames: resolved.labelNames,
+        stride: 0,
+        maxSeries: resolved.maxSeries,
+        clock: resolved.clock,
+      }),
+      options.observe as ObserveCallback<string>,
+    );
+    resolved.registry?.register(this);
+  }
+
+  /** Label sets folded into the overflow series because the series limit was reached. */
+  get droppedLabelSets(): number {
+    return this.#observations.table.droppedLabelSets;
+  }
+
+  /**
+   * Runs the callback and returns what it observed as a snapshot family (a
+   * promise when the callback returns one).
+   *
+   * @returns The family; series the callback did not report are left out.
+   * @throws {TypeError} When the callback records a non-number or bad labels
+   * (the registry reports it and serves the other metrics).
+   */
+  collect(): CounterFamily | Promise<CounterFamily> {
+    const table = this.#observations.table;
+    return this.#observations.collect((observed) => {
+      const points = pointsOf<CounterPoint>(
+        observed,
+        (labels, value, index) => ({
+          labels,
+          value,
+          created: table.created[index]!,
+        }),
+      );
+      return this.unit === undefined
+        ? { type: "counter", name: this.name, help: this.help, points }
+        : {
+          type: "counter",
+          name: this.name,
+          help: this.help,
+          unit: this.unit,
+          points,
+        };
+    });
+  }
+}
+
+/**
+ * A gauge whose values are read by a callback at collection time, e.g.
+ * queue depths, open connections or memory in use. NaN and ±Infinity are
+ * recorded as they are.
+ *
+ * @typeParam L The label names (declare them `as const` to type label objects).
+ *
+ * @example Report memory at scrape time
+ * ```ts
+ * import { ObservableGauge, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * new ObservableGauge({
+ *   name: "queue_depth",
+ *   help: "Jobs waiting.",
+ *   registry,
+ *   async observe(result) {
+ *     result.observe(await Promise.resolve(3));
+ *   },
+ * });
+ * assert.equal(
+ *   await registry.metrics(),
+ *   "# HELP queue_depth Jobs waiting.\n# TYPE queue_depth gauge\nqueue_depth 3\n",
+ * );
+ * ```
+ */
+export class ObservableGauge<L extends string = never> {
+  /** The family name. */
+  readonly name: string;
+  /** What it measures. */
+  readonly help: string;
+  /** The unit, when declared. */
+  readonly unit: string | undefined;
+  /** The label names. */
+  readonly labelNames: readonly L[];
+  /** How values from several workers combine. */
+  readonly aggregation: GaugeAggregation;
+  /** The kind of family it collects. */
+  readonly type: "gauge" = "gauge";
+  #observations: Observations;
+
+  /**
+   * Declares an observable gauge and registers it (with the default
+   * registry unless `registry` says otherwise).
+   *
+   * @param options Name, help, label names, limits, aggregation and the `observe` callback.
+   * @throws {TypeError} When a name or label name is invalid or reserved,
+   * `aggregation` is unknown, or `observe` is not a function.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {DuplicateMetricError} When the registry already has this name.
+   */
+  constructor(options: ObservableGaugeOptions<L>) {
+    const resolved = resolveOptions(options, []);
+    checkCallback(options.name, "observe", options.observe, true);
+    const aggregation = options.aggregation ?? "sum";
+    if (!AGGREGATIONS.includes(aggregation)) {
+      throw new TypeError(
+        `Cannot declare metric "${options.name}": aggregation must be one of ${
+          AGGREGATIONS.map((a) => `"${a}"`).join(", ")
+        }, got ${JSON.stringify(aggregation)}`,
+      );
+    }
+    this.name = resolved.name;
+    this.help = resolved.help;
+    this.unit = resolved.unit;
+    this.labelNames = resolved.labelNames as readonly L[];
+    this.aggregation = aggregation;
+    this.#observations = new Observations(
+      options.name,
+      "gauge",
+      new SeriesTable({
+        metric: options.name,
+        labelNames: resolved.labelNames,
+        stride: 0,
+        maxSeries: resolved.maxSeries,
+        clock: resolved.clock,
+      }),
+      options.observe as ObserveCallback<string>,
+    );
+    resolved.registry?.register(this);
+  }
+
+  /** Label sets folded into the overflow series because the series limit was reached. */
+  get droppedLabelSets(): number {
+    return this.#observations.table.droppedLabelSets;
+  }
+
+  /**
+   * Runs the callback and returns what it observed as a snapshot family (a
+   * promise when the callback returns one).
+   *
+   * @returns The family; series the callback did not report are left out.
+   * @throws {TypeError} When the callback records a non-number or bad labels
+   * (the registry reports it and serves the other metrics).
+   */
+  collect(): GaugeFamily | Promise<GaugeFamily> {
+    return this.#observations.collect((observed) => {
+      const points = pointsOf<GaugePoint>(
+        observed,
+        (labels, value) => ({ labels, value }),
+      );
+      const family: GaugeFamily = {
+        type: "gauge",
+        name: this.name,
+        help: this.help,
+        aggregation: this.aggregation,
+        points,
+      };
+      return this.unit === undefined ? family : { ...family, unit: this.unit };
+    });
+  }
+}
+
+const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];
