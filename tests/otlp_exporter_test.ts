@@ -773,3 +773,101 @@ Deno.test("OtlpExporter.flush() sends nothing for an empty registry", async () =
   await exp.shutdown();
   assert.equal(sent.length, 0);
 });
+
+Deno.test("examples/worker.ts does no random, timer or I/O work at import, then exports after each response via waitUntil", async () => {
+  const calls: string[] = [];
+  const originals = {
+    randomUUID: crypto.randomUUID,
+    setTimeout: globalThis.setTimeout,
+    fetch: globalThis.fetch,
+  };
+  crypto.randomUUID = () => {
+    calls.push("randomUUID");
+    return originals.randomUUID.call(crypto);
+  };
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    calls.push("setTimeout");
+    return originals.setTimeout(...args);
+  }) as typeof setTimeout;
+  globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
+    calls.push("fetch");
+    return originals.fetch(...args);
+  }) as typeof fetch;
+  let worker;
+  try {
+    worker = (await import("../examples/worker.ts")).default;
+  } finally {
+    Object.assign(crypto, { randomUUID: originals.randomUUID });
+    Object.assign(globalThis, {
+      setTimeout: originals.setTimeout,
+      fetch: originals.fetch,
+    });
+  }
+  assert.deepEqual(calls, []);
+
+  const received: {
+    type: string | null;
+    key: string | null;
+    body: Uint8Array;
+  }[] = [];
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      received.push({
+        type: request.headers.get("content-type"),
+        key: request.headers.get("x-api-key"),
+        body: new Uint8Array(await request.arrayBuffer()),
+      });
+      return new Response(null, { status: 200 });
+    },
+  );
+  const env = {
+    OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}/v1/metrics`,
+    OTLP_API_KEY: "k-123",
+  };
+  const pending: Promise<unknown>[] = [];
+  const ctx = {
+    waitUntil: (promise: Promise<unknown>) => pending.push(promise),
+  };
+  const hello = await worker.fetch(new Request("http://edge.test/"), env, ctx);
+  assert.equal(await hello.text(), "hello from the edge\n");
+  await Promise.all(pending.splice(0));
+  await worker.fetch(new Request("http://edge.test/nope"), env, ctx);
+  await Promise.all(pending.splice(0));
+  assert.equal(received.length, 2);
+  assert.equal(received[1]!.type, "application/x-protobuf");
+  assert.equal(received[1]!.key, "k-123");
+  const rootJs = new URL(
+    "../.tools/node_modules/@opentelemetry/otlp-transformer/build/esm/generated/root.js",
+    import.meta.url,
+  );
+  const root = createRequire(rootJs)(rootJs.pathname);
+  const decoded = root.opentelemetry.proto.collector.metrics.v1
+    .ExportMetricsServiceRequest.toObject(
+      root.opentelemetry.proto.collector.metrics.v1
+        .ExportMetricsServiceRequest.decode(received[1]!.body),
+    );
+  const metric = decoded.resourceMetrics[0].scopeMetrics[0].metrics[0];
+  assert.equal(metric.name, "worker_requests");
+  assert.deepEqual(
+    metric.sum.dataPoints.map((p: OtlpJson) => [
+      p.attributes.map((a: OtlpJson) => a.value.stringValue).join(" "),
+      p.asDouble,
+    ]),
+    [["/ 200", 1], ["other 404", 1]],
+  );
+
+  const scrape = await worker.fetch(
+    new Request("http://edge.test/metrics"),
+    env,
+    ctx,
+  );
+  assert.equal(
+    await scrape.text(),
+    "# HELP worker_requests_total Requests served by the worker.\n" +
+      "# TYPE worker_requests_total counter\n" +
+      'worker_requests_total{route="/",status="200"} 1\n' +
+      'worker_requests_total{route="other",status="404"} 1\n',
+  );
+  assert.deepEqual(pending, []);
+});

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Counter, Pushgateway, Registry } from "../../mod.ts";
-import { answers, freePort, startPeer } from "../_peers.ts";
+import { answers, freePort, run, startPeer } from "../_peers.ts";
 
 interface ApiGroup {
   labels: Record<string, string>;
@@ -186,4 +186,66 @@ Deno.test("Pushgateway rejects with the gateway's 400 when a push is inconsisten
       return true;
     },
   );
+});
+
+Deno.test("examples/job.ts pushes its metrics to a real Pushgateway and to an OTLP collector when it ends", async () => {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await using _peer = await startPeer("prometheus-pushgateway", [
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--persistence.file=",
+  ], { ready: () => answers(`${base}/-/ready`) });
+  const received: { type: string | null; size: number }[] = [];
+  await using collector = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      const body = await request.arrayBuffer();
+      received.push({
+        type: request.headers.get("content-type"),
+        size: body.byteLength,
+      });
+      return new Response(null, { status: 200 });
+    },
+  );
+  const { code, stdout, stderr } = await run(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "examples/job.ts",
+  ], {
+    env: {
+      PUSHGATEWAY_URL: base,
+      JOB_INSTANCE: "runner/7",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
+      NO_COLOR: "1",
+    },
+  });
+  assert.equal(code, 0, stdout + stderr);
+  assert.equal(stdout, "pushed import metrics\n");
+  const group = JSON.stringify({ instance: "runner/7", job: "nightly_import" });
+  const pushed = (await groups(base))[group]!;
+  assert.deepEqual(pushed["import_rows_total"], {
+    type: "COUNTER",
+    samples: [
+      [
+        { instance: "runner/7", job: "nightly_import", outcome: "imported" },
+        "990",
+      ],
+      [
+        { instance: "runner/7", job: "nightly_import", outcome: "skipped" },
+        "10",
+      ],
+    ],
+  });
+  assert.equal(
+    (pushed["import_batch_duration_seconds"] as { type: string }).type,
+    "HISTOGRAM",
+  );
+  assert.equal(
+    (pushed["import_last_success_timestamp_seconds"] as { type: string }).type,
+    "GAUGE",
+  );
+  assert.equal(received.length, 1);
+  assert.equal(received[0]!.type, "application/x-protobuf");
+  assert.ok(received[0]!.size > 100);
 });
