@@ -113,20 +113,19 @@ export interface OpenMetricsOptions {
  *     exemplars: [null, { labels: { trace_id: "4bf92f35" }, value: 0.27, timestamp: 1_700_000_000_500 }, null],
  *   }],
  * }]);
- * assert.equal(
- *   text,
- *   `# TYPE latency_seconds histogram
- * # UNIT latency_seconds seconds
- * # HELP latency_seconds Latency.
- * latency_seconds_bucket{route="/orders/{id}",le="0.1"} 0
- * latency_seconds_bucket{route="/orders/{id}",le="1.0"} 1 # {trace_id="4bf92f35"} 0.27 1700000000.5
- * latency_seconds_bucket{route="/orders/{id}",le="+Inf"} 1
- * latency_seconds_count{route="/orders/{id}"} 1
- * latency_seconds_sum{route="/orders/{id}"} 0.27
- * latency_seconds_created{route="/orders/{id}"} 1700000000
- * # EOF
- * `,
- * );
+ * assert.equal(text, [
+ *   "# TYPE latency_seconds histogram",
+ *   "# UNIT latency_seconds seconds",
+ *   "# HELP latency_seconds Latency.",
+ *   'latency_seconds_bucket{route="/orders/{id}",le="0.1"} 0',
+ *   'latency_seconds_bucket{route="/orders/{id}",le="1.0"} 1 # {trace_id="4bf92f35"} 0.27 1700000000.5',
+ *   'latency_seconds_bucket{route="/orders/{id}",le="+Inf"} 1',
+ *   'latency_seconds_count{route="/orders/{id}"} 1',
+ *   'latency_seconds_sum{route="/orders/{id}"} 0.27',
+ *   'latency_seconds_created{route="/orders/{id}"} 1700000000',
+ *   "# EOF",
+ *   "",
+ * ].join("\n"));
  * ```
  */
 export function encodeOpenMetrics(

@@ -81,20 +81,19 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
  *     points: [{ labels: {}, counts: [1, 2, 0], sum: 0.9, count: 3, created: 0 }],
  *   },
  * ]);
- * assert.equal(
- *   text,
- *   `# HELP jobs_total Jobs done.
- * # TYPE jobs_total counter
- * jobs_total{queue="emails"} 3
- * # HELP latency_seconds Latency.
- * # TYPE latency_seconds histogram
- * latency_seconds_bucket{le="0.1"} 1
- * latency_seconds_bucket{le="1.0"} 3
- * latency_seconds_bucket{le="+Inf"} 3
- * latency_seconds_sum 0.9
- * latency_seconds_count 3
- * `,
- * );
+ * assert.equal(text, [
+ *   "# HELP jobs_total Jobs done.",
+ *   "# TYPE jobs_total counter",
+ *   'jobs_total{queue="emails"} 3',
+ *   "# HELP latency_seconds Latency.",
+ *   "# TYPE latency_seconds histogram",
+ *   'latency_seconds_bucket{le="0.1"} 1',
+ *   'latency_seconds_bucket{le="1.0"} 3',
+ *   'latency_seconds_bucket{le="+Inf"} 3',
+ *   "latency_seconds_sum 0.9",
+ *   "latency_seconds_count 3",
+ *   "",
+ * ].join("\n"));
  * ```
  */
 export function encodePrometheusText(
