@@ -2,10 +2,11 @@
  * Number formatting and escaping shared by the Prometheus text 0.0.4 and
  * OpenMetrics 1.0 encoders. Private: not re-exported by `mod.ts`.
  *
- * Every function here is called once per series or once per family, never
- * once per bucket, and returns its input unchanged when nothing needs
- * escaping (the common case), so the encoders stay close to the cost of
- * concatenating the output.
+ * Escaping and label rendering run once per series (label values) or once
+ * per family (HELP, `le` values), never once per bucket, and return their
+ * input unchanged when nothing needs escaping (the common case); per
+ * sample, only the value is formatted. So the encoders stay close to the
+ * cost of concatenating the output.
  *
  * @module
  */
