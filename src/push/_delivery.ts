@@ -30,7 +30,7 @@ import { type Clock, systemClock } from "../clock.ts";
  *
  * const statuses = [503, 200];
  * const options: DeliveryOptions = {
- *   fetch: () => Promise.resolve(new Response(null, { status: statuses.shift() })),
+ *   fetch: () => Promise.resolve(new Response(null, { status: statuses.shift() ?? 200 })),
  *   sleep: () => Promise.resolve(),
  *   random: () => 0.5,
  *   maxAttempts: 3,

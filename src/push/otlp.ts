@@ -179,6 +179,9 @@ export class OtlpExporter implements AsyncDisposable {
   #warnedClosed = false;
 
   /**
+   * Creates an exporter. It reads the environment for what the options leave
+   * out, and does no I/O, timer or random work until the first export.
+   *
    * @param options Endpoint, protocol, resource, temporality, retries; all optional.
    * @throws {TypeError} When `protocol`, `temporality`, `url` or `scope` is invalid.
    * @throws {RangeError} When a duration or `maxAttempts` is not above 0.

@@ -113,6 +113,9 @@ export class Pushgateway {
   #queue: Promise<unknown> = Promise.resolve();
 
   /**
+   * Creates a Pushgateway exporter for one group; no request is made until
+   * an operation is called.
+   *
    * @param options The Pushgateway URL, job, grouping key, registry and delivery options.
    * @throws {TypeError} When the URL, job, a grouping label name or the auth is invalid.
    * @throws {RangeError} When a duration or `maxAttempts` is not above 0.
