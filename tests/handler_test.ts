@@ -15,6 +15,9 @@ const OM = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /** What Prometheus 2.42 sends when it scrapes (scrape/scrape.go). */
 const PROMETHEUS_ACCEPT =
   "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/** What Prometheus 2.42 sends with --enable-feature=native-histograms. */
+const PROMETHEUS_PROTOBUF_FIRST_ACCEPT =
+  "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 /** What a text-only Prometheus (before OpenMetrics, and 3.x asked for text) sends. */
 const PROMETHEUS_TEXT_ONLY_ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 
@@ -202,6 +205,7 @@ Deno.test("metricsHandler() negotiates the format from Accept and its q-values",
     ["", "text"],
     [PROMETHEUS_ACCEPT, "om"],
     [PROMETHEUS_TEXT_ONLY_ACCEPT, "text"],
+    [PROMETHEUS_PROTOBUF_FIRST_ACCEPT, "om"],
     ["application/openmetrics-text", "om"],
     ["application/openmetrics-text; version=1.0.0", "om"],
     ['APPLICATION/OpenMetrics-Text; Version="1.0.0"; charset=utf-8', "om"],
