@@ -871,3 +871,48 @@ Deno.test("examples/worker.ts does no random, timer or I/O work at import, then 
   );
   assert.deepEqual(pending, []);
 });
+
+Deno.test("OtlpExporter falls back to defaults without env permission, never prompting or throwing", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { OtlpExporter, Registry } from ${
+        JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+      };\n` +
+        "const exporter = new OtlpExporter({ registry: new Registry() });\n" +
+        "console.log(exporter.url, exporter.protocol);\n",
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-check", script],
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://not-readable:4318",
+        NO_COLOR: "1",
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.equal(code, 0, decoder.decode(stderr));
+    assert.equal(
+      decoder.decode(stdout),
+      "http://localhost:4318/v1/metrics protobuf\n",
+    );
+  } finally {
+    await Deno.remove(script);
+  }
+});
+
+Deno.test("parseKeyValueList() percent-decodes OTEL key-value lists and lists malformed pairs", async () => {
+  const { parseKeyValueList } = await import("../src/_env.ts");
+  assert.deepEqual(
+    parseKeyValueList(
+      " service.name = api ,empty=,k%3D1=v%2C1,novalue,=nokey,bad=%E0%A4%A,,",
+    ),
+    {
+      entries: { "service.name": "api", empty: "", "k=1": "v,1" },
+      invalid: ["novalue", "=nokey", "bad=%E0%A4%A"],
+    },
+  );
+});
