@@ -6,8 +6,8 @@
  *     deno run --allow-all --no-lock bench/run.ts --quick    # smoke run
  *     deno run --allow-all --no-lock bench/run.ts --only=W2,W4
  *
- * A quick run writes `bench/results/quick.json` so it never replaces the
- * committed results of a full run.
+ * A quick run writes `bench/results/quick.json.tmp` (ignored by git) so it
+ * never replaces the committed results of a full run.
  *
  * @module
  */
@@ -26,13 +26,22 @@ import { w5 } from "./workloads/w5_memory.ts";
 import { w6ColdStart } from "./workloads/w6_cold_start.ts";
 import { w6Size } from "./workloads/w6_bundle_size.ts";
 
+const known = /^--(quick|only=W\d(,W\d)*|out=.+)$/;
+const unknown = Deno.args.filter((arg) => !known.test(arg));
+if (unknown.length > 0) {
+  console.error(
+    `Cannot run benchmarks: unknown argument ${unknown.join(" ")} ` +
+      "(use --quick, --only=W1,W4, --out=path.json)",
+  );
+  Deno.exit(2);
+}
 const quick = Deno.args.includes("--quick");
 const only = Deno.args.find((arg) => arg.startsWith("--only="))?.slice(7).split(
   ",",
 );
+const defaultOut = quick ? "results/quick.json.tmp" : "results/latest.json";
 const out = Deno.args.find((arg) => arg.startsWith("--out="))?.slice(6) ??
-  new URL(`results/${quick ? "quick" : "latest"}.json`, import.meta.url)
-    .pathname;
+  new URL(defaultOut, import.meta.url).pathname;
 const settings = settingsFor(quick);
 const scratch = await Deno.makeTempDir({ prefix: "edgemetrics-bench-" });
 

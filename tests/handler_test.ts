@@ -660,3 +660,34 @@ Deno.test("metricsHandler() works as export default { fetch } in Deno.serve", as
   assert.equal(missing.status, 404);
   await missing.body?.cancel();
 });
+
+Deno.test("metricsHandler() hashes the bearer token on first use, not when created (Workers forbid async work at module scope)", async () => {
+  const subtle = crypto.subtle as { digest: SubtleCrypto["digest"] };
+  const original = subtle.digest;
+  let digests = 0;
+  subtle.digest = function (
+    this: SubtleCrypto,
+    ...args: Parameters<SubtleCrypto["digest"]>
+  ) {
+    digests++;
+    return original.apply(this, args);
+  } as SubtleCrypto["digest"];
+  try {
+    const handler = metricsHandler(shop(), { auth: { bearer: "t0ken" } });
+    assert.equal(digests, 0);
+    const first = await handler(
+      get("http://localhost/", { Authorization: "Bearer t0ken" }),
+    );
+    assert.equal(first.status, 200);
+    await first.body?.cancel();
+    assert.equal(digests, 2); // the expected token once, the presented one each time
+    const second = await handler(
+      get("http://localhost/", { Authorization: "Bearer nope" }),
+    );
+    assert.equal(second.status, 401);
+    await second.body?.cancel();
+    assert.equal(digests, 3);
+  } finally {
+    subtle.digest = original;
+  }
+});

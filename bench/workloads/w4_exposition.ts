@@ -60,7 +60,11 @@ function populate() {
   const promRegistry = new promClient.Registry();
   const otel = otelSetup();
   const floor: TextFloor = { counters: [], histograms: [] };
-  const le = [...BUCKETS.map(String), "+Inf"];
+  // Bounds as edgemetrics writes them (`1.0`), so the floor's bytes are the same.
+  const le = [
+    ...BUCKETS.map((b) => Number.isInteger(b) ? b.toFixed(1) : String(b)),
+    "+Inf",
+  ];
   const labelText = (set: Record<string, string>) =>
     Object.entries(set).map(([k, v]) => `${k}="${v}"`).join(",");
 
@@ -217,7 +221,7 @@ export async function w4(settings: Settings): Promise<Row[]> {
     resource: { "service.name": "bench" },
     timeUnixMs: 1_700_000_000_000,
   };
-  return [
+  const rows = [
     ...await format("Prometheus text", {
       edgemetrics: async () => encodePrometheusText(await emRegistry.collect()),
       "prom-client": () => promRegistry.metrics(),
@@ -233,4 +237,13 @@ export async function w4(settings: Settings): Promise<Row[]> {
       OTel: async () => otelProtobuf(await otel.collect()),
     }, settings),
   ];
+  // The floor is only a floor if it writes exactly what edgemetrics writes.
+  const identical = renderTextFloor(floor) ===
+    encodePrometheusText(await emRegistry.collect());
+  for (const row of rows) {
+    if (row.impl !== "floor") continue;
+    row.detail = { ...row.detail, identicalToEdgemetrics: identical };
+    if (!identical) row.note = `${row.note}; output differs from edgemetrics'`;
+  }
+  return rows;
 }
