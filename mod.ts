@@ -47,5 +47,8 @@ export * from "./src/encoders/openmetrics.ts";
 export * from "./src/encoders/otlp_json.ts";
 export * from "./src/encoders/otlp_protobuf.ts";
 export * from "./src/pull/handler.ts";
+export * from "./src/pull/instrument.ts";
+export * from "./src/workers/aggregator.ts";
+export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
