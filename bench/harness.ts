@@ -59,6 +59,15 @@ export function median(values: readonly number[]): number {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The value at rank `q` (0…1) of a list, by linear interpolation. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
 async function timeBatch(batch: Batch, n: number): Promise<number> {
   const start = performance.now();
   let result = batch(n);

@@ -6,6 +6,7 @@
  */
 
 import { judge, type Verdict } from "./goals.ts";
+import { quantile } from "./harness.ts";
 import type { Machine } from "./machine.ts";
 import type { Row } from "./results.ts";
 
@@ -49,6 +50,22 @@ function peer(
     ?.value;
 }
 
+/**
+ * Warns when the rounds disagree: an interquartile range over a fifth of the
+ * median (or a figure at or below zero) says the machine was too busy for
+ * this row to be trusted.
+ */
+function spread(row: Row): string {
+  const samples = row.samples;
+  if (row.value === null || samples === undefined || samples.length < 4) {
+    return "";
+  }
+  const lo = quantile(samples, 0.25);
+  const hi = quantile(samples, 0.75);
+  if (row.value > 0 && (hi - lo) / row.value <= 0.2) return "";
+  return `noisy: IQR ${sig(lo)}…${sig(hi)}`;
+}
+
 const MARK: Record<Verdict, string> = {
   met: "✅ met",
   missed: "❌ missed",
@@ -80,7 +97,7 @@ export function markdownTable(rows: readonly Row[]): string {
           : "",
         verdict?.goal.text ?? "",
         verdict === undefined ? "" : MARK[verdict.verdict],
-        measured ? row.note ?? "" : "",
+        measured ? [row.note, spread(row)].filter(Boolean).join("; ") : "",
       ].join(" | ") + " |",
     );
   }
