@@ -24,6 +24,7 @@
  *   16 digits, not all zero); every other label (and an invalid id) goes to
  *   `filteredAttributes`. Values are `asDouble`.
  * - every value is a double (`asDouble`): Prometheus values are float64.
+ * - a family with no points is left out (no metric without data points).
  *
  * Times: the snapshot's milliseconds (possibly fractional, e.g. from
  * `performance.now()` offsets) are rounded to whole microseconds here, then
@@ -314,6 +315,9 @@ export function buildOtlpRequest(
   const temporality: OtlpTemporality = options.temporality === "delta" ? 1 : 2;
   const metrics: OtlpMetric[] = [];
   for (const family of families) {
+    // A family without series (labelled, nothing recorded yet, or nothing
+    // new in a delta) carries no data: OTLP metrics are sent with points.
+    if (family.points.length === 0) continue;
     const name = family.name;
     const description = family.help;
     const unit = toUcumUnit(family.unit);

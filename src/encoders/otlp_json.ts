@@ -69,7 +69,8 @@ export const OTLP_JSON_CONTENT_TYPE = "application/json";
 /**
  * Encodes a snapshot as an OTLP/HTTP JSON `ExportMetricsServiceRequest`.
  *
- * One resource, one scope, one metric per family. Counters become monotonic
+ * One resource, one scope, one metric per family that has points (a family
+ * with no series is left out). Counters become monotonic
  * `sum`s (the family name has no `_total`), gauges `gauge`s, histograms
  * explicit-bucket `histogram`s (per-bucket `bucketCounts`), summaries
  * `summary`s with `quantileValues`. `help` is the `description`; the
@@ -275,6 +276,8 @@ function nanos(us: number): string {
 
 /** A double per the proto3 JSON mapping: non-finite values as strings. */
 function double(value: number): string {
-  if (Number.isFinite(value)) return String(value);
+  if (Number.isFinite(value)) {
+    return Object.is(value, -0) ? "-0" : String(value);
+  }
   return value > 0 ? '"Infinity"' : value < 0 ? '"-Infinity"' : '"NaN"';
 }

@@ -1,0 +1,326 @@
+import assert from "node:assert/strict";
+import {
+  type Clock,
+  Counter,
+  encodeOtlpJson,
+  type MetricFamily,
+  OTLP_JSON_CONTENT_TYPE,
+  type OtlpEncodeOptions,
+  Registry,
+} from "@edgemetrics/edgemetrics";
+import { OTLP_ALL_KINDS, OTLP_OPTIONS } from "./testdata/otlp_snapshot.ts";
+
+const GOLDEN = new URL("./testdata/otlp_all_kinds.json", import.meta.url);
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function firstMetric(body: string): Json {
+  return JSON.parse(body).resourceMetrics[0].scopeMetrics[0].metrics[0];
+}
+
+Deno.test("encodeOtlpJson() writes the golden request for every family kind", async () => {
+  const body = encodeOtlpJson(OTLP_ALL_KINDS, OTLP_OPTIONS);
+  // The golden is pretty-printed for review; raw tokens are checked below.
+  const pretty = JSON.stringify(JSON.parse(body), null, 2) + "\n";
+  assert.equal(pretty, await Deno.readTextFile(GOLDEN));
+  assert.equal(OTLP_JSON_CONTENT_TYPE, "application/json");
+});
+
+Deno.test("encodeOtlpJson() follows the OTLP JSON rules: lowerCamelCase, int64 as strings, integer enums, hex ids", () => {
+  const request = JSON.parse(
+    encodeOtlpJson(OTLP_ALL_KINDS, { ...OTLP_OPTIONS, temporality: "delta" }),
+  );
+  const INT64_KEYS = new Set([
+    "startTimeUnixNano",
+    "timeUnixNano",
+    "count",
+    "intValue",
+  ]);
+  const seen = new Set<string>();
+  function walk(value: Json, key: string, inAttributeKey: boolean): void {
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, key, false);
+      if (key === "bucketCounts") {
+        for (const c of value) {
+          assert.match(c, /^[0-9]+$/, "bucketCounts are decimal strings");
+        }
+      }
+      return;
+    }
+    if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        assert.match(
+          k,
+          /^[a-z][a-zA-Z]*$/,
+          `field name ${k} is lowerCamelCase`,
+        );
+        seen.add(k);
+        walk(v, k, k === "key");
+      }
+      return;
+    }
+    if (inAttributeKey) return;
+    if (INT64_KEYS.has(key)) {
+      assert.equal(typeof value, "string", `${key} is a string`);
+      assert.match(value, /^-?[0-9]+$/, `${key} is a decimal integer`);
+    }
+    if (key === "aggregationTemporality") assert.ok(value === 1 || value === 2);
+    if (key === "traceId") assert.match(value, /^[0-9a-f]{32}$/);
+    if (key === "spanId") assert.match(value, /^[0-9a-f]{16}$/);
+  }
+  walk(request, "", false);
+  // every rule above was actually exercised
+  for (
+    const k of [
+      "startTimeUnixNano",
+      "timeUnixNano",
+      "count",
+      "intValue",
+      "bucketCounts",
+      "aggregationTemporality",
+      "traceId",
+      "spanId",
+      "isMonotonic",
+      "explicitBounds",
+      "quantileValues",
+      "filteredAttributes",
+    ]
+  ) assert.ok(seen.has(k), `the snapshot exercises ${k}`);
+  assert.equal(
+    request.resourceMetrics[0].scopeMetrics[0].metrics[0].sum
+      .aggregationTemporality,
+    1,
+  );
+});
+
+Deno.test("encodeOtlpJson() writes compact JSON with proto3 tokens for NaN, ±Infinity, -0 and small doubles", () => {
+  const families: MetricFamily[] = [{
+    type: "gauge",
+    name: "temperature_celsius",
+    help: "Temperature.",
+    unit: "celsius",
+    aggregation: "max",
+    points: [
+      { labels: {}, value: NaN },
+      { labels: { k: "v" }, value: Infinity },
+      { labels: {}, value: -Infinity },
+      { labels: {}, value: -0 },
+      { labels: {}, value: 1e-7 },
+    ],
+  }];
+  const body = encodeOtlpJson(families, {
+    resource: { "service.name": "t" },
+    timeUnixMs: 2_000,
+  });
+  assert.equal(
+    body,
+    '{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"t"}}]},' +
+      '"scopeMetrics":[{"metrics":[{"name":"temperature_celsius","description":"Temperature.","unit":"Cel",' +
+      '"gauge":{"dataPoints":[' +
+      '{"timeUnixNano":"2000000000","asDouble":"NaN"},' +
+      '{"attributes":[{"key":"k","value":{"stringValue":"v"}}],"timeUnixNano":"2000000000","asDouble":"Infinity"},' +
+      '{"timeUnixNano":"2000000000","asDouble":"-Infinity"},' +
+      '{"timeUnixNano":"2000000000","asDouble":-0},' +
+      '{"timeUnixNano":"2000000000","asDouble":1e-7}]}}]}]}]}',
+  );
+  assert.ok(Object.is(firstMetric(body).gauge.dataPoints[3].asDouble, -0));
+});
+
+Deno.test("encodeOtlpJson() maps Prometheus unit words to UCUM and passes unknown words through", async (t) => {
+  const table: [string | undefined, string | undefined][] = [
+    ["seconds", "s"],
+    ["milliseconds", "ms"],
+    ["microseconds", "us"],
+    ["nanoseconds", "ns"],
+    ["minutes", "min"],
+    ["hours", "h"],
+    ["days", "d"],
+    ["bytes", "By"],
+    ["kibibytes", "KiBy"],
+    ["megabytes", "MBy"],
+    ["ratio", "1"],
+    ["percent", "%"],
+    ["celsius", "Cel"],
+    ["meters", "m"],
+    ["volts", "V"],
+    ["amperes", "A"],
+    ["joules", "J"],
+    ["watts", "W"],
+    ["grams", "g"],
+    ["hertz", "Hz"],
+    ["bytes_per_second", "By/s"],
+    ["requests_per_minute", "requests/min"],
+    ["widgets", "widgets"],
+    [undefined, undefined],
+  ];
+  for (const [unit, ucum] of table) {
+    await t.step(`${unit} → ${ucum}`, () => {
+      const family: MetricFamily = {
+        type: "gauge",
+        name: unit === undefined ? "plain" : `x_${unit}`,
+        help: "",
+        aggregation: "sum",
+        points: [{ labels: {}, value: 1 }],
+        ...(unit === undefined ? {} : { unit }),
+      };
+      const metric = firstMetric(
+        encodeOtlpJson([family], { resource: {}, timeUnixMs: 1 }),
+      );
+      assert.equal(metric.unit, ucum);
+    });
+  }
+});
+
+Deno.test("encodeOtlpJson() marks sums and histograms delta or cumulative and takes created as the start time", async (t) => {
+  const families: MetricFamily[] = [
+    {
+      type: "counter",
+      name: "jobs",
+      help: "Jobs.",
+      points: [{ labels: {}, value: 2, created: 1_000 }],
+    },
+    {
+      type: "histogram",
+      name: "size",
+      help: "Sizes.",
+      bounds: [1],
+      points: [{
+        labels: {},
+        counts: [1, 1],
+        sum: 3,
+        count: 2,
+        created: 1_500,
+      }],
+    },
+    {
+      type: "gauge",
+      name: "up",
+      help: "Up.",
+      aggregation: "max",
+      points: [{ labels: {}, value: 1 }],
+    },
+    {
+      type: "summary",
+      name: "lag",
+      help: "Lag.",
+      points: [{ labels: {}, count: 1, sum: 2, created: 1_200, quantiles: [] }],
+    },
+  ];
+  for (
+    const [temporality, expected] of [["delta", 1], ["cumulative", 2], [
+      undefined,
+      2,
+    ]] as const
+  ) {
+    await t.step(`${temporality ?? "default"} → ${expected}`, () => {
+      const options: OtlpEncodeOptions = { resource: {}, timeUnixMs: 2_000 };
+      if (temporality !== undefined) options.temporality = temporality;
+      const metrics = JSON.parse(encodeOtlpJson(families, options))
+        .resourceMetrics[0].scopeMetrics[0].metrics;
+      assert.deepEqual(
+        metrics.map((m: Json) =>
+          m.sum?.aggregationTemporality ?? m.histogram?.aggregationTemporality
+        ),
+        [expected, expected, undefined, undefined],
+      );
+      assert.deepEqual(
+        metrics.map((m: Json) => {
+          const point =
+            (m.sum ?? m.histogram ?? m.gauge ?? m.summary).dataPoints[0];
+          return [point.startTimeUnixNano, point.timeUnixNano];
+        }),
+        [
+          ["1000000000", "2000000000"],
+          ["1500000000", "2000000000"],
+          [undefined, "2000000000"],
+          ["1200000000", "2000000000"],
+        ],
+      );
+    });
+  }
+});
+
+Deno.test("encodeOtlpJson() writes times as exact nanoseconds, rounding fractional milliseconds to whole microseconds", async (t) => {
+  const table: [number, string][] = [
+    [1_764_000_000_123.456789, "1764000000123457000"],
+    [1_764_000_000_123.4564, "1764000000123456000"],
+    [4_102_444_800_000, "4102444800000000000"], // 2100-01-01: beyond 2^53 ns
+    [1_700_000_000_000.5, "1700000000000500000"],
+    [0.001, "1000"],
+    [0, "0"],
+    [-5, "0"],
+    [NaN, "0"],
+  ];
+  for (const [ms, nanos] of table) {
+    await t.step(`${ms} ms → ${nanos} ns`, () => {
+      const metric = firstMetric(encodeOtlpJson(
+        [{
+          type: "gauge",
+          name: "g",
+          help: "",
+          aggregation: "sum",
+          points: [{ labels: {}, value: 1 }],
+        }],
+        { resource: {}, timeUnixMs: ms },
+      ));
+      assert.equal(metric.gauge.dataPoints[0].timeUnixNano, nanos);
+    });
+  }
+});
+
+Deno.test("encodeOtlpJson() leaves the scope unset when none is given and skips families without points", () => {
+  const body = encodeOtlpJson(
+    [
+      { type: "counter", name: "empty", help: "No series yet.", points: [] },
+      {
+        type: "gauge",
+        name: "up",
+        help: "",
+        aggregation: "max",
+        points: [{ labels: {}, value: 1 }],
+      },
+    ],
+    { resource: {}, scope: { name: "only-name" }, timeUnixMs: 1 },
+  );
+  assert.equal(
+    body,
+    '{"resourceMetrics":[{"resource":{"attributes":[]},"scopeMetrics":[{"scope":{"name":"only-name"},' +
+      '"metrics":[{"name":"up","gauge":{"dataPoints":[{"timeUnixNano":"1000000","asDouble":1}]}}]}]}]}',
+  );
+  assert.equal(
+    encodeOtlpJson([], { resource: { "service.name": "s" }, timeUnixMs: 1 }),
+    '{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},' +
+      '"scopeMetrics":[{"metrics":[]}]}]}',
+  );
+});
+
+Deno.test("encodeOtlpJson() sends a counter declared jobs_processed_total as the monotonic sum jobs_processed", async () => {
+  const clock: Clock = { now: () => 1_700_000_000_000, monotonic: () => 0 };
+  const registry = new Registry({ clock });
+  const jobs = new Counter({
+    name: "jobs_processed_total",
+    help: "Jobs processed.",
+    labelNames: ["queue"] as const,
+    registry,
+  });
+  jobs.inc({ queue: "emails" }, 3);
+  const metric = firstMetric(encodeOtlpJson(await registry.collect(), {
+    resource: { "service.name": "job" },
+    timeUnixMs: 1_700_000_060_000,
+  }));
+  assert.deepEqual(metric, {
+    name: "jobs_processed",
+    description: "Jobs processed.",
+    sum: {
+      dataPoints: [{
+        attributes: [{ key: "queue", value: { stringValue: "emails" } }],
+        startTimeUnixNano: "1700000000000000000",
+        timeUnixNano: "1700000060000000000",
+        asDouble: 3,
+      }],
+      aggregationTemporality: 2,
+      isMonotonic: true,
+    },
+  });
+});
