@@ -1,11 +1,14 @@
 /**
  * The timing core: every case of a workload runs in the same process, in
- * interleaved rounds (one batch of each case per round, the order rotated
- * every round), so drift in machine load hits every implementation alike.
+ * interleaved rounds (one batch of each case per round, in a fresh random
+ * order every round), so drift in machine load hits every implementation
+ * alike and no case always runs right after the same other one.
  * A figure is the median of the per-round batch times.
  *
  * @module
  */
+
+import { random } from "./data.ts";
 
 /**
  * One implementation's loop: performs `n` operations and returns a number
@@ -39,6 +42,20 @@ export interface Measurement {
 }
 
 let sink = 0;
+
+/**
+ * The indices `0…n-1` in a random order drawn from `next`: a fresh order per
+ * round, so no case always follows the same one (a rotation would keep every
+ * neighbour, and with it whatever one case leaves behind for the next).
+ */
+export function roundOrder(n: number, next: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
 
 /** Folds a result into a global the report prints, so no result is dead. */
 export function consume(value: number): void {
@@ -114,10 +131,10 @@ export async function measure(
   }
   const samples: Record<string, number[]> = {};
   for (const name of names) samples[name] = [];
+  const next = random(names.length);
   for (let round = 0; round < options.rounds; round++) {
-    for (let k = 0; k < names.length; k++) {
-      // Rotating the order stops one case always running after the same one.
-      const name = names[(k + round) % names.length]!;
+    for (const k of roundOrder(names.length, next)) {
+      const name = names[k]!;
       const n = sizes[name]!;
       const elapsed = await timeBatch(cases[name]!, n);
       samples[name]!.push(elapsed * 1e6 / n);

@@ -1,14 +1,17 @@
 /**
  * W6, cold start: the time to import the module in a fresh process, minus the
  * time of an empty script, on Deno and Bun (from the TypeScript source) and on
- * Node (from the built `.js`, as Node users get it from npm).
+ * Node (from the built `.js`, as Node users get it from npm). Deno also runs
+ * the built `.js`, which tells module loading (one file per module, each
+ * looked up in Deno's cache) apart from the module's own evaluation.
  *
  * @module
  */
 
 import { buildBundle } from "../bundle.ts";
 import type { Settings } from "../config.ts";
-import { median } from "../harness.ts";
+import { random } from "../data.ts";
+import { median, roundOrder } from "../harness.ts";
 import type { Impl, Row } from "../results.ts";
 
 const TOOLS = new URL("../../.tools/node_modules/.bin/", import.meta.url);
@@ -51,69 +54,100 @@ async function exists(path: URL): Promise<boolean> {
   }
 }
 
-/** Runs W6's cold starts; `dir` holds the Node bundle and its empty script. */
+/** Runs W6's cold starts; `dir` receives the built `.js` and its empty script. */
 export async function w6ColdStart(
   settings: Settings,
   dir: string,
 ): Promise<Row[]> {
-  const deno = (impl: Impl | "empty", file: string): Launch => ({
-    runtime: "Deno",
-    impl,
-    command: Deno.execPath(),
-    args: ["run", "--quiet", "--no-lock", entry(file)],
-  });
+  const denoRun = Deno.execPath();
+  const denoArgs = ["run", "--quiet", "--no-lock"];
+  const emptyJs = `${dir}/empty.mjs`;
+  await Deno.writeTextFile(emptyJs, "export {};\n");
+  const built = await buildBundle(
+    entry("import_edgemetrics.ts"),
+    `${dir}/import_edgemetrics.mjs`,
+  );
   const launches: Launch[] = [
-    deno("empty", "empty.ts"),
-    deno("edgemetrics", "import_edgemetrics.ts"),
-    deno("prom-client", "import_prom_client.ts"),
-    deno("OTel", "import_otel.ts"),
+    {
+      runtime: "Deno",
+      impl: "empty",
+      command: denoRun,
+      args: [...denoArgs, entry("empty.ts")],
+    },
+    {
+      runtime: "Deno",
+      impl: "edgemetrics",
+      command: denoRun,
+      args: [...denoArgs, entry("import_edgemetrics.ts")],
+    },
+    {
+      runtime: "Deno",
+      impl: "prom-client",
+      command: denoRun,
+      args: [...denoArgs, entry("import_prom_client.ts")],
+    },
+    {
+      runtime: "Deno",
+      impl: "OTel",
+      command: denoRun,
+      args: [...denoArgs, entry("import_otel.ts")],
+    },
+    // Informational: the same module bundled, to separate module loading from evaluation.
+    {
+      runtime: "Deno (built .js)",
+      impl: "empty",
+      command: denoRun,
+      args: [...denoArgs, emptyJs],
+    },
+    {
+      runtime: "Deno (built .js)",
+      impl: "edgemetrics",
+      command: denoRun,
+      args: [...denoArgs, built.path],
+    },
   ];
   const skipped: string[] = [];
   const bun = new URL("bun", TOOLS);
   if (await exists(bun)) {
-    for (
-      const [impl, file] of [["empty", "empty.ts"], [
-        "edgemetrics",
-        "import_edgemetrics.ts",
-      ]] as const
-    ) {
-      launches.push({
+    launches.push(
+      {
         runtime: "Bun",
-        impl,
+        impl: "empty",
         command: bun.pathname,
-        args: [entry(file)],
-      });
-    }
+        args: [entry("empty.ts")],
+      },
+      {
+        runtime: "Bun",
+        impl: "edgemetrics",
+        command: bun.pathname,
+        args: [entry("import_edgemetrics.ts")],
+      },
+    );
   } else skipped.push("Bun");
   const node = new URL("node", TOOLS);
   if (await exists(node)) {
-    await Deno.writeTextFile(`${dir}/empty.mjs`, "export {};\n");
-    const built = await buildBundle(
-      entry("import_edgemetrics.ts"),
-      `${dir}/import_edgemetrics.mjs`,
-    );
     launches.push(
       {
-        runtime: "Node",
+        runtime: "Node (built .js)",
         impl: "empty",
         command: node.pathname,
-        args: [`${dir}/empty.mjs`],
+        args: [emptyJs],
       },
       {
-        runtime: "Node",
+        runtime: "Node (built .js)",
         impl: "edgemetrics",
         command: node.pathname,
         args: [built.path],
       },
     );
-  } else skipped.push("Node");
+  } else skipped.push("Node (built .js)");
 
   // The first launch of each compiles and caches; it is not timed.
   for (const launch of launches) await wallTime(launch);
   const times = launches.map(() => [] as number[]);
+  const next = random(6);
   for (let round = 0; round < settings.coldStartRuns; round++) {
-    for (let k = 0; k < launches.length; k++) {
-      const i = (k + round) % launches.length;
+    for (const i of roundOrder(launches.length, next)) {
       times[i]!.push(await wallTime(launches[i]!));
     }
   }
@@ -128,9 +162,7 @@ export async function w6ColdStart(
     const diffs = times[i]!.map((t, round) => t - times[baseline]![round]!);
     rows.push({
       workload: "W6",
-      case: launch.runtime === "Node"
-        ? "import time, Node (built .js)"
-        : `import time, ${launch.runtime}`,
+      case: `import time, ${launch.runtime}`,
       impl: launch.impl,
       value: median(diffs),
       unit: "ms over empty",
@@ -148,7 +180,7 @@ export async function w6ColdStart(
       impl: "edgemetrics",
       value: null,
       unit: "ms over empty",
-      note: `n/a (${runtime} not installed: run .ci/setup)`,
+      note: `n/a (${runtime.split(" ")[0]} not installed: run .ci/setup)`,
     });
   }
   return rows;
