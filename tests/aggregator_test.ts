@@ -481,3 +481,34 @@ Deno.test("new WorkerAggregator() rejects a bad channel, worker label or timeout
     });
   }
 });
+
+Deno.test("WorkerAggregator does not keep a Node process alive: the channel is unref()ed", async () => {
+  const node =
+    new URL("../.tools/node_modules/.bin/node", import.meta.url).pathname;
+  const registry = new URL("../src/registry.ts", import.meta.url).href;
+  const aggregator =
+    new URL("../src/workers/aggregator.ts", import.meta.url).href;
+  const script = `
+    import { Registry } from ${JSON.stringify(registry)};
+    import { WorkerAggregator } from ${JSON.stringify(aggregator)};
+    const workers = new WorkerAggregator({ registry: new Registry(), channel: "node-unref-test" });
+    const started = workers.start();
+    const families = await workers.collect();
+    console.log(JSON.stringify({ started, families: families.map((f) => f.name) }));
+  `;
+  const child = new Deno.Command(node, {
+    args: ["--input-type=module", "-e", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // the process must end by itself; without unref() it would run forever
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const { code, stdout, stderr } = await child.output();
+  clearTimeout(killer);
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, decoder.decode(stderr));
+  assert.deepEqual(JSON.parse(decoder.decode(stdout)), {
+    started: true,
+    families: ["edgemetrics_workers_responding", "edgemetrics_workers_missing"],
+  });
+});

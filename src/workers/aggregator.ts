@@ -100,11 +100,12 @@ const MISSING = "edgemetrics_workers_missing";
  * scope). Where `BroadcastChannel` does not exist, `collect()` returns the
  * local snapshot only.
  *
- * An open channel keeps a worker's event loop alive: call `close()` on
- * shutdown. The channel is also closed on the global `unload` event where
+ * In Deno an open channel keeps a worker's event loop alive: call `close()`
+ * on shutdown. The channel is also closed on the global `unload` event where
  * there is one, but `deno serve` fires it only once the event loop is empty,
  * which an open channel prevents, so there close it on `SIGTERM` (see the
- * example).
+ * example). In Node and Bun the channel is `unref()`ed and never keeps the
+ * process alive by itself.
  *
  * @example Two aggregators in one isolate see each other's counts
  * ```ts
@@ -158,6 +159,9 @@ export class WorkerAggregator {
   #onUnload = (): void => this.close();
 
   /**
+   * Creates an aggregator; nothing is opened or generated until
+   * {@linkcode WorkerAggregator.start} or the first `collect()`.
+   *
    * @param options The registry, channel name, timeout and worker label.
    * @throws {TypeError} When `channel` or `worker` is not a non-empty string.
    * @throws {RangeError} When `timeoutMs` is not a positive, finite number.
@@ -260,6 +264,8 @@ export class WorkerAggregator {
     if (typeof BroadcastChannel !== "function") return false;
     const channel = new BroadcastChannel(this.#name);
     channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
+    // Node and Bun let a channel stop keeping the process alive; Deno cannot.
+    (channel as { unref?: () => void }).unref?.();
     this.#channel = channel;
     this.#closed = false;
     this.#discoveryUntil = Date.now() + Math.min(DISCOVERY_MS, this.#timeoutMs);
