@@ -369,7 +369,6 @@ Deno.test("Serial.run() coalesces callers that arrive while a task runs into one
   gates.shift()!();
   assert.equal(await fourth, 3);
   assert.equal(runs, 3);
-  await serial.idle();
 });
 
 Deno.test("Serial.run() keeps running after a task rejects", async () => {

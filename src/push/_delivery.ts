@@ -353,13 +353,6 @@ export class Serial<T> {
     return queued;
   }
 
-  /** Resolves once nothing is running or queued. */
-  async idle(): Promise<void> {
-    while (this.#running !== undefined || this.#queued !== undefined) {
-      await (this.#queued ?? this.#running)?.then(noop, noop);
-    }
-  }
-
   #start(task: () => Promise<T>): Promise<T> {
     const running = (async () => await task())();
     this.#running = running;

@@ -83,8 +83,10 @@ export interface OtlpExporterOptions extends DeliveryOptions {
   registry?: Registry;
   /**
    * `"cumulative"` (the default: totals since each series started) or
-   * `"delta"` (the change since the last acknowledged export). Default also
-   * from `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+   * `"delta"` (the change since the last acknowledged export). Applies to
+   * counters and histograms; gauges are current values and summaries stay
+   * cumulative (OTLP summaries carry no temporality). Default also from
+   * `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
    */
   temporality?: "cumulative" | "delta";
   /**

@@ -7,14 +7,15 @@
  * answer. It counts a batch only when it answered it 2xx. Faults come from
  * seeded random sequences; the property: after the job's final flush the
  * collector holds every increment exactly once (the sum of the deltas, or
- * the last cumulative value), delta intervals are contiguous, and every
+ * the last cumulative value, for counters and histogram buckets alike), delta
+ * intervals are contiguous, and every
  * failed flush was a clear error.
  *
  * Waits between retries use an injected sleep on a fake clock, so only
  * hangs cost real time (the small per-attempt timeout).
  */
 import assert from "node:assert/strict";
-import { Counter, OtlpExporter, Registry } from "../../mod.ts";
+import { Counter, Histogram, OtlpExporter, Registry } from "../../mod.ts";
 
 type Fault = "ok" | "503" | "429" | "500" | "400" | "hang" | "drop";
 
@@ -177,26 +178,41 @@ async function answer(
   }
 }
 
-/** Counter points of one acknowledged body: key → { value, start, time }. */
-function counterPoints(
-  body: Json,
-): Map<string, { value: number; start: bigint; time: bigint }> {
-  const out = new Map();
+/** What one series carries in one acknowledged body. */
+interface Sample {
+  /** A sum's value, or a histogram's bucket counts then its count. */
+  values: number[];
+  start: bigint;
+  time: bigint;
+  temporality: number;
+}
+
+/** The sum and histogram points of one acknowledged body, by series. */
+function dataPoints(body: Json): Map<string, Sample> {
+  const out = new Map<string, Sample>();
   for (const metric of body.resourceMetrics[0].scopeMetrics[0].metrics) {
-    if (metric.sum === undefined) continue;
-    for (const point of metric.sum.dataPoints) {
+    const data = metric.sum ?? metric.histogram;
+    if (data === undefined) continue;
+    for (const point of data.dataPoints) {
       const labels = (point.attributes ?? []).map((a: Json) =>
         `${a.key}=${a.value.stringValue}`
       ).join(",");
       out.set(`${metric.name}{${labels}}`, {
-        value: point.asDouble ?? Number(point.asInt),
+        values: metric.sum
+          ? [point.asDouble ?? Number(point.asInt)]
+          : [...point.bucketCounts.map(Number), Number(point.count)],
         start: BigInt(point.startTimeUnixNano),
         time: BigInt(point.timeUnixNano),
-        temporality: metric.sum.aggregationTemporality,
+        temporality: data.aggregationTemporality,
       });
     }
   }
   return out;
+}
+
+function add(into: Map<string, number[]>, key: string, values: number[]): void {
+  const sums = into.get(key) ?? values.map(() => 0);
+  into.set(key, sums.map((sum, i) => sum + values[i]!));
 }
 
 const ERROR =
@@ -261,8 +277,16 @@ async function runJob(
     maxBackoffMs: 2_000,
     onError,
   });
-  const expected = new Map<string, number>();
-  const created = new Map<string, bigint>();
+  const sizes = new Histogram({
+    name: "faults_size",
+    help: "Sizes.",
+    buckets: [1, 2, 5],
+    registry,
+  });
+  const expected = new Map<string, number[]>();
+  const created = new Map<string, bigint>([
+    ["faults_size{}", BigInt(now) * 1_000_000n],
+  ]);
   const rounds = 1 + Math.floor(random() * 5);
   for (let round = 0; round < rounds; round++) {
     const increments = 1 + Math.floor(random() * 4);
@@ -272,7 +296,15 @@ async function runJob(
       const key = `faults_jobs{kind=${kind}}`;
       if (!created.has(key)) created.set(key, BigInt(now) * 1_000_000n);
       jobs.inc({ kind }, amount);
-      expected.set(key, (expected.get(key) ?? 0) + amount);
+      add(expected, key, [amount]);
+      const size = Math.floor(random() * 7);
+      sizes.observe(size);
+      const bucket = size <= 1 ? 0 : size <= 2 ? 1 : size <= 5 ? 2 : 3;
+      add(
+        expected,
+        "faults_size{}",
+        [0, 1, 2, 3].map((i) => i === bucket ? 1 : 0).concat(1),
+      );
     }
     now += 1_000;
     try {
@@ -293,13 +325,15 @@ async function runJob(
     collector.log.join(" ")
   }`;
   assert.deepEqual(errors, [], context);
-  const bodies = collector.acknowledged.map(counterPoints);
+  const bodies = collector.acknowledged.map(dataPoints);
+  const temporalityCode = temporality === "delta" ? 1 : 2;
   if (temporality === "delta") {
-    const sums = new Map<string, number>();
+    const sums = new Map<string, number[]>();
     const lastTime = new Map<string, bigint>();
     for (const body of bodies) {
       for (const [key, point] of body) {
-        sums.set(key, (sums.get(key) ?? 0) + point.value);
+        assert.equal(point.temporality, temporalityCode, context);
+        add(sums, key, point.values);
         // Intervals are contiguous: each starts where the last acknowledged one ended.
         assert.equal(
           point.start,
@@ -311,16 +345,20 @@ async function runJob(
     }
     assert.deepEqual(sums, expected, context);
   } else {
-    const last = new Map<string, number>();
+    const last = new Map<string, number[]>();
     for (const body of bodies) {
       for (const [key, point] of body) {
-        assert.ok(point.value >= (last.get(key) ?? 0), context);
+        assert.equal(point.temporality, temporalityCode, context);
+        const previous = last.get(key);
+        if (previous !== undefined) {
+          assert.ok(point.values.every((v, i) => v >= previous[i]!), context);
+        }
         assert.equal(
           point.start,
           created.get(key),
           `${context}: start of ${key}`,
         );
-        last.set(key, point.value);
+        last.set(key, point.values);
       }
     }
     assert.deepEqual(last, expected, context);
@@ -385,7 +423,7 @@ Deno.test("OtlpExporter rides out each fault kind once, then delivers (delta)", 
     now += 1000;
     await exporter.shutdown();
     const values = collector.acknowledged.map((body) =>
-      [...counterPoints(body).values()].map((p) => p.value)
+      [...dataPoints(body).values()].map((p) => p.values[0])
     );
     assert.deepEqual(values, [[5], [2]]);
   } finally {
