@@ -88,21 +88,27 @@ function indexOfBytes(haystack: Uint8Array, needle: number[], from = 0) {
 
 const CRLF = [13, 10];
 
-function dechunk(bytes: Uint8Array): Uint8Array {
+/** The body of a chunked message, or `undefined` while it is incomplete. */
+function dechunk(bytes: Uint8Array): Uint8Array | undefined {
   const parts: Uint8Array[] = [];
   let at = 0;
   for (;;) {
     const lineEnd = indexOfBytes(bytes, CRLF, at);
-    if (lineEnd < 0) throw new Error("truncated chunked body");
+    if (lineEnd < 0) return undefined;
     const size = parseInt(
       decoder.decode(bytes.subarray(at, lineEnd)).split(";")[0]!,
       16,
     );
     if (!Number.isInteger(size)) throw new Error("bad chunk size");
     if (size === 0) break;
+    if (bytes.length < lineEnd + 2 + size + 2) return undefined;
     parts.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;
   }
+  return concat(parts);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -112,18 +118,51 @@ function dechunk(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-/** GETs `path` over a fresh connection, returning the bytes as sent. */
+/** The response in `bytes`, or `undefined` while it is incomplete. */
+function parseResponse(
+  bytes: Uint8Array,
+  ended: boolean,
+): RawResponse | undefined {
+  const headEnd = indexOfBytes(bytes, [13, 10, 13, 10]);
+  if (headEnd < 0) return undefined;
+  const [statusLine, ...lines] = decoder.decode(bytes.subarray(0, headEnd))
+    .split("\r\n");
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(
+      name,
+      headers.has(name) ? `${headers.get(name)}, ${value}` : value,
+    );
+  }
+  const status = Number(statusLine!.split(" ")[1]);
+  const rest = bytes.subarray(headEnd + 4);
+  let body: Uint8Array | undefined;
+  if (headers.get("transfer-encoding")?.toLowerCase() === "chunked") {
+    body = dechunk(rest);
+  } else if (headers.has("content-length")) {
+    const length = Number(headers.get("content-length"));
+    body = rest.length >= length ? rest.subarray(0, length) : undefined;
+  } else {
+    body = ended ? rest : undefined;
+  }
+  return body === undefined ? undefined : { status, headers, body };
+}
+
+/**
+ * GETs `path` over a fresh connection and returns the bytes as sent: the
+ * body is de-chunked but never decoded. Reads until the message is complete
+ * (some servers keep the connection open despite `Connection: close`).
+ */
 async function rawGet(
   port: number,
   path: string,
   headers: Record<string, string> = {},
 ): Promise<RawResponse> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const timer = setTimeout(() => {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  }, 10_000);
+  const timer = setTimeout(() => conn.close(), 10_000);
   try {
     const head = [
       `GET ${path} HTTP/1.1`,
@@ -135,33 +174,25 @@ async function rawGet(
     ].join("\r\n");
     let bytes = encoder.encode(head);
     while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
-    const received = new Uint8Array(
-      await new Response(conn.readable).arrayBuffer(),
-    );
-    const headEnd = indexOfBytes(received, [13, 10, 13, 10]);
-    assert.ok(headEnd > 0, `no HTTP head in ${received.length} bytes`);
-    const [statusLine, ...lines] = decoder.decode(
-      received.subarray(0, headEnd),
-    ).split("\r\n");
-    const map = new Map<string, string>();
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      map.set(name, map.has(name) ? `${map.get(name)}, ${value}` : value);
+    const parts: Uint8Array[] = [];
+    const buffer = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n !== null) parts.push(buffer.slice(0, n));
+      const response = parseResponse(concat(parts), n === null);
+      if (response !== undefined) return response;
+      if (n === null) {
+        throw new Error(
+          `GET ${path}: the connection closed before a complete response:\n` +
+            decoder.decode(concat(parts)),
+        );
+      }
     }
-    let body: Uint8Array = received.subarray(headEnd + 4);
-    if (map.get("transfer-encoding")?.toLowerCase() === "chunked") {
-      body = dechunk(body);
-    } else if (map.has("content-length")) {
-      body = body.subarray(0, Number(map.get("content-length")));
-    }
-    return { status: Number(statusLine!.split(" ")[1]), headers: map, body };
   } finally {
     clearTimeout(timer);
     try {
       conn.close();
-    } catch { /* closed when the readable ended */ }
+    } catch { /* closed by the timer */ }
   }
 }
 
