@@ -245,7 +245,7 @@ export class OtlpExporter implements AsyncDisposable {
    * arrive while an export runs share the next export, which starts when
    * the running one ends. After {@linkcode OtlpExporter.shutdown} it does
    * nothing (with one warning). With `intervalMs`, the first call also starts
-   * the periodic timer.
+   * the periodic timer. An empty registry sends nothing.
    *
    * @returns A promise that settles when the batch is delivered.
    * @throws {Error} When the collector rejected the batch (400 and other
