@@ -378,3 +378,26 @@ Deno.test("Serial.run() keeps running after a task rejects", async () => {
   await assert.rejects(failing, { message: "down" });
   assert.equal(await next, "up");
 });
+
+Deno.test("deliver() does not retry a request that cannot be built", async () => {
+  const time = fakeTime();
+  let calls = 0;
+  await assert.rejects(
+    deliver(
+      "Cannot export metrics to",
+      { ...outgoing, headers: { "bad header": "x" } },
+      settings({
+        fetch: () => {
+          calls++;
+          return Promise.resolve(new Response());
+        },
+        ...time,
+      }),
+    ),
+    {
+      message:
+        `Cannot export metrics to ${URL_}: cannot build the request (Invalid header name: "bad header") after 1 attempt (not retryable)`,
+    },
+  );
+  assert.equal(calls, 0);
+});

@@ -422,6 +422,14 @@ Deno.test("new OtlpExporter() rejects an unknown protocol, temporality, url or i
     message:
       'Cannot create OtlpExporter: url must be an absolute http or https URL, got "collector:4318"',
   });
+  assert.throws(
+    () => new OtlpExporter({ headers: { "api key": "x" } }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot create OtlpExporter: header "api key" is not a valid HTTP header, got value "x"',
+    },
+  );
   assert.throws(() => new OtlpExporter({ intervalMs: -1 }), {
     name: "RangeError",
     message:

@@ -204,3 +204,14 @@ Deno.test("new Pushgateway() rejects a bad url, job, grouping label or auth", ()
   );
   assert.throws(() => gateway({ timeoutMs: -5 }), { name: "RangeError" });
 });
+
+Deno.test("new Pushgateway() rejects a header that is not valid HTTP", () => {
+  assert.throws(
+    () => gateway({ headers: { "x-team": "a\nb" } }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot create Pushgateway: header "x-team" is not a valid HTTP header, got value "a\\nb"',
+    },
+  );
+});

@@ -240,16 +240,27 @@ async function attempt(
   attempts: number,
 ): Promise<Delivered | Failure> {
   const signal = AbortSignal.timeout(timeoutMs);
+  const init: RequestInit = {
+    method: outgoing.method,
+    headers: outgoing.headers,
+    signal,
+  };
+  // A body is resent unchanged by every attempt: fetch copies it per request.
+  if (outgoing.body !== undefined) init.body = outgoing.body as BodyInit;
+  let request: Request;
+  try {
+    request = new Request(outgoing.url, init);
+  } catch (error) {
+    // A request that cannot be built will not build on a retry either.
+    return {
+      detail: `cannot build the request (${describeError(error)})`,
+      retryable: false,
+      cause: error,
+    };
+  }
   let response: Response;
   try {
-    const init: RequestInit = {
-      method: outgoing.method,
-      headers: outgoing.headers,
-      signal,
-    };
-    // A body is resent unchanged by every attempt: fetch copies it per request.
-    if (outgoing.body !== undefined) init.body = outgoing.body as BodyInit;
-    response = await settings.fetch(new Request(outgoing.url, init));
+    response = await settings.fetch(request);
   } catch (error) {
     return networkFailure(error, signal, timeoutMs);
   }
@@ -289,12 +300,38 @@ function networkFailure(
       cause: error,
     };
   }
-  const message = error instanceof Error ? error.message : String(error);
   return {
-    detail: `network error (${message})`,
+    detail: `network error (${describeError(error)})`,
     retryable: true,
     cause: error,
   };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Checks that `headers` make valid HTTP headers, so a bad header fails when
+ * the exporter is created rather than at every export.
+ *
+ * @throws {TypeError} Naming the owner and the offending header.
+ */
+export function checkHeaders(
+  owner: string,
+  headers: Readonly<Record<string, string>>,
+): void {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      throw new TypeError(
+        `Cannot create ${owner}: header ${
+          JSON.stringify(name)
+        } is not a valid HTTP header, got value ${JSON.stringify(value)}`,
+      );
+    }
+  }
 }
 
 function describeBody(body: Uint8Array): string {

@@ -19,6 +19,7 @@ import {
   OTLP_PROTOBUF_CONTENT_TYPE,
 } from "../encoders/otlp_protobuf.ts";
 import {
+  checkHeaders,
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
@@ -213,6 +214,7 @@ export class OtlpExporter implements AsyncDisposable {
         ? OTLP_JSON_CONTENT_TYPE
         : OTLP_PROTOBUF_CONTENT_TYPE,
     };
+    checkHeaders(owner, this.#headers);
     this.#resource = resolveResource(options.resource);
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics" };

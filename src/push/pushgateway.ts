@@ -11,6 +11,7 @@ import {
   PROMETHEUS_TEXT_CONTENT_TYPE,
 } from "../encoders/prometheus_text.ts";
 import {
+  checkHeaders,
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
@@ -165,6 +166,7 @@ export class Pushgateway {
         );
       }
     }
+    checkHeaders("Pushgateway", this.#headers);
   }
 
   /**
