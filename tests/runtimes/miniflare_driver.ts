@@ -2,7 +2,10 @@
  * Runs a bundled module Worker in the real workerd through npm `miniflare`,
  * on Node 26 (miniflare needs Node >= 22):
  *
- * `node tests/runtimes/miniflare_driver.ts <worker.js> <port>`
+ * `node tests/runtimes/miniflare_driver.ts <worker.js> <port> [bindings.json]`
+ *
+ * The optional third argument is a JSON object of text bindings (the
+ * Worker's `env`).
  *
  * Everything stays on 127.0.0.1: the Worker's HTTP port and the internal
  * loopback port miniflare opens to control workerd. Outbound fetches (the
@@ -17,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import process from "node:process";
 
-const [scriptPath, port] = process.argv.slice(2);
+const [scriptPath, port, bindings = "{}"] = process.argv.slice(2);
 if (scriptPath === undefined || port === undefined) {
   throw new TypeError("usage: miniflare_driver.ts <worker.js> <port>");
 }
@@ -38,6 +41,7 @@ const mf = new Miniflare({
     contents: readFileSync(scriptPath, "utf8"),
   }],
   compatibilityDate: "2026-07-01",
+  bindings: JSON.parse(bindings),
   host: "127.0.0.1",
   port: Number(port),
 });

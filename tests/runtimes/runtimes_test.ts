@@ -461,7 +461,8 @@ Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves example
     "examples/server.ts",
   ], {
     env: { NO_COLOR: "1" },
-    ready: () => answers(`http://127.0.0.1:${examplePort}/health`),
+    // Scrapes are not counted as traffic, so polling /metrics adds nothing.
+    ready: () => answers(`http://127.0.0.1:${examplePort}/metrics`),
     readyTimeoutMs: 20_000,
   });
   await withPeer(example, async () => {
@@ -476,9 +477,8 @@ Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves example
     const requests = text.split("\n").filter((line) =>
       line.startsWith("http_requests_total{")
     ).sort();
-    // The ready poll hit /health once before these requests.
     assert.deepEqual(requests, [
-      'http_requests_total{method="GET",route="/health",status="200"} 2',
+      'http_requests_total{method="GET",route="/health",status="200"} 1',
       'http_requests_total{method="GET",route="/orders/{id}",status="200"} 2',
       'http_requests_total{method="GET",route="other",status="404"} 1',
     ]);
@@ -513,19 +513,17 @@ Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves example
 Deno.test(
   `runtime matrix: Cloudflare workerd ${peerVersion("workerd")} (miniflare ${
     peerVersion("miniflare")
-  }, deno bundle ES module) serves /metrics gzipped once and pushes OTLP via ctx.waitUntil`,
+  }, deno bundle ES module) serves /metrics gzipped once and pushes OTLP via ctx.waitUntil, the scenario and examples/worker.ts`,
   async () => {
     requireTool(NODE);
-    const { file, dir } = await bundled(
-      "tests/runtimes/worker_entry.ts",
-      "esm",
-    );
+    await using sink = startSink();
+
+    const scenario = await bundled("tests/runtimes/worker_entry.ts", "esm");
     try {
-      await using sink = startSink();
       const port = freePort();
       const server = await startPeer(NODE, [
         "tests/runtimes/miniflare_driver.ts",
-        file,
+        scenario.file,
         `${port}`,
       ], {
         env: { NO_COLOR: "1" },
@@ -540,7 +538,83 @@ Deno.test(
           withoutAcceptEncoding: "gzip",
         }));
     } finally {
-      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(scenario.dir, { recursive: true });
+    }
+
+    // examples/worker.ts as its doc says to deploy it: OTLP_ENDPOINT bound.
+    const example = await bundled("examples/worker.ts", "esm");
+    try {
+      const port = freePort();
+      const server = await startPeer(NODE, [
+        "tests/runtimes/miniflare_driver.ts",
+        example.file,
+        `${port}`,
+        JSON.stringify({ OTLP_ENDPOINT: sink.url }),
+      ], {
+        env: { NO_COLOR: "1" },
+        ready: () => answers(`http://127.0.0.1:${port}/metrics`),
+        readyTimeoutMs: 30_000,
+      });
+      await withPeer(server, async () => {
+        const before = sink.received.length;
+        const hello = await fetch(`http://127.0.0.1:${port}/`);
+        assert.equal(await hello.text(), "hello from the edge\n");
+        await waitFor(
+          "examples/worker.ts to push after its response",
+          () => sink.received.length > before,
+          10_000,
+        );
+        const { contentType, body } = sink.received[before]!;
+        assert.equal(contentType, "application/x-protobuf");
+        const request = withoutVarying(
+          normalizeOtlp(decodeOtlpProtobuf(body)),
+        ) as {
+          resourceMetrics: {
+            resource: unknown;
+            scopeMetrics: { metrics: unknown[] }[];
+          }[];
+        };
+        const [resourceMetrics] = request.resourceMetrics;
+        assert.deepEqual(resourceMetrics!.resource, {
+          attributes: [
+            { key: "service.name", value: { stringValue: "edge-worker" } },
+            { key: "service.instance.id", value: "<uuid>" },
+          ],
+        });
+        assert.deepEqual(resourceMetrics!.scopeMetrics[0]!.metrics, [{
+          name: "worker_requests",
+          description: "Requests served by the worker.",
+          sum: {
+            dataPoints: [{
+              asDouble: 1,
+              attributes: [
+                { key: "route", value: { stringValue: "/" } },
+                { key: "status", value: { stringValue: "200" } },
+              ],
+            }],
+            aggregationTemporality: 2,
+            isMonotonic: true,
+          },
+        }]);
+
+        const scrape = await rawGet(port, "/metrics", {
+          "Accept-Encoding": "gzip",
+        });
+        assert.equal(scrape.status, 200);
+        assert.equal(scrape.headers.get("content-type"), TEXT_004);
+        assert.equal(scrape.headers.get("content-encoding"), "gzip");
+        const text = decoder.decode(await gunzip(scrape.body));
+        assert.equal(
+          text,
+          "# HELP worker_requests_total Requests served by the worker.\n" +
+            "# TYPE worker_requests_total counter\n" +
+            'worker_requests_total{route="/",status="200"} 1\n',
+        );
+        const promtool = await promtoolCheckMetrics(text);
+        assert.equal(promtool.code, 0, `promtool:\n${promtool.output}`);
+      });
+    } finally {
+      await Deno.remove(example.dir, { recursive: true });
     }
   },
 );
