@@ -512,3 +512,18 @@ Deno.test("WorkerAggregator does not keep a Node process alive: the channel is u
     families: ["edgemetrics_workers_responding", "edgemetrics_workers_missing"],
   });
 });
+
+Deno.test("WorkerAggregator.collect() gives the worker gauges the registry's default labels", async () => {
+  using workers = new WorkerAggregator({
+    registry: new Registry({ defaultLabels: { service: "shop" } }),
+    channel: channelName(),
+  });
+  const families = await workers.collect();
+  assert.deepEqual(
+    families.map((family) => [family.name, family.points[0]?.labels]),
+    [
+      ["edgemetrics_workers_responding", { service: "shop" }],
+      ["edgemetrics_workers_missing", { service: "shop" }],
+    ],
+  );
+});

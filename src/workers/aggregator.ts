@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MetricFamily } from "../model.ts";
+import type { Labels, MetricFamily } from "../model.ts";
 import { type CollectFilter, defaultRegistry } from "../registry.ts";
 import { warnOnce } from "../_warn.ts";
 import { mergeSnapshots, type WorkerSnapshot } from "./merge.ts";
@@ -88,7 +88,8 @@ const MISSING = "edgemetrics_workers_missing";
  * and merges the snapshots with {@linkcode mergeSnapshots} (the local one
  * first). Two gauges describe the result: `edgemetrics_workers_responding`
  * (workers merged, this one included) and `edgemetrics_workers_missing`
- * (known workers that did not answer in time and are left out). A scrape
+ * (known workers that did not answer in time and are left out), with the
+ * registry's default labels. A scrape
  * never waits longer than `timeoutMs` for the others. A worker that missed
  * three collections in a row is forgotten until it is heard from again.
  *
@@ -327,6 +328,9 @@ export class WorkerAggregator {
     }
     const { families, conflicts } = mergeSnapshots(snapshots);
     for (const conflict of conflicts) this.#report(new Error(conflict.message));
+    // like the registry's own families, these carry its default labels
+    const defaults = (this.#registry as { defaultLabels?: Labels })
+      .defaultLabels ?? {};
     const gauge = (name: string, help: string, value: number) => {
       if (filter !== undefined && !filter(name, "gauge")) return;
       families.push({
@@ -334,7 +338,7 @@ export class WorkerAggregator {
         name,
         help,
         aggregation: "max",
-        points: [{ labels: {}, value }],
+        points: [{ labels: { ...defaults }, value }],
       });
     };
     gauge(
