@@ -324,3 +324,99 @@ Deno.test("encodeOtlpJson() sends a counter declared jobs_processed_total as the
     },
   });
 });
+
+Deno.test("encodeOtlpJson() writes numbers that parse back to the same doubles and integers", () => {
+  const values = [
+    0,
+    1,
+    9,
+    10,
+    99,
+    12345678,
+    99_999_999,
+    100_000_000,
+    100_000_001,
+    123_456_789_012,
+    1_700_000_000_000,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 53 + 2,
+    1e21,
+    1.5,
+    -1,
+    -123_456_789_012_345,
+    0.1,
+    1 / 3,
+    5e-324,
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+  ];
+  const body = encodeOtlpJson(
+    [{
+      type: "gauge",
+      name: "numbers",
+      help: "",
+      aggregation: "sum",
+      points: values.map((value, i) => ({ labels: { i: String(i) }, value })),
+    }],
+    {
+      resource: { big: Number.MAX_SAFE_INTEGER, negative: -42 },
+      timeUnixMs: 1,
+    },
+  );
+  const request = JSON.parse(body);
+  assert.deepEqual(
+    request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints.map((
+      p: Json,
+    ) => p.asDouble),
+    values,
+  );
+  for (const value of values) {
+    assert.ok(
+      body.includes(`"asDouble":${JSON.stringify(value)}}`),
+      String(value),
+    );
+  }
+  assert.deepEqual(request.resourceMetrics[0].resource.attributes, [
+    { key: "big", value: { intValue: "9007199254740991" } },
+    { key: "negative", value: { intValue: "-42" } },
+  ]);
+});
+
+Deno.test("encodeOtlpJson() escapes strings exactly as JSON.stringify does", () => {
+  let ascii = "";
+  for (let c = 0; c < 0x80; c++) ascii += String.fromCharCode(c);
+  const strings = [
+    ascii,
+    "é ß Zürich 東京 😀 \u2028\u2029",
+    "lone \ud800 high, lone \udfff low, \udc00\ud83d reversed",
+    "",
+  ];
+  const body = encodeOtlpJson(
+    [{
+      type: "gauge",
+      name: "strings",
+      help: strings[0]!,
+      aggregation: "sum",
+      points: strings.map((s, i) => ({
+        labels: { [`k${i}\n"`]: s },
+        value: i,
+      })),
+    }],
+    { resource: { [strings[1]!]: strings[2]! }, timeUnixMs: 1 },
+  );
+  for (const s of strings) {
+    assert.ok(body.includes(JSON.stringify(s)), JSON.stringify(s));
+  }
+  const request = JSON.parse(body);
+  const metric = request.resourceMetrics[0].scopeMetrics[0].metrics[0];
+  assert.equal(metric.description, strings[0]);
+  assert.deepEqual(
+    metric.gauge.dataPoints.map((
+      p: Json,
+    ) => [p.attributes[0].key, p.attributes[0].value.stringValue]),
+    strings.map((s, i) => [`k${i}\n"`, s]),
+  );
+  assert.deepEqual(request.resourceMetrics[0].resource.attributes, [
+    { key: strings[1], value: { stringValue: strings[2] } },
+  ]);
+});

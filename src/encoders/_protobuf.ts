@@ -75,6 +75,12 @@ export class ProtoWriter {
 
   /** Prepends an unsigned varint; `value` must be an integer in [0, 2^53). */
   varint(value: number): void {
+    if (value < 128) {
+      // the common case: one byte (tags, enums, short lengths)
+      this.#ensure(1);
+      this.#buf[--this.#pos] = value;
+      return;
+    }
     this.#ensure(10);
     // Count the bytes first, then fill them front to back at the new start.
     let n = 1;
@@ -166,8 +172,24 @@ export class ProtoWriter {
 
   /** Prepends a string's UTF-8 bytes (no length, no key); lone surrogates become U+FFFD. */
   utf8(value: string): void {
+    const length = value.length;
+    // Fast path, one pass: assume ASCII (one byte per UTF-16 unit).
+    this.#ensure(length * 3);
+    const start = this.#pos - length;
+    {
+      const buf = this.#buf;
+      let i = 0;
+      for (; i < length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === length) {
+        this.#pos = start;
+        return;
+      }
+    }
     const n = utf8Length(value);
-    this.#ensure(n);
     const buf = this.#buf;
     let p = this.#pos - n;
     this.#pos = p;

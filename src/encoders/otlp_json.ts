@@ -121,163 +121,381 @@ export function encodeOtlpJson(
   options: OtlpEncodeOptions,
 ): string {
   const request = buildOtlpRequest(families, options);
-  let out = '{"resourceMetrics":[{"resource":{"attributes":' +
-    anyAttributes(request.resource) + '},"scopeMetrics":[{';
+  let points = 0;
+  for (const family of families) points += family.points.length;
+  const w = new JsonWriter(1024 + points * 256);
+  w.raw('{"resourceMetrics":[{"resource":{"attributes":');
+  anyAttributes(w, request.resource);
+  w.raw('},"scopeMetrics":[{');
   if (request.scope !== null) {
-    out += '"scope":{"name":' + JSON.stringify(request.scope.name);
+    w.raw('"scope":{"name":');
+    w.string(request.scope.name);
     if (request.scope.version !== "") {
-      out += ',"version":' + JSON.stringify(request.scope.version);
+      w.raw(',"version":');
+      w.string(request.scope.version);
     }
-    out += "},";
+    w.raw("},");
   }
-  out += '"metrics":[';
+  w.raw('"metrics":[');
   const metrics = request.metrics;
   for (let i = 0; i < metrics.length; i++) {
-    if (i > 0) out += ",";
-    out += metric(metrics[i]!);
+    if (i > 0) w.raw(",");
+    metric(w, metrics[i]!);
   }
-  return out + "]}]}]}";
+  w.raw("]}]}]}");
+  return w.finish();
 }
 
-function metric(m: OtlpMetric): string {
-  let out = '{"name":' + JSON.stringify(m.name);
+function metric(w: JsonWriter, m: OtlpMetric): void {
+  w.raw('{"name":');
+  w.string(m.name);
   if (m.description !== "") {
-    out += ',"description":' + JSON.stringify(m.description);
+    w.raw(',"description":');
+    w.string(m.description);
   }
-  if (m.unit !== "") out += ',"unit":' + JSON.stringify(m.unit);
+  if (m.unit !== "") {
+    w.raw(',"unit":');
+    w.string(m.unit);
+  }
   switch (m.kind) {
     case "gauge":
     case "sum": {
-      out += m.kind === "sum"
-        ? ',"sum":{"dataPoints":['
-        : ',"gauge":{"dataPoints":[';
+      w.raw(
+        m.kind === "sum"
+          ? ',"sum":{"dataPoints":['
+          : ',"gauge":{"dataPoints":[',
+      );
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        if (i > 0) out += ",";
-        out += "{" + pointHead(p.attributes, p.startUs, p.timeUs) +
-          ',"asDouble":' + double(p.value);
-        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
-        out += "}";
+        w.raw(i > 0 ? ",{" : "{");
+        pointHead(w, p.attributes, p.startUs, p.timeUs);
+        w.raw(',"asDouble":');
+        w.double(p.value);
+        if (p.exemplars.length > 0) exemplars(w, p.exemplars);
+        w.raw("}");
       }
-      out += "]";
+      w.raw("]");
       if (m.kind === "sum") {
-        out += ',"aggregationTemporality":' + m.temporality +
-          ',"isMonotonic":' + m.isMonotonic;
+        w.raw(',"aggregationTemporality":');
+        w.integer(m.temporality);
+        w.raw(m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false');
       }
-      return out + "}}";
+      w.raw("}}");
+      return;
     }
     case "histogram": {
-      out += ',"histogram":{"dataPoints":[';
+      w.raw(',"histogram":{"dataPoints":[');
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        if (i > 0) out += ",";
-        out += "{" + pointHead(p.attributes, p.startUs, p.timeUs) +
-          ',"count":"' + p.count + '","sum":' + double(p.sum) +
-          ',"bucketCounts":[';
-        for (let b = 0; b < p.bucketCounts.length; b++) {
-          out += (b > 0 ? ',"' : '"') + p.bucketCounts[b] + '"';
+        w.raw(i > 0 ? ",{" : "{");
+        pointHead(w, p.attributes, p.startUs, p.timeUs);
+        w.raw(',"count":"');
+        w.integer(p.count);
+        w.raw('","sum":');
+        w.double(p.sum);
+        w.raw(',"bucketCounts":[');
+        const counts = p.bucketCounts;
+        for (let b = 0; b < counts.length; b++) {
+          w.raw(b > 0 ? ',"' : '"');
+          w.integer(counts[b]!);
+          w.raw('"');
         }
-        out += '],"explicitBounds":[';
-        for (let b = 0; b < p.explicitBounds.length; b++) {
-          out += (b > 0 ? "," : "") + double(p.explicitBounds[b]!);
+        w.raw('],"explicitBounds":[');
+        const bounds = p.explicitBounds;
+        for (let b = 0; b < bounds.length; b++) {
+          if (b > 0) w.raw(",");
+          w.double(bounds[b]!);
         }
-        out += "]";
-        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
-        out += "}";
+        w.raw("]");
+        if (p.exemplars.length > 0) exemplars(w, p.exemplars);
+        w.raw("}");
       }
-      return out + '],"aggregationTemporality":' + m.temporality + "}}";
+      w.raw('],"aggregationTemporality":');
+      w.integer(m.temporality);
+      w.raw("}}");
+      return;
     }
     case "summary": {
-      out += ',"summary":{"dataPoints":[';
+      w.raw(',"summary":{"dataPoints":[');
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        if (i > 0) out += ",";
-        out += "{" + pointHead(p.attributes, p.startUs, p.timeUs) +
-          ',"count":"' + p.count + '","sum":' + double(p.sum) +
-          ',"quantileValues":[';
+        w.raw(i > 0 ? ",{" : "{");
+        pointHead(w, p.attributes, p.startUs, p.timeUs);
+        w.raw(',"count":"');
+        w.integer(p.count);
+        w.raw('","sum":');
+        w.double(p.sum);
+        w.raw(',"quantileValues":[');
         for (let q = 0; q < p.quantileValues.length; q++) {
           const v = p.quantileValues[q]!;
-          out += (q > 0 ? "," : "") + '{"quantile":' + double(v.quantile) +
-            ',"value":' + double(v.value) + "}";
+          w.raw(q > 0 ? ',{"quantile":' : '{"quantile":');
+          w.double(v.quantile);
+          w.raw(',"value":');
+          w.double(v.value);
+          w.raw("}");
         }
-        out += "]}";
+        w.raw("]}");
       }
-      return out + "]}}";
+      w.raw("]}}");
+      return;
     }
   }
 }
 
-/** `attributes`, `startTimeUnixNano` (unless 0) and `timeUnixNano`, without braces. */
+/** `attributes` (when any), `startTimeUnixNano` (unless 0) and `timeUnixNano`, without braces. */
 function pointHead(
+  w: JsonWriter,
   attributes: Labels,
   startUs: number,
   timeUs: number,
-): string {
-  let out = "";
-  let first = true;
-  for (const key in attributes) {
-    out += (first ? '"attributes":[' : ",") + '{"key":' + JSON.stringify(key) +
-      ',"value":{"stringValue":' + JSON.stringify(attributes[key]) + "}}";
-    first = false;
+): void {
+  if (labels(w, '"attributes":[', attributes)) w.raw("],");
+  if (startUs !== 0) {
+    w.raw('"startTimeUnixNano":"');
+    w.nanos(startUs);
+    w.raw('",');
   }
-  if (!first) out += "],";
-  if (startUs !== 0) out += '"startTimeUnixNano":"' + nanos(startUs) + '",';
-  return out + '"timeUnixNano":"' + nanos(timeUs) + '"';
+  w.raw('"timeUnixNano":"');
+  w.nanos(timeUs);
+  w.raw('"');
 }
 
-function exemplars(list: readonly OtlpExemplar[]): string {
-  let out = ',"exemplars":[';
+/** Writes `prefix` and the labels as `KeyValue`s with `stringValue`; false (nothing written) when empty. */
+function labels(w: JsonWriter, prefix: string, attributes: Labels): boolean {
+  let first = true;
+  for (const key in attributes) {
+    w.raw(first ? prefix : ",");
+    w.raw('{"key":');
+    w.string(key);
+    w.raw(',"value":{"stringValue":');
+    w.string(attributes[key]!);
+    w.raw("}}");
+    first = false;
+  }
+  return !first;
+}
+
+function exemplars(w: JsonWriter, list: readonly OtlpExemplar[]): void {
+  w.raw(',"exemplars":[');
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!;
-    out += i > 0 ? ",{" : "{";
-    let first = true;
-    for (const key in e.filteredAttributes) {
-      out += (first ? '"filteredAttributes":[' : ",") + '{"key":' +
-        JSON.stringify(key) + ',"value":{"stringValue":' +
-        JSON.stringify(e.filteredAttributes[key]) + "}}";
-      first = false;
+    w.raw(i > 0 ? ",{" : "{");
+    if (labels(w, '"filteredAttributes":[', e.filteredAttributes)) {
+      w.raw("],");
     }
-    if (!first) out += "],";
-    out += '"timeUnixNano":"' + nanos(e.timeUs) + '","asDouble":' +
-      double(e.value);
-    if (e.spanId !== "") out += ',"spanId":"' + e.spanId + '"';
-    if (e.traceId !== "") out += ',"traceId":"' + e.traceId + '"';
-    out += "}";
+    w.raw('"timeUnixNano":"');
+    w.nanos(e.timeUs);
+    w.raw('","asDouble":');
+    w.double(e.value);
+    if (e.spanId !== "") {
+      w.raw(',"spanId":"');
+      w.raw(e.spanId);
+      w.raw('"');
+    }
+    if (e.traceId !== "") {
+      w.raw(',"traceId":"');
+      w.raw(e.traceId);
+      w.raw('"');
+    }
+    w.raw("}");
   }
-  return out + "]";
+  w.raw("]");
 }
 
 /** Resource attributes as a JSON `KeyValue` array with typed `AnyValue`s. */
-function anyAttributes(attributes: OtlpAttributes): string {
-  let out = "[";
+function anyAttributes(w: JsonWriter, attributes: OtlpAttributes): void {
+  w.raw("[");
   let first = true;
   for (const key in attributes) {
     const value = attributes[key]!;
-    out += (first ? "" : ",") + '{"key":' + JSON.stringify(key) + ',"value":{';
+    w.raw(first ? '{"key":' : ',{"key":');
+    w.string(key);
     if (typeof value === "string") {
-      out += '"stringValue":' + JSON.stringify(value);
+      w.raw(',"value":{"stringValue":');
+      w.string(value);
     } else if (typeof value === "boolean") {
-      out += '"boolValue":' + value;
+      w.raw(
+        value ? ',"value":{"boolValue":true' : ',"value":{"boolValue":false',
+      );
     } else if (Number.isSafeInteger(value)) {
-      out += '"intValue":"' + value + '"';
+      w.raw(',"value":{"intValue":"');
+      w.integer(value);
+      w.raw('"');
     } else {
-      out += '"doubleValue":' + double(value);
+      w.raw(',"value":{"doubleValue":');
+      w.double(value);
     }
-    out += "}}";
+    w.raw("}}");
     first = false;
   }
-  return out + "]";
+  w.raw("]");
 }
 
-/** Whole microseconds as exact decimal nanoseconds. */
-function nanos(us: number): string {
-  return us === 0 ? "0" : us + "000";
-}
+const HEX = "0123456789abcdef";
 
-/** A double per the proto3 JSON mapping: non-finite values as strings. */
-function double(value: number): string {
-  if (Number.isFinite(value)) {
-    return Object.is(value, -0) ? "-0" : String(value);
+/**
+ * Writes JSON straight to UTF-8 bytes in a growable buffer, then decodes
+ * them once: no string concatenation, so no rope of millions of pieces for
+ * the garbage collector to trace and flatten.
+ */
+class JsonWriter {
+  #buf: Uint8Array;
+  #pos = 0;
+
+  constructor(initialSize: number) {
+    this.#buf = new Uint8Array(Math.max(256, initialSize));
   }
-  return value > 0 ? '"Infinity"' : value < 0 ? '"-Infinity"' : '"NaN"';
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+  }
+
+  /** Appends ASCII text that needs no escaping (fragments, hex ids, number text). */
+  raw(text: string): void {
+    const n = text.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    const p = this.#pos;
+    for (let i = 0; i < n; i++) buf[p + i] = text.charCodeAt(i);
+    this.#pos = p + n;
+  }
+
+  /**
+   * Appends a JSON string literal, escaped as `JSON.stringify` does: `"` and
+   * `\` and control characters escaped, lone surrogates as `\uXXXX`, the
+   * rest as UTF-8.
+   */
+  string(value: string): void {
+    const n = value.length;
+    this.#ensure(n * 6 + 2);
+    const buf = this.#buf;
+    let p = this.#pos;
+    buf[p++] = 34; // "
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x80) {
+        if (c >= 0x20 && c !== 34 && c !== 92) {
+          buf[p++] = c;
+        } else {
+          buf[p++] = 92; // \
+          if (c === 34 || c === 92) buf[p++] = c;
+          else if (c === 10) buf[p++] = 110; // n
+          else if (c === 13) buf[p++] = 114; // r
+          else if (c === 9) buf[p++] = 116; // t
+          else if (c === 8) buf[p++] = 98; // b
+          else if (c === 12) buf[p++] = 102; // f
+          else p = unicodeEscape(buf, p, c);
+        }
+      } else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6);
+        buf[p++] = 0x80 | (c & 63);
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        const d = i + 1 < n ? value.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+          i++;
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          buf[p++] = 0xf0 | (cp >> 18);
+          buf[p++] = 0x80 | ((cp >> 12) & 63);
+          buf[p++] = 0x80 | ((cp >> 6) & 63);
+          buf[p++] = 0x80 | (cp & 63);
+        } else {
+          buf[p++] = 92;
+          p = unicodeEscape(buf, p, c);
+        }
+      } else {
+        buf[p++] = 0xe0 | (c >> 12);
+        buf[p++] = 0x80 | ((c >> 6) & 63);
+        buf[p++] = 0x80 | (c & 63);
+      }
+    }
+    buf[p++] = 34;
+    this.#pos = p;
+  }
+
+  /** Appends a double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
+  double(value: number): void {
+    if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
+      if (value === 0 && 1 / value < 0) this.raw("-0");
+      else this.integer(value);
+    } else if (Number.isFinite(value)) {
+      this.raw(String(value));
+    } else {
+      this.raw(value > 0 ? '"Infinity"' : value < 0 ? '"-Infinity"' : '"NaN"');
+    }
+  }
+
+  /**
+   * Appends an integer's decimal digits. Non-negative integers up to 2^53
+   * are written digit by digit in two 8-digit halves of 32-bit arithmetic,
+   * without allocating a string; others go through `String`.
+   */
+  integer(value: number): void {
+    if (!(value >= 0 && value <= MAX_DIGITS)) {
+      this.raw(String(value));
+      return;
+    }
+    this.#ensure(16);
+    const buf = this.#buf;
+    let p = this.#pos;
+    if (value < 1e8) {
+      p = writeDigits(buf, p, value, false);
+    } else {
+      const high = Math.floor(value / 1e8);
+      p = writeDigits(buf, p, high, false);
+      p = writeDigits(buf, p, value - high * 1e8, true);
+    }
+    this.#pos = p;
+  }
+
+  /** Appends whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
+  nanos(us: number): void {
+    this.integer(us);
+    if (us !== 0) this.raw("000");
+  }
+
+  /** The JSON text. */
+  finish(): string {
+    return decoder.decode(this.#buf.subarray(0, this.#pos));
+  }
 }
+
+/** The largest integer written digit by digit (as two 8-digit halves). */
+const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
+
+/** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
+function writeDigits(
+  buf: Uint8Array,
+  p: number,
+  value: number,
+  pad: boolean,
+): number {
+  let n = 8;
+  if (!pad) {
+    n = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) n++;
+  }
+  let v = value;
+  for (let i = p + n - 1; i >= p; i--) {
+    const q = Math.floor(v / 10);
+    buf[i] = 48 + v - q * 10;
+    v = q;
+  }
+  return p + n;
+}
+
+/** Writes `uXXXX` (after a backslash) and returns the new position. */
+function unicodeEscape(buf: Uint8Array, p: number, c: number): number {
+  buf[p++] = 117; // u
+  buf[p++] = HEX.charCodeAt((c >> 12) & 15);
+  buf[p++] = HEX.charCodeAt((c >> 8) & 15);
+  buf[p++] = HEX.charCodeAt((c >> 4) & 15);
+  buf[p++] = HEX.charCodeAt(c & 15);
+  return p;
+}
+
+const decoder = new TextDecoder();
