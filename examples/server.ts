@@ -14,7 +14,12 @@
  * @module
  */
 
-import { Counter, instrument, metricsHandler } from "../mod.ts";
+import {
+  Counter,
+  instrument,
+  metricsHandler,
+  WorkerAggregator,
+} from "../mod.ts";
 
 // Declared once at module scope, in the default registry.
 const ordersPlaced = new Counter({
@@ -77,7 +82,16 @@ async function app(request: Request): Promise<Response> {
 // becomes an exemplar (trace_id, span_id) on the latency bucket, shown in
 // OpenMetrics scrapes.
 const measured = instrument(app, { routes: routes.map((route) => route.path) });
-const metrics = metricsHandler();
+// Under `deno serve --parallel` every worker has its own registry: a scrape
+// answered through the aggregator reports the whole service's totals,
+// whichever worker it reaches. With one worker it is the local registry.
+const workers = new WorkerAggregator();
+workers.start(); // Deno allows I/O at module scope: answer peers from the start
+// An open BroadcastChannel would keep the worker alive after SIGTERM.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => workers.close());
+}
+const metrics = metricsHandler(workers);
 
 export default {
   fetch(request: Request): Promise<Response> {
