@@ -232,6 +232,7 @@ Deno.test("deliver() stops retrying when the deadline leaves no time", async () 
         fetch,
         ...time,
         deadlineMs: 2500,
+        timeoutMs: 100,
         initialBackoffMs: 1000,
         maxBackoffMs: 10_000,
         maxAttempts: 10,
@@ -242,7 +243,7 @@ Deno.test("deliver() stops retrying when the deadline leaves no time", async () 
         `Cannot export metrics to ${URL_}: got HTTP 503 after 2 attempts; the deadline of 2500 ms leaves no time to retry`,
     },
   );
-  // Waited 1000, then the next ceiling (2000) would end past 2500.
+  // Waited 1000; the next wait (2000) and a 100 ms attempt do not fit in 1500.
   assert.deepEqual(time.waits, [1000]);
   assert.equal(bodies.length, 2);
 });
@@ -261,7 +262,7 @@ Deno.test("deliver() gives up at once when Retry-After goes past the deadline", 
     ),
     {
       message:
-        `Cannot export metrics to ${URL_}: got HTTP 429 after 1 attempt; Retry-After asks for 120000 ms, past the deadline of 30000 ms`,
+        `Cannot export metrics to ${URL_}: got HTTP 429 after 1 attempt; Retry-After asks to wait 120000 ms, too long for the deadline of 30000 ms`,
     },
   );
   assert.deepEqual(time.waits, []);

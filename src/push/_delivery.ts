@@ -21,7 +21,9 @@ import { type Clock, systemClock } from "../clock.ts";
  * when the connection fails, or when the attempt times out. Between attempts
  * it waits a random time between 0 and `initialBackoffMs * 2^(attempt-1)`
  * (capped at `maxBackoffMs`), or exactly what the receiver's `Retry-After`
- * asks. Nothing is retried past `deadlineMs` after the delivery started.
+ * asks. A retry is made only when its wait and a full `timeoutMs` attempt
+ * fit before `deadlineMs` (counted from the start of the delivery), so a
+ * delivery ends by its deadline and no retry gets a truncated timeout.
  *
  * @example Retry fast in a test, with a recording fetch
  * ```ts
@@ -220,13 +222,13 @@ export async function deliver(
     );
     const waitMs = result.retryAfterMs ?? settings.random() * ceiling;
     const left = deadline - clock.monotonic();
-    if (waitMs >= left) {
+    if (waitMs + settings.timeoutMs > left) {
       fail(
         result.retryAfterMs === undefined
           ? `; the deadline of ${settings.deadlineMs} ms leaves no time to retry`
-          : `; Retry-After asks for ${
+          : `; Retry-After asks to wait ${
             Math.round(waitMs)
-          } ms, past the deadline of ${settings.deadlineMs} ms`,
+          } ms, too long for the deadline of ${settings.deadlineMs} ms`,
       );
     }
     await settings.sleep(waitMs);

@@ -20,7 +20,7 @@ import { Counter, Histogram, OtlpExporter, Registry } from "../../mod.ts";
 type Fault = "ok" | "503" | "429" | "500" | "400" | "hang" | "drop";
 
 const EPOCH = 1_700_000_000_000;
-const TIMEOUT_MS = 80;
+const TIMEOUT_MS = 150;
 
 /** mulberry32: a small seeded PRNG, so a failing sequence can be replayed. */
 function prng(seed: number): () => number {
@@ -368,11 +368,22 @@ async function runJob(
 Deno.test("OtlpExporter delivers every increment exactly once through 200 seeded fault sequences", async () => {
   const collector = new FakeCollector();
   try {
+    const seen = new Map<Fault, number>();
     for (let seed = 1; seed <= 200; seed++) {
       collector.acknowledged.length = 0;
       collector.log.length = 0;
       await runJob(collector, seed, seed % 2 === 0 ? "delta" : "cumulative");
+      for (const fault of collector.log) {
+        seen.set(fault, (seen.get(fault) ?? 0) + 1);
+      }
     }
+    // The sequences did exercise every kind of fault, many times.
+    for (
+      const fault of ["ok", "503", "429", "500", "400", "hang", "drop"] as const
+    ) {
+      assert.ok((seen.get(fault) ?? 0) >= 10, `${fault}: ${seen.get(fault)}`);
+    }
+    console.log("faults applied:", Object.fromEntries(seen));
   } finally {
     await collector.close();
   }
