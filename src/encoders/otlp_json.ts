@@ -265,9 +265,7 @@ function labels(w: JsonWriter, prefix: string, attributes: Labels): boolean {
   let first = true;
   for (const key in attributes) {
     w.raw(first ? prefix : ",");
-    w.raw('{"key":');
-    w.string(key);
-    w.raw(',"value":{"stringValue":');
+    w.keyPrefix(key);
     w.string(attributes[key]!);
     w.raw("}}");
     first = false;
@@ -332,6 +330,7 @@ function anyAttributes(w: JsonWriter, attributes: OtlpAttributes): void {
 }
 
 const HEX = "0123456789abcdef";
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * Writes JSON straight to UTF-8 bytes in a growable buffer, then decodes
@@ -417,6 +416,29 @@ class JsonWriter {
     this.#pos = p;
   }
 
+  #keyPrefixes = new Map<string, string>();
+
+  /**
+   * Appends `{"key":<key>,"value":{"stringValue":`, from a per-call cache
+   * of the escaped fragment when the key is printable ASCII (label names
+   * repeat on every point).
+   */
+  keyPrefix(key: string): void {
+    let fragment = this.#keyPrefixes.get(key);
+    if (fragment === undefined) {
+      const escaped = JSON.stringify(key);
+      if (!PRINTABLE_ASCII.test(escaped)) {
+        this.raw('{"key":');
+        this.string(key);
+        this.raw(',"value":{"stringValue":');
+        return;
+      }
+      fragment = '{"key":' + escaped + ',"value":{"stringValue":';
+      this.#keyPrefixes.set(key, fragment);
+    }
+    this.raw(fragment);
+  }
+
   /** Appends a double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
   double(value: number): void {
     if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
@@ -467,6 +489,13 @@ class JsonWriter {
 /** The largest integer written digit by digit (as two 8-digit halves). */
 const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
 
+/** "00" to "99" as ASCII byte pairs, for writing two digits per division. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+
 /** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
 function writeDigits(
   buf: Uint8Array,
@@ -474,17 +503,33 @@ function writeDigits(
   value: number,
   pad: boolean,
 ): number {
-  let n = 8;
-  if (!pad) {
-    n = 1;
-    for (let v = value; v >= 10; v = Math.floor(v / 10)) n++;
-  }
-  let v = value;
-  for (let i = p + n - 1; i >= p; i--) {
-    const q = Math.floor(v / 10);
-    buf[i] = 48 + v - q * 10;
+  const n = pad
+    ? 8
+    : value < 10
+    ? 1
+    : value < 100
+    ? 2
+    : value < 1e3
+    ? 3
+    : value < 1e4
+    ? 4
+    : value < 1e5
+    ? 5
+    : value < 1e6
+    ? 6
+    : value < 1e7
+    ? 7
+    : 8;
+  let v = value | 0;
+  let i = p + n;
+  while (i - p >= 2) {
+    const q = (v / 100) | 0;
+    const r = (v - q * 100) * 2;
+    buf[--i] = DIGIT_PAIRS[r + 1]!;
+    buf[--i] = DIGIT_PAIRS[r]!;
     v = q;
   }
+  if (i > p) buf[--i] = 48 + v;
   return p + n;
 }
 
