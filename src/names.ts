@@ -18,10 +18,15 @@ export function assertMetricName(name: string): void {
   if (typeof name !== "string" || !METRIC_NAME.test(name)) {
     throw new TypeError(
       `Cannot declare metric ${
-        JSON.stringify(name)
+        JSON.stringify(name) ?? String(name)
       }: a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
     );
   }
+}
+
+/** Whether `name` is a valid metric name (or metric-name prefix). */
+export function isMetricName(name: unknown): boolean {
+  return typeof name === "string" && METRIC_NAME.test(name);
 }
 
 /**
@@ -32,16 +37,24 @@ export function assertMetricName(name: string): void {
  * @param metric The metric the labels belong to, named in the error.
  * @param labelNames The label names to check.
  * @param reserved Label names the metric's kind reserves for itself.
+ * @param what The start of the error message; names the metric by default.
  * @throws {TypeError} When a label name breaks a rule.
  */
 export function assertLabelNames(
   metric: string,
   labelNames: readonly string[],
   reserved: readonly string[] = [],
+  what = `Cannot declare metric "${metric}"`,
 ): void {
+  if (!Array.isArray(labelNames)) {
+    throw new TypeError(
+      `${what}: labelNames must be an array of strings, got ${
+        JSON.stringify(labelNames) ?? typeof labelNames
+      }`,
+    );
+  }
   const seen = new Set<string>();
   for (const label of labelNames) {
-    const what = `Cannot declare metric "${metric}"`;
     if (typeof label !== "string" || !LABEL_NAME.test(label)) {
       throw new TypeError(
         `${what}: label name ${

@@ -7,7 +7,7 @@
 import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
-import { assertLabelNames, assertMetricName } from "./names.ts";
+import { assertLabelNames, isMetricName } from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
 
@@ -144,14 +144,26 @@ export class Registry {
    * or `Infinity`, or `collectTimeoutMs` is not a positive number.
    */
   constructor(options: RegistryOptions = {}) {
+    const what = "Cannot create registry";
     this.prefix = options.prefix ?? "";
-    if (this.prefix !== "") assertMetricName(this.prefix);
+    if (this.prefix !== "" && !isMetricName(this.prefix)) {
+      throw new TypeError(
+        `${what}: prefix ${
+          JSON.stringify(this.prefix) ?? String(this.prefix)
+        } must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      );
+    }
     const defaults = { ...options.defaultLabels };
-    assertLabelNames(
-      `${this.prefix}*`,
-      Object.keys(defaults),
-      ["le", "quantile"],
-    );
+    assertLabelNames("", Object.keys(defaults), ["le", "quantile"], what);
+    for (const [name, value] of Object.entries(defaults)) {
+      if (typeof value !== "string") {
+        throw new TypeError(
+          `${what}: default label "${name}" must have a string value, got ${
+            JSON.stringify(value) ?? typeof value
+          }`,
+        );
+      }
+    }
     this.defaultLabels = Object.freeze(defaults);
     this.maxSeries = checkMaxSeries(
       "Cannot create registry",

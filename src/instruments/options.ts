@@ -81,8 +81,8 @@ export function resolveOptions<L extends string>(
       }`,
     );
   }
+  assertLabelNames(options.name, options.labelNames ?? [], reserved);
   const labelNames = Object.freeze([...(options.labelNames ?? [])]);
-  assertLabelNames(options.name, labelNames, reserved);
   if (options.unit !== undefined) assertUnit(name, options.unit);
   const registry = options.registry === undefined
     ? defaultRegistry
