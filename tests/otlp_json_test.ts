@@ -116,7 +116,7 @@ Deno.test("encodeOtlpJson() writes compact JSON with proto3 tokens for NaN, ±In
   assert.equal(
     body,
     '{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"t"}}]},' +
-      '"scopeMetrics":[{"metrics":[{"name":"temperature_celsius","description":"Temperature.","unit":"Cel",' +
+      '"scopeMetrics":[{"metrics":[{"name":"temperature","description":"Temperature.","unit":"Cel",' +
       '"gauge":{"dataPoints":[' +
       '{"timeUnixNano":"2000000000","asDouble":"NaN"},' +
       '{"attributes":[{"key":"k","value":{"stringValue":"v"}}],"timeUnixNano":"2000000000","asDouble":"Infinity"},' +
@@ -168,6 +168,38 @@ Deno.test("encodeOtlpJson() maps Prometheus unit words to UCUM and passes unknow
         encodeOtlpJson([family], { resource: {}, timeUnixMs: 1 }),
       );
       assert.equal(metric.unit, ucum);
+      assert.equal(metric.name, unit === undefined ? "plain" : "x");
+    });
+  }
+});
+
+Deno.test("encodeOtlpJson() trims the unit suffix from the name, after the snapshot trimmed _total", async (t) => {
+  const table: [name: string, unit: string | undefined, otlpName: string][] = [
+    ["http_request_duration_seconds", "seconds", "http_request_duration"],
+    ["sent_bytes", "bytes", "sent"], // declared sent_bytes_total
+    ["cache_hit_ratio", "ratio", "cache_hit"],
+    ["upload_bytes_per_second", "bytes_per_second", "upload"],
+    [
+      "http_request_duration_seconds",
+      undefined,
+      "http_request_duration_seconds",
+    ],
+    ["latency_ms", "seconds", "latency_ms"], // no matching suffix: unchanged
+    ["xseconds", "seconds", "xseconds"], // suffix without its underscore
+  ];
+  for (const [name, unit, otlpName] of table) {
+    await t.step(`${name} (${unit}) → ${otlpName}`, () => {
+      const family: MetricFamily = {
+        type: "counter",
+        name,
+        help: "",
+        points: [{ labels: {}, value: 1, created: 1 }],
+        ...(unit === undefined ? {} : { unit }),
+      };
+      const metric = firstMetric(
+        encodeOtlpJson([family], { resource: {}, timeUnixMs: 1 }),
+      );
+      assert.equal(metric.name, otlpName);
     });
   }
 });

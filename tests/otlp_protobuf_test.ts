@@ -39,11 +39,11 @@ Deno.test("encodeOtlpProtobuf() decodes with the official generated decoder to t
       [
         ["http_requests", "sum"],
         ["queue_depth", "gauge"],
-        ["cache_hit_ratio", "gauge"],
-        ["http_request_duration_seconds", "histogram"],
+        ["cache_hit", "gauge"],
+        ["http_request_duration", "histogram"],
         ["batch_size", "histogram"],
-        ["payload_bytes", "summary"],
-        ["gc_pause_seconds", "summary"],
+        ["payload", "summary"],
+        ["gc_pause", "summary"],
       ],
     );
     assert.equal(decoded.resourceMetrics[0].resource.attributes.length, 7);

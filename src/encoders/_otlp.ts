@@ -15,7 +15,11 @@
  *   `bucketCounts` = the per-bucket counts (one more than the bounds), `count`,
  *   `sum` (always set), start time = `created`; no `min`/`max`.
  * - summary → `Summary` with `quantileValues`, `count`, `sum`, start time.
- * - `help` → `description`; `unit` → UCUM (see {@linkcode toUcumUnit}).
+ * - `help` → `description`; `unit` → UCUM (see {@linkcode toUcumUnit}), and
+ *   the unit suffix is trimmed from the name (`http_request_duration_seconds`
+ *   with unit `seconds` → `http_request_duration`, unit `s`), as the
+ *   compatibility document requires after trimming `_total`; its
+ *   OTLP→Prometheus direction appends both again, so names round-trip.
  * - labels → attributes with `stringValue`; resource attributes keep their
  *   JavaScript type: string → `stringValue`, boolean → `boolValue`, safe
  *   integer → `intValue`, other numbers → `doubleValue`.
@@ -257,6 +261,20 @@ const PER_UNITS: Readonly<Record<string, string>> = {
   year: "a",
 };
 
+/**
+ * The OTLP metric name: the family name (counters already without `_total`)
+ * without its `_<unit>` suffix when it has one.
+ */
+export function otlpName(name: string, unit: string | undefined): string {
+  if (
+    unit !== undefined && unit !== "" && name.length > unit.length + 1 &&
+    name.endsWith(unit) && name.charCodeAt(name.length - unit.length - 1) === 95 // _
+  ) {
+    return name.slice(0, name.length - unit.length - 1);
+  }
+  return name;
+}
+
 /** Milliseconds since the epoch → whole microseconds; negative or non-finite → 0. */
 export function msToUs(ms: number): number {
   if (!(ms > 0) || ms === Infinity) return 0;
@@ -318,7 +336,7 @@ export function buildOtlpRequest(
     // A family without series (labelled, nothing recorded yet, or nothing
     // new in a delta) carries no data: OTLP metrics are sent with points.
     if (family.points.length === 0) continue;
-    const name = family.name;
+    const name = otlpName(family.name, family.unit);
     const description = family.help;
     const unit = toUcumUnit(family.unit);
     switch (family.type) {

@@ -76,7 +76,11 @@ export const OTLP_JSON_CONTENT_TYPE = "application/json";
  * `summary`s with `quantileValues`. `help` is the `description`; the
  * Prometheus unit word is translated to UCUM (`seconds` → `s`, `bytes` →
  * `By`, `milliseconds` → `ms`, `ratio` → `1`, `percent` → `%`,
- * `bytes_per_second` → `By/s`; unknown words pass through). Labels become
+ * `bytes_per_second` → `By/s`; unknown words pass through) and trimmed from
+ * the end of the name, as the OTel Prometheus compatibility rules require
+ * (`http_request_duration_seconds` → `http_request_duration` with unit `s`;
+ * a backend translating back to Prometheus appends `_seconds` again, and
+ * `_total` for counters). Labels become
  * `stringValue` attributes; exemplars carry `traceId`/`spanId` from their
  * `trace_id`/`span_id` labels and the rest as `filteredAttributes`.
  *
