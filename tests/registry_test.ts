@@ -1,0 +1,436 @@
+import assert from "node:assert/strict";
+import {
+  type Clock,
+  type Collector,
+  Counter,
+  defaultRegistry,
+  DuplicateMetricError,
+  Gauge,
+  Histogram,
+  ObservableGauge,
+  Registry,
+} from "@edgemetrics/edgemetrics";
+
+function manualClock(t = 0): Clock & { t: number } {
+  const clock = { t, now: () => clock.t, monotonic: () => clock.t };
+  return clock;
+}
+
+Deno.test("Registry applies its prefix and default labels at collection; a series' own label wins", async () => {
+  const registry = new Registry({
+    prefix: "shop_",
+    defaultLabels: { region: "eu", service: "api" },
+    clock: manualClock(0),
+  });
+  const orders = new Counter({
+    name: "orders_total",
+    help: "Orders.",
+    labelNames: ["region"] as const,
+    registry,
+  });
+  orders.inc({ region: "us" });
+  assert.equal(orders.name, "orders");
+  assert.equal(
+    await registry.metrics(),
+    "# HELP shop_orders_total Orders.\n# TYPE shop_orders_total counter\n" +
+      'shop_orders_total{region="us",service="api"} 1\n',
+  );
+  assert.equal(registry.get("orders_total"), orders);
+  assert.equal(registry.get("shop_orders_total"), undefined);
+});
+
+Deno.test("Registry.collect() returns families in registration order, filtered by prefixed name and kind", async () => {
+  const registry = new Registry({ prefix: "app_", clock: manualClock(0) });
+  new Gauge({ name: "b_gauge", help: "B.", registry }).set(1);
+  new Counter({ name: "a_total", help: "A.", registry }).inc();
+  new Histogram({ name: "c_seconds", help: "C.", buckets: [1], registry });
+  assert.deepEqual(
+    (await registry.collect()).map((f) => [f.name, f.type]),
+    [["app_b_gauge", "gauge"], ["app_a", "counter"], [
+      "app_c_seconds",
+      "histogram",
+    ]],
+  );
+  const seen: [string, string][] = [];
+  const filtered = await registry.collect((name, type) => {
+    seen.push([name, type]);
+    return type !== "gauge";
+  });
+  assert.deepEqual(filtered.map((f) => f.name), ["app_a", "app_c_seconds"]);
+  assert.deepEqual(seen, [
+    ["app_b_gauge", "gauge"],
+    ["app_a", "counter"],
+    ["app_c_seconds", "histogram"],
+  ]);
+});
+
+Deno.test("Registry.register() throws DuplicateMetricError naming the metric and the clash", async (t) => {
+  const cases: [
+    string,
+    (r: Registry) => unknown,
+    (r: Registry) => unknown,
+    string,
+  ][] = [
+    [
+      "the same name twice",
+      (registry) => new Gauge({ name: "dup", help: "X.", registry }),
+      (registry) => new Gauge({ name: "dup", help: "X.", registry }),
+      'Cannot register metric "dup": a metric with this name already exists',
+    ],
+    [
+      "a counter x_total, then a gauge x (both families are x)",
+      (registry) => new Counter({ name: "x_total", help: "X.", registry }),
+      (registry) => new Gauge({ name: "x", help: "X.", registry }),
+      'Cannot register metric "x": a metric with this name already exists',
+    ],
+    [
+      "a counter x, then a counter x_total",
+      (registry) => new Counter({ name: "x", help: "X.", registry }),
+      (registry) => new Counter({ name: "x_total", help: "X.", registry }),
+      'Cannot register metric "x": a metric with this name already exists',
+    ],
+    [
+      "a counter x, then a gauge x_total (sample x_total)",
+      (registry) => new Counter({ name: "x", help: "X.", registry }),
+      (registry) => new Gauge({ name: "x_total", help: "X.", registry }),
+      'Cannot register metric "x_total": the name "x_total" is already taken by counter "x"',
+    ],
+    [
+      "a histogram lat, then a gauge lat_bucket",
+      (registry) =>
+        new Histogram({ name: "lat", help: "X.", buckets: [1], registry }),
+      (registry) => new Gauge({ name: "lat_bucket", help: "X.", registry }),
+      'Cannot register metric "lat_bucket": the name "lat_bucket" is already taken by histogram "lat"',
+    ],
+    [
+      "a gauge size_sum, then a histogram size",
+      (registry) => new Gauge({ name: "size_sum", help: "X.", registry }),
+      (registry) =>
+        new Histogram({ name: "size", help: "X.", buckets: [1], registry }),
+      'Cannot register metric "size": the name "size_sum" is already taken by gauge "size_sum"',
+    ],
+  ];
+  for (const [what, first, second, message] of cases) {
+    await t.step(what, () => {
+      const registry = new Registry();
+      const existing = first(registry);
+      assert.throws(() => second(registry), (error: unknown) => {
+        assert.ok(error instanceof DuplicateMetricError);
+        assert.equal(error.message, message);
+        assert.equal(error.existing, existing);
+        return true;
+      });
+    });
+  }
+  await t.step("with a prefix", () => {
+    const registry = new Registry({ prefix: "p_" });
+    new Gauge({ name: "g", help: "X.", registry });
+    assert.throws(
+      () => new Gauge({ name: "g", help: "X.", registry }),
+      {
+        name: "DuplicateMetricError",
+        message:
+          'Cannot register metric "p_g": a metric with this name already exists',
+      },
+    );
+  });
+});
+
+Deno.test("Registry refuses the name it keeps for the dropped-label-sets counter", () => {
+  const registry = new Registry();
+  assert.throws(
+    () =>
+      new Counter({
+        name: "edgemetrics_dropped_label_sets_total",
+        help: "X.",
+        registry,
+      }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot register metric "edgemetrics_dropped_label_sets": the name "edgemetrics_dropped_label_sets" is kept for the registry\'s counter of dropped label sets',
+    },
+  );
+});
+
+Deno.test("Registry.get(), remove() and clear() free names for registration again", async () => {
+  const registry = new Registry();
+  const jobs = new Counter({ name: "jobs_total", help: "Jobs.", registry });
+  const depth = new Gauge({ name: "depth", help: "Depth.", registry });
+  assert.equal(registry.get("jobs"), jobs);
+  assert.equal(registry.get("jobs_total"), jobs);
+  assert.equal(registry.get("depth"), depth);
+  assert.equal(registry.get("depth_total"), undefined);
+  assert.equal(registry.remove("jobs_total"), true);
+  assert.equal(registry.remove("jobs"), false);
+  assert.equal(registry.get("jobs"), undefined);
+  // every sample name of the removed counter is free again
+  new Gauge({ name: "jobs_total", help: "Now a gauge.", registry });
+  registry.clear();
+  assert.deepEqual(await registry.collect(), []);
+  new Gauge({ name: "depth", help: "Again.", registry });
+  assert.deepEqual((await registry.collect()).map((f) => f.name), ["depth"]);
+});
+
+Deno.test("defaultRegistry is where instruments go without a registry option; null registers nowhere", () => {
+  assert.ok(defaultRegistry instanceof Registry);
+  const counter = new Counter({
+    name: "registry_test_default_total",
+    help: "X.",
+  });
+  try {
+    assert.equal(defaultRegistry.get("registry_test_default_total"), counter);
+  } finally {
+    defaultRegistry.remove("registry_test_default_total");
+  }
+  new Counter({
+    name: "registry_test_nowhere_total",
+    help: "X.",
+    registry: null,
+  });
+  assert.equal(defaultRegistry.get("registry_test_nowhere_total"), undefined);
+});
+
+Deno.test("Registry.collect() reports a throwing custom collector and serves the rest", async () => {
+  const errors: unknown[] = [];
+  const registry = new Registry({
+    onError: (error, metric) => errors.push([metric, (error as Error).message]),
+  });
+  const broken: Collector = {
+    name: "broken",
+    type: "gauge",
+    collect: () => {
+      throw new Error("no data");
+    },
+  };
+  registry.register(broken);
+  new Gauge({ name: "ok", help: "Fine.", registry }).set(1);
+  assert.equal(
+    await registry.metrics(),
+    "# HELP ok Fine.\n# TYPE ok gauge\nok 1\n",
+  );
+  assert.deepEqual(errors, [["broken", "no data"]]);
+});
+
+Deno.test("maxSeries: the registry sets the default, a metric overrides it, Infinity lifts it", async () => {
+  const registry = new Registry({ maxSeries: 3, clock: manualClock(5) });
+  const limited = new Counter({
+    name: "limited_total",
+    help: "X.",
+    labelNames: ["id"] as const,
+    registry,
+  });
+  const own = new Gauge({
+    name: "own_limit",
+    help: "X.",
+    labelNames: ["id"] as const,
+    maxSeries: 1,
+    registry,
+  });
+  const unlimited = new Gauge({
+    name: "unlimited",
+    help: "X.",
+    labelNames: ["id"] as const,
+    maxSeries: Infinity,
+    registry,
+  });
+  for (let id = 0; id < 5; id++) {
+    limited.inc({ id });
+    own.set({ id }, id);
+    unlimited.set({ id }, id);
+  }
+  limited.labels("a").inc(10); // the child of a folded label set records into the overflow
+  const families = await registry.collect();
+  assert.deepEqual(families.map((f) => [f.name, f.points.length]), [
+    ["limited", 4],
+    ["own_limit", 2],
+    ["unlimited", 5],
+    ["edgemetrics_dropped_label_sets", 2],
+  ]);
+  assert.deepEqual(families[0]?.points.at(-1), {
+    labels: { otel_metric_overflow: "true" },
+    value: 12,
+    created: 5,
+  });
+  assert.equal(
+    await registry.metrics(),
+    `# HELP limited_total X.
+# TYPE limited_total counter
+limited_total{id="0"} 1
+limited_total{id="1"} 1
+limited_total{id="2"} 1
+limited_total{otel_metric_overflow="true"} 12
+# HELP own_limit X.
+# TYPE own_limit gauge
+own_limit{id="0"} 0
+own_limit{otel_metric_overflow="true"} 4
+# HELP unlimited X.
+# TYPE unlimited gauge
+unlimited{id="0"} 0
+unlimited{id="1"} 1
+unlimited{id="2"} 2
+unlimited{id="3"} 3
+unlimited{id="4"} 4
+# HELP edgemetrics_dropped_label_sets_total Records folded into a metric's overflow series because it reached its series limit.
+# TYPE edgemetrics_dropped_label_sets_total counter
+edgemetrics_dropped_label_sets_total{metric="limited"} 3
+edgemetrics_dropped_label_sets_total{metric="own_limit"} 4
+`,
+  );
+});
+
+Deno.test("the dropped-label-sets counter carries default labels and the prefixed metric name", async () => {
+  const registry = new Registry({
+    prefix: "svc_",
+    defaultLabels: { region: "eu" },
+    maxSeries: 1,
+    clock: manualClock(7),
+  });
+  const gauge = new Gauge({
+    name: "g",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  gauge.set({ k: "a" }, 1);
+  gauge.set({ k: "b" }, 2);
+  const families = await registry.collect();
+  assert.deepEqual(families.at(-1), {
+    type: "counter",
+    name: "edgemetrics_dropped_label_sets",
+    help:
+      "Records folded into a metric's overflow series because it reached its series limit.",
+    points: [{
+      labels: { region: "eu", metric: "svc_g" },
+      value: 1,
+      created: 7,
+    }],
+  });
+  assert.deepEqual(
+    (await registry.collect((_name, type) => type === "gauge")).map((f) =>
+      f.name
+    ),
+    ["svc_g"],
+  );
+});
+
+Deno.test("remove() and reset() free series under the limit", async () => {
+  const gauge = new Gauge({
+    name: "freed",
+    help: "X.",
+    labelNames: ["k"] as const,
+    maxSeries: 2,
+    registry: null,
+  });
+  gauge.set({ k: "a" }, 1);
+  gauge.set({ k: "b" }, 1);
+  gauge.remove({ k: "a" });
+  gauge.set({ k: "c" }, 1);
+  assert.equal(gauge.droppedLabelSets, 0);
+  gauge.set({ k: "d" }, 1);
+  assert.equal(gauge.droppedLabelSets, 1);
+  gauge.reset();
+  assert.equal(gauge.droppedLabelSets, 0);
+  gauge.set({ k: "e" }, 1);
+  assert.deepEqual((await gauge.collect()).points, [
+    { labels: { k: "e" }, value: 1 },
+  ]);
+});
+
+Deno.test("Registry and metrics reject bad options with exact messages", async (t) => {
+  const cases: [string, () => unknown, ErrorConstructor, string][] = [
+    [
+      "registry maxSeries 0",
+      () => new Registry({ maxSeries: 0 }),
+      RangeError,
+      "Cannot create registry: maxSeries must be a whole number of at least 1 or Infinity, got 0",
+    ],
+    [
+      "metric maxSeries 1.5",
+      () =>
+        new Gauge({ name: "m", help: "X.", maxSeries: 1.5, registry: null }),
+      RangeError,
+      'Cannot declare metric "m": maxSeries must be a whole number of at least 1 or Infinity, got 1.5',
+    ],
+    [
+      "metric maxSeries NaN",
+      () =>
+        new Counter({ name: "m", help: "X.", maxSeries: NaN, registry: null }),
+      RangeError,
+      'Cannot declare metric "m": maxSeries must be a whole number of at least 1 or Infinity, got NaN',
+    ],
+    [
+      "metric maxSeries as a string",
+      () =>
+        new Histogram({
+          name: "m",
+          help: "X.",
+          maxSeries: "10" as unknown as number,
+          registry: null,
+        }),
+      RangeError,
+      'Cannot declare metric "m": maxSeries must be a whole number of at least 1 or Infinity, got "10"',
+    ],
+    [
+      "an invalid prefix",
+      () => new Registry({ prefix: "my-app_" }),
+      TypeError,
+      'Cannot create registry: prefix "my-app_" must match [a-zA-Z_:][a-zA-Z0-9_:]*',
+    ],
+    [
+      "a reserved default label",
+      () => new Registry({ defaultLabels: { le: "1" } }),
+      TypeError,
+      'Cannot create registry: label name "le" is reserved for this kind of metric',
+    ],
+    [
+      "a default label starting with __",
+      () => new Registry({ defaultLabels: { __name: "1" } }),
+      TypeError,
+      'Cannot create registry: label name "__name" starts with "__", which Prometheus reserves',
+    ],
+    [
+      "a default label that is not a string",
+      () =>
+        new Registry({
+          defaultLabels: { zone: 1 as unknown as string },
+        }),
+      TypeError,
+      'Cannot create registry: default label "zone" must have a string value, got 1',
+    ],
+    [
+      "collectTimeoutMs 0",
+      () => new Registry({ collectTimeoutMs: 0 }),
+      RangeError,
+      "Cannot create registry: collectTimeoutMs must be a positive number, got 0",
+    ],
+  ];
+  for (const [what, act, type, message] of cases) {
+    await t.step(what, () => {
+      assert.throws(act, (error: unknown) => {
+        assert.ok(error instanceof type, `expected ${type.name}, got ${error}`);
+        assert.equal((error as Error).message, message);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("an observable instrument's overflow is counted in the same collection", async () => {
+  const registry = new Registry({ clock: manualClock(0) });
+  new ObservableGauge({
+    name: "observed",
+    help: "X.",
+    labelNames: ["k"] as const,
+    maxSeries: 1,
+    registry,
+    observe(result) {
+      result.observe(1, { k: "a" });
+      result.observe(1, { k: "b" });
+    },
+  });
+  const families = await registry.collect();
+  assert.deepEqual(families.at(-1)?.points, [
+    { labels: { metric: "observed" }, value: 1, created: 0 },
+  ]);
+});
