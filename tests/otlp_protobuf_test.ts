@@ -254,3 +254,33 @@ Deno.test("encodeOtlpProtobuf() encodes an empty snapshot as the resource and an
     }],
   });
 });
+
+Deno.test("encodeOtlpProtobuf() and encodeOtlpJson() agree on counts and times beyond 2^53 and clamp them to fixed64", () => {
+  const families: MetricFamily[] = [{
+    type: "histogram",
+    name: "huge",
+    help: "",
+    bounds: [1, 2, 3],
+    points: [{
+      labels: {},
+      counts: [2 ** 60, 2 ** 53 + 2, 1e30, Infinity],
+      sum: 1e30,
+      count: 2 ** 63,
+      created: 1e13, // year 2286: 1e19 ns, beyond 2^63
+    }],
+  }];
+  const decoded = assertSameAsJson(families, {
+    resource: {},
+    timeUnixMs: 2e13,
+  }); // past 2^64 ns: unset
+  const [point] = points(decoded);
+  assert.deepEqual(point.bucketCounts, [
+    "1152921504606846976",
+    "9007199254740994",
+    "18446744073709549568",
+    "18446744073709549568",
+  ]);
+  assert.equal(point.count, "9223372036854775808");
+  assert.equal(point.startTimeUnixNano, "10000000000000000000");
+  assert.equal(point.timeUnixNano, undefined);
+});

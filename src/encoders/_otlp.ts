@@ -34,7 +34,8 @@
  * `performance.now()` offsets) are rounded to whole microseconds here, then
  * written as nanoseconds (`µs × 1000`) without floating-point rounding:
  * JSON appends `"000"` to the decimal microseconds, protobuf splits them into
- * exact 32-bit halves. Negative or non-finite times become 0 (unset).
+ * exact 32-bit halves. Negative, non-finite or out-of-range times become 0
+ * (unset).
  *
  * @module
  */
@@ -275,16 +276,25 @@ export function otlpName(name: string, unit: string | undefined): string {
   return name;
 }
 
-/** Milliseconds since the epoch → whole microseconds; negative or non-finite → 0. */
+/** The largest double below 2^64: the top of fixed64. */
+const MAX_UINT64 = 18_446_744_073_709_549_568;
+
+/**
+ * Milliseconds since the epoch → whole microseconds; negative, non-finite or
+ * past fixed64 nanoseconds (year 2554) → 0, i.e. unset.
+ */
 export function msToUs(ms: number): number {
-  if (!(ms > 0) || ms === Infinity) return 0;
+  if (!(ms > 0 && ms < MAX_UINT64 / 1e6)) return 0;
   return Math.round(ms * 1000);
 }
 
-/** A count as a non-negative integer for fixed64: non-finite or negative → 0, fractions rounded. */
+/**
+ * A count as a non-negative integer for fixed64: non-finite or negative → 0,
+ * fractions rounded, at most the largest double below 2^64.
+ */
 export function toCount(value: number): number {
-  if (!(value > 0) || value === Infinity) return 0;
-  return Math.round(value);
+  if (!(value > 0)) return 0;
+  return value >= MAX_UINT64 ? MAX_UINT64 : Math.round(value);
 }
 
 const HEX_32 = /^[0-9a-fA-F]{32}$/;

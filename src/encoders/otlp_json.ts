@@ -458,11 +458,15 @@ class JsonWriter {
   /**
    * Appends an integer's decimal digits. Non-negative integers up to 2^53
    * are written digit by digit in two 8-digit halves of 32-bit arithmetic,
-   * without allocating a string; others go through `String`.
+   * without allocating a string; larger ones exactly through `BigInt`.
    */
   integer(value: number): void {
     if (!(value >= 0 && value <= MAX_DIGITS)) {
-      this.raw(String(value));
+      // Beyond 2^53 `String` rounds to the shortest form ("…847000"): an
+      // integer double's exact digits come from BigInt (a rare path).
+      this.raw(
+        Number.isInteger(value) ? BigInt(value).toString() : String(value),
+      );
       return;
     }
     this.#ensure(16);
