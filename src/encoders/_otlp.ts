@@ -13,7 +13,9 @@
  * - gauge → `Gauge`; no start time.
  * - histogram → explicit-bucket `Histogram`: `explicitBounds` = bounds,
  *   `bucketCounts` = the per-bucket counts (one more than the bounds), `count`,
- *   `sum` (always set), start time = `created`; no `min`/`max`.
+ *   `sum`, start time = `created`; no `min`/`max`. `sum` is always set: the
+ *   proto asks to leave it out when negative values were recorded, but a
+ *   snapshot cannot tell, and Prometheus histograms always carry a sum.
  * - summary → `Summary` with `quantileValues`, `count`, `sum`, start time.
  * - `help` → `description`; `unit` → UCUM (see {@linkcode toUcumUnit}), and
  *   the unit suffix is trimmed from the name (`http_request_duration_seconds`
