@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { Counter, Histogram, Registry } from "@edgemetrics/edgemetrics";
+import { SeriesTable } from "../src/instruments/_series.ts";
+
+/**
+ * Records `count` distinct label sets into a counter and a histogram in a
+ * child Deno with `--expose-gc`, and returns how much the heap kept (after
+ * a full collection) beyond what the first 2,000 series took.
+ */
+async function retainedBytes(
+  count: number,
+  maxSeries: number,
+): Promise<number> {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const code = `
+    import { Counter, Histogram, Registry } from ${JSON.stringify(mod)};
+    const gc = globalThis.gc;
+    const registry = new Registry({ maxSeries: ${maxSeries} });
+    const requests = new Counter({ name: "flood_total", help: "X.", labelNames: ["user", "path"], registry });
+    const latency = new Histogram({ name: "flood_seconds", help: "X.", labelNames: ["user"], registry });
+    for (let i = 0; i < 2000; i++) {
+      requests.inc({ user: "u" + i, path: "/" });
+      latency.observe({ user: "u" + i }, 1);
+    }
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < ${count}; i++) {
+      const user = "user-" + i;
+      requests.inc({ user, path: "/p/" + i });
+      latency.observe({ user }, 0.1);
+    }
+    gc();
+    const series = (await registry.collect()).map((f) => f.points.length);
+    console.log(JSON.stringify({ retained: Deno.memoryUsage().heapUsed - before, series }));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.ok(output.success, stderr);
+  const { retained, series } = JSON.parse(
+    new TextDecoder().decode(output.stdout),
+  );
+  if (maxSeries === 2000) assert.deepEqual(series, [2_001, 2_001, 2]);
+  return retained;
+}
+
+Deno.test("memory stays bounded under 1,000,000 distinct label sets", async () => {
+  // With the default limit of 2,000 series the heap keeps nothing that
+  // grows with a million label sets; the control run, with the limit lifted,
+  // shows what keeping just 100,000 of them costs.
+  const bounded = await retainedBytes(1_000_000, 2_000);
+  const control = await retainedBytes(100_000, 1_000_000);
+  // 1,000,000 folded label sets keep a few MB at most (code and caches);
+  // 100,000 kept series take tens of MB, so a leak would show.
+  assert.ok(bounded < 8 * 1024 * 1024, `kept ${bounded} bytes`);
+  assert.ok(control > 32 * 1024 * 1024, `control kept ${control} bytes`);
+});
+
+Deno.test("past maxSeries, label sets fold into one overflow series and are counted", async () => {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "flood_total",
+    help: "X.",
+    labelNames: ["user", "path"] as const,
+    registry,
+  });
+  const latency = new Histogram({
+    name: "flood_seconds",
+    help: "X.",
+    labelNames: ["user"] as const,
+    registry,
+  });
+  const started = performance.now();
+  for (let i = 0; i < 1_000_000; i++) {
+    const user = `user-${i}`;
+    requests.inc({ user, path: `/p/${i}` });
+    latency.labels(user).observe(0.1);
+  }
+  const elapsed = performance.now() - started;
+  const families = await registry.collect();
+  assert.deepEqual(
+    families.map((f) => [f.name, f.points.length]),
+    [["flood", 2_001], ["flood_seconds", 2_001], [
+      "edgemetrics_dropped_label_sets",
+      2,
+    ]],
+  );
+  assert.deepEqual(
+    families[2]?.points.map((p) => [p.labels, "value" in p && p.value]),
+    [
+      [{ metric: "flood" }, 998_000],
+      [{ metric: "flood_seconds" }, 998_000],
+    ],
+  );
+  const overflow = families[0]?.points.at(-1);
+  assert.deepEqual(
+    overflow && [overflow.labels, "value" in overflow && overflow.value],
+    [{ otel_metric_overflow: "true" }, 998_000],
+  );
+  const histogramOverflow = families[1]?.points.at(-1);
+  assert.deepEqual(
+    histogramOverflow && "count" in histogramOverflow &&
+      [histogramOverflow.labels, histogramOverflow.count],
+    [{ otel_metric_overflow: "true" }, 998_000],
+  );
+  assert.ok(elapsed < 8_000, `took ${elapsed} ms`);
+});
+
+Deno.test("SeriesTable reuses the number of a removed series and zeroes its slots", () => {
+  let t = 1;
+  const table = new SeriesTable({
+    metric: "t",
+    labelNames: ["k"],
+    stride: 2,
+    maxSeries: 10,
+    clock: { now: () => t, monotonic: () => t },
+  });
+  const a = table.indexOf({ k: "a" });
+  const b = table.indexOf({ k: "b" });
+  table.data[a * 2] = 5;
+  table.data[a * 2 + 1] = 6;
+  assert.equal(table.remove({ k: "a" }), a);
+  assert.equal(table.remove({ k: "a" }), -1);
+  t = 2;
+  const c = table.indexOf({ k: "c" });
+  assert.equal(c, a);
+  assert.deepEqual([...table.data.subarray(c * 2, c * 2 + 2)], [0, 0]);
+  assert.equal(table.created[c], 2);
+  assert.equal(table.indexOf({ k: "b" }), b);
+  assert.equal(table.size, 2);
+});
+
+Deno.test("SeriesTable grows its storage past the first capacity and keeps every value", () => {
+  const table = new SeriesTable({
+    metric: "grow",
+    labelNames: ["a", "b"],
+    stride: 3,
+    maxSeries: Infinity,
+  });
+  for (let i = 0; i < 100; i++) {
+    const index = table.indexOfValues([`x${i % 7}`, i]);
+    table.data[index * 3 + 2] = i;
+  }
+  const seen: [string, number][] = [];
+  table.forEach((labels, index) => {
+    seen.push([`${labels.a}/${labels.b}`, table.data[index * 3 + 2]!]);
+  });
+  assert.equal(seen.length, 100);
+  assert.deepEqual(
+    seen.toSorted((x, y) => x[1] - y[1]).slice(0, 3),
+    [["x0/0", 0], ["x1/1", 1], ["x2/2", 2]],
+  );
+});
+
+Deno.test("SeriesTable prunes emptied branches on remove so removed values free memory", () => {
+  const table = new SeriesTable({
+    metric: "prune",
+    labelNames: ["a", "b"],
+    stride: 1,
+    maxSeries: 10,
+  });
+  table.indexOf({ a: "x", b: "1" });
+  table.indexOf({ a: "y", b: "1" });
+  table.remove({ a: "x", b: "1" });
+  const seen: string[] = [];
+  table.forEach((labels) => seen.push(JSON.stringify(labels)));
+  assert.deepEqual(seen, ['{"a":"y","b":"1"}']);
+  // a missing label value never matches a series whose value is "undefined"
+  table.indexOf({ a: "undefined", b: "undefined" });
+  assert.throws(() => table.indexOf({} as never), {
+    name: "TypeError",
+    message:
+      'Cannot record to metric "prune": label "a" must be a string or number, got undefined (missing)',
+  });
+});
