@@ -8,6 +8,7 @@
 import type { Labels, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
+  estimateProtobufSize,
   type OtlpAttributes,
   type OtlpExemplar,
   type OtlpMetric,
@@ -125,9 +126,7 @@ export function encodeOtlpJson(
   options: OtlpEncodeOptions,
 ): string {
   const request = buildOtlpRequest(families, options);
-  let points = 0;
-  for (const family of families) points += family.points.length;
-  const w = new JsonWriter(1024 + points * 256);
+  const w = new JsonWriter(Math.ceil(estimateProtobufSize(families) * 2.5));
   w.raw('{"resourceMetrics":[{"resource":{"attributes":');
   anyAttributes(w, request.resource);
   w.raw('},"scopeMetrics":[{');

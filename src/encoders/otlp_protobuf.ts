@@ -13,6 +13,7 @@
 import type { Labels, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
+  estimateProtobufSize,
   type OtlpAttributes,
   type OtlpExemplar,
   type OtlpHistogramPoint,
@@ -76,9 +77,7 @@ export function encodeOtlpProtobuf(
   options: OtlpEncodeOptions,
 ): Uint8Array {
   const request = buildOtlpRequest(families, options);
-  let points = 0;
-  for (const family of families) points += family.points.length;
-  const w = new ProtoWriter(1024 + points * 96);
+  const w = new ProtoWriter(estimateProtobufSize(families));
 
   // ExportMetricsServiceRequest.resource_metrics = 1 (ResourceMetrics)
   const resourceMetrics = w.mark();
