@@ -6,6 +6,7 @@
  */
 
 import type { Clock } from "../clock.ts";
+import type { CollectHook } from "./counter.ts";
 import { systemClock } from "../clock.ts";
 import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
@@ -103,15 +104,7 @@ export function resolveOptions<L extends string>(
   };
 }
 
-/**
- * The `collect` hook every instrument takes: called with the metric before
- * each snapshot, so it can `set` or `inc` from a source read at scrape time.
- */
-export type CollectHook<M> = {
-  // Method syntax keeps the parameter bivariant, so `Histogram<"route">`
-  // stays assignable to `Histogram<string>` despite the stored hook.
-  hook(this: M, metric: M): void | Promise<void>;
-}["hook"];
+export type { CollectHook };
 
 /**
  * Runs an instrument's `collect` hook, then takes its snapshot: synchronously
