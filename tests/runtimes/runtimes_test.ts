@@ -73,6 +73,11 @@ interface RawResponse {
   body: Uint8Array;
 }
 
+/** Every request to a runtime gives up after 15 s: no test hangs. */
+function bounded(): AbortSignal {
+  return AbortSignal.timeout(15_000);
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -347,7 +352,10 @@ async function checkScenario(
   { runtime, gzip, pushAfterResponse, withoutAcceptEncoding }: ScenarioChecks,
 ): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
-  const recorded = await fetch(`${base}/record`, { method: "POST" });
+  const recorded = await fetch(`${base}/record`, {
+    method: "POST",
+    signal: bounded(),
+  });
   assert.equal(await recorded.text(), "recorded\n");
   assert.equal(recorded.status, 200);
 
@@ -394,7 +402,7 @@ async function checkScenario(
   const before = sink.received.length;
   const pushed = await fetch(
     `${base}/push?sink=${encodeURIComponent(sink.url)}`,
-    { method: "POST" },
+    { method: "POST", signal: bounded() },
   );
   const pushText = await pushed.text();
   assert.equal(
@@ -480,7 +488,8 @@ Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves example
   await withPeer(example, async () => {
     const base = `http://127.0.0.1:${examplePort}`;
     for (const path of ["/health", "/orders/84321", "/orders/7", "/nope"]) {
-      await (await fetch(`${base}${path}`)).body?.cancel();
+      await (await fetch(`${base}${path}`, { signal: bounded() })).body
+        ?.cancel();
     }
     const scrape = await rawGet(examplePort, "/metrics");
     assert.equal(scrape.status, 200);
@@ -574,7 +583,9 @@ Deno.test(
       });
       await withPeer(server, async () => {
         const before = sink.received.length;
-        const hello = await fetch(`http://127.0.0.1:${port}/`);
+        const hello = await fetch(`http://127.0.0.1:${port}/`, {
+          signal: bounded(),
+        });
         assert.equal(await hello.text(), "hello from the edge\n");
         await waitFor(
           "examples/worker.ts to push after its response",
