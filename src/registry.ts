@@ -95,6 +95,12 @@ export type CollectFilter = (name: string, type: MetricType) => boolean;
 
 /** The family the registry adds for metrics that reached their series limit. */
 const DROPPED_LABEL_SETS = "edgemetrics_dropped_label_sets";
+const TYPES: readonly MetricType[] = [
+  "counter",
+  "gauge",
+  "histogram",
+  "summary",
+];
 const DROPPED_NAMES: readonly string[] = [
   DROPPED_LABEL_SETS,
   `${DROPPED_LABEL_SETS}_total`,
@@ -193,7 +199,8 @@ export class Registry {
    *
    * @param collector The metric or collector to add.
    * @throws {DuplicateMetricError} When a registered metric already takes one of its names.
-   * @throws {TypeError} When the name is `edgemetrics_dropped_label_sets`, which the registry keeps for itself.
+   * @throws {TypeError} When the name is invalid or `edgemetrics_dropped_label_sets`
+   * (which the registry keeps for itself), or the type is unknown.
    *
    * @example A counter `x_total` and a gauge `x` clash
    * ```ts
@@ -209,6 +216,17 @@ export class Registry {
    * ```
    */
   register(collector: Collector): void {
+    if (!isMetricName(collector.name) || !TYPES.includes(collector.type)) {
+      throw new TypeError(
+        `Cannot register metric ${
+          JSON.stringify(collector.name) ?? String(collector.name)
+        }: a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of ${
+          TYPES.join(", ")
+        }, got type ${
+          JSON.stringify(collector.type) ?? String(collector.type)
+        }`,
+      );
+    }
     const names = sampleNames(collector.name, collector.type);
     for (const name of names) {
       if (DROPPED_NAMES.includes(this.prefix + name)) {

@@ -153,6 +153,33 @@ Deno.test("Registry refuses the name it keeps for the dropped-label-sets counter
   );
 });
 
+Deno.test("Registry.register() refuses a collector with a bad name or type", () => {
+  const registry = new Registry();
+  const collect = () => ({
+    type: "gauge" as const,
+    name: "x",
+    help: "",
+    aggregation: "sum" as const,
+    points: [],
+  });
+  assert.throws(
+    () => registry.register({ name: "bad-name", type: "gauge", collect }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot register metric "bad-name": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, got type "gauge"',
+    },
+  );
+  assert.throws(
+    () => registry.register({ name: "ok", type: "info" as never, collect }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot register metric "ok": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, got type "info"',
+    },
+  );
+});
+
 Deno.test("Registry.get(), remove() and clear() free names for registration again", async () => {
   const registry = new Registry();
   const jobs = new Counter({ name: "jobs_total", help: "Jobs.", registry });
