@@ -268,9 +268,7 @@ function labels(w: JsonWriter, prefix: string, attributes: Labels): boolean {
   let first = true;
   for (const key in attributes) {
     w.raw(first ? prefix : ",");
-    w.keyPrefix(key);
-    w.string(attributes[key]!);
-    w.raw("}}");
+    w.pair(key, attributes[key]!);
     first = false;
   }
   return !first;
@@ -330,6 +328,13 @@ function anyAttributes(w: JsonWriter, attributes: OtlpAttributes): void {
     first = false;
   }
   w.raw("]");
+}
+
+/** Cached label bytes of one key: `values` is null once caching stopped paying. */
+interface PairCache {
+  values: Map<string, Uint8Array> | null;
+  hits: number;
+  misses: number;
 }
 
 const HEX = "0123456789abcdef";
@@ -417,6 +422,47 @@ class JsonWriter {
     }
     buf[p++] = 34;
     this.#pos = p;
+  }
+
+  #pairs = new Map<string, PairCache>();
+
+  /**
+   * Appends one label as `{"key":…,"value":{"stringValue":…}}`. The bytes
+   * of each (key, value) pair are cached for this call, since label values
+   * repeat across series (methods, routes, status codes); a key whose values
+   * rarely repeat (ids) stops being cached after a few hundred misses, so
+   * unique values cost no cache churn.
+   */
+  pair(key: string, value: string): void {
+    let cache = this.#pairs.get(key);
+    if (cache === undefined) {
+      cache = { values: new Map(), hits: 0, misses: 0 };
+      this.#pairs.set(key, cache);
+    }
+    const values = cache.values;
+    const bytes = values?.get(value);
+    if (bytes === undefined) {
+      const start = this.#pos;
+      this.keyPrefix(key);
+      this.string(value);
+      this.raw("}}");
+      if (values !== null) {
+        if (++cache.misses > 256 && cache.hits < cache.misses) {
+          cache.values = null;
+        } else {
+          values.set(value, this.#buf.slice(start, this.#pos));
+        }
+      }
+      return;
+    }
+    cache.hits++;
+    const n = bytes.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    const p = this.#pos;
+    if (n < 64) { for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!; }
+    else buf.set(bytes, p);
+    this.#pos = p + n;
   }
 
   #keyPrefixes = new Map<string, string>();
