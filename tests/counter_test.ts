@@ -177,6 +177,32 @@ Deno.test("Counter.remove() forgets a series; its bound child stays valid and st
   assert.equal((await counter.collect()).points[1]?.value, 2);
 });
 
+Deno.test("Counter.remove(...values) forgets a series given positionally", async () => {
+  const counter = new Counter({
+    name: "removed_positional_total",
+    help: "X.",
+    labelNames: ["method", "status"] as const,
+    registry: null,
+  });
+  counter.inc({ method: "GET", status: 200 });
+  counter.inc({ method: "GET", status: 500 });
+  counter.remove("GET", 200);
+  assert.deepEqual(
+    (await counter.collect()).points.map((p) => p.labels),
+    [{ method: "GET", status: "500" }],
+  );
+  assert.throws(() => counter.remove("GET"), {
+    name: "TypeError",
+    message:
+      'Cannot remove from metric "removed_positional_total": expected 2 label values (method, status), got 1',
+  });
+  assert.throws(() => counter.remove({ method: "GET" } as never), {
+    name: "TypeError",
+    message:
+      'Cannot record to metric "removed_positional_total": label "status" must be a string or number, got undefined (missing)',
+  });
+});
+
 Deno.test("Counter.reset() forgets every series; children stay valid", async () => {
   const clock = fixedClock(1);
   const labeled = new Counter({

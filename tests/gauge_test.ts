@@ -160,7 +160,7 @@ Deno.test("Gauge.remove() and reset() keep bound children valid", async () => {
   const b = gauge.labels("b");
   a.set(1);
   b.set(2);
-  gauge.remove({ k: "a" });
+  gauge.remove("a");
   assert.deepEqual((await gauge.collect()).points, [
     { labels: { k: "b" }, value: 2 },
   ]);

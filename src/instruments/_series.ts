@@ -180,6 +180,28 @@ export class SeriesTable {
   }
 
   /**
+   * Forgets a series given as `remove(labelObject)` or `remove(...values)`
+   * in declaration order. Returns its former number, or -1.
+   */
+  removeArgs(args: readonly unknown[]): number {
+    const first = args[0];
+    if (args.length === 1 && typeof first === "object" && first !== null) {
+      return this.remove(first as LabelValues<string>);
+    }
+    const names = this.labelNames;
+    if (args.length !== names.length) {
+      throw new TypeError(
+        `Cannot remove from metric "${this.metric}": expected ${names.length} label values (${
+          names.join(", ")
+        }), got ${args.length}`,
+      );
+    }
+    const labels: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) labels[names[i]!] = args[i];
+    return this.remove(labels as LabelValues<string>);
+  }
+
+  /**
    * Forgets the series of a label object. Returns its former number, or -1
    * when there was no such series.
    */

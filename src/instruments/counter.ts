@@ -334,8 +334,17 @@ export class Counter<L extends string = never> {
    * @param labels The series' label set.
    * @throws {TypeError} When the label set does not match the declared labels.
    */
-  remove(labels: LabelValues<L>): void {
-    const index = this.#state.table.remove(labels);
+  remove(labels: LabelValues<L>): void;
+  /**
+   * Forgets one series given by its label values in `labelNames` order,
+   * like `labels(...values)`; bound children of it stay valid.
+   *
+   * @param values One value per declared label, in declaration order.
+   * @throws {TypeError} When the number or type of values is wrong.
+   */
+  remove(...values: LabelValue[]): void;
+  remove(...args: unknown[]): void {
+    const index = this.#state.table.removeArgs(args);
     if (index >= 0) this.#state.exemplars.delete(index);
   }
 
