@@ -319,6 +319,17 @@ export function toCount(value: number): number {
   return value >= MAX_UINT64 ? MAX_UINT64 : Math.round(value);
 }
 
+/** Per-bucket counts as fixed64 values: the snapshot's own array when they already are (no copy). */
+function toCounts(counts: readonly number[]): readonly number[] {
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (!(c >= 0 && c < MAX_UINT64 && Math.floor(c) === c)) {
+      return counts.map(toCount);
+    }
+  }
+  return counts;
+}
+
 const HEX_32 = /^[0-9a-fA-F]{32}$/;
 const HEX_16 = /^[0-9a-fA-F]{16}$/;
 const ALL_ZERO = /^0+$/;
@@ -417,10 +428,7 @@ export function buildOtlpRequest(
         const points: OtlpHistogramPoint[] = new Array(family.points.length);
         for (let i = 0; i < family.points.length; i++) {
           const p = family.points[i]!;
-          const bucketCounts: number[] = new Array(p.counts.length);
-          for (let b = 0; b < p.counts.length; b++) {
-            bucketCounts[b] = toCount(p.counts[b]!);
-          }
+          const bucketCounts = toCounts(p.counts);
           let exemplars = NO_EXEMPLARS;
           if (p.exemplars !== undefined) {
             const list: OtlpExemplar[] = [];
