@@ -176,3 +176,71 @@ Deno.test("SeriesTable prunes emptied branches on remove so removed values free 
       'Cannot record to metric "prune": label "a" must be a string or number, got undefined (missing)',
   });
 });
+
+Deno.test("collect() hands out the same frozen labels object per series until it is removed or reset", async () => {
+  const registry = new Registry({ maxSeries: 2 });
+  const requests = new Counter({
+    name: "stable_total",
+    help: "X.",
+    labelNames: ["route"] as const,
+    registry,
+  });
+  const latency = new Histogram({
+    name: "stable_seconds",
+    help: "X.",
+    buckets: [1],
+    registry,
+  });
+  requests.inc({ route: "/a" });
+  requests.inc({ route: "/b" });
+  requests.inc({ route: "/c" }); // past the limit: the overflow series
+  latency.observe(0.5);
+  const first = (await requests.collect()).points.map((p) => p.labels);
+  requests.inc({ route: "/a" }, 2); // values change, labels objects do not
+  const second = (await requests.collect()).points.map((p) => p.labels);
+  assert.deepEqual(first, [
+    { route: "/a" },
+    { route: "/b" },
+    { otel_metric_overflow: "true" },
+  ]);
+  assert.ok(second.every((labels, i) => labels === first[i]));
+  assert.ok(first.every((labels) => Object.isFrozen(labels)));
+  const unlabeled = (await latency.collect()).points[0]?.labels;
+  assert.equal((await latency.collect()).points[0]?.labels, unlabeled);
+
+  requests.remove({ route: "/a" });
+  requests.inc({ route: "/a" });
+  const third = (await requests.collect()).points.map((p) => p.labels);
+  assert.deepEqual(third, [
+    { route: "/b" },
+    { route: "/a" },
+    { otel_metric_overflow: "true" },
+  ]);
+  assert.equal(third[0], first[1]);
+  assert.notEqual(third[1], first[0]);
+  assert.equal(third[2], first[2]);
+
+  requests.reset();
+  latency.reset();
+  requests.inc({ route: "/b" });
+  const after = (await requests.collect()).points[0]?.labels;
+  assert.deepEqual(after, { route: "/b" });
+  assert.notEqual(after, first[1]);
+  assert.notEqual((await latency.collect()).points[0]?.labels, unlabeled);
+});
+
+Deno.test("SeriesTable never shares a labels object between two tables", () => {
+  const make = () =>
+    new SeriesTable({
+      metric: "m",
+      labelNames: [],
+      stride: 1,
+      maxSeries: 1,
+    });
+  const a = make();
+  const b = make();
+  a.order();
+  b.order();
+  assert.deepEqual(a.labels[0], {});
+  assert.notEqual(a.labels[0], b.labels[0]);
+});

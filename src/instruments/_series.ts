@@ -16,10 +16,8 @@ import type { Clock } from "../clock.ts";
 
 export type { LabelValue, LabelValues };
 
-/** The label set of the series that collects records past the series limit. */
-export const OVERFLOW_LABELS: Labels = Object.freeze({
-  otel_metric_overflow: "true",
-});
+/** The label name and value of the series that collects records past the series limit. */
+const OVERFLOW_NAME = "otel_metric_overflow";
 
 /** The default series limit per metric. */
 export const DEFAULT_MAX_SERIES = 2000;
@@ -90,6 +88,14 @@ export class SeriesTable {
   generation = 0;
   /** Records folded into the overflow series because the limit was reached. */
   droppedLabelSets = 0;
+  /**
+   * The labels of each series by series number, frozen and stable: the same
+   * object for the same series across collections, until the series is
+   * removed or the table reset. Encoders may cache per-series work in a
+   * `WeakMap` keyed by it. Filled by {@linkcode SeriesTable.order}; distinct
+   * tables never share an object.
+   */
+  labels: (Labels | undefined)[] = [];
 
   #root: Node = new Map();
   #size = 0; // series in the tree, the overflow series excluded
@@ -98,6 +104,8 @@ export class SeriesTable {
   #overflow = -1;
   #init: ((index: number) => void) | undefined;
   #clock: Clock | undefined;
+  /** Series numbers in collection order; null after the set of series changed. */
+  #order: number[] | null = null;
 
   constructor(options: SeriesTableOptions) {
     this.metric = options.metric;
@@ -225,6 +233,8 @@ export class SeriesTable {
     }
     this.#size--;
     this.#free.push(index);
+    this.labels[index] = undefined;
+    this.#order = null;
     this.data.fill(0, index * this.stride, (index + 1) * this.stride);
     this.generation++;
     return index;
@@ -238,33 +248,66 @@ export class SeriesTable {
     this.#free = [];
     this.#overflow = -1;
     this.droppedLabelSets = 0;
+    this.labels = [];
+    this.#order = null;
     this.data.fill(0);
     this.generation++;
     if (this.labelNames.length === 0) this.#allocate();
   }
 
-  /** Calls `visit` with each series' label set and number, in creation order per branch. */
-  forEach(visit: (labels: Labels, index: number) => void): void {
+  /** The number of the overflow series, or -1 while there is none. */
+  get overflowIndex(): number {
+    return this.#overflow;
+  }
+
+  /**
+   * Series numbers in collection order: the label tree walked in insertion
+   * order per level, the overflow series last. Cached until a series is
+   * created or removed; every number in it has its entry in `labels`.
+   */
+  order(): readonly number[] {
+    if (this.#order !== null) return this.#order;
+    const order: number[] = [];
     const names = this.labelNames;
+    const labels = this.labels;
     if (names.length === 0) {
-      visit({}, 0);
-      return;
-    }
-    const values: string[] = new Array(names.length);
-    const walk = (node: Node, depth: number): void => {
-      for (const [value, child] of node) {
-        values[depth] = value!;
-        if (depth < names.length - 1) {
-          walk(child, depth + 1);
-        } else {
-          const labels: Record<string, string> = {};
-          for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
-          visit(labels, child);
+      labels[0] ??= Object.freeze({});
+      order.push(0);
+    } else {
+      const values: string[] = new Array(names.length);
+      const last = names.length - 1;
+      const walk = (node: Node, depth: number): void => {
+        for (const [value, child] of node) {
+          values[depth] = value!;
+          if (depth < last) {
+            walk(child, depth + 1);
+            continue;
+          }
+          if (labels[child] === undefined) {
+            const made: Record<string, string> = {};
+            for (let i = 0; i < names.length; i++) made[names[i]!] = values[i]!;
+            labels[child] = Object.freeze(made);
+          }
+          order.push(child);
         }
+      };
+      walk(this.#root, 0);
+      if (this.#overflow >= 0) {
+        labels[this.#overflow] ??= Object.freeze({ [OVERFLOW_NAME]: "true" });
+        order.push(this.#overflow);
       }
-    };
-    walk(this.#root, 0);
-    if (this.#overflow >= 0) visit(OVERFLOW_LABELS, this.#overflow);
+    }
+    return this.#order = order;
+  }
+
+  /** Calls `visit` with each series' stable label set and number, in {@linkcode SeriesTable.order}. */
+  forEach(visit: (labels: Labels, index: number) => void): void {
+    const order = this.order();
+    const labels = this.labels;
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      visit(labels[index]!, index);
+    }
   }
 
   #create(
@@ -276,7 +319,10 @@ export class SeriesTable {
       : positional!.map((raw, i) => this.#checkValue(this.labelNames[i]!, raw));
     if (this.#size >= this.maxSeries) {
       this.droppedLabelSets++;
-      if (this.#overflow < 0) this.#overflow = this.#allocate();
+      if (this.#overflow < 0) {
+        this.#overflow = this.#allocate();
+        this.#order = null;
+      }
       return this.#overflow;
     }
     let node = this.#root;
@@ -291,6 +337,7 @@ export class SeriesTable {
     const index = this.#allocate();
     node.set(values[values.length - 1]!, index);
     this.#size++;
+    this.#order = null;
     return index;
   }
 

@@ -369,17 +369,25 @@ export class Counter<L extends string = never> {
 
   #snapshot(): CounterFamily {
     const { table, exemplars } = this.#state;
-    const points: CounterPoint[] = [];
-    table.forEach((labels, index) => {
-      const value = table.data[index]!;
-      const created = table.created[index]!;
-      const exemplar = exemplars.get(index);
-      points.push(
-        exemplar === undefined
-          ? { labels, value, created }
-          : { labels, value, created, exemplar },
-      );
-    });
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: CounterPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      const exemplar = exemplars.size === 0 ? undefined : exemplars.get(index);
+      points[i] = exemplar === undefined
+        ? {
+          labels: labels[index]!,
+          value: data[index]!,
+          created: created[index]!,
+        }
+        : {
+          labels: labels[index]!,
+          value: data[index]!,
+          created: created[index]!,
+          exemplar,
+        };
+    }
     return this.unit === undefined
       ? { type: "counter", name: this.name, help: this.help, points }
       : {

@@ -481,10 +481,13 @@ export class Gauge<L extends string = never> {
 
   #snapshot(): GaugeFamily {
     const table = this.#state.table;
-    const points: GaugePoint[] = [];
-    table.forEach((labels, index) => {
-      points.push({ labels, value: table.data[index]! });
-    });
+    const order = table.order();
+    const { labels, data } = table;
+    const points: GaugePoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      points[i] = { labels: labels[index]!, value: data[index]! };
+    }
     const family: GaugeFamily = {
       type: "gauge",
       name: this.name,

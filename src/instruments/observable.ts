@@ -22,7 +22,7 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { OVERFLOW_LABELS, SeriesTable } from "./_series.ts";
+import { SeriesTable } from "./_series.ts";
 
 /**
  * What an observe callback records into: one absolute value per label set,
@@ -138,8 +138,8 @@ export interface ObservableGaugeOptions<L extends string>
   aggregation?: GaugeAggregation;
 }
 
-/** One collection's observations: series number → labels and value. */
-type Observed = Map<number, { labels: Labels; value: number }>;
+/** One collection's observations: series number → value. */
+type Observed = Map<number, number>;
 
 /**
  * The series table of an observable instrument, and the collections that
@@ -220,22 +220,13 @@ class Observations {
       return;
     }
     const table = this.table;
-    const before = table.droppedLabelSets;
     const index = table.indexOf(labels);
-    if (table.droppedLabelSets !== before) {
+    if (index === table.overflowIndex) {
       // Past the series limit: label sets fold into the overflow series, summed.
-      const overflow = observed.get(index);
-      if (overflow === undefined) {
-        observed.set(index, { labels: OVERFLOW_LABELS, value });
-      } else {
-        overflow.value += value;
-      }
+      observed.set(index, (observed.get(index) ?? 0) + value);
       return;
     }
-    const names = table.labelNames;
-    const copy: Record<string, string> = {};
-    for (const name of names) copy[name] = String(labels![name]);
-    observed.set(index, { labels: copy, value });
+    observed.set(index, value);
   }
 
   /** Forgets the series this collection did not observe. */
@@ -243,27 +234,33 @@ class Observations {
     const table = this.table;
     if (table.labelNames.length === 0) return;
     const stale: Labels[] = [];
+    const overflow = table.overflowIndex;
     table.forEach((labels, index) => {
-      if (labels !== OVERFLOW_LABELS && !observed.has(index)) {
-        stale.push(labels);
-      }
+      if (index !== overflow && !observed.has(index)) stale.push(labels);
     });
     for (const labels of stale) table.remove(labels);
   }
 }
 
-/** Builds the points of a collection in the order the callback observed them, overflow last. */
+/**
+ * Builds the points of a collection in the order the callback observed them,
+ * overflow last, each with its series' stable labels.
+ */
 function pointsOf<P>(
+  table: SeriesTable,
   observed: Observed,
   point: (labels: Labels, value: number, index: number) => P,
 ): P[] {
+  table.order(); // fills the labels of series created by this collection
+  const labels = table.labels;
   const points: P[] = [];
-  let overflow: P | undefined;
-  for (const [index, { labels, value }] of observed) {
-    if (labels === OVERFLOW_LABELS) overflow = point(labels, value, index);
-    else points.push(point(labels, value, index));
+  const overflow = table.overflowIndex;
+  for (const [index, value] of observed) {
+    if (index !== overflow) points.push(point(labels[index]!, value, index));
   }
-  if (overflow !== undefined) points.push(overflow);
+  if (overflow >= 0 && observed.has(overflow)) {
+    points.push(point(labels[overflow]!, observed.get(overflow)!, overflow));
+  }
   return points;
 }
 
@@ -361,6 +358,7 @@ export class ObservableCounter<L extends string = never> {
     const table = this.#observations.table;
     return this.#observations.collect((observed) => {
       const points = pointsOf<CounterPoint>(
+        table,
         observed,
         (labels, value, index) => ({
           labels,
@@ -478,8 +476,10 @@ export class ObservableGauge<L extends string = never> {
    * (the registry reports it and serves the other metrics).
    */
   collect(): GaugeFamily | Promise<GaugeFamily> {
+    const table = this.#observations.table;
     return this.#observations.collect((observed) => {
       const points = pointsOf<GaugePoint>(
+        table,
         observed,
         (labels, value) => ({ labels, value }),
       );
