@@ -15,8 +15,8 @@ import type {
 import {
   escapeHelp004,
   formatCanonical,
-  formatNumber,
-  renderLabelPairs,
+  labelPairs,
+  TextWriter,
 } from "./_text.ts";
 
 /**
@@ -99,92 +99,146 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
 export function encodePrometheusText(
   families: readonly MetricFamily[],
 ): string {
-  let out = "";
+  const w = new TextWriter(estimateSize(families));
   for (const family of families) {
     switch (family.type) {
       case "counter":
-        out += counter(family);
+        simple(w, family, family.name + "_total");
         break;
       case "gauge":
-        out += gauge(family);
+        simple(w, family, family.name);
         break;
       case "histogram":
-        out += histogram(family);
+        histogram(w, family);
         break;
       case "summary":
-        out += summary(family);
+        summary(w, family);
         break;
     }
   }
-  return out;
+  return w.finish();
 }
 
-function header(name: string, help: string, type: string): string {
-  const typeLine = "# TYPE " + name + " " + type + "\n";
-  return help === ""
-    ? typeLine
-    : "# HELP " + name + " " + escapeHelp004(help) + "\n" + typeLine;
-}
-
-function counter(family: CounterFamily): string {
-  const name = family.name + "_total";
-  let out = header(name, family.help, "counter");
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
-    out += (pairs === "" ? name : name + "{" + pairs + "}") + " " +
-      formatNumber(point.value) + "\n";
+/** A guess of the output size, so the buffer rarely grows (growing costs a copy). */
+function estimateSize(families: readonly MetricFamily[]): number {
+  let size = 0;
+  for (const family of families) {
+    const line = family.name.length + 64;
+    const lines = family.type === "histogram"
+      ? family.bounds.length + 3
+      : family.type === "summary"
+      ? 4
+      : 1;
+    size += 256 + family.points.length * lines * line;
   }
-  return out;
+  return size;
 }
 
-function gauge(family: GaugeFamily): string {
-  const name = family.name;
-  let out = header(name, family.help, "gauge");
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
-    out += (pairs === "" ? name : name + "{" + pairs + "}") + " " +
-      formatNumber(point.value) + "\n";
+function header(w: TextWriter, name: string, help: string, type: string) {
+  if (help !== "") {
+    w.text("# HELP " + name + " ");
+    w.text(escapeHelp004(help));
+    w.byte(NL);
   }
-  return out;
+  w.text("# TYPE " + name + " " + type + "\n");
 }
 
-function histogram(family: HistogramFamily): string {
+const NL = 10;
+const SPACE = 32;
+const OPEN = 123; // {
+const CLOSE = 125; // }
+const COMMA = 44;
+
+/** Counters and gauges: one sample per series. */
+function simple(
+  w: TextWriter,
+  family: CounterFamily | GaugeFamily,
+  name: string,
+): void {
+  header(w, name, family.help, family.type);
+  for (const point of family.points) {
+    const pairs = labelPairs(point.labels);
+    w.text(name);
+    if (pairs !== "") {
+      w.byte(OPEN);
+      w.text(pairs);
+      w.byte(CLOSE);
+    }
+    w.byte(SPACE);
+    w.number(point.value);
+    w.byte(NL);
+  }
+}
+
+/** `name{pairs} ` or `name ` when there are no labels. */
+function sampleName(w: TextWriter, name: string, pairs: string): void {
+  w.text(name);
+  if (pairs !== "") {
+    w.byte(OPEN);
+    w.text(pairs);
+    w.byte(CLOSE);
+  }
+  w.byte(SPACE);
+}
+
+function histogram(w: TextWriter, family: HistogramFamily): void {
   const name = family.name;
-  let out = header(name, family.help, "histogram");
+  header(w, name, family.help, "histogram");
   const bounds = family.bounds;
   // `le="…"} ` per bucket, rendered once per family.
   const les: string[] = [];
   for (const bound of bounds) les.push('le="' + formatCanonical(bound) + '"} ');
   les.push('le="+Inf"} ');
+  const bucket = name + "_bucket{";
+  const sum = name + "_sum";
+  const count = name + "_count";
   for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
-    const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
+    const pairs = labelPairs(point.labels);
     const counts = point.counts;
     let cumulative = 0;
     for (let i = 0; i < les.length; i++) {
       cumulative += counts[i] ?? 0;
-      out += bucket + les[i] + formatNumber(cumulative) + "\n";
+      w.text(bucket);
+      if (pairs !== "") {
+        w.text(pairs);
+        w.byte(COMMA);
+      }
+      w.text(les[i]!);
+      w.number(cumulative);
+      w.byte(NL);
     }
-    const suffix = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_sum" + suffix + formatNumber(point.sum) + "\n" + name +
-      "_count" + suffix + formatNumber(cumulative) + "\n";
+    sampleName(w, sum, pairs);
+    w.number(point.sum);
+    w.byte(NL);
+    sampleName(w, count, pairs);
+    w.number(cumulative);
+    w.byte(NL);
   }
-  return out;
 }
 
-function summary(family: SummaryFamily): string {
+function summary(w: TextWriter, family: SummaryFamily): void {
   const name = family.name;
-  let out = header(name, family.help, "summary");
+  header(w, name, family.help, "summary");
+  const sum = name + "_sum";
+  const count = name + "_count";
   for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
-    const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
+    const pairs = labelPairs(point.labels);
     for (const q of point.quantiles) {
-      out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
-        formatNumber(q.value) + "\n";
+      w.text(name);
+      w.byte(OPEN);
+      if (pairs !== "") {
+        w.text(pairs);
+        w.byte(COMMA);
+      }
+      w.text('quantile="' + formatCanonical(q.quantile) + '"} ');
+      w.number(q.value);
+      w.byte(NL);
     }
-    const suffix = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_sum" + suffix + formatNumber(point.sum) + "\n" + name +
-      "_count" + suffix + formatNumber(point.count) + "\n";
+    sampleName(w, sum, pairs);
+    w.number(point.sum);
+    w.byte(NL);
+    sampleName(w, count, pairs);
+    w.number(point.count);
+    w.byte(NL);
   }
-  return out;
 }
