@@ -7,16 +7,12 @@
  */
 
 import type {
-  CounterFamily,
   CounterPoint,
   Exemplar,
-  GaugeFamily,
-  GaugePoint,
-  HistogramFamily,
   HistogramPoint,
   Labels,
   MetricFamily,
-  SummaryFamily,
+  Quantile,
   SummaryPoint,
 } from "../model.ts";
 
@@ -153,7 +149,7 @@ export interface MergeResult {
 export function mergeSnapshots(
   snapshots: readonly WorkerSnapshot[],
 ): MergeResult {
-  const merged = new Map<string, Accumulator>();
+  const merged = new Map<string, Merged>();
   const conflicts: MergeConflict[] = [];
   for (const { worker, families } of snapshots) {
     const report = (family: string, detail: string) =>
@@ -164,45 +160,209 @@ export function mergeSnapshots(
           `Cannot merge metric "${family}" from worker "${worker}": ${detail}`,
       });
     for (const family of families) {
-      const existing = merged.get(family.name);
-      if (existing === undefined) {
-        const created = createAccumulator(family);
-        merged.set(family.name, created);
-        created.add(family, worker, report);
-      } else if (existing.type !== family.type) {
+      let entry = merged.get(family.name);
+      if (entry === undefined) {
+        merged.set(family.name, entry = { first: family, cells: new Map() });
+      } else if (entry.first.type !== family.type) {
         report(
           family.name,
-          `it is a ${family.type} there and a ${existing.type} here`,
+          `it is a ${family.type} there and a ${entry.first.type} here`,
         );
-      } else {
-        existing.add(family, worker, report);
+        continue;
       }
+      add(entry, family, worker, report);
     }
   }
-  return {
-    families: [...merged.values()].map((accumulator) => accumulator.finish()),
-    conflicts,
-  };
+  return { families: [...merged.values()].map(finish), conflicts };
 }
 
 type Report = (family: string, detail: string) => void;
 
-interface Accumulator {
-  readonly type: MetricFamily["type"];
-  add(family: MetricFamily, worker: string, report: Report): void;
-  finish(): MetricFamily;
+/** A family being merged: the first one seen under its name, and its series. */
+interface Merged {
+  readonly first: MetricFamily;
+  readonly cells: Map<string, Cell>;
 }
 
-function createAccumulator(first: MetricFamily): Accumulator {
+/** Every field a point of any kind may carry, to read points of all kinds alike. */
+type AnyPoint =
+  & Partial<CounterPoint & HistogramPoint & SummaryPoint>
+  & { readonly labels: Labels };
+
+/** The running totals of one series; each kind reads the fields it has. */
+interface Cell {
+  labels: Labels;
+  value: number;
+  sum: number;
+  count: number;
+  created: number;
+  counts: number[];
+  exemplar: Exemplar | undefined;
+  exemplars: (Exemplar | null)[] | undefined;
+  quantiles: readonly Quantile[];
+  /** How many workers reported the series. */
+  workers: number;
+}
+
+/** Adds one worker's family to the merged one of the same name and kind. */
+function add(
+  { first, cells }: Merged,
+  family: MetricFamily,
+  worker: string,
+  report: Report,
+): void {
+  const name = family.name;
+  const mode = first.type === "gauge" ? first.aggregation : undefined;
+  if (family.type === "gauge" && family.aggregation !== mode) {
+    report(
+      name,
+      `its aggregation is "${family.aggregation}" there and "${mode}" here; merged as "${mode}"`,
+    );
+  }
+  const bounds = first.type === "histogram" ? first.bounds : [];
+  if (family.type === "histogram" && !sameBounds(bounds, family.bounds)) {
+    report(
+      name,
+      `bucket bounds differ, got [${family.bounds.join(", ")}] where [${
+        bounds.join(", ")
+      }] is merged; family left out`,
+    );
+    return;
+  }
+  for (const point of family.points as readonly AnyPoint[]) {
+    let labels = point.labels;
+    if (mode === "all") {
+      if (Object.hasOwn(labels, "worker")) {
+        report(
+          name,
+          `a gauge of aggregation "all" cannot have its own "worker" label, got ${
+            JSON.stringify(labels.worker)
+          }; series left out`,
+        );
+        continue;
+      }
+      labels = { ...labels, worker };
+    }
+    if (
+      family.type === "histogram" && point.counts!.length !== bounds.length + 1
+    ) {
+      report(
+        name,
+        `a point needs ${bounds.length + 1} bucket counts, got ${
+          point.counts!.length
+        }; series left out`,
+      );
+      continue;
+    }
+    const key = labelKey(labels);
+    const cell = cells.get(key);
+    if (cell === undefined || mode === "all") {
+      cells.set(key, {
+        labels,
+        value: point.value ?? 0,
+        sum: point.sum ?? 0,
+        count: point.count ?? 0,
+        created: point.created ?? 0,
+        counts: [...point.counts ?? []],
+        exemplar: point.exemplar,
+        exemplars: point.exemplars && [...point.exemplars],
+        quantiles: point.quantiles ?? [],
+        workers: 1,
+      });
+      continue;
+    }
+    const value = point.value ?? 0;
+    cell.value = mode === "max"
+      ? Math.max(cell.value, value)
+      : mode === "min"
+      ? Math.min(cell.value, value)
+      : cell.value + value;
+    cell.sum += point.sum ?? 0;
+    cell.count += point.count ?? 0;
+    cell.created = Math.min(cell.created, point.created ?? 0);
+    cell.workers++;
+    cell.exemplar = latest(cell.exemplar, point.exemplar);
+    const counts = point.counts ?? [];
+    for (let i = 0; i < counts.length; i++) cell.counts[i]! += counts[i]!;
+    if (point.exemplars !== undefined) {
+      const kept = cell.exemplars ??= cell.counts.map(() => null);
+      for (let i = 0; i < kept.length; i++) {
+        kept[i] =
+          latest(kept[i] ?? undefined, point.exemplars[i] ?? undefined) ?? null;
+      }
+    }
+  }
+}
+
+/**
+ * The merged family: each series with the fields of its kind, labels
+ * copied, an exemplar only where one was kept, and a summary's quantiles
+ * only when one worker reported the series.
+ */
+function finish({ first, cells }: Merged): MetricFamily {
+  const header = first.unit === undefined
+    ? { name: first.name, help: first.help }
+    : { name: first.name, help: first.help, unit: first.unit };
+  const series = [...cells.values()];
+  const labels = (cell: Cell) => ({ ...cell.labels });
   switch (first.type) {
     case "counter":
-      return new CounterAccumulator(first);
+      return {
+        type: "counter",
+        ...header,
+        points: series.map((cell) => {
+          const point = {
+            labels: labels(cell),
+            value: cell.value,
+            created: cell.created,
+          };
+          return cell.exemplar === undefined
+            ? point
+            : { ...point, exemplar: cell.exemplar };
+        }),
+      };
     case "gauge":
-      return new GaugeAccumulator(first);
+      return {
+        type: "gauge",
+        ...header,
+        aggregation: first.aggregation,
+        points: series.map((cell) => ({
+          labels: labels(cell),
+          value: cell.value,
+        })),
+      };
     case "histogram":
-      return new HistogramAccumulator(first);
+      return {
+        type: "histogram",
+        ...header,
+        bounds: [...first.bounds],
+        points: series.map((cell) => {
+          const point = {
+            labels: labels(cell),
+            counts: cell.counts,
+            sum: cell.sum,
+            count: cell.count,
+            created: cell.created,
+          };
+          return cell.exemplars === undefined
+            ? point
+            : { ...point, exemplars: cell.exemplars };
+        }),
+      };
     case "summary":
-      return new SummaryAccumulator(first);
+      return {
+        type: "summary",
+        ...header,
+        points: series.map((cell) => ({
+          labels: labels(cell),
+          count: cell.count,
+          sum: cell.sum,
+          created: cell.created,
+          quantiles: cell.workers === 1
+            ? cell.quantiles.map((q) => ({ ...q }))
+            : [],
+        })),
+      };
   }
 }
 
@@ -210,15 +370,6 @@ function createAccumulator(first: MetricFamily): Accumulator {
 function labelKey(labels: Labels): string {
   const names = Object.keys(labels).sort();
   return JSON.stringify(names.map((name) => [name, labels[name]]));
-}
-
-/** The header of a family without its points, copying `unit` only when set. */
-function header(
-  family: MetricFamily,
-): { name: string; help: string; unit?: string } {
-  return family.unit === undefined
-    ? { name: family.name, help: family.help }
-    : { name: family.name, help: family.help, unit: family.unit };
 }
 
 /** The later of two exemplars by timestamp; the first one on a tie. */
@@ -233,269 +384,6 @@ function latest(
   return kept;
 }
 
-interface CounterCell {
-  labels: Labels;
-  value: number;
-  created: number;
-  exemplar: Exemplar | undefined;
-}
-
-class CounterAccumulator implements Accumulator {
-  readonly type = "counter" as const;
-  #first: CounterFamily;
-  #cells = new Map<string, CounterCell>();
-
-  constructor(first: CounterFamily) {
-    this.#first = first;
-  }
-
-  add(family: MetricFamily, _worker: string, _report: Report): void {
-    for (const point of (family as CounterFamily).points) {
-      const key = labelKey(point.labels);
-      const cell = this.#cells.get(key);
-      if (cell === undefined) {
-        this.#cells.set(key, {
-          labels: point.labels,
-          value: point.value,
-          created: point.created,
-          exemplar: point.exemplar,
-        });
-      } else {
-        cell.value += point.value;
-        cell.created = Math.min(cell.created, point.created);
-        cell.exemplar = latest(cell.exemplar, point.exemplar);
-      }
-    }
-  }
-
-  finish(): CounterFamily {
-    const points: CounterPoint[] = [];
-    for (const { labels, value, created, exemplar } of this.#cells.values()) {
-      points.push(
-        exemplar === undefined
-          ? { labels: { ...labels }, value, created }
-          : { labels: { ...labels }, value, created, exemplar },
-      );
-    }
-    return { type: "counter", ...header(this.#first), points };
-  }
-}
-
-class GaugeAccumulator implements Accumulator {
-  readonly type = "gauge" as const;
-  #first: GaugeFamily;
-  #cells = new Map<string, { labels: Labels; value: number }>();
-
-  constructor(first: GaugeFamily) {
-    this.#first = first;
-  }
-
-  add(family: MetricFamily, worker: string, report: Report): void {
-    const gauge = family as GaugeFamily;
-    const mode = this.#first.aggregation;
-    if (gauge.aggregation !== mode) {
-      report(
-        gauge.name,
-        `its aggregation is "${gauge.aggregation}" there and "${mode}" here; merged as "${mode}"`,
-      );
-    }
-    for (const point of gauge.points) {
-      if (mode === "all") {
-        if (Object.hasOwn(point.labels, "worker")) {
-          report(
-            gauge.name,
-            `a gauge of aggregation "all" cannot have its own "worker" label, got ${
-              JSON.stringify(point.labels.worker)
-            }; series left out`,
-          );
-          continue;
-        }
-        const labels = { ...point.labels, worker };
-        this.#cells.set(labelKey(labels), { labels, value: point.value });
-        continue;
-      }
-      const key = labelKey(point.labels);
-      const cell = this.#cells.get(key);
-      if (cell === undefined) {
-        this.#cells.set(key, { labels: point.labels, value: point.value });
-      } else if (mode === "sum") {
-        cell.value += point.value;
-      } else if (mode === "max") {
-        cell.value = Math.max(cell.value, point.value);
-      } else {
-        cell.value = Math.min(cell.value, point.value);
-      }
-    }
-  }
-
-  finish(): GaugeFamily {
-    const points: GaugePoint[] = [];
-    for (const { labels, value } of this.#cells.values()) {
-      points.push({ labels: { ...labels }, value });
-    }
-    return {
-      type: "gauge",
-      ...header(this.#first),
-      aggregation: this.#first.aggregation,
-      points,
-    };
-  }
-}
-
-interface HistogramCell {
-  labels: Labels;
-  counts: number[];
-  sum: number;
-  count: number;
-  created: number;
-  exemplars: (Exemplar | null)[] | undefined;
-}
-
-class HistogramAccumulator implements Accumulator {
-  readonly type = "histogram" as const;
-  #first: HistogramFamily;
-  #cells = new Map<string, HistogramCell>();
-
-  constructor(first: HistogramFamily) {
-    this.#first = first;
-  }
-
-  add(family: MetricFamily, _worker: string, report: Report): void {
-    const histogram = family as HistogramFamily;
-    const bounds = this.#first.bounds;
-    if (!sameBounds(bounds, histogram.bounds)) {
-      report(
-        histogram.name,
-        `bucket bounds differ, got [${histogram.bounds.join(", ")}] where [${
-          bounds.join(", ")
-        }] is merged; family left out`,
-      );
-      return;
-    }
-    for (const point of histogram.points) {
-      if (point.counts.length !== bounds.length + 1) {
-        report(
-          histogram.name,
-          `a point needs ${
-            bounds.length + 1
-          } bucket counts, got ${point.counts.length}; series left out`,
-        );
-        continue;
-      }
-      const key = labelKey(point.labels);
-      const cell = this.#cells.get(key);
-      if (cell === undefined) {
-        this.#cells.set(key, {
-          labels: point.labels,
-          counts: [...point.counts],
-          sum: point.sum,
-          count: point.count,
-          created: point.created,
-          exemplars: point.exemplars === undefined
-            ? undefined
-            : [...point.exemplars],
-        });
-        continue;
-      }
-      for (let i = 0; i < cell.counts.length; i++) {
-        cell.counts[i]! += point.counts[i]!;
-      }
-      cell.sum += point.sum;
-      cell.count += point.count;
-      cell.created = Math.min(cell.created, point.created);
-      if (point.exemplars !== undefined) {
-        const kept = cell.exemplars ??= cell.counts.map(() => null);
-        for (let i = 0; i < kept.length; i++) {
-          kept[i] =
-            latest(kept[i] ?? undefined, point.exemplars[i] ?? undefined) ??
-              null;
-        }
-      }
-    }
-  }
-
-  finish(): HistogramFamily {
-    const points: HistogramPoint[] = [];
-    for (const cell of this.#cells.values()) {
-      const point = {
-        labels: { ...cell.labels },
-        counts: cell.counts,
-        sum: cell.sum,
-        count: cell.count,
-        created: cell.created,
-      };
-      points.push(
-        cell.exemplars === undefined
-          ? point
-          : { ...point, exemplars: cell.exemplars },
-      );
-    }
-    return {
-      type: "histogram",
-      ...header(this.#first),
-      bounds: [...this.#first.bounds],
-      points,
-    };
-  }
-}
-
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((bound, i) => bound === b[i]);
-}
-
-interface SummaryCell {
-  labels: Labels;
-  count: number;
-  sum: number;
-  created: number;
-  quantiles: SummaryPoint["quantiles"];
-  workers: number;
-}
-
-class SummaryAccumulator implements Accumulator {
-  readonly type = "summary" as const;
-  #first: SummaryFamily;
-  #cells = new Map<string, SummaryCell>();
-
-  constructor(first: SummaryFamily) {
-    this.#first = first;
-  }
-
-  add(family: MetricFamily, _worker: string, _report: Report): void {
-    for (const point of (family as SummaryFamily).points) {
-      const key = labelKey(point.labels);
-      const cell = this.#cells.get(key);
-      if (cell === undefined) {
-        this.#cells.set(key, {
-          labels: point.labels,
-          count: point.count,
-          sum: point.sum,
-          created: point.created,
-          quantiles: point.quantiles,
-          workers: 1,
-        });
-      } else {
-        cell.count += point.count;
-        cell.sum += point.sum;
-        cell.created = Math.min(cell.created, point.created);
-        cell.workers++;
-      }
-    }
-  }
-
-  finish(): SummaryFamily {
-    const points: SummaryPoint[] = [];
-    for (const cell of this.#cells.values()) {
-      points.push({
-        labels: { ...cell.labels },
-        count: cell.count,
-        sum: cell.sum,
-        created: cell.created,
-        quantiles: cell.workers === 1
-          ? cell.quantiles.map((q) => ({ ...q }))
-          : [],
-      });
-    }
-    return { type: "summary", ...header(this.#first), points };
-  }
 }
