@@ -63,9 +63,19 @@ export async function w6ColdStart(
   const denoArgs = ["run", "--quiet", "--no-lock"];
   const emptyJs = `${dir}/empty.mjs`;
   await Deno.writeTextFile(emptyJs, "export {};\n");
-  const built = await buildBundle(
-    entry("import_edgemetrics.ts"),
-    `${dir}/import_edgemetrics.mjs`,
+  // The whole module, as a package ships it: bundling entries/import_edgemetrics.ts
+  // instead would tree-shake it down to what that script touches (Registry).
+  await buildBundle(
+    new URL("../../mod.ts", import.meta.url).pathname,
+    `${dir}/edgemetrics.mjs`,
+  );
+  const builtEntry = `${dir}/import_edgemetrics.mjs`;
+  await Deno.writeTextFile(
+    builtEntry,
+    'import * as edgemetrics from "./edgemetrics.mjs";\n' +
+      'if (typeof edgemetrics.Registry !== "function") {\n' +
+      '  throw new Error("Cannot start: edgemetrics did not load");\n' +
+      "}\n",
   );
   const launches: Launch[] = [
     {
@@ -103,7 +113,7 @@ export async function w6ColdStart(
       runtime: "Deno (built .js)",
       impl: "edgemetrics",
       command: denoRun,
-      args: [...denoArgs, built.path],
+      args: [...denoArgs, builtEntry],
     },
   ];
   const skipped: string[] = [];
@@ -137,7 +147,7 @@ export async function w6ColdStart(
         runtime: "Node (built .js)",
         impl: "edgemetrics",
         command: node.pathname,
-        args: [built.path],
+        args: [builtEntry],
       },
     );
   } else skipped.push("Node (built .js)");
