@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Labels } from "../model.ts";
+import type { Labels, MetricType } from "../model.ts";
 
 const LABEL_VALUE_SPECIAL = /[\\"\n]/;
 const LABEL_VALUE_SPECIAL_ALL = /[\\"\n]/g;
@@ -64,27 +64,81 @@ export function renderLabelPairs(labels: Labels): string {
 }
 
 /**
- * Rendered label pairs per label object, for {@linkcode labelPairs}. Keys
- * are frozen snapshot label objects, which the instruments hand out again
- * for the same series at every collection, so a series' labels are escaped
- * and joined once in its life instead of at every scrape. Weak: an entry
- * goes when its series is removed or reset and its label object collected.
+ * A series' text, rendered once in its life: its label pairs, and the line
+ * heads Prometheus text writes before each value. Every head starts with
+ * the line feed that ends the previous line, so a sample line is one
+ * concatenation of a cached head and the value (the fewest rope pieces).
  */
-const PAIRS = new WeakMap<Labels, string>();
+export interface SeriesText {
+  /** The family kind it was rendered for. */
+  readonly type: MetricType;
+  /** The family name it was rendered for (without `_total`). */
+  readonly name: string;
+  /** `a="x",b="y"`, escaped; `""` for no labels. */
+  readonly pairs: string;
+  /**
+   * `\nname{pairs} ` for counters (`name_total`) and gauges;
+   * `\nname_bucket{pairs,` for histograms (the `le` label follows);
+   * `\nname{pairs,quantile="` for summaries.
+   */
+  readonly head: string;
+  /** `\nname_sum{pairs} ` (histograms and summaries). */
+  readonly sum: string;
+  /** `\nname_count{pairs} ` (histograms and summaries). */
+  readonly count: string;
+}
 
 /**
- * {@linkcode renderLabelPairs}, cached per label object when the object is
- * frozen. A frozen object cannot change, so its text cannot go stale and
- * the encoders stay pure functions of the snapshot; a label object that is
- * not frozen (a hand-made snapshot) is rendered every time.
+ * Series text per label object. Keys are frozen snapshot label objects,
+ * which the instruments hand out again for the same series at every
+ * collection, so a series' labels are escaped and joined once in its life
+ * instead of at every scrape. Weak: an entry goes when its series is removed
+ * or reset and its label object collected.
  */
-export function labelPairs(labels: Labels): string {
-  let pairs = PAIRS.get(labels);
-  if (pairs === undefined) {
-    pairs = renderLabelPairs(labels);
-    if (Object.isFrozen(labels)) PAIRS.set(labels, pairs);
+const SERIES = new WeakMap<Labels, SeriesText>();
+
+/**
+ * The text of the series with these labels in family `name` of kind `type`,
+ * from the cache when the label object is frozen. A frozen object cannot
+ * change, so its text cannot go stale and the encoders stay pure functions
+ * of the snapshot; the entry is also checked against the family's name and
+ * kind, so a label object shared between families is rendered for each. A
+ * label object that is not frozen (a hand-made snapshot) is rendered every
+ * time.
+ */
+export function seriesText(
+  labels: Labels,
+  type: MetricType,
+  name: string,
+): SeriesText {
+  const cached = SERIES.get(labels);
+  if (cached !== undefined && cached.name === name && cached.type === type) {
+    return cached;
   }
-  return pairs;
+  const pairs = renderLabelPairs(labels);
+  const braced = pairs === "" ? " " : "{" + pairs + "} ";
+  const open = pairs === "" ? "{" : "{" + pairs + ",";
+  // join() makes flat strings: a rope leaf that is itself a rope costs more.
+  const entry: SeriesText = {
+    type,
+    name,
+    pairs,
+    head: type === "counter"
+      ? ["\n", name, "_total", braced].join("")
+      : type === "gauge"
+      ? ["\n", name, braced].join("")
+      : type === "histogram"
+      ? ["\n", name, "_bucket", open].join("")
+      : ["\n", name, open, 'quantile="'].join(""),
+    sum: type === "histogram" || type === "summary"
+      ? ["\n", name, "_sum", braced].join("")
+      : "",
+    count: type === "histogram" || type === "summary"
+      ? ["\n", name, "_count", braced].join("")
+      : "",
+  };
+  if (Object.isFrozen(labels)) SERIES.set(labels, entry);
+  return entry;
 }
 
 /**
@@ -132,153 +186,4 @@ export function formatCanonical(value: number): string {
  */
 export function formatSeconds(milliseconds: number): string {
   return formatNumber(milliseconds / 1000);
-}
-
-const decoder = new TextDecoder();
-
-/** The largest integer written digit by digit. */
-const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
-
-/** "00" to "99" as ASCII byte pairs, for writing two digits per division. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
-}
-
-/**
- * Writes text as UTF-8 into one growable byte buffer and decodes it once at
- * the end. Appending millions of small pieces to a string builds a rope that
- * the garbage collector traces and a transport then flattens; a byte buffer
- * costs one copy per character and one decode. Lone surrogates come out as
- * U+FFFD, as they would when the text is encoded for the wire anyway.
- */
-export class TextWriter {
-  #buf: Uint8Array;
-  #pos = 0;
-
-  /** Starts with `initialSize` bytes of room (it grows when needed). */
-  constructor(initialSize: number) {
-    this.#buf = new Uint8Array(Math.max(256, initialSize));
-  }
-
-  #grow(n: number): void {
-    let size = this.#buf.length * 2;
-    while (size < this.#pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-  }
-
-  /** Appends one ASCII character by its code. */
-  byte(code: number): void {
-    if (this.#pos + 1 > this.#buf.length) this.#grow(1);
-    this.#buf[this.#pos++] = code;
-  }
-
-  /** Appends a string as UTF-8. */
-  text(value: string): void {
-    const n = value.length;
-    if (this.#pos + n * 3 > this.#buf.length) this.#grow(n * 3);
-    const buf = this.#buf;
-    let p = this.#pos;
-    for (let i = 0; i < n; i++) {
-      let c = value.charCodeAt(i);
-      if (c < 0x80) {
-        buf[p++] = c;
-      } else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 63);
-      } else {
-        if (c >= 0xd800 && c <= 0xdfff) {
-          const d = i + 1 < n ? value.charCodeAt(i + 1) : 0;
-          if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-            i++;
-            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-            buf[p++] = 0xf0 | (c >> 18);
-            buf[p++] = 0x80 | ((c >> 12) & 63);
-            buf[p++] = 0x80 | ((c >> 6) & 63);
-            buf[p++] = 0x80 | (c & 63);
-            continue;
-          }
-          c = 0xfffd; // a lone surrogate
-        }
-        buf[p++] = 0xe0 | (c >> 12);
-        buf[p++] = 0x80 | ((c >> 6) & 63);
-        buf[p++] = 0x80 | (c & 63);
-      }
-    }
-    this.#pos = p;
-  }
-
-  /**
-   * Appends a sample value as {@linkcode formatNumber} formats it; whole
-   * numbers up to 2^53 are written digit by digit, without a string.
-   */
-  number(value: number): void {
-    if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
-      this.digits(value);
-    } else if (
-      value < 0 && value >= -MAX_DIGITS && Math.floor(value) === value
-    ) {
-      this.byte(45); // -
-      this.digits(-value);
-    } else {
-      this.text(formatNumber(value));
-    }
-  }
-
-  /** Appends the decimal digits of an integer in [0, 2^53]. */
-  digits(value: number): void {
-    if (this.#pos + 16 > this.#buf.length) this.#grow(16);
-    if (value < 1e8) {
-      this.#pos = writeDigits(this.#buf, this.#pos, value, false);
-    } else {
-      const high = Math.floor(value / 1e8);
-      const p = writeDigits(this.#buf, this.#pos, high, false);
-      this.#pos = writeDigits(this.#buf, p, value - high * 1e8, true);
-    }
-  }
-
-  /** The text written. */
-  finish(): string {
-    return decoder.decode(this.#buf.subarray(0, this.#pos));
-  }
-}
-
-/** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
-function writeDigits(
-  buf: Uint8Array,
-  p: number,
-  value: number,
-  pad: boolean,
-): number {
-  const n = pad
-    ? 8
-    : value < 10
-    ? 1
-    : value < 100
-    ? 2
-    : value < 1e3
-    ? 3
-    : value < 1e4
-    ? 4
-    : value < 1e5
-    ? 5
-    : value < 1e6
-    ? 6
-    : value < 1e7
-    ? 7
-    : 8;
-  let v = value | 0;
-  let i = p + n;
-  while (i - p >= 2) {
-    const q = (v / 100) | 0;
-    const r = (v - q * 100) * 2;
-    buf[--i] = DIGIT_PAIRS[r + 1]!;
-    buf[--i] = DIGIT_PAIRS[r]!;
-    v = q;
-  }
-  if (i > p) buf[--i] = 48 + v;
-  return p + n;
 }

@@ -15,8 +15,8 @@ import type {
 import {
   escapeHelp004,
   formatCanonical,
-  labelPairs,
-  TextWriter,
+  formatNumber,
+  seriesText,
 } from "./_text.ts";
 
 /**
@@ -99,146 +99,99 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
 export function encodePrometheusText(
   families: readonly MetricFamily[],
 ): string {
-  const w = new TextWriter(estimateSize(families));
+  // Every line starts with the line feed that ends the line before it, so
+  // a sample is one concatenation of its series' cached head and its value:
+  // the string is a rope of a few pieces per line, which the transport
+  // flattens once when it encodes it.
+  let out = "";
   for (const family of families) {
     switch (family.type) {
       case "counter":
-        simple(w, family, family.name + "_total");
-        break;
       case "gauge":
-        simple(w, family, family.name);
+        out = simple(out, family);
         break;
       case "histogram":
-        histogram(w, family);
+        out = histogram(out, family);
         break;
       case "summary":
-        summary(w, family);
+        out = summary(out, family);
         break;
     }
   }
-  return w.finish();
+  return out === "" ? "" : out + "\n";
 }
 
-/** A guess of the output size, so the buffer rarely grows (growing costs a copy). */
-function estimateSize(families: readonly MetricFamily[]): number {
-  let size = 0;
-  for (const family of families) {
-    const line = family.name.length + 64;
-    const lines = family.type === "histogram"
-      ? family.bounds.length + 3
-      : family.type === "summary"
-      ? 4
-      : 1;
-    size += 256 + family.points.length * lines * line;
-  }
-  return size;
+/** Appends the HELP and TYPE lines, the first without a line feed before it. */
+function header(
+  out: string,
+  name: string,
+  help: string,
+  type: string,
+): string {
+  const typeLine = "# TYPE " + name + " " + type;
+  return out + (out === "" ? "" : "\n") +
+    (help === ""
+      ? typeLine
+      : "# HELP " + name + " " + escapeHelp004(help) + "\n" + typeLine);
 }
-
-function header(w: TextWriter, name: string, help: string, type: string) {
-  if (help !== "") {
-    w.text("# HELP " + name + " ");
-    w.text(escapeHelp004(help));
-    w.byte(NL);
-  }
-  w.text("# TYPE " + name + " " + type + "\n");
-}
-
-const NL = 10;
-const SPACE = 32;
-const OPEN = 123; // {
-const CLOSE = 125; // }
-const COMMA = 44;
 
 /** Counters and gauges: one sample per series. */
-function simple(
-  w: TextWriter,
-  family: CounterFamily | GaugeFamily,
-  name: string,
-): void {
-  header(w, name, family.help, family.type);
-  for (const point of family.points) {
-    const pairs = labelPairs(point.labels);
-    w.text(name);
-    if (pairs !== "") {
-      w.byte(OPEN);
-      w.text(pairs);
-      w.byte(CLOSE);
-    }
-    w.byte(SPACE);
-    w.number(point.value);
-    w.byte(NL);
-  }
-}
-
-/** `name{pairs} ` or `name ` when there are no labels. */
-function sampleName(w: TextWriter, name: string, pairs: string): void {
-  w.text(name);
-  if (pairs !== "") {
-    w.byte(OPEN);
-    w.text(pairs);
-    w.byte(CLOSE);
-  }
-  w.byte(SPACE);
-}
-
-function histogram(w: TextWriter, family: HistogramFamily): void {
+function simple(out: string, family: CounterFamily | GaugeFamily): string {
+  const type = family.type;
   const name = family.name;
-  header(w, name, family.help, "histogram");
+  out = header(
+    out,
+    type === "counter" ? name + "_total" : name,
+    family.help,
+    type,
+  );
+  const points = family.points;
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i]!;
+    out += seriesText(point.labels, type, name).head +
+      formatNumber(point.value);
+  }
+  return out;
+}
+
+function histogram(out: string, family: HistogramFamily): string {
+  const name = family.name;
+  out = header(out, name, family.help, "histogram");
   const bounds = family.bounds;
   // `le="…"} ` per bucket, rendered once per family.
   const les: string[] = [];
-  for (const bound of bounds) les.push('le="' + formatCanonical(bound) + '"} ');
+  for (const bound of bounds) {
+    les.push(['le="', formatCanonical(bound), '"} '].join(""));
+  }
   les.push('le="+Inf"} ');
-  const bucket = name + "_bucket{";
-  const sum = name + "_sum";
-  const count = name + "_count";
-  for (const point of family.points) {
-    const pairs = labelPairs(point.labels);
+  const points = family.points;
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const text = seriesText(point.labels, "histogram", name);
+    const head = text.head;
     const counts = point.counts;
     let cumulative = 0;
     for (let i = 0; i < les.length; i++) {
       cumulative += counts[i] ?? 0;
-      w.text(bucket);
-      if (pairs !== "") {
-        w.text(pairs);
-        w.byte(COMMA);
-      }
-      w.text(les[i]!);
-      w.number(cumulative);
-      w.byte(NL);
+      out += head + les[i] + formatNumber(cumulative);
     }
-    sampleName(w, sum, pairs);
-    w.number(point.sum);
-    w.byte(NL);
-    sampleName(w, count, pairs);
-    w.number(cumulative);
-    w.byte(NL);
+    out += text.sum + formatNumber(point.sum) + text.count +
+      formatNumber(cumulative);
   }
+  return out;
 }
 
-function summary(w: TextWriter, family: SummaryFamily): void {
+function summary(out: string, family: SummaryFamily): string {
   const name = family.name;
-  header(w, name, family.help, "summary");
-  const sum = name + "_sum";
-  const count = name + "_count";
+  out = header(out, name, family.help, "summary");
   for (const point of family.points) {
-    const pairs = labelPairs(point.labels);
+    const text = seriesText(point.labels, "summary", name);
     for (const q of point.quantiles) {
-      w.text(name);
-      w.byte(OPEN);
-      if (pairs !== "") {
-        w.text(pairs);
-        w.byte(COMMA);
-      }
-      w.text('quantile="' + formatCanonical(q.quantile) + '"} ');
-      w.number(q.value);
-      w.byte(NL);
+      out += text.head + formatCanonical(q.quantile) + '"} ' +
+        formatNumber(q.value);
     }
-    sampleName(w, sum, pairs);
-    w.number(point.sum);
-    w.byte(NL);
-    sampleName(w, count, pairs);
-    w.number(point.count);
-    w.byte(NL);
+    out += text.sum + formatNumber(point.sum) + text.count +
+      formatNumber(point.count);
   }
+  return out;
 }
