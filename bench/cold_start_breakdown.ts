@@ -8,7 +8,8 @@
  * - `stripped .js per module`: the same files with types replaced by spaces
  *   (Node's `stripTypeScriptTypes`, so the bytes and the module count stay),
  *   which shows what TypeScript itself costs;
- * - `one bundled file`: `deno bundle` without minifying, one module;
+ * - `one bundled file`: `deno bundle` without minifying, one module, and
+ *   `one minified bundled file` as W6 builds it for Node;
  * - `N empty modules`: as many modules as the source, each exporting one
  *   constant, which shows the fixed cost of a module.
  *
@@ -105,24 +106,36 @@ async function layouts(dir: string): Promise<Record<string, string>> {
     entries["stripped .js per module"] = `${dir}/js/entry.js`;
   }
 
-  const bundled = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--no-lock",
-      "--format",
-      "esm",
-      "-o",
-      `${dir}/bundle/mod.mjs`,
-      new URL("mod.ts", root).pathname,
-    ],
-  }).output();
-  if (bundled.code !== 0) throw new Error("Cannot bundle mod.ts");
-  await write(
-    `${dir}/bundle/entry.mjs`,
-    `import * as edgemetrics from "./mod.mjs";\n${check}`,
-  );
-  entries["one bundled file"] = `${dir}/bundle/entry.mjs`;
+  for (
+    const [layout, minify] of [["one bundled file", false], [
+      "one minified bundled file",
+      true,
+    ]] as const
+  ) {
+    const out = `${dir}/bundle/${minify ? "min" : "plain"}.mjs`;
+    const bundled = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--no-lock",
+        ...(minify ? ["--minify"] : []),
+        "--format",
+        "esm",
+        "-o",
+        out,
+        new URL("mod.ts", root).pathname,
+      ],
+    }).output();
+    if (bundled.code !== 0) throw new Error("Cannot bundle mod.ts");
+    const entry = out.replace(/\.mjs$/, "_entry.mjs");
+    await write(
+      entry,
+      `import * as edgemetrics from "./${
+        minify ? "min" : "plain"
+      }.mjs";\n${check}`,
+    );
+    entries[layout] = entry;
+  }
 
   let reexports = "";
   for (let i = 0; i < files.length - 1; i++) {
@@ -179,7 +192,7 @@ try {
       [node],
       (layout) =>
         layout === "empty .js" || layout.includes(".js") ||
-        layout === "one bundled file",
+        layout.startsWith("one "),
     ]);
   } catch { /* no Node */ }
   const launches: Launch[] = [];
