@@ -89,37 +89,108 @@ export interface SeriesText {
 }
 
 /**
- * Series text per label object. Keys are frozen snapshot label objects,
- * which the instruments hand out again for the same series at every
- * collection, so a series' labels are escaped and joined once in its life
- * instead of at every scrape. Weak: an entry goes when its series is removed
- * or reset and its label object collected.
+ * Values derived from a series' labels (rendered text, encoded bytes),
+ * cached per label object so they are made once in a series' life instead
+ * of at every scrape.
+ *
+ * Only frozen label objects are cached: the instruments hand out the same
+ * frozen object for a series at every collection (until it is removed or
+ * reset), and a frozen object cannot change, so a cached value cannot go
+ * stale and the encoders stay pure functions of the snapshot. A label object
+ * that is not frozen (a hand-made snapshot) gets a fresh value every time.
+ * Entries are weak: they go with their label objects.
+ *
+ * A lookup first tries the position the series had in its family's previous
+ * snapshot (an identity check in an array), and only then the `WeakMap`,
+ * whose hashed lookup costs far more when there are tens of thousands of
+ * series.
  */
-const SERIES = new WeakMap<Labels, SeriesText>();
+export class LabelCache<T> {
+  readonly #byLabels = new WeakMap<Labels, T>();
+  /** Per family, keyed by its first series' labels: labels and values by position. */
+  readonly #families = new WeakMap<Labels, Positions<T>>();
+
+  /**
+   * The value for each point's labels, aligned with `points`. A cached value
+   * is used when `fits` accepts it (e.g. it was rendered for this family's
+   * name); otherwise `make` makes one. The array returned belongs to the
+   * cache: read it before the next lookup.
+   */
+  lookup(
+    points: readonly { readonly labels: Labels }[],
+    fits: (value: T) => boolean,
+    make: (labels: Labels) => T,
+  ): readonly T[] {
+    const n = points.length;
+    if (n === 0) return [];
+    const first = points[0]!.labels;
+    let family = this.#families.get(first);
+    if (family === undefined) {
+      family = { labels: new Array(n), values: new Array(n) };
+      if (Object.isFrozen(first)) this.#families.set(first, family);
+    } else if (family.labels.length !== n) {
+      family.labels.length = n;
+      family.values.length = n;
+    }
+    const known = family.labels;
+    const values = family.values;
+    for (let i = 0; i < n; i++) {
+      const labels = points[i]!.labels;
+      if (known[i] === labels && fits(values[i]!)) continue;
+      let value = this.#byLabels.get(labels);
+      if (value === undefined || !fits(value)) {
+        value = make(labels);
+        if (Object.isFrozen(labels)) this.#byLabels.set(labels, value);
+        else {
+          known[i] = undefined;
+          values[i] = value;
+          continue;
+        }
+      }
+      known[i] = labels;
+      values[i] = value;
+    }
+    return values;
+  }
+}
+
+interface Positions<T> {
+  /** The frozen label object at each position, or undefined. */
+  labels: (Labels | undefined)[];
+  values: T[];
+}
+
+const SERIES_TEXTS = new LabelCache<SeriesText>();
 
 /**
- * The text of the series with these labels in family `name` of kind `type`,
- * from the cache when the label object is frozen. A frozen object cannot
- * change, so its text cannot go stale and the encoders stay pure functions
- * of the snapshot; the entry is also checked against the family's name and
- * kind, so a label object shared between families is rendered for each. A
- * label object that is not frozen (a hand-made snapshot) is rendered every
- * time.
+ * The text of each series of a family (`name` without `_total`, of kind
+ * `type`), aligned with `points`, from the shared cache. Read the array
+ * before the next call.
  */
-export function seriesText(
+export function seriesTexts(
+  points: readonly { readonly labels: Labels }[],
+  type: MetricType,
+  name: string,
+): readonly SeriesText[] {
+  return SERIES_TEXTS.lookup(
+    points,
+    (text) => text.name === name && text.type === type,
+    (labels) => renderSeries(labels, type, name),
+  );
+}
+
+/** Renders a series' {@linkcode SeriesText}. */
+function renderSeries(
   labels: Labels,
   type: MetricType,
   name: string,
 ): SeriesText {
-  const cached = SERIES.get(labels);
-  if (cached !== undefined && cached.name === name && cached.type === type) {
-    return cached;
-  }
   const pairs = renderLabelPairs(labels);
   const braced = pairs === "" ? " " : "{" + pairs + "} ";
   const open = pairs === "" ? "{" : "{" + pairs + ",";
+  const summed = type === "histogram" || type === "summary";
   // join() makes flat strings: a rope leaf that is itself a rope costs more.
-  const entry: SeriesText = {
+  return {
     type,
     name,
     pairs,
@@ -130,15 +201,9 @@ export function seriesText(
       : type === "histogram"
       ? ["\n", name, "_bucket", open].join("")
       : ["\n", name, open, 'quantile="'].join(""),
-    sum: type === "histogram" || type === "summary"
-      ? ["\n", name, "_sum", braced].join("")
-      : "",
-    count: type === "histogram" || type === "summary"
-      ? ["\n", name, "_count", braced].join("")
-      : "",
+    sum: summed ? ["\n", name, "_sum", braced].join("") : "",
+    count: summed ? ["\n", name, "_count", braced].join("") : "",
   };
-  if (Object.isFrozen(labels)) SERIES.set(labels, entry);
-  return entry;
 }
 
 /**

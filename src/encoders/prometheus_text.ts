@@ -16,7 +16,7 @@ import {
   escapeHelp004,
   formatCanonical,
   formatNumber,
-  seriesText,
+  seriesTexts,
 } from "./_text.ts";
 
 /**
@@ -146,10 +146,9 @@ function simple(out: string, family: CounterFamily | GaugeFamily): string {
     type,
   );
   const points = family.points;
+  const texts = seriesTexts(points, type, name);
   for (let i = 0; i < points.length; i++) {
-    const point = points[i]!;
-    out += seriesText(point.labels, type, name).head +
-      formatNumber(point.value);
+    out += texts[i]!.head + formatNumber(points[i]!.value);
   }
   return out;
 }
@@ -165,9 +164,10 @@ function histogram(out: string, family: HistogramFamily): string {
   }
   les.push('le="+Inf"} ');
   const points = family.points;
+  const texts = seriesTexts(points, "histogram", name);
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const text = seriesText(point.labels, "histogram", name);
+    const text = texts[p]!;
     const head = text.head;
     const counts = point.counts;
     let cumulative = 0;
@@ -184,8 +184,11 @@ function histogram(out: string, family: HistogramFamily): string {
 function summary(out: string, family: SummaryFamily): string {
   const name = family.name;
   out = header(out, name, family.help, "summary");
-  for (const point of family.points) {
-    const text = seriesText(point.labels, "summary", name);
+  const points = family.points;
+  const texts = seriesTexts(points, "summary", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const text = texts[p]!;
     for (const q of point.quantiles) {
       out += text.head + formatCanonical(q.quantile) + '"} ' +
         formatNumber(q.value);
