@@ -82,6 +82,57 @@ Deno.test("Histogram.observe() puts every value in the right bucket of many (bin
   assert.equal(point.count, 93);
 });
 
+Deno.test("Histogram.observe() finds the right bucket for every bound count from 1 to 300, bound and by labels", async () => {
+  // Bound counts around each power of two exercise every search depth,
+  // the padded tail and the loop past 255 bounds.
+  const counts = [
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    12,
+    15,
+    16,
+    31,
+    32,
+    63,
+    64,
+    127,
+    128,
+    255,
+    256,
+    300,
+  ];
+  for (const n of counts) {
+    const bounds = linearBuckets(1, 1, n); // 1..n
+    const histogram = new Histogram({
+      name: `depth_${n}`,
+      help: "X.",
+      labelNames: ["via"] as const,
+      buckets: bounds,
+      registry: null,
+    });
+    const child = histogram.labels("child");
+    const expected = new Array(n + 1).fill(0);
+    const values = [-Infinity, -1, 0, Infinity, -0];
+    for (let v = 0.5; v <= n + 1.5; v += 0.5) values.push(v);
+    for (const v of values) {
+      child.observe(v);
+      histogram.observe({ via: "labels" }, v);
+      const bucket = bounds.findIndex((b) => v <= b);
+      expected[bucket === -1 ? n : bucket]++;
+    }
+    const points = (await family(histogram)).points;
+    assert.deepEqual(
+      points.map((p) => p.counts),
+      [expected, expected],
+      `n=${n}`,
+    );
+  }
+});
+
 Deno.test("Histogram accepts a trailing +Inf bucket and drops it", () => {
   const histogram = new Histogram({
     name: "inf_bucket",

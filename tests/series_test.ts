@@ -244,3 +244,54 @@ Deno.test("SeriesTable never shares a labels object between two tables", () => {
   assert.deepEqual(a.labels[0], {});
   assert.notEqual(a.labels[0], b.labels[0]);
 });
+
+Deno.test("bound children keep recording into their own series while the table grows and numbers are reused", async () => {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "grow_total",
+    help: "X.",
+    labelNames: ["route"] as const,
+    registry,
+  });
+  const latency = new Histogram({
+    name: "grow_seconds",
+    help: "X.",
+    labelNames: ["route"] as const,
+    buckets: [1],
+    registry,
+  });
+  const first = requests.labels("/first");
+  const slow = latency.labels("/first");
+  first.inc();
+  slow.observe(2);
+  // 100 more series: the storage is replaced several times.
+  for (let i = 0; i < 100; i++) {
+    requests.inc({ route: `/r${i}` });
+    latency.observe({ route: `/r${i}` }, 0.5);
+    first.inc();
+    slow.observe(2);
+  }
+  // Removing a series and reusing its number must not redirect other children.
+  requests.remove("/r0");
+  latency.remove("/r0");
+  requests.inc({ route: "/new" }, 7);
+  latency.observe({ route: "/new" }, 0.25);
+  first.inc();
+  slow.observe(2);
+  const [counters, histograms] = await registry.collect();
+  const value = (route: string) => {
+    const point = counters?.points.find((p) => p.labels.route === route);
+    return point && "value" in point ? point.value : undefined;
+  };
+  const counts = (route: string) => {
+    const point = histograms?.points.find((p) => p.labels.route === route);
+    return point && "counts" in point ? point.counts : undefined;
+  };
+  assert.deepEqual([value("/first"), value("/new"), value("/r0")], [
+    102,
+    7,
+    undefined,
+  ]);
+  assert.deepEqual([counts("/first"), counts("/new")], [[0, 102], [1, 0]]);
+  assert.equal(counters?.points.length, 101);
+});

@@ -86,6 +86,11 @@ export class SeriesTable {
   created: Float64Array;
   /** Goes up whenever a series is removed, so bound children look again. */
   generation = 0;
+  /**
+   * Goes up whenever `data` is replaced (the table grew) or a series is
+   * removed: the one number a bound child compares before it records.
+   */
+  version = 0;
   /** Records folded into the overflow series because the limit was reached. */
   droppedLabelSets = 0;
   /**
@@ -237,6 +242,7 @@ export class SeriesTable {
     this.#order = null;
     this.data.fill(0, index * this.stride, (index + 1) * this.stride);
     this.generation++;
+    this.version++;
     return index;
   }
 
@@ -252,6 +258,7 @@ export class SeriesTable {
     this.#order = null;
     this.data.fill(0);
     this.generation++;
+    this.version++;
     if (this.labelNames.length === 0) this.#allocate();
   }
 
@@ -351,6 +358,7 @@ export class SeriesTable {
       const created = new Float64Array(capacity);
       created.set(this.created);
       this.created = created;
+      this.version++;
     }
     if (this.#clock !== undefined) this.created[index] = this.#clock.now();
     this.#init?.(index);
@@ -394,33 +402,61 @@ export class SeriesTable {
 }
 
 /**
- * A bound child's hold on its series: the series number, looked up again
- * after the table removed any series (the number may have been reused).
+ * What a bound child is built on: its series' place in the table's data,
+ * held in its own fields so a record loads no more than the child, the
+ * table's `version` and the data. When the version moved (the table grew,
+ * or removed a series, whose number may since have been reused), the child
+ * looks its series up again, starting it anew if it was removed.
  */
-export class SeriesBinding {
-  readonly table: SeriesTable;
-  #values: readonly LabelValue[];
-  #index: number;
+export class SeriesCursor {
+  readonly #table: SeriesTable;
+  readonly #values: readonly LabelValue[];
+  #version: number;
   #generation: number;
+  #index: number;
+  #base: number;
+  #data: Float64Array;
 
   constructor(
     table: SeriesTable,
     values: readonly LabelValue[],
     index: number,
   ) {
-    this.table = table;
+    this.#table = table;
     this.#values = values;
-    this.#index = index;
+    this.#version = table.version;
     this.#generation = table.generation;
+    this.#index = index;
+    this.#base = index * table.stride;
+    this.#data = table.data;
   }
 
-  /** The series number, valid until the table next removes a series. */
-  get index(): number {
-    if (this.#generation !== this.table.generation) {
-      this.#index = this.table.indexOfValues(this.#values);
-      this.#generation = this.table.generation;
-    }
+  /** The table's values, made current first; the series starts at {@linkcode base}. */
+  data(): Float64Array {
+    if (this.#version !== this.#table.version) this.#refresh();
+    return this.#data;
+  }
+
+  /** The series' first slot in {@linkcode data}; read after calling it. */
+  base(): number {
+    return this.#base;
+  }
+
+  /** The series number; read after calling {@linkcode data}. */
+  index(): number {
     return this.#index;
+  }
+
+  #refresh(): void {
+    const table = this.#table;
+    if (this.#generation !== table.generation) {
+      this.#index = table.indexOfValues(this.#values);
+      this.#base = this.#index * table.stride;
+      this.#generation = table.generation;
+    }
+    // Read after the lookup: starting the series again may grow the table.
+    this.#data = table.data;
+    this.#version = table.version;
   }
 }
 
@@ -432,9 +468,12 @@ export class ChildCache<C> {
   #children: (C | undefined)[] = [];
   #generation = 0;
   #table: SeriesTable;
-  #make: (binding: SeriesBinding) => C;
+  #make: (values: readonly LabelValue[], index: number) => C;
 
-  constructor(table: SeriesTable, make: (binding: SeriesBinding) => C) {
+  constructor(
+    table: SeriesTable,
+    make: (values: readonly LabelValue[], index: number) => C,
+  ) {
     this.#table = table;
     this.#make = make;
   }
@@ -457,8 +496,6 @@ export class ChildCache<C> {
       values = args as LabelValue[];
       index = table.indexOfValues(values);
     }
-    return this.#children[index] ??= this.#make(
-      new SeriesBinding(table, values, index),
-    );
+    return this.#children[index] ??= this.#make(values, index);
   }
 }

@@ -19,7 +19,7 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
 
 const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];
 
@@ -99,21 +99,21 @@ class GaugeState {
   }
 
   add(index: number, value: number): void {
-    if (typeof value !== "number") this.#reject("increment", "amount", value);
+    if (typeof value !== "number") this.reject("increment", "amount", value);
     this.table.data[index]! += value;
   }
 
   sub(index: number, value: number): void {
-    if (typeof value !== "number") this.#reject("decrement", "amount", value);
+    if (typeof value !== "number") this.reject("decrement", "amount", value);
     this.table.data[index]! -= value;
   }
 
   set(index: number, value: number): void {
-    if (typeof value !== "number") this.#reject("set", "value", value);
+    if (typeof value !== "number") this.reject("set", "value", value);
     this.table.data[index] = value;
   }
 
-  #reject(action: string, what: string, value: unknown): never {
+  reject(action: string, what: string, value: unknown): never {
     throw new TypeError(
       `Cannot ${action} gauge "${this.metric}": the ${what} must be a number, got ${
         JSON.stringify(value) ?? typeof value
@@ -172,29 +172,35 @@ export interface GaugeChild {
   startTimer(): () => number;
 }
 
-class BoundGauge implements GaugeChild {
-  #state: GaugeState;
-  #binding: SeriesBinding;
+class BoundGauge extends SeriesCursor implements GaugeChild {
+  readonly #state: GaugeState;
 
-  constructor(state: GaugeState, binding: SeriesBinding) {
+  constructor(state: GaugeState, values: readonly LabelValue[], index: number) {
+    super(state.table, values, index);
     this.#state = state;
-    this.#binding = binding;
   }
 
   inc(value = 1): void {
-    this.#state.add(this.#binding.index, value);
+    if (typeof value !== "number") {
+      this.#state.reject("increment", "amount", value);
+    }
+    this.data()[this.base()]! += value;
   }
 
   dec(value = 1): void {
-    this.#state.sub(this.#binding.index, value);
+    if (typeof value !== "number") {
+      this.#state.reject("decrement", "amount", value);
+    }
+    this.data()[this.base()]! -= value;
   }
 
   set(value: number): void {
-    this.#state.set(this.#binding.index, value);
+    if (typeof value !== "number") this.#state.reject("set", "value", value);
+    this.data()[this.base()] = value;
   }
 
   setToCurrentTime(): void {
-    this.#state.set(this.#binding.index, this.#state.clock.now() / 1000);
+    this.set(this.#state.clock.now() / 1000);
   }
 
   startTimer(): () => number {
@@ -202,7 +208,7 @@ class BoundGauge implements GaugeChild {
     const start = clock.monotonic();
     return () => {
       const seconds = (clock.monotonic() - start) / 1000;
-      this.#state.set(this.#binding.index, seconds);
+      this.set(seconds);
       return seconds;
     };
   }
@@ -298,7 +304,7 @@ export class Gauge<L extends string = never> {
     this.#state = state;
     this.#children = new ChildCache<GaugeChild>(
       table,
-      (binding) => new BoundGauge(state, binding),
+      (values, index) => new BoundGauge(state, values, index),
     );
     resolved.registry?.register(this);
   }

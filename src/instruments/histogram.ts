@@ -23,7 +23,7 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -91,8 +91,10 @@ class HistogramState {
   readonly metric: string;
   readonly clock: Clock;
   readonly table: SeriesTable;
-  /** The finite upper bounds. */
-  readonly bounds: Float64Array;
+  /** The finite upper bounds, padded for {@linkcode bucketOf}. */
+  readonly search: Float64Array;
+  /** Halvings {@linkcode bucketOf} takes over `search`. */
+  readonly steps: number;
   /** The latest exemplar of bucket `b` of series `i` at `i * (bounds + 1) + b`. */
   readonly exemplars: (Exemplar | undefined)[];
   /** How many slots series use before the sum: one per bucket, `+Inf` included. */
@@ -102,45 +104,46 @@ class HistogramState {
     metric: string,
     clock: Clock,
     table: SeriesTable,
-    bounds: Float64Array,
+    bounds: readonly number[],
     exemplars: (Exemplar | undefined)[],
   ) {
     this.metric = metric;
     this.clock = clock;
     this.table = table;
-    this.bounds = bounds;
+    const { search, steps } = searchTable(bounds);
+    this.search = search;
+    this.steps = steps;
     this.exemplars = exemplars;
     this.buckets = bounds.length + 1;
   }
 
+  /** Observes into series `index`, found by a label lookup just now. */
   observe(index: number, value: number, exemplar: Labels | undefined): void {
     // `value !== value` is NaN; both checks are one comparison on numbers.
     if (typeof value !== "number" || value !== value) {
-      this.#reject(value);
+      this.reject(value);
       return;
     }
-    const bounds = this.bounds;
-    // The first bucket whose bound is >= value: binary search, no allocation.
-    let lo = 0;
-    let hi = bounds.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (value <= bounds[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
+    const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
     const base = index * (buckets + 2);
-    data[base + lo]!++;
+    data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
-    if (exemplar !== undefined) {
-      const kept = toExemplar(this.metric, exemplar, value, this.clock.now());
-      if (kept !== undefined) this.exemplars[index * buckets + lo] = kept;
+    if (exemplar !== undefined) this.keep(index, bucket, value, exemplar);
+  }
+
+  /** Keeps an exemplar as the latest of one bucket of series `index`. */
+  keep(index: number, bucket: number, value: number, exemplar: Labels): void {
+    const kept = toExemplar(this.metric, exemplar, value, this.clock.now());
+    if (kept !== undefined) {
+      this.exemplars[index * this.buckets + bucket] = kept;
     }
   }
 
-  #reject(value: unknown): void {
+  /** Throws for a value that is not a number; warns once for NaN. */
+  reject(value: unknown): void {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot observe histogram "${this.metric}": the value must be a number, got ${
@@ -154,6 +157,56 @@ class HistogramState {
       `ignored a NaN observation of histogram "${this.metric}"`,
     );
   }
+}
+
+/**
+ * The bucket of `value`: how many bounds are below it, i.e. the first bucket
+ * whose bound is >= `value`, or `bounds.length` (the `+Inf` bucket).
+ *
+ * `search` holds the bounds padded with `+Infinity` to `2 ** steps - 1`
+ * entries (see {@linkcode searchTable}), so the search always takes `steps`
+ * halvings, unrolled below: on 12 buckets that measured about twice as fast
+ * as a binary-search loop, whose exit the branch predictor cannot guess.
+ */
+function bucketOf(search: Float64Array, steps: number, value: number): number {
+  let i = 0;
+  if (steps > 4) {
+    if (steps > 8) return bucketByLoop(search, steps, value);
+    if (steps >= 8 && search[i + 127]! < value) i += 128;
+    if (steps >= 7 && search[i + 63]! < value) i += 64;
+    if (steps >= 6 && search[i + 31]! < value) i += 32;
+    if (search[i + 15]! < value) i += 16;
+  }
+  // `steps` is the same on every call: those tests are always predicted.
+  if (steps >= 4 && search[i + 7]! < value) i += 8;
+  if (steps >= 3 && search[i + 3]! < value) i += 4;
+  if (steps >= 2 && search[i + 1]! < value) i += 2;
+  if (search[i]! < value) i += 1;
+  return i;
+}
+
+/** {@linkcode bucketOf} for more than 255 bounds. */
+function bucketByLoop(
+  search: Float64Array,
+  steps: number,
+  value: number,
+): number {
+  let i = 0;
+  for (let step = 1 << (steps - 1); step > 0; step >>= 1) {
+    if (search[i + step - 1]! < value) i += step;
+  }
+  return i;
+}
+
+/** The bounds padded with `+Infinity` for {@linkcode bucketOf}, and its step count. */
+function searchTable(
+  bounds: readonly number[],
+): { search: Float64Array; steps: number } {
+  let steps = 1;
+  while ((1 << steps) - 1 < bounds.length) steps++;
+  const search = new Float64Array((1 << steps) - 1).fill(Infinity);
+  search.set(bounds);
+  return { search, steps };
 }
 
 /**
@@ -195,17 +248,40 @@ export interface HistogramChild {
   startTimer(): () => number;
 }
 
-class BoundHistogram implements HistogramChild {
-  #state: HistogramState;
-  #binding: SeriesBinding;
+class BoundHistogram extends SeriesCursor implements HistogramChild {
+  readonly #state: HistogramState;
+  // Copies of the state's constants: one load each instead of two.
+  readonly #search: Float64Array;
+  readonly #steps: number;
+  readonly #buckets: number;
 
-  constructor(state: HistogramState, binding: SeriesBinding) {
+  constructor(
+    state: HistogramState,
+    values: readonly LabelValue[],
+    index: number,
+  ) {
+    super(state.table, values, index);
     this.#state = state;
-    this.#binding = binding;
+    this.#search = state.search;
+    this.#steps = state.steps;
+    this.#buckets = state.buckets;
   }
 
   observe(value: number, exemplar?: Labels): void {
-    this.#state.observe(this.#binding.index, value, exemplar);
+    if (typeof value !== "number" || value !== value) {
+      this.#state.reject(value);
+      return;
+    }
+    const bucket = bucketOf(this.#search, this.#steps, value);
+    const buckets = this.#buckets;
+    const data = this.data();
+    const base = this.base();
+    data[base + bucket]!++;
+    data[base + buckets]! += value;
+    data[base + buckets + 1]!++;
+    if (exemplar !== undefined) {
+      this.#state.keep(this.index(), bucket, value, exemplar);
+    }
   }
 
   startTimer(): () => number {
@@ -213,7 +289,7 @@ class BoundHistogram implements HistogramChild {
     const start = clock.monotonic();
     return () => {
       const seconds = (clock.monotonic() - start) / 1000;
-      this.#state.observe(this.#binding.index, seconds, undefined);
+      this.observe(seconds);
       return seconds;
     };
   }
@@ -304,13 +380,13 @@ export class Histogram<L extends string = never> {
       options.name,
       resolved.clock,
       table,
-      Float64Array.from(bounds),
+      bounds,
       exemplars,
     );
     this.#state = state;
     this.#children = new ChildCache<HistogramChild>(
       table,
-      (binding) => new BoundHistogram(state, binding),
+      (values, index) => new BoundHistogram(state, values, index),
     );
     resolved.registry?.register(this);
   }

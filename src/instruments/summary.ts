@@ -21,7 +21,7 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, type SeriesBinding, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 
 /**
@@ -184,19 +184,25 @@ export interface SummaryChild {
   startTimer(): () => number;
 }
 
-class BoundSummary implements SummaryChild {
-  #state: SummaryState;
-  #binding: SeriesBinding;
-  #index: () => number;
+class BoundSummary extends SeriesCursor implements SummaryChild {
+  readonly #state: SummaryState;
+  readonly #index: () => number;
 
-  constructor(state: SummaryState, binding: SeriesBinding) {
+  constructor(
+    state: SummaryState,
+    values: readonly LabelValue[],
+    index: number,
+  ) {
+    super(state.table, values, index);
     this.#state = state;
-    this.#binding = binding;
-    this.#index = () => binding.index;
+    this.#index = () => {
+      this.data(); // looks the series up again if the table changed
+      return this.index();
+    };
   }
 
   observe(value: number): void {
-    this.#state.observe(this.#binding.index, value);
+    this.#state.observe(this.#index(), value);
   }
 
   startTimer(): () => number {
@@ -345,7 +351,7 @@ export class Summary<L extends string = never> {
     this.#state = state;
     this.#children = new ChildCache<SummaryChild>(
       table,
-      (binding) => new BoundSummary(state, binding),
+      (values, index) => new BoundSummary(state, values, index),
     );
     resolved.registry?.register(this);
   }
