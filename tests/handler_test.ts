@@ -226,6 +226,12 @@ Deno.test("metricsHandler() negotiates the format from Accept and its q-values",
     ["text/*", "text"],
     ["application/json", "text"],
     ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text"],
+    ["application/json, text/plain;q=0.5", "text"],
+    ["application/openmetrics-text;version=2.0.0, text/plain;q=0.5", "text"],
+    [
+      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3",
+      "text",
+    ],
     [PROMETHEUS_ACCEPT, "text", false],
   ];
   for (const [accept, expected, openMetrics] of cases) {
