@@ -91,6 +91,8 @@ function preference(
   let q = 0;
   for (const item of items) {
     const s = specificity(item, type, subtype, version);
+    // A range that does not match this format says nothing about it.
+    if (s < 0) continue;
     if (s > best || (s === best && item.q > q)) {
       best = s;
       q = item.q;
