@@ -628,6 +628,68 @@ Deno.test("OtlpExporter with delta temporality sends histogram bucket deltas and
   await exp.shutdown();
 });
 
+Deno.test("OtlpExporter with delta temporality keeps a series' baseline through an export that missed it", async () => {
+  // The collector fails once: its family is missing from one export. When
+  // it comes back with the same start it continues from its baseline (no
+  // total resent); a newer start is a reset and is sent from zero.
+  const state = { value: 10, created: EPOCH, fail: false };
+  const errors: string[] = [];
+  const registry = new Registry({
+    onError: (_error, metric) => errors.push(metric),
+  });
+  registry.register({
+    name: "jobs_total",
+    type: "counter",
+    collect: (): MetricFamily => {
+      if (state.fail) throw new Error("collector down");
+      return {
+        type: "counter",
+        name: "jobs",
+        help: "Jobs.",
+        points: [{ labels: {}, value: state.value, created: state.created }],
+      };
+    },
+  });
+  // Another family keeps every snapshot non-empty, so each export is sent.
+  new Counter({ name: "other_total", help: "Other.", registry }).inc();
+  const time = fakeTime();
+  const { sent, fetch } = recorder();
+  const exp = exporter(registry, fetch, {
+    clock: time.clock,
+    temporality: "delta",
+  });
+  const view = (request: Sent) =>
+    request.json().resourceMetrics[0].scopeMetrics[0].metrics
+      .filter((m: OtlpJson) => m.name === "jobs")
+      .map((m: OtlpJson) => ({
+        value: m.sum.dataPoints[0].asDouble,
+        start: m.sum.dataPoints[0].startTimeUnixNano,
+      }));
+  time.set(EPOCH + 1000);
+  await exp.flush(); // 10
+  state.value = 11;
+  state.fail = true;
+  time.set(EPOCH + 2000);
+  await exp.flush(); // jobs missing: nothing sent
+  state.value = 12;
+  state.fail = false;
+  time.set(EPOCH + 3000);
+  await exp.flush(); // 2 since the acknowledged 10, not 12
+  state.value = 1;
+  state.created = EPOCH + 3500;
+  time.set(EPOCH + 4000);
+  await exp.flush(); // restarted: 1 from its own start
+  assert.deepEqual(errors, ["jobs_total"]);
+  assert.equal(sent.length, 4);
+  assert.deepEqual(sent.map(view), [
+    [{ value: 10, start: "1700000000000000000" }],
+    [],
+    [{ value: 2, start: "1700000001000000000" }],
+    [{ value: 1, start: "1700000003500000000" }],
+  ]);
+  await exp.shutdown();
+});
+
 Deno.test("OtlpExporter.flush() calls that overlap coalesce into one follow-up export", async () => {
   const registry = new Registry();
   new Counter({ name: "coalesce_probe", help: "Probe.", registry }).inc();

@@ -30,7 +30,19 @@ interface Baseline {
   readonly value: number;
   readonly count: number;
   readonly counts: readonly number[] | undefined;
+  /** Acknowledged exports in a row that did not hold the series. */
+  readonly absent: number;
 }
+
+/**
+ * How many acknowledged exports in a row a series may be missing from (a
+ * collector that failed or timed out, an observable callback that skipped a
+ * label set) before its baseline is forgotten. Within this window a series
+ * that comes back with the same start continues from its baseline instead of
+ * resending its whole total; memory for series that are really gone is held
+ * for at most this many exports.
+ */
+const ABSENT_EXPORTS_KEPT = 10;
 
 /** A delta batch and the step that records it as acknowledged. */
 export interface DeltaBatch {
@@ -78,8 +90,14 @@ export class DeltaTracker {
     return {
       families: out,
       commit: () => {
-        // Series missing from this snapshot are gone: forget them, so the
-        // bookkeeping stays as small as the registry.
+        // A series missing from this snapshot may only have missed it (a
+        // failed collector): keep its baseline for a bounded number of
+        // exports, then forget it, so the bookkeeping stays bounded.
+        for (const [key, base] of this.#acked) {
+          if (!next.has(key) && base.absent < ABSENT_EXPORTS_KEPT) {
+            next.set(key, { ...base, absent: base.absent + 1 });
+          }
+        }
         this.#acked = next;
       },
     };
@@ -98,6 +116,7 @@ export class DeltaTracker {
       value: point.value,
       count: 0,
       counts: undefined,
+      absent: 0,
     });
     const base = this.#acked.get(key);
     if (
@@ -129,6 +148,7 @@ export class DeltaTracker {
       value: point.sum,
       count: point.count,
       counts: point.counts,
+      absent: 0,
     });
     const base = this.#acked.get(key);
     if (
