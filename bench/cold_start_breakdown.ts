@@ -1,6 +1,6 @@
 /**
  * What W6's import time from source is made of. Times the import of the whole
- * module, minus an empty script, for the same code laid out five ways:
+ * module, minus an empty script, for the same code laid out several ways:
  *
  * - `source`: the TypeScript files as they are (what W6 measures);
  * - `source, no JSDoc`: the same files with their `/** … *\/` blocks removed,
@@ -11,7 +11,10 @@
  * - `one bundled file`: `deno bundle` without minifying, one module, and
  *   `one minified bundled file` as W6 builds it for Node;
  * - `N empty modules`: as many modules as the source, each exporting one
- *   constant, which shows the fixed cost of a module.
+ *   constant, which shows the fixed cost of a module;
+ * - `pull side only, source`: the modules Counter, Histogram, Registry and
+ *   metricsHandler need, imported directly, as a `./pull` subpath export
+ *   would load them.
  *
  * Deno and Bun run every layout; Node runs the `.js` ones. Each figure is the
  * median over interleaved rounds of (import − empty script) in fresh processes.
@@ -61,6 +64,19 @@ async function layouts(dir: string): Promise<Record<string, string>> {
 
   entries["source"] =
     new URL("bench/entries/import_edgemetrics.ts", root).pathname;
+
+  // What a `./pull` subpath export would load: only the pull side's modules.
+  const src = (file: string) => new URL(`src/${file}`, root).href;
+  await write(
+    `${dir}/pull_entry.ts`,
+    `import { Registry } from "${src("registry.ts")}";\n` +
+      `import { Counter } from "${src("instruments/counter.ts")}";\n` +
+      `import { Histogram } from "${src("instruments/histogram.ts")}";\n` +
+      `import { metricsHandler } from "${src("pull/handler.ts")}";\n` +
+      "const edgemetrics = { Registry, Counter, Histogram, metricsHandler };\n" +
+      check,
+  );
+  entries["pull side only, source"] = `${dir}/pull_entry.ts`;
 
   for (const file of files) {
     const text = await Deno.readTextFile(new URL(file, root));
