@@ -111,19 +111,20 @@ export class LabelCache<T> {
   readonly #families = new WeakMap<Labels, Positions<T>>();
 
   /**
-   * The value for each point's labels, aligned with `points`. A cached value
+   * The value for each point's labels (`labelsOf`), aligned with `points`. A cached value
    * is used when `fits` accepts it (e.g. it was rendered for this family's
    * name); otherwise `make` makes one. The array returned belongs to the
    * cache: read it before the next lookup.
    */
-  lookup(
-    points: readonly { readonly labels: Labels }[],
+  lookup<P>(
+    points: readonly P[],
+    labelsOf: (point: P) => Labels,
     fits: (value: T) => boolean,
     make: (labels: Labels) => T,
   ): readonly T[] {
     const n = points.length;
     if (n === 0) return [];
-    const first = points[0]!.labels;
+    const first = labelsOf(points[0]!);
     let family = this.#families.get(first);
     if (family === undefined) {
       family = { labels: new Array(n), values: new Array(n) };
@@ -135,7 +136,7 @@ export class LabelCache<T> {
     const known = family.labels;
     const values = family.values;
     for (let i = 0; i < n; i++) {
-      const labels = points[i]!.labels;
+      const labels = labelsOf(points[i]!);
       if (known[i] === labels && fits(values[i]!)) continue;
       let value = this.#byLabels.get(labels);
       if (value === undefined || !fits(value)) {
@@ -174,9 +175,14 @@ export function seriesTexts(
 ): readonly SeriesText[] {
   return SERIES_TEXTS.lookup(
     points,
+    labelsOfPoint,
     (text) => text.name === name && text.type === type,
     (labels) => renderSeries(labels, type, name),
   );
+}
+
+function labelsOfPoint(point: { readonly labels: Labels }): Labels {
+  return point.labels;
 }
 
 /** Renders a series' {@linkcode SeriesText}. */

@@ -8,11 +8,11 @@
 import type { Labels, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
-  estimateProtobufSize,
   type OtlpAttributes,
   type OtlpExemplar,
   type OtlpMetric,
 } from "./_otlp.ts";
+import { LabelCache } from "./_text.ts";
 
 /**
  * What an OTLP encoder needs besides the snapshot: the resource, the
@@ -125,475 +125,238 @@ export function encodeOtlpJson(
   families: readonly MetricFamily[],
   options: OtlpEncodeOptions,
 ): string {
+  // Built as one string of a few pieces per point (a rope the transport
+  // flattens once when it encodes it), from per-series heads cached by
+  // label object: a series' attributes are escaped once in its life.
   const request = buildOtlpRequest(families, options);
-  const w = new JsonWriter(Math.ceil(estimateProtobufSize(families) * 2.5));
-  w.raw('{"resourceMetrics":[{"resource":{"attributes":');
-  anyAttributes(w, request.resource);
-  w.raw('},"scopeMetrics":[{');
+  let out = '{"resourceMetrics":[{"resource":{"attributes":' +
+    anyAttributes(request.resource) + '},"scopeMetrics":[{';
   if (request.scope !== null) {
-    w.raw('"scope":{"name":');
-    w.string(request.scope.name);
+    out += '"scope":{"name":' + JSON.stringify(request.scope.name);
     if (request.scope.version !== "") {
-      w.raw(',"version":');
-      w.string(request.scope.version);
+      out += ',"version":' + JSON.stringify(request.scope.version);
     }
-    w.raw("},");
+    out += "},";
   }
-  w.raw('"metrics":[');
+  out += '"metrics":[';
   const metrics = request.metrics;
   for (let i = 0; i < metrics.length; i++) {
-    if (i > 0) w.raw(",");
-    metric(w, metrics[i]!);
+    if (i > 0) out += ",";
+    out = metric(out, metrics[i]!);
   }
-  w.raw("]}]}]}");
-  return w.finish();
+  return out + "]}]}]}";
 }
 
-function metric(w: JsonWriter, m: OtlpMetric): void {
-  w.raw('{"name":');
-  w.string(m.name);
+/**
+ * A series' cached point head: `},{"attributes":[…],"startTimeUnixNano":"…",`
+ * (each part only when set), for the start time it was made with. The
+ * leading `},` closes the point before; the first point of a metric skips it.
+ */
+interface PointHead {
+  startUs: number;
+  text: string;
+}
+
+const HEADS = new LabelCache<PointHead>();
+
+function attributesOf(point: { readonly attributes: Labels }): Labels {
+  return point.attributes;
+}
+
+function anyHead(): boolean {
+  return true;
+}
+
+function newHead(): PointHead {
+  return { startUs: -1, text: "" };
+}
+
+/** The cached head of a point, remade when its series restarted (a new start time). */
+function headOf(
+  head: PointHead,
+  point: { readonly attributes: Labels; readonly startUs: number },
+): string {
+  if (head.startUs !== point.startUs) {
+    head.startUs = point.startUs;
+    head.text = pointHead(point.attributes, point.startUs);
+  }
+  return head.text;
+}
+
+/** Makes a point head (see {@linkcode PointHead}), flat. */
+function pointHead(attributes: Labels, startUs: number): string {
+  const parts = ["},{"];
+  const list = labels(attributes);
+  if (list !== "") parts.push('"attributes":[', list, "],");
+  if (startUs !== 0) parts.push('"startTimeUnixNano":"', nanos(startUs), '",');
+  return parts.join("");
+}
+
+function metric(out: string, m: OtlpMetric): string {
+  out += '{"name":' + JSON.stringify(m.name);
   if (m.description !== "") {
-    w.raw(',"description":');
-    w.string(m.description);
+    out += ',"description":' + JSON.stringify(m.description);
   }
-  if (m.unit !== "") {
-    w.raw(',"unit":');
-    w.string(m.unit);
-  }
+  if (m.unit !== "") out += ',"unit":' + JSON.stringify(m.unit);
+  const points = m.points;
+  const list = HEADS.lookup(points, attributesOf, anyHead, newHead);
+  let time = -1;
+  let mid = "";
   switch (m.kind) {
     case "gauge":
     case "sum": {
-      w.raw(
-        m.kind === "sum"
-          ? ',"sum":{"dataPoints":['
-          : ',"gauge":{"dataPoints":[',
-      );
+      out += m.kind === "sum"
+        ? ',"sum":{"dataPoints":['
+        : ',"gauge":{"dataPoints":[';
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        w.raw(i > 0 ? ",{" : "{");
-        pointHead(w, p.attributes, p.startUs, p.timeUs);
-        w.raw(',"asDouble":');
-        w.double(p.value);
-        if (p.exemplars.length > 0) exemplars(w, p.exemplars);
-        w.raw("}");
+        if (p.timeUs !== time) {
+          time = p.timeUs;
+          mid = '"timeUnixNano":"' + nanos(time) + '","asDouble":';
+        }
+        const head = headOf(list[i]!, p);
+        out += (i === 0 ? head.slice(2) : head) + mid + double(p.value);
+        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
       }
-      w.raw("]");
+      out += points.length > 0 ? "}]" : "]";
       if (m.kind === "sum") {
-        w.raw(',"aggregationTemporality":');
-        w.integer(m.temporality);
-        w.raw(m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false');
+        out += ',"aggregationTemporality":' + m.temporality +
+          (m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false');
       }
-      w.raw("}}");
-      return;
+      return out + "}}";
     }
     case "histogram": {
-      w.raw(',"histogram":{"dataPoints":[');
+      out += ',"histogram":{"dataPoints":[';
+      let bounds: readonly number[] | undefined;
+      let boundsText = "";
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        w.raw(i > 0 ? ",{" : "{");
-        pointHead(w, p.attributes, p.startUs, p.timeUs);
-        w.raw(',"count":"');
-        w.integer(p.count);
-        w.raw('","sum":');
-        w.double(p.sum);
-        w.raw(',"bucketCounts":[');
-        const counts = p.bucketCounts;
-        for (let b = 0; b < counts.length; b++) {
-          w.raw(b > 0 ? ',"' : '"');
-          w.integer(counts[b]!);
-          w.raw('"');
+        if (p.timeUs !== time) {
+          time = p.timeUs;
+          mid = '"timeUnixNano":"' + nanos(time) + '","count":"';
         }
-        w.raw('],"explicitBounds":[');
-        const bounds = p.explicitBounds;
-        for (let b = 0; b < bounds.length; b++) {
-          if (b > 0) w.raw(",");
-          w.double(bounds[b]!);
+        if (p.explicitBounds !== bounds) {
+          bounds = p.explicitBounds;
+          boundsText = [
+            '],"explicitBounds":[',
+            bounds.map(double).join(","),
+            "]",
+          ]
+            .join("");
         }
-        w.raw("]");
-        if (p.exemplars.length > 0) exemplars(w, p.exemplars);
-        w.raw("}");
+        const head = headOf(list[i]!, p);
+        out += (i === 0 ? head.slice(2) : head) + mid + integer(p.count) +
+          '","sum":' + double(p.sum) + ',"bucketCounts":[' +
+          counts(p.bucketCounts) + boundsText;
+        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
       }
-      w.raw('],"aggregationTemporality":');
-      w.integer(m.temporality);
-      w.raw("}}");
-      return;
+      out += points.length > 0 ? "}]" : "]";
+      return out + ',"aggregationTemporality":' + m.temporality + "}}";
     }
     case "summary": {
-      w.raw(',"summary":{"dataPoints":[');
+      out += ',"summary":{"dataPoints":[';
       for (let i = 0; i < m.points.length; i++) {
         const p = m.points[i]!;
-        w.raw(i > 0 ? ",{" : "{");
-        pointHead(w, p.attributes, p.startUs, p.timeUs);
-        w.raw(',"count":"');
-        w.integer(p.count);
-        w.raw('","sum":');
-        w.double(p.sum);
-        w.raw(',"quantileValues":[');
+        if (p.timeUs !== time) {
+          time = p.timeUs;
+          mid = '"timeUnixNano":"' + nanos(time) + '","count":"';
+        }
+        const head = headOf(list[i]!, p);
+        out += (i === 0 ? head.slice(2) : head) + mid + integer(p.count) +
+          '","sum":' + double(p.sum) + ',"quantileValues":[';
         for (let q = 0; q < p.quantileValues.length; q++) {
           const v = p.quantileValues[q]!;
-          w.raw(q > 0 ? ',{"quantile":' : '{"quantile":');
-          w.double(v.quantile);
-          w.raw(',"value":');
-          w.double(v.value);
-          w.raw("}");
+          out += (q > 0 ? ',{"quantile":' : '{"quantile":') +
+            double(v.quantile) + ',"value":' + double(v.value) + "}";
         }
-        w.raw("]}");
+        out += "]";
       }
-      w.raw("]}}");
-      return;
+      return out + (points.length > 0 ? "}]}}" : "]}}");
     }
   }
 }
 
-/** `attributes` (when any), `startTimeUnixNano` (unless 0) and `timeUnixNano`, without braces. */
-function pointHead(
-  w: JsonWriter,
-  attributes: Labels,
-  startUs: number,
-  timeUs: number,
-): void {
-  if (labels(w, '"attributes":[', attributes)) w.raw("],");
-  if (startUs !== 0) {
-    w.raw('"startTimeUnixNano":"');
-    w.nanos(startUs);
-    w.raw('",');
-  }
-  w.raw('"timeUnixNano":"');
-  w.nanos(timeUs);
-  w.raw('"');
-}
-
-/** Writes `prefix` and the labels as `KeyValue`s with `stringValue`; false (nothing written) when empty. */
-function labels(w: JsonWriter, prefix: string, attributes: Labels): boolean {
-  let first = true;
+/** Labels as JSON `KeyValue`s with `stringValue`, without brackets; `""` when empty. */
+function labels(attributes: Labels): string {
+  let out = "";
   for (const key in attributes) {
-    w.raw(first ? prefix : ",");
-    w.pair(key, attributes[key]!);
-    first = false;
+    out += (out === "" ? '{"key":' : ',{"key":') + JSON.stringify(key) +
+      ',"value":{"stringValue":' + JSON.stringify(attributes[key]!) + "}}";
   }
-  return !first;
+  return out;
 }
 
-function exemplars(w: JsonWriter, list: readonly OtlpExemplar[]): void {
-  w.raw(',"exemplars":[');
+/** `,"exemplars":[…]`. */
+function exemplars(list: readonly OtlpExemplar[]): string {
+  let out = ',"exemplars":[';
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!;
-    w.raw(i > 0 ? ",{" : "{");
-    if (labels(w, '"filteredAttributes":[', e.filteredAttributes)) {
-      w.raw("],");
-    }
-    w.raw('"timeUnixNano":"');
-    w.nanos(e.timeUs);
-    w.raw('","asDouble":');
-    w.double(e.value);
-    if (e.spanId !== "") {
-      w.raw(',"spanId":"');
-      w.raw(e.spanId);
-      w.raw('"');
-    }
-    if (e.traceId !== "") {
-      w.raw(',"traceId":"');
-      w.raw(e.traceId);
-      w.raw('"');
-    }
-    w.raw("}");
+    out += i > 0 ? ",{" : "{";
+    const filtered = labels(e.filteredAttributes);
+    if (filtered !== "") out += '"filteredAttributes":[' + filtered + "],";
+    out += '"timeUnixNano":"' + nanos(e.timeUs) + '","asDouble":' +
+      double(e.value);
+    if (e.spanId !== "") out += ',"spanId":"' + e.spanId + '"';
+    if (e.traceId !== "") out += ',"traceId":"' + e.traceId + '"';
+    out += "}";
   }
-  w.raw("]");
+  return out + "]";
 }
 
 /** Resource attributes as a JSON `KeyValue` array with typed `AnyValue`s. */
-function anyAttributes(w: JsonWriter, attributes: OtlpAttributes): void {
-  w.raw("[");
-  let first = true;
+function anyAttributes(attributes: OtlpAttributes): string {
+  let out = "[";
   for (const key in attributes) {
     const value = attributes[key]!;
-    w.raw(first ? '{"key":' : ',{"key":');
-    w.string(key);
+    out += (out === "[" ? '{"key":' : ',{"key":') + JSON.stringify(key);
     if (typeof value === "string") {
-      w.raw(',"value":{"stringValue":');
-      w.string(value);
+      out += ',"value":{"stringValue":' + JSON.stringify(value);
     } else if (typeof value === "boolean") {
-      w.raw(
-        value ? ',"value":{"boolValue":true' : ',"value":{"boolValue":false',
-      );
+      out += value
+        ? ',"value":{"boolValue":true'
+        : ',"value":{"boolValue":false';
     } else if (Number.isSafeInteger(value)) {
-      w.raw(',"value":{"intValue":"');
-      w.integer(value);
-      w.raw('"');
+      out += ',"value":{"intValue":"' + integer(value) + '"';
     } else {
-      w.raw(',"value":{"doubleValue":');
-      w.double(value);
+      out += ',"value":{"doubleValue":' + double(value);
     }
-    w.raw("}}");
-    first = false;
+    out += "}}";
   }
-  w.raw("]");
+  return out + "]";
 }
 
-/** Cached label bytes of one key: `values` is null once caching stopped paying. */
-interface PairCache {
-  values: Map<string, Uint8Array> | null;
-  hits: number;
-  misses: number;
+/** Per-bucket counts, already valid fixed64 values, as JSON strings: `"1","0","2`. */
+function counts(values: readonly number[]): string {
+  if (values.length === 0) return "";
+  for (let i = 0; i < values.length; i++) {
+    if (!(values[i]! <= MAX_DIGITS)) {
+      return '"' + values.map(integer).join('","') + '"';
+    }
+  }
+  return '"' + values.join('","') + '"';
 }
 
-const HEX = "0123456789abcdef";
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** A double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
+function double(value: number): string {
+  if (value - value === 0) {
+    return value === 0 && 1 / value < 0 ? "-0" : String(value);
+  }
+  return value > 0 ? '"Infinity"' : value < 0 ? '"-Infinity"' : '"NaN"';
+}
 
 /**
- * Writes JSON straight to UTF-8 bytes in a growable buffer, then decodes
- * them once: no string concatenation, so no rope of millions of pieces for
- * the garbage collector to trace and flatten.
+ * An integer's exact decimal digits: `String` up to 2^53, `BigInt` beyond
+ * (where `String` rounds to the shortest form, "…847000").
  */
-class JsonWriter {
-  #buf: Uint8Array;
-  #pos = 0;
-
-  constructor(initialSize: number) {
-    this.#buf = new Uint8Array(Math.max(256, initialSize));
-  }
-
-  #ensure(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < this.#pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-  }
-
-  /** Appends ASCII text that needs no escaping (fragments, hex ids, number text). */
-  raw(text: string): void {
-    const n = text.length;
-    this.#ensure(n);
-    const buf = this.#buf;
-    const p = this.#pos;
-    for (let i = 0; i < n; i++) buf[p + i] = text.charCodeAt(i);
-    this.#pos = p + n;
-  }
-
-  /**
-   * Appends a JSON string literal, escaped as `JSON.stringify` does: `"` and
-   * `\` and control characters escaped, lone surrogates as `\uXXXX`, the
-   * rest as UTF-8.
-   */
-  string(value: string): void {
-    const n = value.length;
-    this.#ensure(n * 6 + 2);
-    const buf = this.#buf;
-    let p = this.#pos;
-    buf[p++] = 34; // "
-    for (let i = 0; i < n; i++) {
-      const c = value.charCodeAt(i);
-      if (c < 0x80) {
-        if (c >= 0x20 && c !== 34 && c !== 92) {
-          buf[p++] = c;
-        } else {
-          buf[p++] = 92; // \
-          if (c === 34 || c === 92) buf[p++] = c;
-          else if (c === 10) buf[p++] = 110; // n
-          else if (c === 13) buf[p++] = 114; // r
-          else if (c === 9) buf[p++] = 116; // t
-          else if (c === 8) buf[p++] = 98; // b
-          else if (c === 12) buf[p++] = 102; // f
-          else p = unicodeEscape(buf, p, c);
-        }
-      } else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 63);
-      } else if (c >= 0xd800 && c <= 0xdfff) {
-        const d = i + 1 < n ? value.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-          i++;
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          buf[p++] = 0xf0 | (cp >> 18);
-          buf[p++] = 0x80 | ((cp >> 12) & 63);
-          buf[p++] = 0x80 | ((cp >> 6) & 63);
-          buf[p++] = 0x80 | (cp & 63);
-        } else {
-          buf[p++] = 92;
-          p = unicodeEscape(buf, p, c);
-        }
-      } else {
-        buf[p++] = 0xe0 | (c >> 12);
-        buf[p++] = 0x80 | ((c >> 6) & 63);
-        buf[p++] = 0x80 | (c & 63);
-      }
-    }
-    buf[p++] = 34;
-    this.#pos = p;
-  }
-
-  #pairs = new Map<string, PairCache>();
-
-  /**
-   * Appends one label as `{"key":…,"value":{"stringValue":…}}`. The bytes
-   * of each (key, value) pair are cached for this call, since label values
-   * repeat across series (methods, routes, status codes); a key whose values
-   * rarely repeat (ids) stops being cached after a few hundred misses, so
-   * unique values cost no cache churn.
-   */
-  pair(key: string, value: string): void {
-    let cache = this.#pairs.get(key);
-    if (cache === undefined) {
-      cache = { values: new Map(), hits: 0, misses: 0 };
-      this.#pairs.set(key, cache);
-    }
-    const values = cache.values;
-    const bytes = values?.get(value);
-    if (bytes === undefined) {
-      const start = this.#pos;
-      this.keyPrefix(key);
-      this.string(value);
-      this.raw("}}");
-      if (values !== null) {
-        if (++cache.misses > 256 && cache.hits < cache.misses) {
-          cache.values = null;
-        } else {
-          values.set(value, this.#buf.slice(start, this.#pos));
-        }
-      }
-      return;
-    }
-    cache.hits++;
-    const n = bytes.length;
-    this.#ensure(n);
-    const buf = this.#buf;
-    const p = this.#pos;
-    if (n < 64) { for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!; }
-    else buf.set(bytes, p);
-    this.#pos = p + n;
-  }
-
-  #keyPrefixes = new Map<string, string>();
-
-  /**
-   * Appends `{"key":<key>,"value":{"stringValue":`, from a per-call cache
-   * of the escaped fragment when the key is printable ASCII (label names
-   * repeat on every point).
-   */
-  keyPrefix(key: string): void {
-    let fragment = this.#keyPrefixes.get(key);
-    if (fragment === undefined) {
-      const escaped = JSON.stringify(key);
-      if (!PRINTABLE_ASCII.test(escaped)) {
-        this.raw('{"key":');
-        this.string(key);
-        this.raw(',"value":{"stringValue":');
-        return;
-      }
-      fragment = '{"key":' + escaped + ',"value":{"stringValue":';
-      this.#keyPrefixes.set(key, fragment);
-    }
-    this.raw(fragment);
-  }
-
-  /** Appends a double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
-  double(value: number): void {
-    if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
-      if (value === 0 && 1 / value < 0) this.raw("-0");
-      else this.integer(value);
-    } else if (Number.isFinite(value)) {
-      this.raw(String(value));
-    } else {
-      this.raw(value > 0 ? '"Infinity"' : value < 0 ? '"-Infinity"' : '"NaN"');
-    }
-  }
-
-  /**
-   * Appends an integer's decimal digits. Non-negative integers up to 2^53
-   * are written digit by digit in two 8-digit halves of 32-bit arithmetic,
-   * without allocating a string; larger ones exactly through `BigInt`.
-   */
-  integer(value: number): void {
-    if (!(value >= 0 && value <= MAX_DIGITS)) {
-      // Beyond 2^53 `String` rounds to the shortest form ("…847000"): an
-      // integer double's exact digits come from BigInt (a rare path).
-      this.raw(
-        Number.isInteger(value) ? BigInt(value).toString() : String(value),
-      );
-      return;
-    }
-    this.#ensure(16);
-    const buf = this.#buf;
-    let p = this.#pos;
-    if (value < 1e8) {
-      p = writeDigits(buf, p, value, false);
-    } else {
-      const high = Math.floor(value / 1e8);
-      p = writeDigits(buf, p, high, false);
-      p = writeDigits(buf, p, value - high * 1e8, true);
-    }
-    this.#pos = p;
-  }
-
-  /** Appends whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
-  nanos(us: number): void {
-    this.integer(us);
-    if (us !== 0) this.raw("000");
-  }
-
-  /** The JSON text. */
-  finish(): string {
-    return decoder.decode(this.#buf.subarray(0, this.#pos));
-  }
+function integer(value: number): string {
+  if (value >= 0 && value <= MAX_DIGITS) return String(value);
+  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
 }
 
-/** The largest integer written digit by digit (as two 8-digit halves). */
+/** Whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
+function nanos(us: number): string {
+  return us === 0 ? "0" : integer(us) + "000";
+}
+
+/** The largest integer whose `String` digits are exact. */
 const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
-
-/** "00" to "99" as ASCII byte pairs, for writing two digits per division. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
-}
-
-/** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
-function writeDigits(
-  buf: Uint8Array,
-  p: number,
-  value: number,
-  pad: boolean,
-): number {
-  const n = pad
-    ? 8
-    : value < 10
-    ? 1
-    : value < 100
-    ? 2
-    : value < 1e3
-    ? 3
-    : value < 1e4
-    ? 4
-    : value < 1e5
-    ? 5
-    : value < 1e6
-    ? 6
-    : value < 1e7
-    ? 7
-    : 8;
-  let v = value | 0;
-  let i = p + n;
-  while (i - p >= 2) {
-    const q = (v / 100) | 0;
-    const r = (v - q * 100) * 2;
-    buf[--i] = DIGIT_PAIRS[r + 1]!;
-    buf[--i] = DIGIT_PAIRS[r]!;
-    v = q;
-  }
-  if (i > p) buf[--i] = 48 + v;
-  return p + n;
-}
-
-/** Writes `uXXXX` (after a backslash) and returns the new position. */
-function unicodeEscape(buf: Uint8Array, p: number, c: number): number {
-  buf[p++] = 117; // u
-  buf[p++] = HEX.charCodeAt((c >> 12) & 15);
-  buf[p++] = HEX.charCodeAt((c >> 8) & 15);
-  buf[p++] = HEX.charCodeAt((c >> 4) & 15);
-  buf[p++] = HEX.charCodeAt(c & 15);
-  return p;
-}
-
-const decoder = new TextDecoder();
