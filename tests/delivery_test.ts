@@ -77,6 +77,32 @@ Deno.test("deliver() resends the same body after 503, 429, 502 and 504 until a 2
   assert.deepEqual(time.waits, [100, 200, 400, 800]);
 });
 
+Deno.test("deliver() counts a 2xx as delivered even when its body breaks off, and never resends it", async () => {
+  const time = fakeTime();
+  const broken = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"partial'));
+        controller.error(new Error("connection reset"));
+      },
+    });
+  const { fetch, bodies } = scripted([
+    () => new Response(broken(), { status: 200 }),
+    () => new Response("{}", { status: 200 }),
+  ]);
+  const delivered = await deliver(
+    "Cannot export metrics to",
+    outgoing,
+    settings({ fetch, ...time }),
+  );
+  assert.equal(delivered.status, 200);
+  assert.equal(delivered.attempts, 1);
+  assert.deepEqual(delivered.body, new Uint8Array(0));
+  assert.match(String(delivered.bodyError), /connection reset/);
+  assert.deepEqual(bodies, ["batch-1"]);
+  assert.deepEqual(time.waits, []);
+});
+
 Deno.test("deliver() waits a full-jitter share of the backoff ceiling", async () => {
   const time = fakeTime();
   const randoms = [0.5, 0.25, 0];

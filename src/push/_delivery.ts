@@ -170,6 +170,11 @@ export interface Delivered {
   readonly headers: Headers;
   readonly body: Uint8Array;
   readonly attempts: number;
+  /**
+   * Why the answer's body could not be read (it is then empty). The status
+   * already said the batch was accepted, so it still counts as delivered.
+   */
+  readonly bodyError?: unknown;
 }
 
 /** Why one attempt failed, and whether another may succeed. */
@@ -266,16 +271,24 @@ async function attempt(
   } catch (error) {
     return networkFailure(error, signal, timeoutMs);
   }
-  let body: Uint8Array;
+  // The status decides: a 2xx means the receiver took the batch, so a body
+  // that breaks off afterwards must not make it send the batch again.
+  const { status } = response;
+  let body = new Uint8Array(0);
+  let bodyError: unknown;
+  let bodyFailed = false;
   try {
     body = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    return networkFailure(error, signal, timeoutMs);
+    bodyFailed = true;
+    bodyError = error;
   }
-  const { status } = response;
   if (status >= 200 && status < 300) {
-    return { status, headers: response.headers, body, attempts };
+    return bodyFailed
+      ? { status, headers: response.headers, body, attempts, bodyError }
+      : { status, headers: response.headers, body, attempts };
   }
+  if (bodyFailed) return networkFailure(bodyError, signal, timeoutMs);
   const text = describeBody(body);
   const detail = `got HTTP ${status}${
     response.statusText ? ` ${response.statusText}` : ""

@@ -340,6 +340,18 @@ export class OtlpExporter implements AsyncDisposable {
       this.#delivery,
     );
     delta?.commit();
+    if (delivered.bodyError !== undefined) {
+      this.#onError(
+        new Error(
+          `Exported metrics to ${this.url}: the collector accepted them (HTTP ${delivered.status}) but its answer broke off, so any partial-success report is lost (${
+            delivered.bodyError instanceof Error
+              ? delivered.bodyError.message
+              : String(delivered.bodyError)
+          })`,
+          { cause: delivered.bodyError },
+        ),
+      );
+    }
     const partial = readPartialSuccess(
       delivered.body,
       delivered.headers.get("content-type") ?? this.#headers["content-type"]!,

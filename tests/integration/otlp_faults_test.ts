@@ -3,8 +3,10 @@
  *
  * The fake collector is a minimal HTTP/1.1 server on a raw TCP listener, so
  * it can do what a real network does: answer 503 with Retry-After, 429, 500,
- * 400, hang past the client's timeout, or drop the connection without an
- * answer. It counts a batch only when it answered it 2xx. Faults come from
+ * 400, hang past the client's timeout, drop the connection without an
+ * answer, or answer 200 and drop the connection in the middle of the body
+ * ("cut": counted, since the status said it was taken). It counts a batch
+ * only when it answered it 2xx. Faults come from
  * seeded random sequences; the property: after the job's final flush the
  * collector holds every increment exactly once (the sum of the deltas, or
  * the last cumulative value, for counters and histogram buckets alike), delta
@@ -17,7 +19,15 @@
 import assert from "node:assert/strict";
 import { Counter, Histogram, OtlpExporter, Registry } from "../../mod.ts";
 
-type Fault = "ok" | "503" | "429" | "500" | "400" | "hang" | "drop";
+type Fault =
+  | "ok"
+  | "503"
+  | "429"
+  | "500"
+  | "400"
+  | "hang"
+  | "drop"
+  | "cut";
 
 const EPOCH = 1_700_000_000_000;
 const TIMEOUT_MS = 150;
@@ -119,6 +129,19 @@ class FakeCollector {
       }
       case "drop":
         return; // closed without a word by the caller
+      case "cut": {
+        // Taken and counted; the 200 goes out, then the connection drops
+        // before the promised body is complete.
+        this.acknowledged.push(JSON.parse(new TextDecoder().decode(body)));
+        const head = "HTTP/1.1 200 OK\r\ncontent-length: 64\r\n" +
+          "content-type: application/json\r\nconnection: close\r\n\r\n{";
+        const out = new TextEncoder().encode(head);
+        let written = 0;
+        while (written < out.length) {
+          written += await conn.write(out.subarray(written));
+        }
+        return; // closed by the caller, 63 bytes short
+      }
     }
   }
 }
@@ -242,7 +265,9 @@ async function runJob(
       ? "400"
       : r < 0.84
       ? "hang"
-      : "drop";
+      : r < 0.92
+      ? "drop"
+      : "cut";
   };
   let now = EPOCH;
   let monotonic = 0;
@@ -324,7 +349,19 @@ async function runJob(
   const context = `seed ${seed} (${temporality}), faults ${
     collector.log.join(" ")
   }`;
-  assert.deepEqual(errors, [], context);
+  // Only a cut answer is reported, once each: delivered, answer lost.
+  assert.equal(
+    errors.length,
+    collector.log.filter((fault) => fault === "cut").length,
+    context,
+  );
+  for (const error of errors) {
+    assert.match(
+      error,
+      /^onError: Exported metrics to \S+: the collector accepted them \(HTTP 200\) but its answer broke off, so any partial-success report is lost \(.+\)$/,
+      context,
+    );
+  }
   const bodies = collector.acknowledged.map(dataPoints);
   const temporalityCode = temporality === "delta" ? 1 : 2;
   if (temporality === "delta") {
@@ -379,7 +416,16 @@ Deno.test("OtlpExporter delivers every increment exactly once through 200 seeded
     }
     // The sequences did exercise every kind of fault, many times.
     for (
-      const fault of ["ok", "503", "429", "500", "400", "hang", "drop"] as const
+      const fault of [
+        "ok",
+        "503",
+        "429",
+        "500",
+        "400",
+        "hang",
+        "drop",
+        "cut",
+      ] as const
     ) {
       assert.ok((seen.get(fault) ?? 0) >= 10, `${fault}: ${seen.get(fault)}`);
     }
