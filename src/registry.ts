@@ -10,6 +10,7 @@ import { DuplicateMetricError } from "./errors.ts";
 import { assertLabelNames, isMetricName } from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
+import { LabelCache } from "./encoders/_text.ts";
 
 /**
  * Anything a registry can collect: every instrument, and your own collectors.
@@ -171,6 +172,7 @@ export class Registry {
       }
     }
     this.defaultLabels = Object.freeze(defaults);
+    this.#hasDefaults = Object.keys(defaults).length > 0;
     this.maxSeries = checkMaxSeries(
       "Cannot create registry",
       options.maxSeries,
@@ -453,20 +455,60 @@ export class Registry {
     ).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Applies the prefix and default labels. Keeps what the encoders cache by
+   * stable: each prefixed name is made once per metric, and each series'
+   * decorated label object once per (frozen) label object of the series, so
+   * a series has the same frozen labels at every collection. Without a
+   * prefix or default labels the family is returned as it is.
+   */
   #decorate(family: MetricFamily): MetricFamily {
-    const prefixed = this.prefix === ""
-      ? family
-      : { ...family, name: this.prefix + family.name };
-    if (Object.keys(this.defaultLabels).length === 0) return prefixed;
-    const defaults = this.defaultLabels;
-    return {
-      ...prefixed,
-      points: prefixed.points.map((point) => ({
-        ...point,
-        labels: { ...defaults, ...point.labels },
-      })),
-    } as MetricFamily;
+    const prefixed = this.prefix === "" ? family : {
+      ...family,
+      name: this.#prefixedName(family.name),
+    };
+    if (!this.#hasDefaults) return prefixed;
+    const points = prefixed.points;
+    const labels = this.#labels.lookup(
+      points,
+      labelsOfPoint,
+      always,
+      this.#withDefaults,
+    );
+    const decorated = new Array(points.length);
+    for (let i = 0; i < points.length; i++) {
+      decorated[i] = { ...points[i]!, labels: labels[i]! };
+    }
+    return { ...prefixed, points: decorated } as MetricFamily;
   }
+
+  #prefixedName(name: string): string {
+    let prefixed = this.#names.get(name);
+    if (prefixed === undefined) {
+      prefixed = [this.prefix, name].join("");
+      this.#names.set(name, prefixed);
+    }
+    return prefixed;
+  }
+
+  /** Prefixed family names by collector name, made once. */
+  #names = new Map<string, string>();
+  #hasDefaults = false;
+  /** Decorated label objects by the series' own (frozen) label objects. */
+  #labels = new LabelCache<Labels>();
+  #withDefaults = (labels: Labels): Labels => {
+    const decorated = { ...this.defaultLabels, ...labels };
+    // Frozen like its source, so encoders cache by it only when they may.
+    return Object.isFrozen(labels) ? Object.freeze(decorated) : decorated;
+  };
+}
+
+function labelsOfPoint(point: { readonly labels: Labels }): Labels {
+  return point.labels;
+}
+
+function always(): boolean {
+  return true;
 }
 
 /**

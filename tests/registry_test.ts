@@ -39,6 +39,69 @@ Deno.test("Registry applies its prefix and default labels at collection; a serie
   assert.equal(registry.get("shop_orders_total"), undefined);
 });
 
+Deno.test("Registry.collect() with default labels hands out the same frozen label object per series at every collection, until the series is removed", async () => {
+  const registry = new Registry({
+    prefix: "shop_",
+    defaultLabels: { region: "eu" },
+  });
+  const orders = new Counter({
+    name: "orders_total",
+    help: "Orders.",
+    labelNames: ["status"] as const,
+    registry,
+  });
+  orders.inc({ status: "ok" });
+  orders.inc({ status: "failed" });
+  const first = await registry.collect();
+  orders.inc({ status: "ok" });
+  const second = await registry.collect();
+  assert.equal(first[0]!.name, "shop_orders");
+  assert.equal(second[0]!.name, first[0]!.name);
+  const labels = first[0]!.points.map((point) => point.labels);
+  assert.deepEqual(labels, [
+    { region: "eu", status: "ok" },
+    { region: "eu", status: "failed" },
+  ]);
+  assert.ok(labels.every((l) => Object.isFrozen(l)));
+  assert.equal(second[0]!.points[0]!.labels, labels[0]);
+  assert.equal(second[0]!.points[1]!.labels, labels[1]);
+  assert.deepEqual(
+    second[0]!.points.map((point) => (point as { value: number }).value),
+    [2, 1],
+  );
+  orders.remove({ status: "ok" });
+  orders.inc({ status: "ok" });
+  const third = await registry.collect();
+  const again = third[0]!.points.find((p) => p.labels.status === "ok")!;
+  assert.notEqual(again.labels, labels[0]);
+  assert.deepEqual(again.labels, { region: "eu", status: "ok" });
+  assert.equal(
+    await registry.metrics(),
+    "# HELP shop_orders_total Orders.\n# TYPE shop_orders_total counter\n" +
+      'shop_orders_total{region="eu",status="failed"} 1\n' +
+      'shop_orders_total{region="eu",status="ok"} 1\n',
+  );
+});
+
+Deno.test("Registry.collect() with default labels decorates a collector's unfrozen labels afresh each time (nothing stale)", async () => {
+  const registry = new Registry({ defaultLabels: { region: "eu" } });
+  const labels: Record<string, string> = { queue: "a" };
+  registry.register({
+    name: "depth",
+    type: "gauge",
+    collect: () => ({
+      type: "gauge",
+      name: "depth",
+      help: "Depth.",
+      aggregation: "sum",
+      points: [{ labels, value: 1 }],
+    }),
+  });
+  assert.match(await registry.metrics(), /^depth\{region="eu",queue="a"\} 1$/m);
+  labels.queue = "b";
+  assert.match(await registry.metrics(), /^depth\{region="eu",queue="b"\} 1$/m);
+});
+
 Deno.test("Registry.collect() returns families in registration order, filtered by prefixed name and kind", async () => {
   const registry = new Registry({ prefix: "app_", clock: manualClock(0) });
   new Gauge({ name: "b_gauge", help: "B.", registry }).set(1);
