@@ -62,6 +62,19 @@ Deno.test("Pushgateway.groupUrl puts job and grouping key in the path, base64-en
     ],
     [{ groupingKey: { empty: "" } }, "/metrics/job/batch/empty@base64/="],
     [{ job: "a/b" }, "/metrics/job@base64/YS9i"],
+    // "." and ".." would be dot segments, removed or climbing when the URL
+    // is parsed: base64 keeps them as values.
+    [
+      { groupingKey: { instance: "." } },
+      "/metrics/job/batch/instance@base64/Lg==",
+    ],
+    [
+      { groupingKey: { instance: ".." } },
+      "/metrics/job/batch/instance@base64/Li4=",
+    ],
+    [{ job: "." }, "/metrics/job@base64/Lg=="],
+    [{ job: "..", groupingKey: { a: "b" } }, "/metrics/job@base64/Li4=/a/b"],
+    [{ groupingKey: { instance: "..." } }, "/metrics/job/batch/instance/..."],
     [
       { groupingKey: { name: "ünï code ?#" } },
       "/metrics/job/batch/name/%C3%BCn%C3%AF%20code%20%3F%23",
@@ -72,6 +85,28 @@ Deno.test("Pushgateway.groupUrl puts job and grouping key in the path, base64-en
       assert.equal(gateway(options).groupUrl, BASE + path);
     });
   }
+});
+
+Deno.test("Pushgateway sends to the group URL unchanged when job or grouping values are dots", async () => {
+  const { sent, fetch } = recorder();
+  for (
+    const options of [
+      { job: "." },
+      { job: ".." },
+      { groupingKey: { instance: "." } },
+      { groupingKey: { instance: "..", zone: "." } },
+    ]
+  ) {
+    const gw = gateway(options, fetch);
+    await gw.delete();
+    assert.equal(sent.at(-1)!.url, gw.groupUrl);
+  }
+  assert.deepEqual(sent.map((request) => request.url), [
+    `${BASE}/metrics/job@base64/Lg==`,
+    `${BASE}/metrics/job@base64/Li4=`,
+    `${BASE}/metrics/job/batch/instance@base64/Lg==`,
+    `${BASE}/metrics/job/batch/instance@base64/Li4=/zone@base64/Lg==`,
+  ]);
 });
 
 Deno.test("Pushgateway.push() PUTs the registry as Prometheus text 0.0.4 to the group", async () => {

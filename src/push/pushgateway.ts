@@ -67,8 +67,9 @@ export interface PushgatewayOptions extends DeliveryOptions {
 /**
  * Pushes a registry's metrics to a Prometheus Pushgateway as one group,
  * named by `job` and the grouping key in the URL path
- * (`/metrics/job/<job>/<label>/<value>...`). Values that contain `/` or are
- * empty are sent base64-encoded (`<label>@base64/<url-safe base64>`), as the
+ * (`/metrics/job/<job>/<label>/<value>...`). Values that contain `/`, are
+ * empty, or are `.` or `..` (which URL parsing would treat as dot segments)
+ * are sent base64-encoded (`<label>@base64/<url-safe base64>`), as the
  * Pushgateway expects.
  *
  * The body is the Prometheus text format 0.0.4 from the shared encoder. Each
@@ -253,7 +254,9 @@ function groupPath(
 
 function segment(label: string, value: string): string {
   if (value === "") return `${label}@base64/=`;
-  if (value.includes("/")) {
+  // "." and ".." as a path segment are dot segments: URL parsing would drop
+  // them or climb a level, changing the group. Base64 keeps them values.
+  if (value.includes("/") || value === "." || value === "..") {
     return `${label}@base64/${
       base64(value).replaceAll("+", "-").replaceAll("/", "_")
     }`;

@@ -148,6 +148,33 @@ Deno.test("Pushgateway push(), pushAdd() and delete() change a real Pushgateway'
   assert.deepEqual(await groups(base), {});
 });
 
+Deno.test("Pushgateway keeps a job and grouping values of . and .. as values on a real Pushgateway", async () => {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await using _peer = await startPeer("prometheus-pushgateway", [
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--persistence.file=",
+  ], { ready: () => answers(`${base}/-/ready`) });
+  const gw = new Pushgateway({
+    url: base,
+    job: "..",
+    groupingKey: { instance: ".", zone: ".." },
+    registry: registryWith("dots", { q: 2 }),
+  });
+  await gw.push();
+  const group = { instance: ".", job: "..", zone: ".." };
+  assert.deepEqual(await groups(base), {
+    [JSON.stringify(group)]: {
+      dots_total: {
+        type: "COUNTER",
+        samples: [[{ ...group, queue: "q" }, "2"]],
+      },
+    },
+  });
+  await gw.delete();
+  assert.deepEqual(await groups(base), {});
+});
+
 Deno.test("Pushgateway rejects with the gateway's 400 when a push is inconsistent", async () => {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
