@@ -20,6 +20,7 @@ import {
   formatNumber,
   formatSeconds,
   renderLabelPairs,
+  seriesTexts,
 } from "./_text.ts";
 
 /**
@@ -202,8 +203,11 @@ function codePoints(labels: Labels): number {
 function counter(family: CounterFamily, created: boolean): string {
   const name = family.name;
   let out = header(family);
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
+  const points = family.points;
+  const texts = seriesTexts(points, "counter", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const pairs = texts[p]!.pairs;
     const labels = pairs === "" ? " " : "{" + pairs + "} ";
     out += name + "_total" + labels + formatNumber(point.value) +
       exemplar(point.exemplar);
@@ -217,8 +221,11 @@ function counter(family: CounterFamily, created: boolean): string {
 function gauge(family: GaugeFamily): string {
   const name = family.name;
   let out = header(family);
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
+  const points = family.points;
+  const texts = seriesTexts(points, "gauge", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const pairs = texts[p]!.pairs;
     out += (pairs === "" ? name + " " : name + "{" + pairs + "} ") +
       formatNumber(point.value) + "\n";
   }
@@ -234,8 +241,11 @@ function histogram(family: HistogramFamily, created: boolean): string {
     les.push('le="' + formatCanonical(bound) + '"} ');
   }
   les.push('le="+Inf"} ');
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
+  const points = family.points;
+  const texts = seriesTexts(points, "histogram", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const pairs = texts[p]!.pairs;
     const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
     const counts = point.counts;
     const exemplars = point.exemplars;
@@ -258,8 +268,11 @@ function histogram(family: HistogramFamily, created: boolean): string {
 function summary(family: SummaryFamily, created: boolean): string {
   const name = family.name;
   let out = header(family);
-  for (const point of family.points) {
-    const pairs = renderLabelPairs(point.labels);
+  const points = family.points;
+  const texts = seriesTexts(points, "summary", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const pairs = texts[p]!.pairs;
     const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
     for (const q of point.quantiles) {
       out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
