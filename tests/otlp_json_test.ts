@@ -452,3 +452,31 @@ Deno.test("encodeOtlpJson() escapes strings exactly as JSON.stringify does", () 
     { key: strings[1], value: { stringValue: strings[2] } },
   ]);
 });
+
+Deno.test("encodeOtlpJson() writes a series' new start time after a reset, and a mutated unfrozen label object's new value", () => {
+  const frozen = Object.freeze({ queue: "emails" });
+  const unfrozen: Record<string, string> = { queue: "sms" };
+  const body = (created: number): Json =>
+    JSON.parse(encodeOtlpJson([{
+      type: "counter",
+      name: "jobs",
+      help: "",
+      points: [
+        { labels: frozen, value: 1, created },
+        { labels: unfrozen, value: 2, created },
+      ],
+    }], { resource: {}, timeUnixMs: 2_000 })).resourceMetrics[0]
+      .scopeMetrics[0].metrics[0].sum.dataPoints;
+  const first = body(1_000);
+  assert.equal(first[0].startTimeUnixNano, "1000000000");
+  assert.equal(first[1].attributes[0].value.stringValue, "sms");
+  unfrozen.queue = "push";
+  const second = body(1_500);
+  assert.deepEqual(second[0], {
+    attributes: [{ key: "queue", value: { stringValue: "emails" } }],
+    startTimeUnixNano: "1500000000",
+    timeUnixNano: "2000000000",
+    asDouble: 1,
+  });
+  assert.equal(second[1].attributes[0].value.stringValue, "push");
+});

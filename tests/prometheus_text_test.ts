@@ -380,3 +380,85 @@ Deno.test("encodePrometheusText() matches the golden file for every kind of fami
   );
   assert.equal(encodePrometheusText(ALL_KINDS), golden);
 });
+
+Deno.test("encodePrometheusText() renders a mutated unfrozen label object afresh (only frozen labels are cached)", () => {
+  const labels: Record<string, string> = { queue: "a" };
+  const family = (): MetricFamily[] => [{
+    type: "gauge",
+    name: "depth",
+    help: "",
+    aggregation: "sum",
+    points: [{ labels, value: 1 }],
+  }];
+  assert.equal(
+    encodePrometheusText(family()),
+    '# TYPE depth gauge\ndepth{queue="a"} 1\n',
+  );
+  labels.queue = "b";
+  assert.equal(
+    encodePrometheusText(family()),
+    '# TYPE depth gauge\ndepth{queue="b"} 1\n',
+  );
+});
+
+Deno.test("encodePrometheusText() keeps cached series text right when series move, families change and label objects are shared", () => {
+  const a = Object.freeze({ k: "a" });
+  const b = Object.freeze({ k: "b\n" });
+  const c = Object.freeze({ k: "c" });
+  const counter = (
+    labels: readonly Readonly<Record<string, string>>[],
+  ): MetricFamily => ({
+    type: "counter",
+    name: "jobs",
+    help: "",
+    points: labels.map((l, i) => ({ labels: l, value: i, created: 0 })),
+  });
+  assert.equal(
+    encodePrometheusText([counter([a, b])]),
+    '# TYPE jobs_total counter\njobs_total{k="a"} 0\njobs_total{k="b\\n"} 1\n',
+  );
+  // reordered, one added, one removed
+  assert.equal(
+    encodePrometheusText([counter([c, b, a])]),
+    '# TYPE jobs_total counter\njobs_total{k="c"} 0\njobs_total{k="b\\n"} 1\njobs_total{k="a"} 2\n',
+  );
+  // the same label objects in a family of another name and kind, twice in one family
+  assert.equal(
+    encodePrometheusText([
+      counter([a]),
+      {
+        type: "histogram",
+        name: "lat",
+        help: "",
+        bounds: [1],
+        points: [
+          { labels: a, counts: [1, 0], sum: 0.5, count: 1, created: 0 },
+          { labels: a, counts: [0, 1], sum: 2, count: 1, created: 0 },
+        ],
+      },
+      {
+        type: "gauge",
+        name: "jobs",
+        help: "",
+        aggregation: "sum",
+        points: [{ labels: a, value: 7 }],
+      },
+    ]),
+    [
+      "# TYPE jobs_total counter",
+      'jobs_total{k="a"} 0',
+      "# TYPE lat histogram",
+      'lat_bucket{k="a",le="1.0"} 1',
+      'lat_bucket{k="a",le="+Inf"} 1',
+      'lat_sum{k="a"} 0.5',
+      'lat_count{k="a"} 1',
+      'lat_bucket{k="a",le="1.0"} 0',
+      'lat_bucket{k="a",le="+Inf"} 1',
+      'lat_sum{k="a"} 2',
+      'lat_count{k="a"} 1',
+      "# TYPE jobs gauge",
+      'jobs{k="a"} 7',
+      "",
+    ].join("\n"),
+  );
+});
