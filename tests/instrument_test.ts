@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import type { Clock } from "../src/clock.ts";
 import { Registry } from "../src/registry.ts";
+import { Counter } from "../src/instruments/counter.ts";
 import { Gauge } from "../src/instruments/gauge.ts";
+import { Histogram } from "../src/instruments/histogram.ts";
 import { encodeOpenMetrics } from "../src/encoders/openmetrics.ts";
 import { instrument } from "../src/pull/instrument.ts";
 
@@ -408,6 +410,46 @@ Deno.test("instrument() keeps recording when routes outgrow its child cache", as
   assert.ok(requests?.type === "counter");
   // 2,000 series, then one overflow series: nothing lost.
   assert.equal(requests.points.reduce((sum, p) => sum + p.value, 0), 4200);
+});
+
+Deno.test("instrument() records each overflowed route as itself after the series are reset", async () => {
+  const { registry } = timed();
+  // One series allowed: /b and /c both fold into the overflow series, then
+  // reset() frees the slot; /c must come back as /c, not as /b.
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "Total HTTP requests.",
+    labelNames: ["method", "route", "status"] as const,
+    maxSeries: 1,
+    registry,
+  });
+  const latency = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "Request latency in seconds.",
+    unit: "seconds",
+    labelNames: ["method", "route"] as const,
+    buckets: [1],
+    maxSeries: 1,
+    registry,
+  });
+  const handler = instrument(() => new Response(), {
+    registry,
+    routes: ["/a", "/b", "/c"],
+  });
+  await handler(req("/a"));
+  await handler(req("/b"));
+  await handler(req("/c"));
+  requests.reset();
+  latency.reset();
+  await handler(req("/c"));
+  await handler(req("/c"));
+  assert.deepEqual(await lines(registry, "http_requests_total{"), [
+    'http_requests_total{method="GET",route="/c",status="200"} 2',
+  ]);
+  assert.deepEqual(
+    await lines(registry, "http_request_duration_seconds_count{"),
+    ['http_request_duration_seconds_count{method="GET",route="/c"} 2'],
+  );
 });
 
 Deno.test("instrument() never fails a request because a route or exemplar option throws", async () => {

@@ -184,6 +184,12 @@ export function instrument<Rest extends unknown[]>(
 
   const cache = new Map<string, Map<string, RouteSeries>>();
   let cached = 0;
+  // Past a metric's series limit, labels() may hand out one overflow child
+  // for several label sets, bound to the first set's values (it rebinds to
+  // them after a remove or reset). Such a child is cached only under the
+  // label set it was first handed out for; the others look theirs up each
+  // time, so a freed slot is taken by the label set actually recorded.
+  const bound = new Set<object>();
 
   function record(
     request: Request,
@@ -197,12 +203,14 @@ export function instrument<Rest extends unknown[]>(
     let byMethod = cache.get(route);
     let series = byMethod?.get(method);
     if (series === undefined) {
-      if (cached >= MAX_CACHED) {
-        latency.labels(method, route).observe(seconds, exemplar);
+      const child = latency.labels(method, route);
+      if (cached >= MAX_CACHED || bound.has(child)) {
+        child.observe(seconds, exemplar);
         requests.labels(method, route, String(status)).inc();
         return;
       }
-      series = { latency: latency.labels(method, route), statuses: new Map() };
+      bound.add(child);
+      series = { latency: child, statuses: new Map() };
       if (byMethod === undefined) cache.set(route, byMethod = new Map());
       byMethod.set(method, series);
       cached++;
@@ -211,7 +219,8 @@ export function instrument<Rest extends unknown[]>(
     let counter = series.statuses.get(status);
     if (counter === undefined) {
       counter = requests.labels(method, route, String(status));
-      if (cached < MAX_CACHED) {
+      if (cached < MAX_CACHED && !bound.has(counter)) {
+        bound.add(counter);
         series.statuses.set(status, counter);
         cached++;
       }
