@@ -572,6 +572,43 @@ Deno.test("Summary.remove() forgets a series and its window; its bound child sta
   ]);
 });
 
+Deno.test("Summary.remove(...values) forgets a series given positionally, window included", async () => {
+  const summary = new Summary({
+    name: "removed_positional_seconds",
+    help: "X.",
+    labelNames: ["method", "route"] as const,
+    percentiles: [0.5],
+    registry: null,
+    clock: fixedClock(1),
+  });
+  summary.observe({ method: "GET", route: "/a" }, 100);
+  summary.observe({ method: "GET", route: "/b" }, 5);
+  summary.remove("GET", "/a");
+  summary.remove("GET", "/missing"); // no such series: nothing happens
+  assert.throws(() => summary.remove("GET"), {
+    name: "TypeError",
+    message:
+      'Cannot remove from metric "removed_positional_seconds": expected 2 label values (method, route), got 1',
+  });
+  summary.observe({ method: "GET", route: "/a" }, 7);
+  assert.deepEqual((await summary.collect()).points, [
+    {
+      labels: { method: "GET", route: "/b" },
+      count: 1,
+      sum: 5,
+      created: 1,
+      quantiles: [{ quantile: 0.5, value: 5 }],
+    },
+    {
+      labels: { method: "GET", route: "/a" },
+      count: 1,
+      sum: 7,
+      created: 1,
+      quantiles: [{ quantile: 0.5, value: 7 }],
+    },
+  ]);
+});
+
 Deno.test("Summary.reset() forgets every series and window; children stay valid", async () => {
   const clock = fixedClock(1);
   const unlabeled = new Summary({

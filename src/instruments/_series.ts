@@ -71,7 +71,7 @@ export interface SeriesTableOptions {
    * Called with a new (or reused) series' number, after its slots were
    * zeroed and its `created` time set, so its owner can initialise the rest.
    */
-  init?: (index: number) => void;
+  init?: ((index: number) => void) | undefined;
 }
 
 /** See the module documentation. */

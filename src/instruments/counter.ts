@@ -21,7 +21,8 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { headerOf, type Series, seriesOf } from "./_instrument.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
@@ -265,6 +266,7 @@ export class Counter<L extends string = never> {
   /** The kind of family it collects. */
   readonly type: "counter" = "counter";
   #state: CounterState;
+  #series: Series;
   #children: ChildCache<CounterChild>;
   #hook: CollectHook<Counter<L>> | undefined;
   /** The one series of an unlabeled counter; undefined when it has labels. */
@@ -291,17 +293,23 @@ export class Counter<L extends string = never> {
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     this.#hook = options.collect;
-    const clock = resolved.clock;
     const exemplars = new Map<number, Exemplar>();
-    const table = new SeriesTable({
-      metric: options.name,
-      labelNames: resolved.labelNames,
-      stride: 1,
-      maxSeries: resolved.maxSeries,
-      clock,
+    const series = seriesOf(options.name, resolved, 1, {
       init: (index) => exemplars.delete(index),
+      forget: (index) => exemplars.delete(index),
+      clear: () => {
+        exemplars.clear();
+        this.#self?.reset();
+      },
     });
-    const state = new CounterState(options.name, clock, table, exemplars);
+    const table = series.table;
+    this.#series = series;
+    const state = new CounterState(
+      options.name,
+      resolved.clock,
+      table,
+      exemplars,
+    );
     this.#state = state;
     const self = resolved.labelNames.length === 0
       ? new UnlabeledCounter(state)
@@ -316,7 +324,7 @@ export class Counter<L extends string = never> {
 
   /** Records folded into the overflow series because the series limit was reached. */
   get droppedLabelSets(): number {
-    return this.#state.table.droppedLabelSets;
+    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -396,8 +404,7 @@ export class Counter<L extends string = never> {
    */
   remove(...values: LabelValue[]): void;
   remove(...args: unknown[]): void {
-    const index = this.#state.table.removeArgs(args);
-    if (index >= 0) this.#state.exemplars.delete(index);
+    this.#series.remove(args);
   }
 
   /**
@@ -405,9 +412,7 @@ export class Counter<L extends string = never> {
    * children stay valid.
    */
   reset(): void {
-    this.#state.exemplars.clear();
-    this.#state.table.reset();
-    this.#self?.reset();
+    this.#series.reset();
   }
 
   /**
@@ -434,14 +439,6 @@ export class Counter<L extends string = never> {
         ? { labels: labels[index]!, value, created: created[index]! }
         : { labels: labels[index]!, value, created: created[index]!, exemplar };
     }
-    return this.unit === undefined
-      ? { type: "counter", name: this.name, help: this.help, points }
-      : {
-        type: "counter",
-        name: this.name,
-        help: this.help,
-        unit: this.unit,
-        points,
-      };
+    return { type: "counter", ...headerOf(this), points };
   }
 }

@@ -19,9 +19,14 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
-
-const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];
+import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import {
+  checkAggregation,
+  headerOf,
+  type Series,
+  seriesOf,
+  timer,
+} from "./_instrument.ts";
 
 /**
  * Options of a {@linkcode Gauge}: the options every metric takes, how values
@@ -204,13 +209,7 @@ class BoundGauge extends SeriesCursor implements GaugeChild {
   }
 
   startTimer(): () => number {
-    const clock = this.#state.clock;
-    const start = clock.monotonic();
-    return () => {
-      const seconds = (clock.monotonic() - start) / 1000;
-      this.set(seconds);
-      return seconds;
-    };
+    return timer(this.#state.clock, (seconds) => this.set(seconds));
   }
 }
 
@@ -264,6 +263,7 @@ export class Gauge<L extends string = never> {
   /** The kind of family it collects. */
   readonly type: "gauge" = "gauge";
   #state: GaugeState;
+  #series: Series;
   #children: ChildCache<GaugeChild>;
   #hook: CollectHook<Gauge<L>> | undefined;
 
@@ -279,27 +279,16 @@ export class Gauge<L extends string = never> {
   constructor(options: GaugeOptions<L>) {
     const resolved = resolveOptions(options, []);
     checkCallback(options.name, "collect", options.collect, false);
-    const aggregation = options.aggregation ?? "sum";
-    if (!AGGREGATIONS.includes(aggregation)) {
-      throw new TypeError(
-        `Cannot declare metric "${options.name}": aggregation must be one of ${
-          AGGREGATIONS.map((a) => `"${a}"`).join(", ")
-        }, got ${JSON.stringify(aggregation)}`,
-      );
-    }
+    const aggregation = checkAggregation(options.name, options.aggregation);
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     this.aggregation = aggregation;
     this.#hook = options.collect;
-    const table = new SeriesTable({
-      metric: options.name,
-      labelNames: resolved.labelNames,
-      stride: 1,
-      maxSeries: resolved.maxSeries,
-      clock: resolved.clock,
-    });
+    const series = seriesOf(options.name, resolved, 1);
+    const table = series.table;
+    this.#series = series;
     const state = new GaugeState(options.name, resolved.clock, table);
     this.#state = state;
     this.#children = new ChildCache<GaugeChild>(
@@ -311,7 +300,7 @@ export class Gauge<L extends string = never> {
 
   /** Records folded into the overflow series because the series limit was reached. */
   get droppedLabelSets(): number {
-    return this.#state.table.droppedLabelSets;
+    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -416,13 +405,10 @@ export class Gauge<L extends string = never> {
    */
   startTimer(labels?: Partial<LabelValues<L>>): GaugeTimerEnd<L> {
     const state = this.#state;
-    const start = state.clock.monotonic();
-    return (more) => {
-      const seconds = (state.clock.monotonic() - start) / 1000;
+    return timer(state.clock, (seconds, more?: Partial<LabelValues<L>>) => {
       const all = more === undefined ? labels : { ...labels, ...more };
       state.set(state.table.indexOf(all as LabelValues<L>), seconds);
-      return seconds;
-    };
+    });
   }
 
   /**
@@ -464,7 +450,7 @@ export class Gauge<L extends string = never> {
    */
   remove(...values: LabelValue[]): void;
   remove(...args: unknown[]): void {
-    this.#state.table.removeArgs(args);
+    this.#series.remove(args);
   }
 
   /**
@@ -472,7 +458,7 @@ export class Gauge<L extends string = never> {
    * stay valid.
    */
   reset(): void {
-    this.#state.table.reset();
+    this.#series.reset();
   }
 
   /**
@@ -494,13 +480,11 @@ export class Gauge<L extends string = never> {
       const index = order[i]!;
       points[i] = { labels: labels[index]!, value: data[index]! };
     }
-    const family: GaugeFamily = {
+    return {
       type: "gauge",
-      name: this.name,
-      help: this.help,
+      ...headerOf(this),
       aggregation: this.aggregation,
       points,
     };
-    return this.unit === undefined ? family : { ...family, unit: this.unit };
   }
 }

@@ -23,7 +23,8 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { headerOf, type Series, seriesOf, timer } from "./_instrument.ts";
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -285,13 +286,7 @@ class BoundHistogram extends SeriesCursor implements HistogramChild {
   }
 
   startTimer(): () => number {
-    const clock = this.#state.clock;
-    const start = clock.monotonic();
-    return () => {
-      const seconds = (clock.monotonic() - start) / 1000;
-      this.observe(seconds);
-      return seconds;
-    };
+    return timer(this.#state.clock, (seconds) => this.observe(seconds));
   }
 }
 
@@ -342,6 +337,7 @@ export class Histogram<L extends string = never> {
   /** The kind of family it collects. */
   readonly type: "histogram" = "histogram";
   #state: HistogramState;
+  #series: Series;
   #children: ChildCache<HistogramChild>;
   #hook: CollectHook<Histogram<L>> | undefined;
 
@@ -367,15 +363,18 @@ export class Histogram<L extends string = never> {
     this.bounds = bounds;
     this.#hook = options.collect;
     const exemplars: (Exemplar | undefined)[] = [];
-    const table = new SeriesTable({
-      metric: options.name,
-      labelNames: resolved.labelNames,
-      stride: bounds.length + 3,
-      maxSeries: resolved.maxSeries,
-      clock: resolved.clock,
+    const forget = (index: number) =>
+      clearExemplars(exemplars, bounds.length + 1, index);
+    const series = seriesOf(options.name, resolved, bounds.length + 3, {
       // A reused series number must not inherit the exemplars of a removed series.
-      init: (index) => clearExemplars(exemplars, bounds.length + 1, index),
+      init: forget,
+      forget,
+      clear: () => {
+        exemplars.length = 0;
+      },
     });
+    const table = series.table;
+    this.#series = series;
     const state = new HistogramState(
       options.name,
       resolved.clock,
@@ -393,7 +392,7 @@ export class Histogram<L extends string = never> {
 
   /** Records folded into the overflow series because the series limit was reached. */
   get droppedLabelSets(): number {
-    return this.#state.table.droppedLabelSets;
+    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -444,17 +443,14 @@ export class Histogram<L extends string = never> {
    */
   startTimer(labels?: Partial<LabelValues<L>>): HistogramTimerEnd<L> {
     const state = this.#state;
-    const start = state.clock.monotonic();
-    return (more) => {
-      const seconds = (state.clock.monotonic() - start) / 1000;
+    return timer(state.clock, (seconds, more?: Partial<LabelValues<L>>) => {
       const all = more === undefined ? labels : { ...labels, ...more };
       state.observe(
         state.table.indexOf(all as LabelValues<L>),
         seconds,
         undefined,
       );
-      return seconds;
-    };
+    });
   }
 
   /**
@@ -496,10 +492,7 @@ export class Histogram<L extends string = never> {
    */
   remove(...values: LabelValue[]): void;
   remove(...args: unknown[]): void {
-    const index = this.#state.table.removeArgs(args);
-    if (index >= 0) {
-      clearExemplars(this.#state.exemplars, this.#state.buckets, index);
-    }
+    this.#series.remove(args);
   }
 
   /**
@@ -507,8 +500,7 @@ export class Histogram<L extends string = never> {
    * children stay valid.
    */
   reset(): void {
-    this.#state.exemplars.length = 0;
-    this.#state.table.reset();
+    this.#series.reset();
   }
 
   /**
@@ -559,14 +551,12 @@ export class Histogram<L extends string = never> {
           exemplars: kept,
         };
     }
-    const family: HistogramFamily = {
+    return {
       type: "histogram",
-      name: this.name,
-      help: this.help,
+      ...headerOf(this),
       bounds: this.bounds,
       points,
     };
-    return this.unit === undefined ? family : { ...family, unit: this.unit };
   }
 }
 

@@ -20,9 +20,11 @@ import {
   checkCallback,
   isPromise,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { SeriesTable } from "./_series.ts";
+import type { SeriesTable } from "./_series.ts";
+import { checkAggregation, headerOf, tableOf } from "./_instrument.ts";
 
 /**
  * What an observe callback records into: one absolute value per label set,
@@ -157,12 +159,12 @@ class Observations {
   constructor(
     metric: string,
     kind: "counter" | "gauge",
-    table: SeriesTable,
+    resolved: ResolvedOptions,
     callback: ObserveCallback<string>,
   ) {
     this.#metric = metric;
     this.#kind = kind;
-    this.table = table;
+    this.table = tableOf(metric, resolved, 0);
     this.#callback = callback;
   }
 
@@ -329,13 +331,7 @@ export class ObservableCounter<L extends string = never> {
     this.#observations = new Observations(
       options.name,
       "counter",
-      new SeriesTable({
-        metric: options.name,
-        labelNames: resolved.labelNames,
-        stride: 0,
-        maxSeries: resolved.maxSeries,
-        clock: resolved.clock,
-      }),
+      resolved,
       options.observe as ObserveCallback<string>,
     );
     resolved.registry?.register(this);
@@ -366,15 +362,7 @@ export class ObservableCounter<L extends string = never> {
           created: table.created[index]!,
         }),
       );
-      return this.unit === undefined
-        ? { type: "counter", name: this.name, help: this.help, points }
-        : {
-          type: "counter",
-          name: this.name,
-          help: this.help,
-          unit: this.unit,
-          points,
-        };
+      return { type: "counter", ...headerOf(this), points };
     });
   }
 }
@@ -434,14 +422,7 @@ export class ObservableGauge<L extends string = never> {
   constructor(options: ObservableGaugeOptions<L>) {
     const resolved = resolveOptions(options, []);
     checkCallback(options.name, "observe", options.observe, true);
-    const aggregation = options.aggregation ?? "sum";
-    if (!AGGREGATIONS.includes(aggregation)) {
-      throw new TypeError(
-        `Cannot declare metric "${options.name}": aggregation must be one of ${
-          AGGREGATIONS.map((a) => `"${a}"`).join(", ")
-        }, got ${JSON.stringify(aggregation)}`,
-      );
-    }
+    const aggregation = checkAggregation(options.name, options.aggregation);
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
@@ -450,13 +431,7 @@ export class ObservableGauge<L extends string = never> {
     this.#observations = new Observations(
       options.name,
       "gauge",
-      new SeriesTable({
-        metric: options.name,
-        labelNames: resolved.labelNames,
-        stride: 0,
-        maxSeries: resolved.maxSeries,
-        clock: resolved.clock,
-      }),
+      resolved,
       options.observe as ObserveCallback<string>,
     );
     resolved.registry?.register(this);
@@ -483,16 +458,12 @@ export class ObservableGauge<L extends string = never> {
         observed,
         (labels, value) => ({ labels, value }),
       );
-      const family: GaugeFamily = {
+      return {
         type: "gauge",
-        name: this.name,
-        help: this.help,
+        ...headerOf(this),
         aggregation: this.aggregation,
         points,
       };
-      return this.unit === undefined ? family : { ...family, unit: this.unit };
     });
   }
 }
-
-const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];

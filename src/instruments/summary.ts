@@ -21,7 +21,8 @@ import {
   type MetricOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, SeriesTable } from "./_series.ts";
+import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { headerOf, type Series, seriesOf } from "./_instrument.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 
 /**
@@ -298,6 +299,7 @@ export class Summary<L extends string = never> {
   /** Slices the quantile window is cut into. */
   readonly ageBuckets: number;
   #state: SummaryState;
+  #series: Series;
   #children: ChildCache<SummaryChild>;
   #hook: CollectHook<Summary<L>> | undefined;
 
@@ -331,14 +333,18 @@ export class Summary<L extends string = never> {
     this.#hook = options.collect;
     const clock = resolved.clock;
     const windows: (SlidingQuantiles | undefined)[] = [];
-    const table = new SeriesTable({
-      metric,
-      labelNames: resolved.labelNames,
-      stride: STRIDE,
-      maxSeries: resolved.maxSeries,
-      clock,
+    const series = seriesOf(metric, resolved, STRIDE, {
       init: (index) => windows[index]?.clear(),
+      // Free the window's buffers: removed label sets must not hold memory.
+      forget: (index) => {
+        windows[index] = undefined;
+      },
+      clear: () => {
+        windows.length = 0; // frees every window's buffers
+      },
     });
+    const table = series.table;
+    this.#series = series;
     const state = new SummaryState(
       metric,
       clock,
@@ -358,7 +364,7 @@ export class Summary<L extends string = never> {
 
   /** Records folded into the overflow series because the series limit was reached. */
   get droppedLabelSets(): number {
-    return this.#state.table.droppedLabelSets;
+    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -441,10 +447,17 @@ export class Summary<L extends string = never> {
    * @param labels The series' label set.
    * @throws {TypeError} When the label set does not match the declared labels.
    */
-  remove(labels: LabelValues<L>): void {
-    const index = this.#state.table.remove(labels);
-    // Free the window's buffers: removed label sets must not hold memory.
-    if (index >= 0) this.#state.windows[index] = undefined;
+  remove(labels: LabelValues<L>): void;
+  /**
+   * Forgets one series given by its label values in `labelNames` order,
+   * like `labels(...values)`; bound children of it stay valid.
+   *
+   * @param values One value per declared label, in declaration order.
+   * @throws {TypeError} When the number or type of values is wrong.
+   */
+  remove(...values: LabelValue[]): void;
+  remove(...args: unknown[]): void {
+    this.#series.remove(args);
   }
 
   /**
@@ -452,8 +465,7 @@ export class Summary<L extends string = never> {
    * children stay valid.
    */
   reset(): void {
-    this.#state.windows.length = 0; // frees every window's buffers
-    this.#state.table.reset();
+    this.#series.reset();
   }
 
   /**
@@ -471,35 +483,30 @@ export class Summary<L extends string = never> {
     const { table, windows, percentiles, clock } = this.#state;
     const now = clock.monotonic();
     const values: number[] = new Array(percentiles.length).fill(NaN);
-    const points: SummaryPoint[] = [];
-    table.forEach((labels, index) => {
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: SummaryPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
       let quantiles: Quantile[] = [];
       if (percentiles.length > 0) {
         const window = windows[index];
         if (window === undefined) values.fill(NaN);
         else window.query(percentiles, now, values);
-        quantiles = percentiles.map((quantile, i) => ({
+        quantiles = percentiles.map((quantile, q) => ({
           quantile,
-          value: values[i]!,
+          value: values[q]!,
         }));
       }
-      points.push({
-        labels,
-        count: table.data[index * STRIDE]!,
-        sum: table.data[index * STRIDE + 1]!,
-        created: table.created[index]!,
+      points[i] = {
+        labels: labels[index]!,
+        count: data[index * STRIDE]!,
+        sum: data[index * STRIDE + 1]!,
+        created: created[index]!,
         quantiles,
-      });
-    });
-    return this.unit === undefined
-      ? { type: "summary", name: this.name, help: this.help, points }
-      : {
-        type: "summary",
-        name: this.name,
-        help: this.help,
-        unit: this.unit,
-        points,
       };
+    }
+    return { type: "summary", ...headerOf(this), points };
   }
 }
 
