@@ -400,6 +400,37 @@ Deno.test("OtlpExporter reads endpoint, protocol, headers and resource from the 
   }
 });
 
+Deno.test("OtlpExporter merges headers whatever their case, later sources winning, and keeps its own Content-Type", async () => {
+  const saved = Deno.env.get("OTEL_EXPORTER_OTLP_HEADERS");
+  Deno.env.set("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20env");
+  try {
+    const registry = new Registry();
+    new Counter({ name: "header_probe", help: "Probe.", registry }).inc();
+    const { sent, fetch } = recorder();
+    const exp = new OtlpExporter({
+      url: URL_,
+      registry,
+      fetch,
+      headers: {
+        authorization: "Bearer mine",
+        "Content-Type": "application/json",
+        "X-Tenant": "a",
+        "x-tenant": "b",
+      },
+    });
+    await exp.flush();
+    assert.deepEqual([...sent[0]!.headers], [
+      ["authorization", "Bearer mine"],
+      ["content-type", "application/x-protobuf"],
+      ["x-tenant", "b"],
+    ]);
+    await exp.shutdown();
+  } finally {
+    if (saved === undefined) Deno.env.delete("OTEL_EXPORTER_OTLP_HEADERS");
+    else Deno.env.set("OTEL_EXPORTER_OTLP_HEADERS", saved);
+  }
+});
+
 Deno.test("new OtlpExporter() rejects an unknown protocol, temporality, url or interval", () => {
   assert.throws(
     () => new OtlpExporter({ protocol: "grpc" as "json" }),

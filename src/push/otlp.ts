@@ -71,6 +71,8 @@ export interface OtlpExporterOptions extends DeliveryOptions {
   /**
    * Extra request headers, e.g. an API key; they are added to (and win over)
    * `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_METRICS_HEADERS`.
+   * Names match whatever their case (the last one given wins); the
+   * `Content-Type` is always the protocol's own.
    */
   headers?: Readonly<Record<string, string>>;
   /**
@@ -206,15 +208,29 @@ export class OtlpExporter implements AsyncDisposable {
       options.temporality ?? envTemporality() ?? "cumulative",
       ["cumulative", "delta"] as const,
     );
-    this.#headers = {
-      ...envList("OTEL_EXPORTER_OTLP_HEADERS"),
-      ...envList("OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
-      ...options.headers,
-      "content-type": this.protocol === "json"
+    // Header names are case-insensitive: merged through Headers, a later
+    // source replaces an earlier one whatever its case, and none can add a
+    // second Content-Type.
+    const headers = new Headers();
+    for (
+      const source of [
+        envList("OTEL_EXPORTER_OTLP_HEADERS"),
+        envList("OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
+        options.headers ?? {},
+      ]
+    ) {
+      checkHeaders(owner, source);
+      for (const [name, value] of Object.entries(source)) {
+        headers.set(name, value);
+      }
+    }
+    headers.set(
+      "content-type",
+      this.protocol === "json"
         ? OTLP_JSON_CONTENT_TYPE
         : OTLP_PROTOBUF_CONTENT_TYPE,
-    };
-    checkHeaders(owner, this.#headers);
+    );
+    this.#headers = Object.fromEntries(headers);
     this.#resource = resolveResource(options.resource);
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics" };
