@@ -28,6 +28,7 @@ import {
   Serial,
 } from "./_delivery.ts";
 import { DeltaTracker } from "./_delta.ts";
+import { VERSION } from "../_version.ts";
 
 export type { DeliveryOptions } from "./_delivery.ts";
 
@@ -97,7 +98,10 @@ export interface OtlpExporterOptions extends DeliveryOptions {
    * (or the first `flush()`) starts the timer; off when omitted.
    */
   intervalMs?: number;
-  /** The instrumentation scope (default `{ name: "edgemetrics" }`). */
+  /**
+   * The instrumentation scope (default `{ name: "edgemetrics", version }`
+   * with this package's version).
+   */
   scope?: { readonly name: string; readonly version?: string };
   /**
    * Told about failures nobody awaits (periodic exports) and about data points
@@ -233,7 +237,7 @@ export class OtlpExporter implements AsyncDisposable {
     this.#headers = Object.fromEntries(headers);
     this.#resource = resolveResource(options.resource);
     this.#registry = options.registry ?? defaultRegistry;
-    const scope = options.scope ?? { name: "edgemetrics" };
+    const scope = options.scope ?? { name: "edgemetrics", version: VERSION };
     if (typeof scope?.name !== "string" || scope.name === "") {
       throw new TypeError(
         `Cannot create OtlpExporter: scope.name must be a non-empty string, got ${

@@ -34,6 +34,7 @@ import {
 } from "../_peers.ts";
 import { bundle, type BundleFormat } from "./_build.ts";
 import { EXPECTED_TEXT, serviceName } from "./scenario.ts";
+import { VERSION } from "../../src/_version.ts";
 
 const TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
 const NODE = `${TOOLS_BIN}node`;
@@ -263,7 +264,7 @@ function expectedOtlp(runtime: string): unknown {
         ],
       },
       scopeMetrics: [{
-        scope: { name: "edgemetrics" },
+        scope: { name: "edgemetrics", version: VERSION },
         metrics: [
           {
             name: "scenario_requests",
