@@ -301,8 +301,14 @@ export class OtlpExporter implements AsyncDisposable {
   }
 
   /**
-   * Stops the periodic timer and makes a final export. Later `flush()`
-   * calls do nothing (with one warning); calling it again does nothing.
+   * Stops the periodic timer and makes a final export of the registry.
+   *
+   * After it the exporter sends nothing more: a later `flush()` resolves at
+   * once without exporting, and the first such call logs one
+   * `console.warn`; `start()` and a second `shutdown()` do nothing. The
+   * registry is not the exporter's: instruments keep recording into it
+   * without any warning (a metrics handler or another exporter may still
+   * read them), and those records are simply never sent by this exporter.
    *
    * @returns A promise that settles when the final export has.
    * @throws {Error} When the final export fails, as {@linkcode OtlpExporter.flush}.
