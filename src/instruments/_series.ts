@@ -284,6 +284,9 @@ export class SeriesTable {
     const order: number[] = [];
     const names = this.labelNames;
     const labels = this.labels;
+    // Filled in tree order, not number order: grow it densely first, or a
+    // write far past its end turns it into a slow dictionary in V8.
+    while (labels.length < this.#next) labels.push(undefined);
     if (names.length === 0) {
       labels[0] ??= Object.freeze({});
       order.push(0);
