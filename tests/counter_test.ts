@@ -69,6 +69,44 @@ Deno.test("Counter.inc() with an exemplar keeps the latest one per series", asyn
   ]);
 });
 
+Deno.test("Counter without labels adds every form of record into its one series; reset() restarts it", async () => {
+  const clock = fixedClock(3);
+  const jobs = new Counter({
+    name: "all_forms_total",
+    help: "X.",
+    registry: null,
+    clock,
+  });
+  const child = jobs.labels();
+  assert.equal(jobs.labels({}), child);
+  jobs.inc();
+  jobs.inc(2);
+  jobs.inc({}, 3, { trace_id: "cc" });
+  child.inc(4);
+  child.inc();
+  assert.throws(() => jobs.inc(-1), {
+    name: "RangeError",
+    message:
+      'Cannot increment counter "all_forms_total": a counter only goes up, got -1',
+  });
+  assert.deepEqual((await jobs.collect()).points, [{
+    labels: {},
+    value: 11,
+    created: 3,
+    exemplar: { labels: { trace_id: "cc" }, value: 3, timestamp: 3 },
+  }]);
+  clock.t = 4;
+  jobs.reset();
+  assert.deepEqual((await jobs.collect()).points, [
+    { labels: {}, value: 0, created: 4 },
+  ]);
+  child.inc(5);
+  jobs.inc();
+  assert.deepEqual((await jobs.collect()).points, [
+    { labels: {}, value: 6, created: 4 },
+  ]);
+});
+
 Deno.test("Counter.inc() drops an exemplar over 128 code points without throwing", async () => {
   const counter = new Counter({
     name: "exemplar_too_long_total",
