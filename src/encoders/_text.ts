@@ -54,13 +54,13 @@ export function escapeHelpOpenMetrics(help: string): string {
  * reuse it for every sample of that series.
  */
 export function renderLabelPairs(labels: Labels): string {
-  let out = "";
+  // join() makes one flat string; `+=` would keep a rope of every piece
+  // alive for as long as the text is cached.
+  const pairs: string[] = [];
   for (const name in labels) {
-    const value = labels[name] as string;
-    out += (out === "" ? "" : ",") + name + '="' + escapeLabelValue(value) +
-      '"';
+    pairs.push(name + '="' + escapeLabelValue(labels[name] as string) + '"');
   }
-  return out;
+  return pairs.join(",");
 }
 
 /**
