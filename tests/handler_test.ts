@@ -501,6 +501,7 @@ Deno.test("metricsHandler() with a bearer token answers 401 without it and leaks
         assert.deepEqual(headersOf(response), {
           "cache-control": "no-store",
           "content-type": "text/plain; charset=utf-8",
+          "vary": "Accept, Accept-Encoding",
           "www-authenticate": "Bearer",
         });
         assert.equal(await response.text(), "Unauthorized\n");
@@ -527,6 +528,12 @@ Deno.test("metricsHandler() with an auth predicate serves only what it admits", 
   });
   const refused = await sync(get());
   assert.equal(refused.status, 401);
+  // No bearer token to ask for: no WWW-Authenticate: Bearer.
+  assert.deepEqual(headersOf(refused), {
+    "cache-control": "no-store",
+    "content-type": "text/plain; charset=utf-8",
+    "vary": "Accept, Accept-Encoding",
+  });
   assert.equal(await refused.text(), "Unauthorized\n");
   const admitted = await sync(
     get("http://localhost/", { "X-Scraper": "prom" }),
@@ -622,6 +629,7 @@ Deno.test("metricsHandler() answers 500 with a short text when the source reject
   assert.deepEqual(headersOf(response!), {
     "cache-control": "no-store",
     "content-type": "text/plain; charset=utf-8",
+    "vary": "Accept, Accept-Encoding",
   });
   assert.equal(
     await response?.text(),

@@ -95,7 +95,10 @@ export interface MetricsHandlerOptions {
    * handler can sit first in a chain of handlers. Default: every path.
    */
   path?: string;
-  /** Who may scrape; failures answer 401 with `WWW-Authenticate: Bearer`. Default: anyone. */
+  /**
+   * Who may scrape; failures answer 401 (with `WWW-Authenticate: Bearer` for
+   * a bearer token). Default: anyone.
+   */
   auth?: MetricsAuth;
   /** Serve OpenMetrics 1.0 to clients that prefer it (default `true`); `false` always serves text 0.0.4. */
   openMetrics?: boolean;
@@ -115,6 +118,10 @@ const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> = {
 
 const METHODS_ALLOWED = "GET, HEAD";
 const TEXT_PLAIN = "text/plain; charset=utf-8";
+/** The request headers the metrics answers depend on. */
+const VARY: Readonly<Record<string, string>> = {
+  Vary: "Accept, Accept-Encoding",
+};
 
 /**
  * Creates a fetch-style handler that serves metrics to Prometheus: use it as
@@ -125,8 +132,8 @@ const TEXT_PLAIN = "text/plain; charset=utf-8";
  * - With `path` set, any other path answers 404 (`Not Found`).
  * - Methods other than GET and HEAD answer 405 with `Allow: GET, HEAD`.
  * - With `auth`, a request without the bearer token (compared in constant
- *   time), or one the predicate refuses, answers 401 with
- *   `WWW-Authenticate: Bearer` and no metrics.
+ *   time), or one the predicate refuses, answers 401 and no metrics; with
+ *   `WWW-Authenticate: Bearer` when the auth is a bearer token.
  * - The format follows `Accept` with its q-values: OpenMetrics 1.0.0 when the
  *   client prefers `application/openmetrics-text` (as Prometheus does), text
  *   0.0.4 otherwise, or always text with `openMetrics: false`.
@@ -139,8 +146,9 @@ const TEXT_PLAIN = "text/plain; charset=utf-8";
  *   init then carries `encodeBody: "manual"`, which Cloudflare Workers need to
  *   send pre-compressed bytes unchanged and other runtimes ignore.
  * - HEAD answers with the headers GET would have, without collecting.
- * - Every response carries `Cache-Control: no-store`; metrics responses also
- *   `Vary: Accept, Accept-Encoding`.
+ * - Every response carries `Cache-Control: no-store`; the answers for the
+ *   metrics themselves (200, 401 and 500, not 404 or 405) also carry
+ *   `Vary: Accept, Accept-Encoding`, as the format and encoding depend on them.
  *
  * The handler never throws and never rejects. A failing collector is reported
  * by the registry and the other metrics are served; any other error (the
@@ -185,6 +193,9 @@ export function metricsHandler(
     );
   }
   const authorize = makeAuthorizer(options.auth);
+  const challenge: Record<string, string> = typeof options.auth === "function"
+    ? VARY
+    : { ...VARY, "WWW-Authenticate": "Bearer" };
   const allowOpenMetrics = options.openMetrics ?? true;
   const compress = options.compress ?? true;
   const omOptions = options.created === undefined
@@ -202,7 +213,7 @@ export function metricsHandler(
         return plain(405, "Method Not Allowed\n", { Allow: METHODS_ALLOWED });
       }
       if (authorize !== undefined && !(await authorize(request))) {
-        return plain(401, "Unauthorized\n", { "WWW-Authenticate": "Bearer" });
+        return plain(401, "Unauthorized\n", challenge);
       }
 
       const format = negotiateFormat(
@@ -243,7 +254,11 @@ export function metricsHandler(
       return new Response(body, init);
     } catch (error) {
       console.error("edgemetrics: serving metrics failed:", error);
-      return plain(500, "Internal Server Error: metrics collection failed\n");
+      return plain(
+        500,
+        "Internal Server Error: metrics collection failed\n",
+        VARY,
+      );
     }
   };
 }
