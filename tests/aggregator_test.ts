@@ -448,6 +448,29 @@ Deno.test("WorkerAggregator.collect() serves the local snapshot where BroadcastC
   }
 });
 
+Deno.test("WorkerAggregator times its discovery window on the injected clock", async () => {
+  const channel = channelName();
+  using b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  b.start();
+  // a's clock jumps past the discovery window between start() and
+  // collect(): it does not wait to hear of b, whose hello is still on its way.
+  let t = 0;
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    clock: { now: () => 1_700_000_000_000 + t, monotonic: () => t },
+  });
+  a.start();
+  t = 10_000;
+  const families = await a.collect((name) => name.startsWith("edgemetrics_"));
+  assert.deepEqual(families, workerGauges(1, 0));
+});
+
 Deno.test("new WorkerAggregator() rejects a bad channel, worker label or timeout", async (t) => {
   const cases = [
     [

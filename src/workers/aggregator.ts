@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../clock.ts";
 import type { Labels, MetricFamily } from "../model.ts";
 import { type CollectFilter, defaultRegistry } from "../registry.ts";
 import { warnOnce } from "../_warn.ts";
@@ -55,6 +56,12 @@ export interface WorkerAggregatorOptions {
    * message with `console.warn`.
    */
   onError?: (error: Error) => void;
+  /**
+   * The clock that times the discovery window and the age of other
+   * workers' snapshots (default: the system clock); answers are still
+   * awaited on real timers.
+   */
+  clock?: Clock;
 }
 
 /** A worker this one has heard from. */
@@ -150,6 +157,7 @@ export class WorkerAggregator {
   #timeoutMs: number;
   #label: string | undefined;
   #onError: (error: Error) => void;
+  #clock: Clock;
   #id: string | undefined;
   #channel: BroadcastChannel | undefined;
   #closed = false;
@@ -185,6 +193,7 @@ export class WorkerAggregator {
     this.#timeoutMs = timeoutMs;
     this.#onError = options.onError ??
       ((error) => warnOnce(`aggregator:${error.message}`, error.message));
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
@@ -269,7 +278,8 @@ export class WorkerAggregator {
     (channel as { unref?: () => void }).unref?.();
     this.#channel = channel;
     this.#closed = false;
-    this.#discoveryUntil = Date.now() + Math.min(DISCOVERY_MS, this.#timeoutMs);
+    this.#discoveryUntil = this.#clock.monotonic() +
+      Math.min(DISCOVERY_MS, this.#timeoutMs);
     globalEvents()?.addEventListener("unload", this.#onUnload);
     this.#post({ kind: "hello", reply: false });
     return true;
@@ -407,7 +417,7 @@ export class WorkerAggregator {
     const request = `${this.id}:${++this.#sequence}`;
     const expected = new Set(this.#peers.keys());
     const answers = new Map<string, SnapshotAnswer>();
-    const now = Date.now();
+    const now = this.#clock.monotonic();
     let discovering = now < this.#discoveryUntil;
     return new Promise((resolve) => {
       const finish = () => {
