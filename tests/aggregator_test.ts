@@ -30,7 +30,7 @@ const workerGauges = (responding: number, missing: number): MetricFamily[] => [
     type: "gauge",
     name: "edgemetrics_workers_responding",
     help:
-      "Workers whose metrics this scrape merged, the one answering included.",
+      "Workers that answered this scrape in time, the one answering included.",
     aggregation: "max",
     points: [{ labels: {}, value: responding }],
   },
@@ -38,7 +38,7 @@ const workerGauges = (responding: number, missing: number): MetricFamily[] => [
     type: "gauge",
     name: "edgemetrics_workers_missing",
     help:
-      "Known workers that did not answer in time; their metrics are left out of this scrape.",
+      "Known workers that did not answer in time; their last answer stands in while recent, else their metrics are left out.",
     aggregation: "max",
     points: [{ labels: {}, value: missing }],
   },
@@ -194,6 +194,46 @@ Deno.test("WorkerAggregator.collect() leaves out and counts a worker that does n
   } finally {
     silent.close();
   }
+});
+
+Deno.test("WorkerAggregator.collect() stands in a late worker's last snapshot while it is recent, so totals do not drop", async () => {
+  const channel = channelName();
+  let t = 0;
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 150,
+    staleAfterMs: 5_000,
+    clock: { now: () => 1_700_000_000_000 + t, monotonic: () => t },
+  });
+  const registryB = workerRegistry(3, 20);
+  let late = false;
+  using b = new WorkerAggregator({
+    // While late, b's collection outlasts a's deadline.
+    registry: {
+      collect: () => late ? new Promise(() => {}) : registryB.collect(),
+    },
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  await waitFor("b's hello", () => a.peers.length === 1);
+  const requests = (value: number): MetricFamily => ({
+    type: "counter",
+    name: "http_requests",
+    help: "Requests.",
+    points: [{ labels: { status: "200" }, value, created: 2_000 }],
+  });
+  const scrape = () => a.collect((name) => name !== "heap_bytes");
+  t = 1_000;
+  assert.deepEqual(await scrape(), [requests(5), ...workerGauges(2, 0)]);
+  late = true;
+  t = 3_000; // b's answer from t = 1,000 is 2 s old: it stands in
+  assert.deepEqual(await scrape(), [requests(5), ...workerGauges(1, 1)]);
+  t = 6_500; // now 5.5 s old, past staleAfterMs: left out
+  assert.deepEqual(await scrape(), [requests(2), ...workerGauges(1, 1)]);
 });
 
 Deno.test("WorkerAggregator.collect() stops waiting for a worker that said goodbye", async () => {
@@ -471,7 +511,7 @@ Deno.test("WorkerAggregator times its discovery window on the injected clock", a
   assert.deepEqual(families, workerGauges(1, 0));
 });
 
-Deno.test("new WorkerAggregator() rejects a bad channel, worker label or timeout", async (t) => {
+Deno.test("new WorkerAggregator() rejects a bad channel, worker label, timeout or staleness", async (t) => {
   const cases = [
     [
       { channel: "" },
@@ -492,6 +532,11 @@ Deno.test("new WorkerAggregator() rejects a bad channel, worker label or timeout
       { timeoutMs: Infinity },
       RangeError,
       "Cannot create worker aggregator: timeoutMs must be a positive number of milliseconds, got Infinity",
+    ],
+    [
+      { staleAfterMs: -1 },
+      RangeError,
+      "Cannot create worker aggregator: staleAfterMs must be a number of milliseconds of at least 0, got -1",
     ],
   ] as const;
   for (const [options, type, message] of cases) {

@@ -62,12 +62,22 @@ export interface WorkerAggregatorOptions {
    * awaited on real timers.
    */
   clock?: Clock;
+  /**
+   * How old (in milliseconds, default 300,000: Prometheus's staleness
+   * lookback) a worker's last answer may be to stand in for it when it
+   * misses a collection's deadline, so its counters do not drop out of the
+   * totals (which Prometheus would read as a counter reset).
+   */
+  staleAfterMs?: number;
 }
 
 /** A worker this one has heard from. */
 interface Peer {
   worker: string;
   misses: number;
+  /** Its latest answer, and when it arrived: stands in while recent. */
+  last: SnapshotAnswer | undefined;
+  lastAt: number;
 }
 
 /** One collection waiting for answers. */
@@ -93,12 +103,16 @@ const MISSING = "edgemetrics_workers_missing";
  * `collect()` broadcasts a request, collects the local registry meanwhile,
  * waits until every known worker has answered or `timeoutMs` has passed,
  * and merges the snapshots with {@linkcode mergeSnapshots} (the local one
- * first). Two gauges describe the result: `edgemetrics_workers_responding`
- * (workers merged, this one included) and `edgemetrics_workers_missing`
- * (known workers that did not answer in time and are left out), with the
- * registry's default labels. A scrape
- * never waits longer than `timeoutMs` for the others. A worker that missed
- * three collections in a row is forgotten until it is heard from again.
+ * first). A known worker that misses the deadline is merged from its last
+ * answer while that is at most `staleAfterMs` old, so service-wide counters
+ * do not drop for one scrape (Prometheus would read that as a reset); older
+ * than that, it is left out. Two gauges describe the result:
+ * `edgemetrics_workers_responding` (workers that answered in time, this one
+ * included) and `edgemetrics_workers_missing` (known workers that did not),
+ * with the registry's default labels. A scrape never waits longer than
+ * `timeoutMs` for the others. A worker that missed three collections in a
+ * row is forgotten, with its last answer, until it is heard from again; one
+ * snapshot is kept per known worker.
  *
  * Every worker that has called {@linkcode WorkerAggregator.start} (or
  * collected once) answers the others' requests with its whole registry, so
@@ -158,6 +172,7 @@ export class WorkerAggregator {
   #label: string | undefined;
   #onError: (error: Error) => void;
   #clock: Clock;
+  #staleAfterMs: number;
   #id: string | undefined;
   #channel: BroadcastChannel | undefined;
   #closed = false;
@@ -173,7 +188,8 @@ export class WorkerAggregator {
    *
    * @param options The registry, channel name, timeout and worker label.
    * @throws {TypeError} When `channel` or `worker` is not a non-empty string.
-   * @throws {RangeError} When `timeoutMs` is not a positive, finite number.
+   * @throws {RangeError} When `timeoutMs` is not a positive, finite number,
+   * or `staleAfterMs` is below 0.
    */
   constructor(options: WorkerAggregatorOptions = {}) {
     this.#registry = options.registry ?? defaultRegistry;
@@ -194,6 +210,13 @@ export class WorkerAggregator {
     this.#onError = options.onError ??
       ((error) => warnOnce(`aggregator:${error.message}`, error.message));
     this.#clock = options.clock ?? systemClock;
+    const staleAfterMs = options.staleAfterMs ?? 300_000;
+    if (typeof staleAfterMs !== "number" || !(staleAfterMs >= 0)) {
+      throw new RangeError(
+        `Cannot create worker aggregator: staleAfterMs must be a number of milliseconds of at least 0, got ${staleAfterMs}`,
+      );
+    }
+    this.#staleAfterMs = staleAfterMs;
   }
 
   /**
@@ -312,7 +335,7 @@ export class WorkerAggregator {
     if (this.#closed || !this.start()) {
       return [...await this.#registry.collect(filter)];
     }
-    const [local, { answers, missing }] = await Promise.all([
+    const [local, { answers, missing, responding }] = await Promise.all([
       this.#registry.collect(filter),
       this.#gather(),
     ]);
@@ -353,12 +376,12 @@ export class WorkerAggregator {
     };
     gauge(
       RESPONDING,
-      "Workers whose metrics this scrape merged, the one answering included.",
-      snapshots.length,
+      "Workers that answered this scrape in time, the one answering included.",
+      1 + responding,
     );
     gauge(
       MISSING,
-      "Known workers that did not answer in time; their metrics are left out of this scrape.",
+      "Known workers that did not answer in time; their last answer stands in while recent, else their metrics are left out.",
       missing,
     );
     return families;
@@ -412,8 +435,15 @@ export class WorkerAggregator {
     this.close();
   }
 
-  /** Asks the others for their snapshots; resolves when all known answered or on timeout. */
-  #gather(): Promise<{ answers: SnapshotAnswer[]; missing: number }> {
+  /**
+   * Asks the others for their snapshots; resolves when all known answered
+   * or on timeout, with the answers (and, for the workers that missed the
+   * deadline, their last answer while recent), how many missed, and how
+   * many answered in time.
+   */
+  #gather(): Promise<
+    { answers: SnapshotAnswer[]; missing: number; responding: number }
+  > {
     const request = `${this.id}:${++this.#sequence}`;
     const expected = new Set(this.#peers.keys());
     const answers = new Map<string, SnapshotAnswer>();
@@ -425,18 +455,26 @@ export class WorkerAggregator {
         clearTimeout(discovery);
         this.#gatherings.delete(request);
         let missing = 0;
+        const merged = [...answers.values()];
+        const at = this.#clock.monotonic();
         for (const id of expected) {
           if (answers.has(id)) continue;
           missing++;
           const peer = this.#peers.get(id);
-          if (peer !== undefined && ++peer.misses >= FORGET_AFTER_MISSES) {
+          if (peer === undefined) continue;
+          if (++peer.misses >= FORGET_AFTER_MISSES) {
             this.#peers.delete(id);
+          } else if (
+            peer.last !== undefined && at - peer.lastAt <= this.#staleAfterMs
+          ) {
+            // Leaving it out would make the totals drop for one scrape.
+            merged.push(peer.last);
           }
         }
-        const sorted = [...answers.values()].sort((a, b) =>
+        const sorted = merged.sort((a, b) =>
           a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0
         );
-        resolve({ answers: sorted, missing });
+        resolve({ answers: sorted, missing, responding: answers.size });
       };
       const check = () => {
         if (discovering) return;
@@ -478,7 +516,12 @@ export class WorkerAggregator {
     }
     const peer = this.#peers.get(message.from);
     if (peer === undefined) {
-      this.#peers.set(message.from, { worker: message.worker, misses: 0 });
+      this.#peers.set(message.from, {
+        worker: message.worker,
+        misses: 0,
+        last: undefined,
+        lastAt: 0,
+      });
     } else {
       peer.worker = message.worker;
     }
@@ -491,7 +534,13 @@ export class WorkerAggregator {
         return;
       case "snapshot":
         if (message.to !== this.id) return;
-        this.#peers.get(message.from)!.misses = 0;
+        {
+          // Kept even when late: it stands in if the next deadline is missed.
+          const sender = this.#peers.get(message.from)!;
+          sender.misses = 0;
+          sender.last = message;
+          sender.lastAt = this.#clock.monotonic();
+        }
         this.#gatherings.get(message.request)?.accept(message);
         return;
     }
