@@ -89,7 +89,11 @@ Deno.test("deno serve --parallel: every scrape reports the service-wide request 
   // spreads connections over the workers.
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   try {
-    assert.match(server.output(), new RegExp(`with ${WORKERS} threads`));
+    // deno serve prints its banner asynchronously: wait for it, don't race it.
+    await waitFor(
+      "the banner naming the worker count",
+      () => new RegExp(`with ${WORKERS} threads`).test(server.output()),
+    );
     await waitFor(
       `all ${WORKERS} workers to answer a scrape`,
       async () =>
