@@ -31,7 +31,7 @@
  * @module
  */
 
-export * from "./src/model.ts";
+export type * from "./src/model.ts";
 export * from "./src/clock.ts";
 export * from "./src/errors.ts";
 export * from "./src/registry.ts";
