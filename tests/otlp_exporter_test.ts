@@ -8,6 +8,7 @@ import {
   type OtlpExporterOptions,
   Registry,
 } from "../mod.ts";
+import { DeltaTracker } from "../src/push/_delta.ts";
 
 const URL_ = "http://collector.test/v1/metrics";
 const EPOCH = 1_700_000_000_000;
@@ -719,6 +720,30 @@ Deno.test("OtlpExporter with delta temporality keeps a series' baseline through 
     [{ value: 1, start: "1700000003500000000" }],
   ]);
   await exp.shutdown();
+});
+
+Deno.test("DeltaTracker forgets a series' baseline after 10 acknowledged exports without it, keeping memory bounded", () => {
+  const tracker = new DeltaTracker();
+  const family = (value: number): MetricFamily => ({
+    type: "counter",
+    name: "gone",
+    help: "Gone.",
+    points: [{ labels: {}, value, created: EPOCH }],
+  });
+  const deltas = (families: MetricFamily[], time: number): number[] => {
+    const batch = tracker.prepare(families, time);
+    batch.commit();
+    return batch.families.flatMap((f) =>
+      f.type === "counter" ? f.points.map((p) => p.value) : []
+    );
+  };
+  assert.deepEqual(deltas([family(5)], EPOCH + 1), [5]);
+  for (let i = 0; i < 10; i++) deltas([], EPOCH + 2 + i);
+  // Absent 10 exports: still remembered, only the change is sent.
+  assert.deepEqual(deltas([family(7)], EPOCH + 20), [2]);
+  for (let i = 0; i < 11; i++) deltas([], EPOCH + 21 + i);
+  // Absent 11: forgotten, so it is sent from its own start.
+  assert.deepEqual(deltas([family(8)], EPOCH + 40), [8]);
 });
 
 Deno.test("OtlpExporter.flush() calls that overlap coalesce into one follow-up export", async () => {
