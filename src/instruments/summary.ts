@@ -320,8 +320,22 @@ export class Summary<L extends string = never> {
     const resolved = resolveOptions(options, ["quantile"]);
     const metric = options.name;
     const percentiles = checkPercentiles(metric, options.percentiles);
-    const maxAgeSeconds = checkMaxAge(metric, options.maxAgeSeconds);
-    const ageBuckets = checkAgeBuckets(metric, options.ageBuckets);
+    const maxAgeSeconds = checkNumber(
+      metric,
+      "maxAgeSeconds",
+      options.maxAgeSeconds,
+      600,
+      (seconds) => seconds > 0,
+      "greater than 0",
+    );
+    const ageBuckets = checkNumber(
+      metric,
+      "ageBuckets",
+      options.ageBuckets,
+      5,
+      (count) => Number.isInteger(count) && count >= 1,
+      "an integer of at least 1",
+    );
     checkCallback(metric, "collect", options.collect, false);
     this.name = resolved.name;
     this.help = resolved.help;
@@ -546,42 +560,30 @@ function checkPercentiles(
   return Object.freeze([...percentiles]);
 }
 
-function checkMaxAge(
+/**
+ * Checks a numeric option of a summary: `fallback` when omitted, a
+ * TypeError for a non-number, a RangeError when `valid` rejects it.
+ */
+function checkNumber(
   metric: string,
-  maxAgeSeconds: number | undefined,
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  valid: (value: number) => boolean,
+  rule: string,
 ): number {
-  if (maxAgeSeconds === undefined) return 600;
-  if (typeof maxAgeSeconds !== "number") {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot declare summary "${metric}": maxAgeSeconds must be a number, got ${
-        JSON.stringify(maxAgeSeconds) ?? typeof maxAgeSeconds
+      `Cannot declare summary "${metric}": ${option} must be a number, got ${
+        JSON.stringify(value) ?? typeof value
       }`,
     );
   }
-  if (!(maxAgeSeconds > 0)) {
+  if (!valid(value)) {
     throw new RangeError(
-      `Cannot declare summary "${metric}": maxAgeSeconds must be greater than 0, got ${maxAgeSeconds}`,
+      `Cannot declare summary "${metric}": ${option} must be ${rule}, got ${value}`,
     );
   }
-  return maxAgeSeconds;
-}
-
-function checkAgeBuckets(
-  metric: string,
-  ageBuckets: number | undefined,
-): number {
-  if (ageBuckets === undefined) return 5;
-  if (typeof ageBuckets !== "number") {
-    throw new TypeError(
-      `Cannot declare summary "${metric}": ageBuckets must be a number, got ${
-        JSON.stringify(ageBuckets) ?? typeof ageBuckets
-      }`,
-    );
-  }
-  if (!Number.isInteger(ageBuckets) || ageBuckets < 1) {
-    throw new RangeError(
-      `Cannot declare summary "${metric}": ageBuckets must be an integer of at least 1, got ${ageBuckets}`,
-    );
-  }
-  return ageBuckets;
+  return value;
 }
