@@ -8,6 +8,7 @@
 import type { Labels, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
+  estimateProtobufSize,
   type OtlpAttributes,
   type OtlpExemplar,
   type OtlpMetric,
@@ -125,39 +126,51 @@ export function encodeOtlpJson(
   families: readonly MetricFamily[],
   options: OtlpEncodeOptions,
 ): string {
-  // Built as one string of a few pieces per point (a rope the transport
-  // flattens once when it encodes it), from per-series heads cached by
-  // label object: a series' attributes are escaped once in its life.
+  // UTF-8 bytes in one buffer, decoded once: each point is a copy of its
+  // series' cached head bytes (attributes and start time, escaped once in
+  // the series' life), the metric's time bytes, and its numbers' digits.
+  // No rope of pieces for the garbage collector to trace and to flatten.
   const request = buildOtlpRequest(families, options);
-  let out = '{"resourceMetrics":[{"resource":{"attributes":' +
-    anyAttributes(request.resource) + '},"scopeMetrics":[{';
+  const w = new JsonWriter(Math.ceil(estimateProtobufSize(families) * 2.5));
+  w.text(
+    '{"resourceMetrics":[{"resource":{"attributes":' +
+      anyAttributes(request.resource) + '},"scopeMetrics":[{',
+  );
   if (request.scope !== null) {
-    out += '"scope":{"name":' + JSON.stringify(request.scope.name);
+    w.text('"scope":{"name":' + JSON.stringify(request.scope.name));
     if (request.scope.version !== "") {
-      out += ',"version":' + JSON.stringify(request.scope.version);
+      w.text(',"version":' + JSON.stringify(request.scope.version));
     }
-    out += "},";
+    w.text("},");
   }
-  out += '"metrics":[';
+  w.text('"metrics":[');
   const metrics = request.metrics;
   for (let i = 0; i < metrics.length; i++) {
-    if (i > 0) out += ",";
-    out = metric(out, metrics[i]!);
+    if (i > 0) w.byte(COMMA);
+    metric(w, metrics[i]!);
   }
-  return out + "]}]}]}";
+  w.text("]}]}]}");
+  return w.finish();
 }
 
+const COMMA = 44;
+const QUOTE = 34;
+const utf8 = new TextEncoder();
+const decoder = new TextDecoder();
+
 /**
- * A series' cached point head: `},{"attributes":[…],"startTimeUnixNano":"…",`
- * (each part only when set), for the start time it was made with. The
- * leading `},` closes the point before; the first point of a metric skips it.
+ * A series' cached point head: the UTF-8 bytes of
+ * `},{"attributes":[…],"startTimeUnixNano":"…",` (each part only when set),
+ * for the start time it was made with. The leading `},` closes the point
+ * before; the first point of a metric skips it.
  */
 interface PointHead {
   startUs: number;
-  text: string;
+  bytes: Uint8Array;
 }
 
 const HEADS = new LabelCache<PointHead>();
+const NO_BYTES = new Uint8Array(0);
 
 function attributesOf(point: { readonly attributes: Labels }): Labels {
   return point.attributes;
@@ -168,112 +181,267 @@ function anyHead(): boolean {
 }
 
 function newHead(): PointHead {
-  return { startUs: -1, text: "" };
+  return { startUs: -1, bytes: NO_BYTES };
 }
 
 /** The cached head of a point, remade when its series restarted (a new start time). */
 function headOf(
   head: PointHead,
   point: { readonly attributes: Labels; readonly startUs: number },
-): string {
+): Uint8Array {
   if (head.startUs !== point.startUs) {
     head.startUs = point.startUs;
-    head.text = pointHead(point.attributes, point.startUs);
+    head.bytes = utf8.encode(pointHead(point.attributes, point.startUs));
   }
-  return head.text;
+  return head.bytes;
 }
 
-/** Makes a point head (see {@linkcode PointHead}), flat. */
+/** Makes a point head (see {@linkcode PointHead}) as text. */
 function pointHead(attributes: Labels, startUs: number): string {
-  const parts = ["},{"];
+  let out = "},{";
   const list = labels(attributes);
-  if (list !== "") parts.push('"attributes":[', list, "],");
-  if (startUs !== 0) parts.push('"startTimeUnixNano":"', nanos(startUs), '",');
-  return parts.join("");
+  if (list !== "") out += '"attributes":[' + list + "],";
+  if (startUs !== 0) out += '"startTimeUnixNano":"' + nanos(startUs) + '",';
+  return out;
 }
 
-function metric(out: string, m: OtlpMetric): string {
-  out += '{"name":' + JSON.stringify(m.name);
+function metric(w: JsonWriter, m: OtlpMetric): void {
+  let text = '{"name":' + JSON.stringify(m.name);
   if (m.description !== "") {
-    out += ',"description":' + JSON.stringify(m.description);
+    text += ',"description":' + JSON.stringify(m.description);
   }
-  if (m.unit !== "") out += ',"unit":' + JSON.stringify(m.unit);
-  const points = m.points;
-  const list = HEADS.lookup(points, attributesOf, anyHead, newHead);
+  if (m.unit !== "") text += ',"unit":' + JSON.stringify(m.unit);
+  w.text(text);
+  const list = HEADS.lookup(m.points, attributesOf, anyHead, newHead);
   let time = -1;
-  let mid = "";
+  let mid = NO_BYTES;
   switch (m.kind) {
     case "gauge":
     case "sum": {
-      out += m.kind === "sum"
-        ? ',"sum":{"dataPoints":['
-        : ',"gauge":{"dataPoints":[';
-      for (let i = 0; i < m.points.length; i++) {
-        const p = m.points[i]!;
+      const points = m.points;
+      w.text(
+        m.kind === "sum"
+          ? ',"sum":{"dataPoints":['
+          : ',"gauge":{"dataPoints":[',
+      );
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
         if (p.timeUs !== time) {
           time = p.timeUs;
-          mid = '"timeUnixNano":"' + nanos(time) + '","asDouble":';
+          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","asDouble":');
         }
         const head = headOf(list[i]!, p);
-        out += (i === 0 ? head.slice(2) : head) + mid + double(p.value);
-        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
+        w.bytes(i === 0 ? head.subarray(2) : head);
+        w.bytes(mid);
+        w.double(p.value);
+        if (p.exemplars.length > 0) w.text(exemplars(p.exemplars));
       }
-      out += points.length > 0 ? "}]" : "]";
+      w.text(points.length > 0 ? "}]" : "]");
       if (m.kind === "sum") {
-        out += ',"aggregationTemporality":' + m.temporality +
-          (m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false');
+        w.text(
+          ',"aggregationTemporality":' + m.temporality +
+            (m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false'),
+        );
       }
-      return out + "}}";
+      w.text("}}");
+      return;
     }
     case "histogram": {
-      out += ',"histogram":{"dataPoints":[';
+      const points = m.points;
+      w.text(',"histogram":{"dataPoints":[');
       let bounds: readonly number[] | undefined;
-      let boundsText = "";
-      for (let i = 0; i < m.points.length; i++) {
-        const p = m.points[i]!;
+      let boundsBytes = NO_BYTES;
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
         if (p.timeUs !== time) {
           time = p.timeUs;
-          mid = '"timeUnixNano":"' + nanos(time) + '","count":"';
+          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","count":"');
         }
         if (p.explicitBounds !== bounds) {
           bounds = p.explicitBounds;
-          boundsText = [
-            '],"explicitBounds":[',
-            bounds.map(double).join(","),
-            "]",
-          ]
-            .join("");
+          boundsBytes = utf8.encode(
+            '],"explicitBounds":[' + bounds.map(double).join(",") + "]",
+          );
         }
         const head = headOf(list[i]!, p);
-        out += (i === 0 ? head.slice(2) : head) + mid + integer(p.count) +
-          '","sum":' + double(p.sum) + ',"bucketCounts":[' +
-          counts(p.bucketCounts) + boundsText;
-        if (p.exemplars.length > 0) out += exemplars(p.exemplars);
+        w.bytes(i === 0 ? head.subarray(2) : head);
+        w.bytes(mid);
+        w.integer(p.count);
+        w.text('","sum":');
+        w.double(p.sum);
+        w.text(',"bucketCounts":[');
+        const counts = p.bucketCounts;
+        for (let b = 0; b < counts.length; b++) {
+          if (b > 0) w.byte(COMMA);
+          w.byte(QUOTE);
+          w.integer(counts[b]!);
+          w.byte(QUOTE);
+        }
+        w.bytes(boundsBytes);
+        if (p.exemplars.length > 0) w.text(exemplars(p.exemplars));
       }
-      out += points.length > 0 ? "}]" : "]";
-      return out + ',"aggregationTemporality":' + m.temporality + "}}";
+      w.text(points.length > 0 ? "}]" : "]");
+      w.text(',"aggregationTemporality":' + m.temporality + "}}");
+      return;
     }
     case "summary": {
-      out += ',"summary":{"dataPoints":[';
-      for (let i = 0; i < m.points.length; i++) {
-        const p = m.points[i]!;
+      const points = m.points;
+      w.text(',"summary":{"dataPoints":[');
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
         if (p.timeUs !== time) {
           time = p.timeUs;
-          mid = '"timeUnixNano":"' + nanos(time) + '","count":"';
+          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","count":"');
         }
         const head = headOf(list[i]!, p);
-        out += (i === 0 ? head.slice(2) : head) + mid + integer(p.count) +
-          '","sum":' + double(p.sum) + ',"quantileValues":[';
+        w.bytes(i === 0 ? head.subarray(2) : head);
+        w.bytes(mid);
+        let text = integer(p.count) + '","sum":' + double(p.sum) +
+          ',"quantileValues":[';
         for (let q = 0; q < p.quantileValues.length; q++) {
           const v = p.quantileValues[q]!;
-          out += (q > 0 ? ',{"quantile":' : '{"quantile":') +
+          text += (q > 0 ? ',{"quantile":' : '{"quantile":') +
             double(v.quantile) + ',"value":' + double(v.value) + "}";
         }
-        out += "]";
+        w.text(text + "]");
       }
-      return out + (points.length > 0 ? "}]}}" : "]}}");
+      w.text(points.length > 0 ? "}]}}" : "]}}");
+      return;
     }
   }
+}
+
+/** "00" to "99" as ASCII byte pairs, for writing two digits per division. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+
+/** Appends UTF-8 to one growable buffer and decodes it once at the end. */
+class JsonWriter {
+  #buf: Uint8Array;
+  #pos = 0;
+
+  constructor(initialSize: number) {
+    this.#buf = new Uint8Array(Math.max(256, initialSize));
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+  }
+
+  /** Appends one ASCII character by its code. */
+  byte(code: number): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = code;
+  }
+
+  /** Appends bytes: short ones by a loop, longer ones by a copy. */
+  bytes(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    const p = this.#pos;
+    if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!; }
+    else buf.set(bytes, p);
+    this.#pos = p + n;
+  }
+
+  /** Appends text as UTF-8 (JSON text: lone surrogates are already escaped). */
+  text(text: string): void {
+    const n = text.length;
+    this.#ensure(n * 3);
+    const buf = this.#buf;
+    const p = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        this.#pos = p + i;
+        this.#pos += utf8.encodeInto(text.slice(i), buf.subarray(this.#pos))
+          .written;
+        return;
+      }
+      buf[p + i] = c;
+    }
+    this.#pos = p + n;
+  }
+
+  /** Appends a double as {@linkcode double} writes it; whole numbers digit by digit. */
+  double(value: number): void {
+    if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
+      if (value === 0 && 1 / value < 0) this.text("-0");
+      else this.integer(value);
+    } else {
+      this.text(double(value));
+    }
+  }
+
+  /** Appends an integer as {@linkcode integer} writes it, without a string up to 2^53. */
+  integer(value: number): void {
+    if (!(value >= 0 && value <= MAX_DIGITS)) {
+      this.text(integer(value));
+      return;
+    }
+    this.#ensure(16);
+    const buf = this.#buf;
+    let p = this.#pos;
+    if (value < 1e8) {
+      p = writeDigits(buf, p, value, false);
+    } else {
+      const high = Math.floor(value / 1e8);
+      p = writeDigits(buf, p, high, false);
+      p = writeDigits(buf, p, value - high * 1e8, true);
+    }
+    this.#pos = p;
+  }
+
+  /** The JSON text. */
+  finish(): string {
+    return decoder.decode(this.#buf.subarray(0, this.#pos));
+  }
+}
+
+/** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
+function writeDigits(
+  buf: Uint8Array,
+  p: number,
+  value: number,
+  pad: boolean,
+): number {
+  const n = pad
+    ? 8
+    : value < 10
+    ? 1
+    : value < 100
+    ? 2
+    : value < 1e3
+    ? 3
+    : value < 1e4
+    ? 4
+    : value < 1e5
+    ? 5
+    : value < 1e6
+    ? 6
+    : value < 1e7
+    ? 7
+    : 8;
+  let v = value | 0;
+  let i = p + n;
+  while (i - p >= 2) {
+    const q = (v / 100) | 0;
+    const r = (v - q * 100) * 2;
+    buf[--i] = DIGIT_PAIRS[r + 1]!;
+    buf[--i] = DIGIT_PAIRS[r]!;
+    v = q;
+  }
+  if (i > p) buf[--i] = 48 + v;
+  return p + n;
 }
 
 /** Labels as JSON `KeyValue`s with `stringValue`, without brackets; `""` when empty. */
@@ -323,17 +491,6 @@ function anyAttributes(attributes: OtlpAttributes): string {
     out += "}}";
   }
   return out + "]";
-}
-
-/** Per-bucket counts, already valid fixed64 values, as JSON strings: `"1","0","2`. */
-function counts(values: readonly number[]): string {
-  if (values.length === 0) return "";
-  for (let i = 0; i < values.length; i++) {
-    if (!(values[i]! <= MAX_DIGITS)) {
-      return '"' + values.map(integer).join('","') + '"';
-    }
-  }
-  return '"' + values.join('","') + '"';
 }
 
 /** A double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
