@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { Counter, Histogram, Registry } from "@edgemetrics/edgemetrics";
+import {
+  Counter,
+  encodePrometheusText,
+  Gauge,
+  Histogram,
+  Registry,
+} from "@edgemetrics/edgemetrics";
 import { SeriesTable } from "../src/instruments/_series.ts";
 
 /**
@@ -294,4 +300,85 @@ Deno.test("bound children keep recording into their own series while the table g
   ]);
   assert.deepEqual([counts("/first"), counts("/new")], [[0, 102], [1, 0]]);
   assert.equal(counters?.points.length, 101);
+});
+
+Deno.test("labels() past maxSeries hands out one child per label set, which records under its own set once there is room", async () => {
+  const registry = new Registry({ maxSeries: 2 });
+  const requests = new Counter({
+    name: "req_total",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const depth = new Gauge({
+    name: "depth",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const latency = new Histogram({
+    name: "lat_seconds",
+    help: "X.",
+    labelNames: ["k"] as const,
+    buckets: [1],
+    registry,
+  });
+  const text = async () =>
+    encodePrometheusText(await registry.collect()).split("\n")
+      .filter((line) => line !== "" && !line.startsWith("#"));
+  for (const k of ["a", "b"]) {
+    requests.inc({ k });
+    depth.set({ k }, 1);
+    latency.observe({ k }, 0.5);
+  }
+  // Past the limit: each label set gets its own child, bound to its own values.
+  const c = requests.labels("c");
+  const d = requests.labels({ k: "d" });
+  assert.notEqual(c, d);
+  assert.notEqual(depth.labels("c"), depth.labels("d"));
+  const dDepth = depth.labels("d");
+  const dLatency = latency.labels("d");
+  assert.notEqual(latency.labels("c"), dLatency);
+  c.inc(1);
+  d.inc(2);
+  // A freed slot: the next record of each child finds its own series.
+  requests.remove("a");
+  depth.remove("a");
+  latency.remove("a");
+  d.inc(100);
+  dDepth.set(5);
+  dLatency.observe(2);
+  c.inc(10); // full again: c stays in the overflow series
+  assert.deepEqual(await text(), [
+    'req_total{k="b"} 1',
+    'req_total{k="d"} 100',
+    'req_total{otel_metric_overflow="true"} 13',
+    'depth{k="b"} 1',
+    'depth{k="d"} 5',
+    'depth{otel_metric_overflow="true"} 0',
+    'lat_seconds_bucket{k="b",le="1.0"} 1',
+    'lat_seconds_bucket{k="b",le="+Inf"} 1',
+    'lat_seconds_sum{k="b"} 0.5',
+    'lat_seconds_count{k="b"} 1',
+    'lat_seconds_bucket{k="d",le="1.0"} 0',
+    'lat_seconds_bucket{k="d",le="+Inf"} 1',
+    'lat_seconds_sum{k="d"} 2',
+    'lat_seconds_count{k="d"} 1',
+    'lat_seconds_bucket{otel_metric_overflow="true",le="1.0"} 0',
+    'lat_seconds_bucket{otel_metric_overflow="true",le="+Inf"} 0',
+    'lat_seconds_sum{otel_metric_overflow="true"} 0',
+    'lat_seconds_count{otel_metric_overflow="true"} 0',
+    // each handing-out of a child past the limit, and c's record while full
+    'edgemetrics_dropped_label_sets_total{metric="req"} 3',
+    'edgemetrics_dropped_label_sets_total{metric="depth"} 3',
+    'edgemetrics_dropped_label_sets_total{metric="lat_seconds"} 2',
+  ]);
+  // After reset() every child starts its own series again.
+  requests.reset();
+  c.inc(7);
+  d.inc(8);
+  assert.deepEqual((await text()).slice(0, 2), [
+    'req_total{k="c"} 7',
+    'req_total{k="d"} 8',
+  ]);
 });

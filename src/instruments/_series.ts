@@ -473,6 +473,13 @@ export class SeriesCursor {
 /**
  * The cache behind `labels(...)`: one child per series, dropped whole when a
  * series is removed (children it handed out keep working through their binding).
+ *
+ * The overflow series is never cached: every label set past the series limit
+ * shares its number, so a cached child would be handed out for other label
+ * sets and, once a removal or reset made room, start the series of the label
+ * set it was first made for. A child made for the overflow is bound to its
+ * own values instead: it records into the overflow while the table is full
+ * and into its own series once there is room.
  */
 export class ChildCache<C> {
   #children: (C | undefined)[] = [];
@@ -496,16 +503,22 @@ export class ChildCache<C> {
       this.#generation = table.generation;
     }
     const first = args[0];
-    let values: readonly LabelValue[];
+    let labels: LabelValues<string> | null = null;
     let index: number;
     if (args.length === 1 && typeof first === "object" && first !== null) {
-      const labels = first as LabelValues<string>;
+      labels = first as LabelValues<string>;
       index = table.indexOf(labels);
-      values = table.labelNames.map((name) => labels[name]!);
     } else {
-      values = args as LabelValue[];
-      index = table.indexOfValues(values);
+      index = table.indexOfValues(args as LabelValue[]);
     }
-    return this.#children[index] ??= this.#make(values, index);
+    const cached = this.#children[index];
+    if (cached !== undefined) return cached;
+    const values = labels === null
+      ? args as LabelValue[]
+      : table.labelNames.map((name) => labels[name]!);
+    const child = this.#make(values, index);
+    // An unlabeled table has no overflow (index 0 is never -1's match).
+    if (index !== table.overflowIndex) this.#children[index] = child;
+    return child;
   }
 }

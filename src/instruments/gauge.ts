@@ -414,6 +414,9 @@ export class Gauge<L extends string = never> {
   /**
    * Returns the child bound to one label set, given as values in
    * `labelNames` order; cached, so the same values give the same child.
+   * Past the series limit a new label set gets a new child on each call,
+   * bound to its own values: it records into the overflow series while the
+   * metric is full and into its own series once a removal or reset made room.
    *
    * @param values One value per declared label, in declaration order.
    * @returns The bound child.
@@ -422,7 +425,8 @@ export class Gauge<L extends string = never> {
   labels(...values: LabelValue[]): GaugeChild;
   /**
    * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child.
+   * so the same label set gives the same child (past the series limit, a
+   * new child each call, as for the positional form).
    *
    * @param labels One value per declared label.
    * @returns The bound child.
