@@ -74,8 +74,12 @@ export interface SeriesText {
   readonly type: MetricType;
   /** The family name it was rendered for (without `_total`). */
   readonly name: string;
-  /** `a="x",b="y"`, escaped; `""` for no labels. */
-  readonly pairs: string;
+  /**
+   * `a="x",b="y"`, escaped; `""` for no labels. Kept only once OpenMetrics
+   * asked for it (see {@linkcode pairsOf}): Prometheus text needs only the
+   * heads, and a kept string costs ~80 bytes per series.
+   */
+  pairs: string | undefined;
   /**
    * `\nname{pairs} ` for counters (`name_total`) and gauges;
    * `\nname_bucket{pairs,` for histograms (the `le` label follows);
@@ -181,6 +185,11 @@ export function seriesTexts(
   );
 }
 
+/** A series' label pairs, kept in its cached text from the first call on. */
+export function pairsOf(text: SeriesText, labels: Labels): string {
+  return text.pairs ??= renderLabelPairs(labels);
+}
+
 function labelsOfPoint(point: { readonly labels: Labels }): Labels {
   return point.labels;
 }
@@ -199,7 +208,7 @@ function renderSeries(
   return {
     type,
     name,
-    pairs,
+    pairs: undefined,
     head: type === "counter"
       ? ["\n", name, "_total", braced].join("")
       : type === "gauge"

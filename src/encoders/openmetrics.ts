@@ -19,6 +19,7 @@ import {
   formatCanonical,
   formatNumber,
   formatSeconds,
+  pairsOf,
   renderLabelPairs,
   seriesTexts,
 } from "./_text.ts";
@@ -207,7 +208,7 @@ function counter(family: CounterFamily, created: boolean): string {
   const texts = seriesTexts(points, "counter", name);
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = texts[p]!.pairs;
+    const pairs = pairsOf(texts[p]!, point.labels);
     const labels = pairs === "" ? " " : "{" + pairs + "} ";
     out += name + "_total" + labels + formatNumber(point.value) +
       exemplar(point.exemplar);
@@ -225,7 +226,7 @@ function gauge(family: GaugeFamily): string {
   const texts = seriesTexts(points, "gauge", name);
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = texts[p]!.pairs;
+    const pairs = pairsOf(texts[p]!, point.labels);
     out += (pairs === "" ? name + " " : name + "{" + pairs + "} ") +
       formatNumber(point.value) + "\n";
   }
@@ -245,7 +246,7 @@ function histogram(family: HistogramFamily, created: boolean): string {
   const texts = seriesTexts(points, "histogram", name);
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = texts[p]!.pairs;
+    const pairs = pairsOf(texts[p]!, point.labels);
     const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
     const counts = point.counts;
     const exemplars = point.exemplars;
@@ -272,7 +273,7 @@ function summary(family: SummaryFamily, created: boolean): string {
   const texts = seriesTexts(points, "summary", name);
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = texts[p]!.pairs;
+    const pairs = pairsOf(texts[p]!, point.labels);
     const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
     for (const q of point.quantiles) {
       out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
