@@ -91,6 +91,13 @@ export interface OpenMetricsOptions {
  * `+Inf`, `-Inf`, `NaN`. Gauge aggregation is a merge setting and is not
  * written.
  *
+ * Each series' label text is cached per frozen label object (the
+ * instruments hand out one per series for as long as it lives), so a
+ * repeated encoding only formats the values; the cache is weak and costs
+ * a few hundred bytes per live series. A label object that is not frozen
+ * is rendered every time, so the output is always a function of the
+ * snapshot alone.
+ *
  * @param families The snapshot, e.g. from `Registry#collect()`.
  * @param options Whether to write `_created` samples.
  * @returns The exposition text.

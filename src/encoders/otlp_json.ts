@@ -96,6 +96,13 @@ export const OTLP_JSON_CONTENT_TYPE = "application/json";
  *
  * A pure function of its arguments; it never throws on runtime values.
  *
+ * Each series' encoded attributes are cached per frozen label object (the
+ * instruments hand out one per series for as long as it lives), so a
+ * repeated encoding only formats the values; the cache is weak and costs
+ * a few hundred bytes per live series. A label object that is not frozen
+ * is rendered every time, so the output is always a function of the
+ * snapshot alone.
+ *
  * @param families The snapshot, e.g. from `Registry#collect()`.
  * @param options Resource, scope, temporality and collection time.
  * @returns The request body for `POST /v1/metrics` with `Content-Type: application/json`.

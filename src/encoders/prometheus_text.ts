@@ -58,6 +58,13 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
  * or created timestamps: they are left out. The output ends with a line feed
  * (or is empty for an empty snapshot).
  *
+ * Each series' label text is cached per frozen label object (the
+ * instruments hand out one per series for as long as it lives), so a
+ * repeated encoding only formats the values; the cache is weak and costs
+ * a few hundred bytes per live series. A label object that is not frozen
+ * is rendered every time, so the output is always a function of the
+ * snapshot alone.
+ *
  * @param families The snapshot, e.g. from `Registry#collect()`.
  * @returns The exposition text.
  *
