@@ -441,3 +441,35 @@ Deno.test("Counter rejects bad input with exact messages", async (t) => {
     [[{ method: "GET" }, 0]],
   );
 });
+
+Deno.test("Counter.inc(value, exemplar) keeps an exemplar on an unlabeled counter", async () => {
+  const clock = fixedClock(10);
+  const jobs = new Counter({
+    name: "unlabeled_exemplar_total",
+    help: "X.",
+    registry: null,
+    clock,
+  });
+  jobs.inc(2, { trace_id: "aa", span_id: "01" });
+  clock.t = 11;
+  jobs.inc(undefined, { trace_id: "bb" }); // the default amount, 1
+  jobs.inc(4);
+  assert.deepEqual((await jobs.collect()).points, [{
+    labels: {},
+    value: 7,
+    created: 10,
+    exemplar: { labels: { trace_id: "bb" }, value: 1, timestamp: 11 },
+  }]);
+  // The labeled form still needs labels, exemplar or not.
+  const byShop = new Counter({
+    name: "labeled_exemplar_total",
+    help: "X.",
+    labelNames: ["shop"] as const,
+    registry: null,
+  });
+  assert.throws(() => byShop.inc(1, { trace_id: "cc" }), {
+    name: "TypeError",
+    message:
+      'Cannot record to metric "labeled_exemplar_total": labels "shop" are required',
+  });
+});

@@ -516,3 +516,29 @@ Deno.test("Histogram rejects bad input with exact messages", async (t) => {
     });
   }
 });
+
+Deno.test("Histogram.observe(value, exemplar) keeps an exemplar on an unlabeled histogram", async () => {
+  const clock = manualClock(20);
+  const plain = new Histogram({
+    name: "unlabeled_exemplar_seconds",
+    help: "X.",
+    buckets: [1],
+    registry: null,
+    clock,
+  });
+  plain.observe(0.5, { trace_id: "t1", span_id: "s1" });
+  clock.t = 21;
+  plain.observe(3, { trace_id: "t2" });
+  plain.observe(0.25); // no exemplar: bucket 0 keeps t1's
+  assert.deepEqual((await family(plain)).points, [{
+    labels: {},
+    counts: [2, 1],
+    sum: 3.75,
+    count: 3,
+    created: 20,
+    exemplars: [
+      { labels: { trace_id: "t1", span_id: "s1" }, value: 0.5, timestamp: 20 },
+      { labels: { trace_id: "t2" }, value: 3, timestamp: 21 },
+    ],
+  }]);
+});

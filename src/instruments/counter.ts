@@ -328,13 +328,16 @@ export class Counter<L extends string = never> {
   }
 
   /**
-   * Adds to the unlabeled series: `inc()` adds 1, `inc(5)` adds 5.
+   * Adds to the unlabeled series: `inc()` adds 1, `inc(5)` adds 5, and
+   * `inc(5, { trace_id })` keeps an exemplar with the record.
    *
    * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param exemplar Labels of an exemplar, at most 128 code points in all
+   * (longer ones are dropped with one warning).
    * @throws {RangeError} When the amount is negative.
    * @throws {TypeError} When the counter has labels, or the amount is not a number.
    */
-  inc(value?: number): void;
+  inc(value?: number, exemplar?: Labels): void;
   /**
    * Adds to the series of a label set: `inc(labels)`, `inc(labels, 5)`, or
    * `inc(labels, 5, { trace_id })` to keep an exemplar with the record.
@@ -350,16 +353,19 @@ export class Counter<L extends string = never> {
   inc(labels: LabelValues<L>, value?: number, exemplar?: Labels): void;
   inc(
     labelsOrValue?: LabelValues<L> | number,
-    value = 1,
+    valueOrExemplar?: number | Labels,
     exemplar?: Labels,
   ): void {
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       const state = this.#state;
       const index = state.table.indexOf(labelsOrValue);
+      const value = valueOrExemplar === undefined
+        ? 1
+        : valueOrExemplar as number;
       if (this.#self === undefined) state.add(index, value, exemplar);
       else this.#self.inc(value, exemplar);
     } else if (this.#self !== undefined) {
-      this.#self.inc(labelsOrValue);
+      this.#self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
     } else {
       this.#state.table.indexOf(undefined); // throws: labels are required
     }

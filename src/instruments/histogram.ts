@@ -396,12 +396,16 @@ export class Histogram<L extends string = never> {
   }
 
   /**
-   * Observes a value on the unlabeled series.
+   * Observes a value on the unlabeled series, optionally keeping an
+   * exemplar as the latest of the value's bucket: `observe(0.2)`,
+   * `observe(0.2, { trace_id, span_id })`.
    *
    * @param value The observed value; NaN is ignored with one warning.
+   * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
+   * 128 code points it is dropped with one warning.
    * @throws {TypeError} When the histogram has labels, or the value is not a number.
    */
-  observe(value: number): void;
+  observe(value: number, exemplar?: Labels): void;
   /**
    * Observes a value on the series of a label set, optionally keeping an
    * exemplar as the latest of the value's bucket.
@@ -416,18 +420,22 @@ export class Histogram<L extends string = never> {
   observe(labels: LabelValues<L>, value: number, exemplar?: Labels): void;
   observe(
     labelsOrValue: LabelValues<L> | number,
-    value?: number,
+    valueOrExemplar?: number | Labels,
     exemplar?: Labels,
   ): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       state.observe(
         state.table.indexOf(labelsOrValue),
-        value as number,
+        valueOrExemplar as number,
         exemplar,
       );
     } else {
-      state.observe(state.table.indexOf(undefined), labelsOrValue, undefined);
+      state.observe(
+        state.table.indexOf(undefined),
+        labelsOrValue,
+        valueOrExemplar as Labels | undefined,
+      );
     }
   }
 
