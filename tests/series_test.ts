@@ -10,13 +10,17 @@ import { SeriesTable } from "../src/instruments/_series.ts";
 
 /**
  * Records `count` distinct label sets into a counter and a histogram in a
- * child Deno with `--expose-gc`, and returns how much the heap kept (after
- * a full collection) beyond what the first 2,000 series took.
+ * child Deno with `--expose-gc`, and returns how much memory stayed (after a
+ * full collection) beyond what the first 2,000 series took: on the V8 heap
+ * (`heap`) and outside it (`external`), where the series' `Float64Array`
+ * storage lives. `leak` keeps that many bytes of typed-array storage alive
+ * on purpose, to prove the measure sees a leak there.
  */
 async function retainedBytes(
   count: number,
   maxSeries: number,
-): Promise<number> {
+  leak = 0,
+): Promise<{ heap: number; external: number; total: number }> {
   const mod = new URL("../mod.ts", import.meta.url).href;
   const code = `
     import { Counter, Histogram, Registry } from ${JSON.stringify(mod)};
@@ -29,15 +33,21 @@ async function retainedBytes(
       latency.observe({ user: "u" + i }, 1);
     }
     gc();
-    const before = Deno.memoryUsage().heapUsed;
+    const before = Deno.memoryUsage();
     for (let i = 0; i < ${count}; i++) {
       const user = "user-" + i;
       requests.inc({ user, path: "/p/" + i });
       latency.observe({ user }, 0.1);
     }
+    globalThis.leaked = new Float64Array(${leak} / 8).fill(1);
     gc();
     const series = (await registry.collect()).map((f) => f.points.length);
-    console.log(JSON.stringify({ retained: Deno.memoryUsage().heapUsed - before, series }));
+    const after = Deno.memoryUsage();
+    console.log(JSON.stringify({
+      heap: after.heapUsed - before.heapUsed,
+      external: after.external - before.external,
+      series,
+    }));
   `;
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--v8-flags=--expose-gc", code],
@@ -46,23 +56,38 @@ async function retainedBytes(
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.ok(output.success, stderr);
-  const { retained, series } = JSON.parse(
+  const { heap, external, series } = JSON.parse(
     new TextDecoder().decode(output.stdout),
   );
-  if (maxSeries === 2000) assert.deepEqual(series, [2_001, 2_001, 2]);
-  return retained;
+  if (maxSeries === 2000) {
+    assert.deepEqual(series, count > 0 ? [2_001, 2_001, 2] : [2_000, 2_000]);
+  }
+  return { heap, external, total: heap + external };
 }
 
 Deno.test("memory stays bounded under 1,000,000 distinct label sets", async () => {
-  // With the default limit of 2,000 series the heap keeps nothing that
-  // grows with a million label sets; the control run, with the limit lifted,
-  // shows what keeping just 100,000 of them costs.
+  const MB = 1024 * 1024;
+  // With the default limit of 2,000 series neither the heap nor the
+  // off-heap series storage keeps anything that grows with a million label
+  // sets; the control run, with the limit lifted, shows what keeping just
+  // 100,000 of them costs.
   const bounded = await retainedBytes(1_000_000, 2_000);
   const control = await retainedBytes(100_000, 1_000_000);
   // 1,000,000 folded label sets keep a few MB at most (code and caches);
   // 100,000 kept series take tens of MB, so a leak would show.
-  assert.ok(bounded < 8 * 1024 * 1024, `kept ${bounded} bytes`);
-  assert.ok(control > 32 * 1024 * 1024, `control kept ${control} bytes`);
+  assert.ok(bounded.total < 8 * MB, `kept ${JSON.stringify(bounded)}`);
+  assert.ok(control.total > 32 * MB, `control kept ${JSON.stringify(control)}`);
+  // Series storage is off the heap: 100,000 series of the counter (1 slot)
+  // and the histogram (11 bounds + 3 slots), 8 bytes a slot, show only in
+  // `external`, so a leak of storage alone is caught too.
+  assert.ok(
+    control.external >= 100_000 * (1 + 14) * 8,
+    `control kept ${JSON.stringify(control)}`,
+  );
+  // And the measure itself: 16 MB of typed-array storage kept alive, with
+  // no new series at all, fails the bound.
+  const leaky = await retainedBytes(0, 2_000, 16 * MB);
+  assert.ok(leaky.total > 8 * MB, `leak measured ${JSON.stringify(leaky)}`);
 });
 
 Deno.test("past maxSeries, label sets fold into one overflow series and are counted", async () => {
