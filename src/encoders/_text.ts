@@ -1,10 +1,12 @@
 /**
  * Number formatting and escaping shared by the Prometheus text 0.0.4 and
- * OpenMetrics 1.0 encoders. Private: not re-exported by `mod.ts`.
+ * OpenMetrics 1.0 encoders, and the per-series cache every encoder (and the
+ * registry's default labels) uses. Private: not re-exported by `mod.ts`.
  *
- * Escaping and label rendering run once per series (label values) or once
- * per family (HELP, `le` values), never once per bucket, and return their
- * input unchanged when nothing needs escaping (the common case); per
+ * A series' labels are escaped and rendered once in its life, not once per
+ * scrape: the instruments hand out the same frozen label object for a
+ * series at every collection, and {@linkcode LabelCache} keeps what was
+ * derived from it. HELP and `le` values are rendered once per family; per
  * sample, only the value is formatted. So the encoders stay close to the
  * cost of concatenating the output.
  *
