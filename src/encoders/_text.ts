@@ -1,7 +1,8 @@
 /**
  * Number formatting and escaping shared by the Prometheus text 0.0.4 and
- * OpenMetrics 1.0 encoders, and the per-series cache every encoder (and the
- * registry's default labels) uses. Private: not re-exported by `mod.ts`.
+ * OpenMetrics 1.0 encoders, and the per-series cache the text and OTLP JSON
+ * encoders (and the registry's default labels) use. Private: not re-exported
+ * by `mod.ts`.
  *
  * A series' labels are escaped and rendered once in its life, not once per
  * scrape: the instruments hand out the same frozen label object for a
