@@ -473,3 +473,25 @@ Deno.test("Counter.inc(value, exemplar) keeps an exemplar on an unlabeled counte
       'Cannot record to metric "labeled_exemplar_total": labels "shop" are required',
   });
 });
+
+Deno.test("Counter.inc(labels) checks labels when a series is created; an extra key on an existing series is ignored", async () => {
+  const counter = new Counter({
+    name: "checked_total",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry: null,
+  });
+  const extra = { k: "a", bogus: "1" } as unknown as { k: string };
+  assert.throws(() => counter.inc(extra), {
+    name: "TypeError",
+    message:
+      'Cannot record to metric "checked_total": label "bogus" is not declared (declared: k)',
+  });
+  counter.inc({ k: "a" });
+  // Documented: the lookup of an existing series reads only declared names.
+  counter.inc(extra, 2);
+  assert.deepEqual(
+    (await counter.collect()).points.map((p) => [p.labels, p.value]),
+    [[{ k: "a" }, 3]],
+  );
+});

@@ -343,6 +343,9 @@ export class Counter<L extends string = never> {
    * `inc(labels, 5, { trace_id })` to keep an exemplar with the record.
    *
    * @param labels One value per declared label (`{}` on an unlabeled counter).
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value How much to add (default 1); NaN is ignored with a warning.
    * @param exemplar Labels of an exemplar, at most 128 code points in all
    * (longer ones are dropped with one warning).

@@ -314,8 +314,12 @@ export class Gauge<L extends string = never> {
    * Adds to the series of a label set.
    *
    * @param labels One value per declared label.
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value How much to add (default 1).
-   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the amount is not a number.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type
+   * (checked when the series is created), or the amount is not a number.
    */
   inc(labels: LabelValues<L>, value?: number): void;
   inc(labelsOrValue?: LabelValues<L> | number, value = 1): void {
@@ -341,8 +345,12 @@ export class Gauge<L extends string = never> {
    * Subtracts from the series of a label set.
    *
    * @param labels One value per declared label.
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value How much to subtract (default 1).
-   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the amount is not a number.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type
+   * (checked when the series is created), or the amount is not a number.
    */
   dec(labels: LabelValues<L>, value?: number): void;
   dec(labelsOrValue?: LabelValues<L> | number, value = 1): void {
@@ -368,8 +376,12 @@ export class Gauge<L extends string = never> {
    * Sets the series of a label set.
    *
    * @param labels One value per declared label.
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value The new value; NaN and ±Infinity are recorded as they are.
-   * @throws {TypeError} When labels are missing, undeclared or of the wrong type, or the value is not a number.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong type
+   * (checked when the series is created), or the value is not a number.
    */
   set(labels: LabelValues<L>, value: number): void;
   set(labelsOrValue: LabelValues<L> | number, value?: number): void {
@@ -386,7 +398,11 @@ export class Gauge<L extends string = never> {
    * e.g. for "last success" timestamps.
    *
    * @param labels The series' label set; omit on an unlabeled gauge.
-   * @throws {TypeError} When labels are missing, undeclared or of the wrong type.
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
+   * @throws {TypeError} When labels are missing, undeclared or of the wrong
+   * type (checked when the series is created).
    */
   setToCurrentTime(labels?: LabelValues<L>): void {
     const state = this.#state;

@@ -411,6 +411,9 @@ export class Histogram<L extends string = never> {
    * exemplar as the latest of the value's bucket.
    *
    * @param labels One value per declared label (`{}` on an unlabeled histogram).
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value The observed value; NaN is ignored with one warning.
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.

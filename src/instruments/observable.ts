@@ -60,8 +60,11 @@ export interface ObservableResult<L extends string> {
    *
    * @param value The absolute value (a counter's total, a gauge's level).
    * @param labels One value per declared label; omit on an unlabeled instrument.
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @throws {TypeError} When `value` is not a number, or the labels are
-   * missing, undeclared or of the wrong type.
+   * missing, undeclared or of the wrong type (checked when the series is created).
    */
   observe(value: number, labels?: LabelValues<L>): void;
 }

@@ -393,6 +393,9 @@ export class Summary<L extends string = never> {
    * Records one observation in the series of a label set.
    *
    * @param labels One value per declared label (`{}` on an unlabeled summary).
+   * Labels are checked when a series is created; later calls look up only
+   * the declared names, so an undeclared extra key on the label set of an
+   * existing series is ignored, not rejected.
    * @param value The observed value; NaN is ignored with one warning,
    *   negative values and ±Infinity are recorded.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
