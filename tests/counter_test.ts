@@ -425,6 +425,19 @@ Deno.test("Counter rejects bad input with exact messages", async (t) => {
       TypeError,
       'Cannot declare metric "hook_total": collect must be a function, got 1',
     ],
+    [
+      "a name that is only the _total suffix",
+      () => new Counter({ name: "_total", help: "X.", registry: null }),
+      TypeError,
+      'Cannot declare counter "_total": the name must not be empty once the _total suffix is removed, got ""',
+    ],
+    [
+      "a name that is only the _total suffix, in a registry",
+      () =>
+        new Counter({ name: "_total", help: "X.", registry: new Registry() }),
+      TypeError,
+      'Cannot declare counter "_total": the name must not be empty once the _total suffix is removed, got ""',
+    ],
   ];
   for (const [what, act, type, message] of cases) {
     await t.step(what, () => {

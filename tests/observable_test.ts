@@ -231,6 +231,17 @@ Deno.test("observe callbacks reject bad records with exact messages", async (t) 
       'Cannot record to metric "obs_extra": label "j" is not declared (declared: k)',
     ],
     [
+      "a counter name that is only the _total suffix",
+      () =>
+        new ObservableCounter({
+          name: "_total",
+          help: "X.",
+          registry: null,
+          observe: () => {},
+        }),
+      'Cannot declare counter "_total": the name must not be empty once the _total suffix is removed, got ""',
+    ],
+    [
       "no observe callback",
       () =>
         new ObservableGauge({

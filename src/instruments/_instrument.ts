@@ -84,6 +84,20 @@ export class Series {
   }
 }
 
+/**
+ * A counter's family name (plain or observable): its name without `_total`, which must leave
+ * something (`_total` alone would name the family "").
+ */
+export function counterFamilyName(name: string): string {
+  const family = name.replace(/_total$/, "");
+  if (family === "") {
+    throw new TypeError(
+      `Cannot declare counter "${name}": the name must not be empty once the _total suffix is removed, got ""`,
+    );
+  }
+  return family;
+}
+
 /** The name, help and unit a family carries, as the snapshot spells them. */
 export interface FamilyHeader {
   readonly name: string;

@@ -22,7 +22,12 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
-import { headerOf, type Series, seriesOf } from "./_instrument.ts";
+import {
+  counterFamilyName,
+  headerOf,
+  type Series,
+  seriesOf,
+} from "./_instrument.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
@@ -277,16 +282,13 @@ export class Counter<L extends string = never> {
    * `registry` says otherwise).
    *
    * @param options Name, help, label names, limits and an optional `collect` hook.
-   * @throws {TypeError} When a name or label name is invalid or reserved, or `collect` is not a function.
+   * @throws {TypeError} When a name or label name is invalid or reserved, the
+   * name is `_total` alone (no family name left), or `collect` is not a function.
    * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: CounterOptions<L>) {
-    const resolved = resolveOptions(
-      options,
-      [],
-      (name) => name.replace(/_total$/, ""),
-    );
+    const resolved = resolveOptions(options, [], counterFamilyName);
     checkCallback(options.name, "collect", options.collect, false);
     this.name = resolved.name;
     this.help = resolved.help;

@@ -24,7 +24,12 @@ import {
   resolveOptions,
 } from "./options.ts";
 import type { SeriesTable } from "./_series.ts";
-import { checkAggregation, headerOf, tableOf } from "./_instrument.ts";
+import {
+  checkAggregation,
+  counterFamilyName,
+  headerOf,
+  tableOf,
+} from "./_instrument.ts";
 
 /**
  * What an observe callback records into: one absolute value per label set,
@@ -316,16 +321,13 @@ export class ObservableCounter<L extends string = never> {
    * registry unless `registry` says otherwise).
    *
    * @param options Name, help, label names, limits and the `observe` callback.
-   * @throws {TypeError} When a name or label name is invalid or reserved, or `observe` is not a function.
+   * @throws {TypeError} When a name or label name is invalid or reserved, the
+   * name is `_total` alone (no family name left), or `observe` is not a function.
    * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableCounterOptions<L>) {
-    const resolved = resolveOptions(
-      options,
-      [],
-      (name) => name.replace(/_total$/, ""),
-    );
+    const resolved = resolveOptions(options, [], counterFamilyName);
     checkCallback(options.name, "observe", options.observe, true);
     this.name = resolved.name;
     this.help = resolved.help;
