@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type Clock, Counter, Registry } from "@edgemetrics/edgemetrics";
+import {
+  type Clock,
+  type CollectHook,
+  Counter,
+  Registry,
+} from "@edgemetrics/edgemetrics";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
@@ -507,4 +512,33 @@ Deno.test("Counter.inc(labels) checks labels when a series is created; an extra 
     (await counter.collect()).points.map((p) => [p.labels, p.value]),
     [[{ k: "a" }, 3]],
   );
+});
+
+Deno.test("CollectHook is declared with the options it types: options.ts imports no instrument", async () => {
+  const source = await Deno.readTextFile(
+    new URL("../src/instruments/options.ts", import.meta.url),
+  );
+  const imports = [...source.matchAll(/from\s+"(\.[^"]+)"/g)].map((m) => m[1]);
+  const instruments = [
+    "counter",
+    "gauge",
+    "histogram",
+    "summary",
+    "observable",
+  ];
+  assert.deepEqual(
+    imports.filter((path) =>
+      instruments.some((kind) => path === `./${kind}.ts`)
+    ),
+    [],
+  );
+  // Still public, from the package root.
+  const hook: CollectHook<Counter> = (counter) => counter.inc();
+  const counter = new Counter({
+    name: "hooked_total",
+    help: "X.",
+    registry: null,
+    collect: hook,
+  });
+  assert.equal((await counter.collect()).points[0]?.value, 1);
 });

@@ -17,6 +17,7 @@ import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import {
   checkCallback,
+  type CollectHook,
   collectWithHook,
   type MetricOptions,
   resolveOptions,
@@ -29,30 +30,8 @@ import {
   seriesOf,
 } from "./_instrument.ts";
 
-/**
- * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
- * {@linkcode Histogram} and {@linkcode Summary} take: called with the metric
- * (also as `this`) before each collection, sync or async, so it can record
- * from a source read at scrape time. If it throws or rejects, the registry
- * reports it to `onError` and leaves that metric out of that collection.
- *
- * @typeParam M The metric the hook is given.
- *
- * @example
- * ```ts
- * import { type CollectHook, Gauge, Registry } from "@edgemetrics/edgemetrics";
- * import assert from "node:assert/strict";
- *
- * const hook: CollectHook<Gauge> = (gauge) => gauge.set(42);
- * const gauge = new Gauge({ name: "answer", help: "X.", registry: new Registry(), collect: hook });
- * assert.equal((await gauge.collect()).points[0]?.value, 42);
- * ```
- */
-export type CollectHook<M> = {
-  // Method syntax keeps the parameter bivariant, so `Histogram<"route">`
-  // stays assignable to `Histogram<string>` despite the stored hook.
-  hook(this: M, metric: M): void | Promise<void>;
-}["hook"];
+// Public from here: options.ts, where it is declared, is not re-exported whole.
+export type { CollectHook };
 
 /**
  * Options of a {@linkcode Counter}: the options every metric takes, plus an

@@ -12,9 +12,9 @@ import type {
   LabelValues,
 } from "../model.ts";
 import type { Clock } from "../clock.ts";
-import type { CollectHook } from "./counter.ts";
 import {
   checkCallback,
+  type CollectHook,
   collectWithHook,
   type MetricOptions,
   resolveOptions,

@@ -16,9 +16,9 @@ import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import { DEFAULT_BUCKETS } from "./buckets.ts";
-import type { CollectHook } from "./counter.ts";
 import {
   checkCallback,
+  type CollectHook,
   collectWithHook,
   type MetricOptions,
   resolveOptions,

@@ -6,11 +6,35 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { CollectHook } from "./counter.ts";
 import { systemClock } from "../clock.ts";
 import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { checkMaxSeries } from "./_series.ts";
+
+/**
+ * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
+ * {@linkcode Histogram} and {@linkcode Summary} take: called with the metric
+ * (also as `this`) before each collection, sync or async, so it can record
+ * from a source read at scrape time. If it throws or rejects, the registry
+ * reports it to `onError` and leaves that metric out of that collection.
+ *
+ * @typeParam M The metric the hook is given.
+ *
+ * @example
+ * ```ts
+ * import { type CollectHook, Gauge, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const hook: CollectHook<Gauge> = (gauge) => gauge.set(42);
+ * const gauge = new Gauge({ name: "answer", help: "X.", registry: new Registry(), collect: hook });
+ * assert.equal((await gauge.collect()).points[0]?.value, 42);
+ * ```
+ */
+export type CollectHook<M> = {
+  // Method syntax keeps the parameter bivariant, so `Histogram<"route">`
+  // stays assignable to `Histogram<string>` despite the stored hook.
+  hook(this: M, metric: M): void | Promise<void>;
+}["hook"];
 
 /**
  * Options every instrument takes.
@@ -103,8 +127,6 @@ export function resolveOptions<L extends string>(
     clock: options.clock ?? registry?.clock ?? systemClock,
   };
 }
-
-export type { CollectHook };
 
 /**
  * Runs an instrument's `collect` hook, then takes its snapshot: synchronously
