@@ -213,6 +213,47 @@ foo_created 1520430000.123
   );
 });
 
+Deno.test("encodeOpenMetrics() leaves out _sum of a histogram with a negative bound, as the spec requires, and keeps it otherwise", () => {
+  const families: MetricFamily[] = [{
+    type: "histogram",
+    name: "offset_seconds",
+    help: "",
+    bounds: [-1, 0, 1],
+    points: [{
+      labels: { host: "a" },
+      counts: [1, 0, 1, 1],
+      sum: 0.5,
+      count: 3,
+      created: 1_700_000_000_000,
+    }],
+  }, {
+    type: "histogram",
+    name: "size_bytes",
+    help: "",
+    bounds: [0, 1],
+    points: [{ labels: {}, counts: [1, 0, 0], sum: 0, count: 1, created: 0 }],
+  }];
+  const expected = `# TYPE offset_seconds histogram
+offset_seconds_bucket{host="a",le="-1.0"} 1
+offset_seconds_bucket{host="a",le="0.0"} 1
+offset_seconds_bucket{host="a",le="1.0"} 2
+offset_seconds_bucket{host="a",le="+Inf"} 3
+offset_seconds_count{host="a"} 3
+offset_seconds_created{host="a"} 1700000000
+# TYPE size_bytes histogram
+size_bytes_bucket{le="0.0"} 1
+size_bytes_bucket{le="1.0"} 1
+size_bytes_bucket{le="+Inf"} 1
+size_bytes_count 1
+size_bytes_sum 0
+size_bytes_created 0
+# EOF
+`;
+  assert.equal(encodeOpenMetrics(families), expected);
+  // Twice: the second encoding reads the cached series text.
+  assert.equal(encodeOpenMetrics(families), expected);
+});
+
 Deno.test("encodeOpenMetrics() writes the spec's canonical le values", () => {
   const bounds = [0, 1e-5, 1e-4, 0.1, 1, 10, 100_000, 1e6, 1e23, 1.1e23];
   const text = encodeOpenMetrics([{

@@ -232,6 +232,26 @@ payload_bytes_count 10
   );
 });
 
+Deno.test("encodePrometheusText() keeps _sum of a histogram with a negative bound (text 0.0.4 has no rule against it)", () => {
+  const text = encodePrometheusText([{
+    type: "histogram",
+    name: "offset_seconds",
+    help: "",
+    bounds: [-1, 1],
+    points: [{ labels: {}, counts: [1, 0, 1], sum: 1, count: 2, created: 0 }],
+  }]);
+  assert.equal(
+    text,
+    `# TYPE offset_seconds histogram
+offset_seconds_bucket{le="-1.0"} 1
+offset_seconds_bucket{le="1.0"} 1
+offset_seconds_bucket{le="+Inf"} 2
+offset_seconds_sum 1
+offset_seconds_count 2
+`,
+  );
+});
+
 Deno.test("encodePrometheusText() writes summary quantiles before _sum and _count", () => {
   const text = encodePrometheusText([{
     type: "summary",

@@ -263,6 +263,43 @@ Deno.test("encodeOpenMetrics() output with hostile label values in series and ex
   assert.equal(seen.get("hostile_latency_seconds_bucket"), 3 * n);
 });
 
+Deno.test("encodeOpenMetrics() output of a histogram with a negative bound (no _sum) reads back through Prometheus' OpenMetrics parser", async () => {
+  const { code, output, dump } = await openMetricsThroughPrometheus(
+    withTimestamps(
+      encodeOpenMetrics([{
+        type: "histogram",
+        name: "offset_seconds",
+        help: "Clock offset.",
+        unit: "seconds",
+        bounds: [-1, 0, 1],
+        points: [{
+          labels: { host: "a" },
+          counts: [1, 0, 1, 1],
+          sum: 0.5,
+          count: 3,
+          created: 1_700_000_000_000,
+        }],
+      }]),
+      TIMESTAMP,
+    ),
+  );
+  assert.equal(code, 0, output);
+  assert.deepEqual(
+    dump.map((line) => {
+      const { labels, value } = parseDumpLine(line);
+      return `${labels.__name__}{le=${labels.le}} ${value}`;
+    }).sort(),
+    [
+      "offset_seconds_bucket{le=+Inf} 3",
+      "offset_seconds_bucket{le=-1.0} 1",
+      "offset_seconds_bucket{le=0.0} 1",
+      "offset_seconds_bucket{le=1.0} 2",
+      "offset_seconds_count{le=undefined} 3",
+      "offset_seconds_created{le=undefined} 1.7e+09",
+    ],
+  );
+});
+
 Deno.test("Prometheus' OpenMetrics parser rejects text without # EOF or with a raw line feed (the check can fail)", async () => {
   const noEof = await openMetricsThroughPrometheus(
     "# TYPE foo counter\nfoo_total 1 1700000000\n",

@@ -75,7 +75,9 @@ export interface OpenMetricsOptions {
  * keep their name (without `_total`) in the metadata and write
  * `<name>_total` samples. Histogram buckets are made cumulative and written
  * with an `le` label after the series' labels, ending with `le="+Inf"`, then
- * `_count` (the `+Inf` bucket, as the format requires) and `_sum`; summaries
+ * `_count` (the `+Inf` bucket, as the format requires) and `_sum`, except
+ * that a histogram with a negative bucket bound has no `_sum` (the format
+ * allows negative bounds only in a histogram without a sum); summaries
  * write one `quantile` sample per configured quantile, then `_count` and
  * `_sum`. Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
@@ -249,6 +251,7 @@ function histogram(family: HistogramFamily, created: boolean): string {
     les.push('le="' + formatCanonical(bound) + '"} ');
   }
   les.push('le="+Inf"} ');
+  const summed = hasSum(family.bounds);
   const points = family.points;
   const texts = seriesTexts(points, "histogram", name);
   for (let p = 0; p < points.length; p++) {
@@ -264,13 +267,23 @@ function histogram(family: HistogramFamily, created: boolean): string {
         (exemplars === undefined ? "\n" : exemplar(exemplars[i]));
     }
     const labels = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_count" + labels + formatNumber(cumulative) + "\n" + name +
-      "_sum" + labels + formatNumber(point.sum) + "\n";
+    out += name + "_count" + labels + formatNumber(cumulative) + "\n";
+    if (summed) out += name + "_sum" + labels + formatNumber(point.sum) + "\n";
     if (created) {
       out += name + "_created" + labels + formatSeconds(point.created) + "\n";
     }
   }
   return out;
+}
+
+/**
+ * Whether a histogram may carry a sum: OpenMetrics allows negative bucket
+ * thresholds only in a histogram without one (its sum would no longer be
+ * a counter).
+ */
+function hasSum(bounds: readonly number[]): boolean {
+  for (const bound of bounds) if (bound < 0) return false;
+  return true;
 }
 
 function summary(family: SummaryFamily, created: boolean): string {
