@@ -414,7 +414,7 @@ Deno.test("encodeOtlpJson() writes numbers that parse back to the same doubles a
   ]);
 });
 
-Deno.test("encodeOtlpJson() escapes strings exactly as JSON.stringify does", () => {
+Deno.test("encodeOtlpJson() escapes strings as JSON.stringify does, a lone surrogate written as U+FFFD", () => {
   let ascii = "";
   for (let c = 0; c < 0x80; c++) ascii += String.fromCharCode(c);
   const strings = [
@@ -436,9 +436,13 @@ Deno.test("encodeOtlpJson() escapes strings exactly as JSON.stringify does", () 
     }],
     { resource: { [strings[1]!]: strings[2]! }, timeUnixMs: 1 },
   );
-  for (const s of strings) {
+  // What a UTF-8 encoder (and so the protobuf encoding) makes of them.
+  const replaced = "lone \ufffd high, lone \ufffd low, \ufffd\ufffd reversed";
+  const expected = [strings[0]!, strings[1]!, replaced, ""];
+  for (const s of expected) {
     assert.ok(body.includes(JSON.stringify(s)), JSON.stringify(s));
   }
+  assert.doesNotMatch(body, /\\ud[89a-f]/i);
   const request = JSON.parse(body);
   const metric = request.resourceMetrics[0].scopeMetrics[0].metrics[0];
   assert.equal(metric.description, strings[0]);
@@ -446,10 +450,10 @@ Deno.test("encodeOtlpJson() escapes strings exactly as JSON.stringify does", () 
     metric.gauge.dataPoints.map((
       p: Json,
     ) => [p.attributes[0].key, p.attributes[0].value.stringValue]),
-    strings.map((s, i) => [`k${i}\n"`, s]),
+    expected.map((s, i) => [`k${i}\n"`, s]),
   );
   assert.deepEqual(request.resourceMetrics[0].resource.attributes, [
-    { key: strings[1], value: { stringValue: strings[2] } },
+    { key: strings[1], value: { stringValue: replaced } },
   ]);
 });
 

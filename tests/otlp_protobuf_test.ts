@@ -240,6 +240,55 @@ Deno.test("encodeOtlpProtobuf() writes a lone surrogate as U+FFFD, like TextEnco
   );
 });
 
+Deno.test("encodeOtlpProtobuf() and encodeOtlpJson() both write a lone surrogate as U+FFFD, wherever a string goes", () => {
+  const lone = "a\ud800b\udfff";
+  const decoded = assertSameAsJson(
+    [{
+      type: "counter",
+      name: "c" + lone,
+      help: "help " + lone,
+      unit: lone,
+      points: [{
+        labels: { ["k" + lone]: "v" + lone },
+        value: 1,
+        created: 1,
+        exemplar: {
+          labels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", note: lone },
+          value: 1,
+          timestamp: 2,
+        },
+      }],
+    }],
+    {
+      resource: { ["r" + lone]: "s" + lone },
+      scope: { name: "n" + lone, version: "1" + lone },
+      timeUnixMs: 3,
+    },
+  );
+  const fixed = "a\ufffdb\ufffd";
+  const scope = decoded.resourceMetrics[0].scopeMetrics[0];
+  const metric = scope.metrics[0];
+  const point = metric.sum.dataPoints[0];
+  assert.deepEqual(
+    [
+      decoded.resourceMetrics[0].resource.attributes[0],
+      scope.scope,
+      metric.name,
+      metric.description,
+      point.attributes[0],
+      point.exemplars[0].filteredAttributes[0],
+    ],
+    [
+      { key: "r" + fixed, value: { stringValue: "s" + fixed } },
+      { name: "n" + fixed, version: "1" + fixed },
+      "c" + fixed,
+      "help " + fixed,
+      { key: "k" + fixed, value: { stringValue: "v" + fixed } },
+      { key: "note", value: { stringValue: fixed } },
+    ],
+  );
+});
+
 Deno.test("encodeOtlpProtobuf() encodes an empty snapshot as the resource and an empty scope", () => {
   const decoded = assertSameAsJson([], {
     resource: { "service.name": "idle" },

@@ -94,6 +94,9 @@ export const OTLP_JSON_CONTENT_TYPE = "application/json";
  * snapshot rounded to whole microseconds, then exactly × 1000. Empty
  * attribute lists, empty descriptions and units and absent ids are omitted.
  *
+ * Strings are written as UTF-8, so a lone surrogate (not valid UTF-8)
+ * becomes U+FFFD, as in the protobuf encoding and the text formats.
+ *
  * A pure function of its arguments; it never throws on runtime values.
  *
  * Each series' encoded attributes are cached per frozen label object (the
@@ -144,9 +147,9 @@ export function encodeOtlpJson(
       anyAttributes(request.resource) + '},"scopeMetrics":[{',
   );
   if (request.scope !== null) {
-    w.text('"scope":{"name":' + JSON.stringify(request.scope.name));
+    w.text('"scope":{"name":' + jsonString(request.scope.name));
     if (request.scope.version !== "") {
-      w.text(',"version":' + JSON.stringify(request.scope.version));
+      w.text(',"version":' + jsonString(request.scope.version));
     }
     w.text("},");
   }
@@ -213,11 +216,11 @@ function pointHead(attributes: Labels, startUs: number): string {
 }
 
 function metric(w: JsonWriter, m: OtlpMetric): void {
-  let text = '{"name":' + JSON.stringify(m.name);
+  let text = '{"name":' + jsonString(m.name);
   if (m.description !== "") {
-    text += ',"description":' + JSON.stringify(m.description);
+    text += ',"description":' + jsonString(m.description);
   }
-  if (m.unit !== "") text += ',"unit":' + JSON.stringify(m.unit);
+  if (m.unit !== "") text += ',"unit":' + jsonString(m.unit);
   w.text(text);
   const list = HEADS.lookup(m.points, attributesOf, anyHead, newHead);
   let time = -1;
@@ -360,7 +363,7 @@ class JsonWriter {
     this.#pos = p + n;
   }
 
-  /** Appends text as UTF-8 (JSON text: lone surrogates are already escaped). */
+  /** Appends text as UTF-8 (JSON text: lone surrogates are already replaced). */
   text(text: string): void {
     const n = text.length;
     this.#ensure(n * 3);
@@ -455,8 +458,8 @@ function writeDigits(
 function labels(attributes: Labels): string {
   let out = "";
   for (const key in attributes) {
-    out += (out === "" ? '{"key":' : ',{"key":') + JSON.stringify(key) +
-      ',"value":{"stringValue":' + JSON.stringify(attributes[key]!) + "}}";
+    out += (out === "" ? '{"key":' : ',{"key":') + jsonString(key) +
+      ',"value":{"stringValue":' + jsonString(attributes[key]!) + "}}";
   }
   return out;
 }
@@ -483,9 +486,9 @@ function anyAttributes(attributes: OtlpAttributes): string {
   let out = "[";
   for (const key in attributes) {
     const value = attributes[key]!;
-    out += (out === "[" ? '{"key":' : ',{"key":') + JSON.stringify(key);
+    out += (out === "[" ? '{"key":' : ',{"key":') + jsonString(key);
     if (typeof value === "string") {
-      out += ',"value":{"stringValue":' + JSON.stringify(value);
+      out += ',"value":{"stringValue":' + jsonString(value);
     } else if (typeof value === "boolean") {
       out += value
         ? ',"value":{"boolValue":true'
@@ -498,6 +501,16 @@ function anyAttributes(attributes: OtlpAttributes): string {
     out += "}}";
   }
   return out + "]";
+}
+
+/**
+ * A string as a JSON string, each lone surrogate replaced by U+FFFD first,
+ * as UTF-8 encoding replaces it (the protobuf encoder, `TextEncoder`): the
+ * two OTLP encodings carry the same text. `JSON.stringify` alone would write
+ * an escape (`"\\ud800"`) that a receiver decodes back to a lone surrogate.
+ */
+function jsonString(value: string): string {
+  return JSON.stringify(value.isWellFormed() ? value : value.toWellFormed());
 }
 
 /** A double per the proto3 JSON mapping: non-finite values as strings, -0 kept. */
