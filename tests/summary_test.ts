@@ -898,3 +898,55 @@ Deno.test("Summary exposition passes promtool check metrics, NaN quantiles inclu
   );
   assert.deepEqual(await promtoolCheckMetrics(text), { code: 0, output: "" });
 });
+
+Deno.test("Summary with percentiles keeps at most 100 series by default; without them, or with maxSeries set, the usual limit", async () => {
+  const clock = fixedClock(0);
+  const declare = (
+    name: string,
+    options: { percentiles?: number[]; maxSeries?: number },
+    registry: Registry | null = null,
+  ) => {
+    const summary = new Summary({
+      name,
+      help: "X.",
+      labelNames: ["user"] as const,
+      registry,
+      clock,
+      ...options,
+    });
+    for (let i = 0; i < 150; i++) summary.observe({ user: `u${i}` }, i);
+    return summary;
+  };
+  const shape = async (summary: Summary<"user">) => {
+    const points = (await summary.collect()).points;
+    return [points.length, points.at(-1)?.labels, summary.droppedLabelSets];
+  };
+  const overflow = { otel_metric_overflow: "true" };
+  // 100 series and the overflow series, which took the other 50 label sets.
+  assert.deepEqual(
+    await shape(declare("busy_seconds", { percentiles: [0.5, 0.99] })),
+    [101, overflow, 50],
+  );
+  assert.deepEqual(await shape(declare("plain_seconds", {})), [
+    150,
+    { user: "u149" },
+    0,
+  ]);
+  assert.deepEqual(
+    await shape(
+      declare("raised_seconds", { percentiles: [0.5], maxSeries: 200 }),
+    ),
+    [150, { user: "u149" }, 0],
+  );
+  // A registry limit below 100 still applies.
+  assert.deepEqual(
+    await shape(
+      declare(
+        "small_seconds",
+        { percentiles: [0.5] },
+        new Registry({ maxSeries: 10 }),
+      ),
+    ),
+    [11, overflow, 140],
+  );
+});

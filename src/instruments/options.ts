@@ -64,7 +64,11 @@ export interface MetricOptions<L extends string> {
   unit?: string;
   /** The registry to join: {@linkcode defaultRegistry} when omitted, none when `null`. */
   registry?: Registry | null;
-  /** The most series this metric keeps; later label sets share one overflow series. Default: the registry's (2,000). */
+  /**
+   * The most series this metric keeps; later label sets share one overflow
+   * series. Default: the registry's (2,000); a summary with percentiles
+   * keeps at most 100 unless set here.
+   */
   maxSeries?: number;
   /** Where time comes from; default: the registry's clock. */
   clock?: Clock;

@@ -54,7 +54,12 @@ import { SlidingQuantiles } from "./_quantiles.ts";
  * ```
  */
 export interface SummaryOptions<L extends string> extends MetricOptions<L> {
-  /** Ranks to report, each in [0, 1], strictly increasing; none by default. */
+  /**
+   * Ranks to report, each in [0, 1], strictly increasing; none by default.
+   * With any, `maxSeries` defaults to 100 (or the registry's limit when
+   * lower): each busy series keeps a quantile window of up to hundreds of
+   * KiB (see {@linkcode Summary}).
+   */
   percentiles?: readonly number[];
   /** How long an observation counts towards the quantiles, in seconds (default 600). */
   maxAgeSeconds?: number;
@@ -68,6 +73,12 @@ export interface SummaryOptions<L extends string> extends MetricOptions<L> {
    */
   collect?: (this: Summary<L>, summary: Summary<L>) => void | Promise<void>;
 }
+
+/**
+ * The default series limit of a summary with percentiles: a busy series'
+ * quantile window takes hundreds of KiB (see {@linkcode Summary}).
+ */
+const QUANTILE_MAX_SERIES = 100;
 
 /** Float64 slots per series: count, sum. */
 const STRIDE = 2;
@@ -231,14 +242,27 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
  * minimum and maximum. The guarantee is deterministic, whatever the order and
  * distribution of the values.
  *
- * Memory: a series without percentiles takes two numbers. With percentiles,
- * each of the `ageBuckets` slices holds at most
- * `2048 * (2 + floor(log2(n / 2048)))` numbers, `n` being the most
- * observations it took in one stretch (2048 numbers below that): about
- * 160 KiB at a million observations per slice, a few hundred bytes for a
- * quiet series. A slice keeps its buffers when it is reused, so memory
- * follows the busiest stretch, never the total count. `observe` is amortised
- * O(log 2048) and allocates only when a buffer grows.
+ * Memory: a series without percentiles takes two numbers (16 bytes). With
+ * percentiles, each of the `ageBuckets` slices that took observations adds
+ * a sketch of 8-byte numbers. For `n`, the most observations a slice took
+ * in one stretch of `maxAgeSeconds / ageBuckets` (a slice keeps its buffers
+ * when it is reused, so memory follows the busiest stretch, never the total
+ * count), a slice holds at most:
+ *
+ * - `8 * max(32, n rounded up to a power of 2)` bytes while `n < 2048`
+ *   (256 bytes for a quiet series, 16 KiB just below 2048);
+ * - `8 * 2048 * (2 + floor(log2(n / 2048)))` bytes from `n = 2048` on:
+ *   16 KiB per level, e.g. 96 KiB at 50,000 and 160 KiB at 1,000,000.
+ *
+ * A busy series takes up to `ageBuckets` times that: with the default 5
+ * slices of 2 minutes, 480 KiB at 50,000 observations per slice (~420 a
+ * second) and 800 KiB at 1,000,000. Hence a summary with percentiles keeps
+ * at most 100 series unless its own `maxSeries` says otherwise (the
+ * registry's limit applies when it is lower): 100 busy series at 480 KiB
+ * take ~47 MiB, where the usual 2,000 would take ~940 MiB, past the 128 MB
+ * a Cloudflare Worker may use. Without percentiles the registry's limit
+ * (2,000 by default) applies. `observe` is amortised O(log 2048) and
+ * allocates only when a buffer grows.
  *
  * NaN observations are ignored (with one warning per summary); negative
  * values and ±Infinity are recorded and ordered as numbers, so they can show
@@ -337,6 +361,10 @@ export class Summary<L extends string = never> {
       "an integer of at least 1",
     );
     checkCallback(metric, "collect", options.collect, false);
+    if (percentiles.length > 0 && options.maxSeries === undefined) {
+      // Quantile windows are large (see the class doc): cap the default.
+      resolved.maxSeries = Math.min(resolved.maxSeries, QUANTILE_MAX_SERIES);
+    }
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
