@@ -337,7 +337,12 @@ export class Registry {
    * rejects or exceeds `collectTimeoutMs` is reported to `onError` and left
    * out; the others are still returned. When a metric folded label sets into
    * its overflow series, the snapshot ends with the counter
-   * `edgemetrics_dropped_label_sets{metric="<prefixed name>"}`.
+   * `edgemetrics_dropped_label_sets{metric="<name>"}`, where `<name>` is the
+   * metric's name as its samples show it in the Prometheus text and
+   * OpenMetrics expositions: prefixed, and with `_total` for a counter
+   * (`metric="shop_orders_total"` for a counter declared `orders_total`
+   * under the prefix `shop_`); a gauge, histogram or summary by its
+   * prefixed family name (`metric="shop_latency_seconds"`).
    *
    * @param filter Which families to include (by prefixed name and kind); all when omitted.
    * @returns The snapshot: plain, structured-cloneable data.
@@ -385,7 +390,11 @@ export class Registry {
       if (family !== undefined) families.push(this.#decorate(family));
       // Read after collecting: an observable instrument overflows while collecting.
       const count = collector.droppedLabelSets ?? 0;
-      if (count > 0) (dropped ??= []).push({ metric: name, count });
+      if (count > 0) {
+        // The name its samples carry in both text formats: what users grep.
+        const metric = collector.type === "counter" ? name + "_total" : name;
+        (dropped ??= []).push({ metric, count });
+      }
     }
     if (
       dropped !== undefined &&

@@ -363,7 +363,7 @@ unlimited{id="3"} 3
 unlimited{id="4"} 4
 # HELP edgemetrics_dropped_label_sets_total Records folded into a metric's overflow series because it reached its series limit.
 # TYPE edgemetrics_dropped_label_sets_total counter
-edgemetrics_dropped_label_sets_total{metric="limited"} 3
+edgemetrics_dropped_label_sets_total{metric="limited_total"} 3
 edgemetrics_dropped_label_sets_total{metric="own_limit"} 4
 `,
   );
@@ -402,6 +402,53 @@ Deno.test("the dropped-label-sets counter carries default labels and the prefixe
     ),
     ["svc_g"],
   );
+});
+
+Deno.test("the dropped-label-sets counter names a counter by its _total sample name and others by their family name, as the exposition shows them", async () => {
+  const registry = new Registry({
+    prefix: "svc_",
+    maxSeries: 1,
+    clock: manualClock(7),
+  });
+  const declaredWith = new Counter({
+    name: "req_total",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const declaredWithout = new Counter({
+    name: "jobs",
+    help: "X.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const histogram = new Histogram({
+    name: "lat_seconds",
+    help: "X.",
+    labelNames: ["k"] as const,
+    buckets: [1],
+    registry,
+  });
+  for (const k of ["a", "b"]) {
+    declaredWith.inc({ k });
+    declaredWithout.inc({ k });
+    histogram.observe({ k }, 0.5);
+  }
+  const text = await registry.metrics();
+  const dropped = text.split("\n").filter((line) =>
+    line.startsWith("edgemetrics_dropped_label_sets_total{")
+  );
+  assert.deepEqual(dropped, [
+    'edgemetrics_dropped_label_sets_total{metric="svc_req_total"} 1',
+    'edgemetrics_dropped_label_sets_total{metric="svc_jobs_total"} 1',
+    'edgemetrics_dropped_label_sets_total{metric="svc_lat_seconds"} 1',
+  ]);
+  // Each named metric is one the exposition shows: a sample name for a
+  // counter, the family name for a histogram.
+  for (const name of ["svc_req_total", "svc_jobs_total"]) {
+    assert.match(text, new RegExp(`^${name}\\{`, "m"));
+  }
+  assert.match(text, /^# TYPE svc_lat_seconds histogram$/m);
 });
 
 Deno.test("remove() and reset() free series under the limit", async () => {
