@@ -122,7 +122,7 @@ Deno.test("past maxSeries, label sets fold into one overflow series and are coun
   assert.deepEqual(
     families[2]?.points.map((p) => [p.labels, "value" in p && p.value]),
     [
-      [{ metric: "flood" }, 998_000],
+      [{ metric: "flood_total" }, 998_000],
       [{ metric: "flood_seconds" }, 998_000],
     ],
   );
@@ -394,7 +394,7 @@ Deno.test("labels() past maxSeries hands out one child per label set, which reco
     'lat_seconds_sum{otel_metric_overflow="true"} 0',
     'lat_seconds_count{otel_metric_overflow="true"} 0',
     // each handing-out of a child past the limit, and c's record while full
-    'edgemetrics_dropped_label_sets_total{metric="req"} 3',
+    'edgemetrics_dropped_label_sets_total{metric="req_total"} 3',
     'edgemetrics_dropped_label_sets_total{metric="depth"} 3',
     'edgemetrics_dropped_label_sets_total{metric="lat_seconds"} 2',
   ]);
