@@ -457,6 +457,49 @@ Deno.test("encodeOtlpJson() escapes strings as JSON.stringify does, a lone surro
   ]);
 });
 
+Deno.test("encodeOtlpJson() writes each series' own cached head when only some series are new or restarted between encodings", () => {
+  const labels = ["zürich", "東京", "a", "😀", "b"].map((city) =>
+    Object.freeze({ city })
+  );
+  const encode = (points: { i: number; created: number }[]): string =>
+    encodeOtlpJson([{
+      type: "counter",
+      name: "visits",
+      help: "",
+      points: points.map(({ i, created }) => ({
+        labels: labels[i]!,
+        value: i,
+        created,
+      })),
+    }], { resource: {}, timeUnixMs: 9_000 });
+  const expected = (points: { i: number; created: number }[]): string =>
+    '{"resourceMetrics":[{"resource":{"attributes":[]},"scopeMetrics":[{"metrics":[{"name":"visits","sum":{"dataPoints":[' +
+    points.map(({ i, created }) =>
+      '{"attributes":[{"key":"city","value":{"stringValue":' +
+      JSON.stringify(labels[i]!.city) + '}}],"startTimeUnixNano":"' +
+      created + '000000","timeUnixNano":"9000000000","asDouble":' + i + "}"
+    ).join(",") +
+    '],"aggregationTemporality":2,"isMonotonic":true}}]}]}]}';
+  const rounds = [
+    [{ i: 0, created: 1 }, { i: 1, created: 1 }, { i: 2, created: 1 }],
+    // series 1 restarted, 3 is new, 0 moved behind them
+    [{ i: 1, created: 2 }, { i: 3, created: 2 }, { i: 2, created: 1 }, {
+      i: 0,
+      created: 1,
+    }],
+    // 2 restarted, 4 is new and first
+    [{ i: 4, created: 3 }, { i: 1, created: 2 }, { i: 2, created: 3 }, {
+      i: 0,
+      created: 1,
+    }, { i: 3, created: 2 }],
+    [{ i: 3, created: 2 }],
+  ];
+  for (const points of rounds) {
+    assert.equal(encode(points), expected(points));
+    assert.equal(encode(points), expected(points)); // all from the cache
+  }
+});
+
 Deno.test("encodeOtlpJson() writes a series' new start time after a reset, and a mutated unfrozen label object's new value", () => {
   const frozen = Object.freeze({ queue: "emails" });
   const unfrozen: Record<string, string> = { queue: "sms" };

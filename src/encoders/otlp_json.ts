@@ -171,12 +171,19 @@ const decoder = new TextDecoder();
 /**
  * A series' cached point head: the UTF-8 bytes of
  * `},{"attributes":[…],"startTimeUnixNano":"…",` (each part only when set),
- * for the start time it was made with. The leading `},` closes the point
- * before; the first point of a metric skips it.
+ * for the start time it was made with, at `offset` in `arena`. The leading
+ * `},` closes the point before; the first point of a metric skips it.
+ *
+ * The heads made in one encoding of a metric share one exactly sized
+ * arena, so a series holds a small object of numbers instead of its own
+ * `Uint8Array` and `ArrayBuffer` (about 200 bytes less per series, measured
+ * in W5). An arena lives as long as any series that points into it.
  */
 interface PointHead {
   startUs: number;
-  bytes: Uint8Array;
+  arena: Uint8Array;
+  offset: number;
+  length: number;
 }
 
 const HEADS = new LabelCache<PointHead>();
@@ -191,19 +198,51 @@ function anyHead(): boolean {
 }
 
 function newHead(): PointHead {
-  return { startUs: -1, bytes: NO_BYTES };
+  return { startUs: -1, arena: NO_BYTES, offset: 0, length: 0 };
 }
 
-/** The cached head of a point, remade when its series restarted (a new start time). */
-function headOf(
-  head: PointHead,
-  point: { readonly attributes: Labels; readonly startUs: number },
-): Uint8Array {
-  if (head.startUs !== point.startUs) {
-    head.startUs = point.startUs;
-    head.bytes = utf8.encode(pointHead(point.attributes, point.startUs));
+/**
+ * Remakes the heads of series that are new or restarted (a new start time),
+ * all into one new arena.
+ */
+function refreshHeads(
+  heads: readonly PointHead[],
+  points: readonly { readonly attributes: Labels; readonly startUs: number }[],
+): void {
+  let stale: number[] | undefined;
+  let texts: string[] | undefined;
+  let chars = 0;
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i]!;
+    if (heads[i]!.startUs === point.startUs) continue;
+    const text = pointHead(point.attributes, point.startUs);
+    (stale ??= []).push(i);
+    (texts ??= []).push(text);
+    chars += text.length;
   }
-  return head.bytes;
+  if (stale === undefined || texts === undefined) return;
+  // At most 3 UTF-8 bytes per UTF-16 unit; copied to an exact size after.
+  const scratch = new Uint8Array(chars * 3);
+  const offsets: number[] = [];
+  let end = 0;
+  for (const text of texts) {
+    offsets.push(end);
+    end += utf8.encodeInto(text, scratch.subarray(end)).written;
+  }
+  const arena = scratch.slice(0, end);
+  for (let k = 0; k < stale.length; k++) {
+    const head = heads[stale[k]!]!;
+    head.startUs = points[stale[k]!]!.startUs;
+    head.arena = arena;
+    head.offset = offsets[k]!;
+    head.length = (k + 1 < stale.length ? offsets[k + 1]! : end) - offsets[k]!;
+  }
+}
+
+/** Appends a point's head, without its leading `},` for the first point. */
+function writeHead(w: JsonWriter, head: PointHead, first: boolean): void {
+  const skip = first ? 2 : 0;
+  w.range(head.arena, head.offset + skip, head.length - skip);
 }
 
 /** Makes a point head (see {@linkcode PointHead}) as text. */
@@ -223,6 +262,7 @@ function metric(w: JsonWriter, m: OtlpMetric): void {
   if (m.unit !== "") text += ',"unit":' + jsonString(m.unit);
   w.text(text);
   const list = HEADS.lookup(m.points, attributesOf, anyHead, newHead);
+  refreshHeads(list, m.points);
   let time = -1;
   let mid = NO_BYTES;
   switch (m.kind) {
@@ -240,8 +280,7 @@ function metric(w: JsonWriter, m: OtlpMetric): void {
           time = p.timeUs;
           mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","asDouble":');
         }
-        const head = headOf(list[i]!, p);
-        w.bytes(i === 0 ? head.subarray(2) : head);
+        writeHead(w, list[i]!, i === 0);
         w.bytes(mid);
         w.double(p.value);
         if (p.exemplars.length > 0) w.text(exemplars(p.exemplars));
@@ -273,8 +312,7 @@ function metric(w: JsonWriter, m: OtlpMetric): void {
             '],"explicitBounds":[' + bounds.map(double).join(",") + "]",
           );
         }
-        const head = headOf(list[i]!, p);
-        w.bytes(i === 0 ? head.subarray(2) : head);
+        writeHead(w, list[i]!, i === 0);
         w.bytes(mid);
         w.integer(p.count);
         w.text('","sum":');
@@ -303,8 +341,7 @@ function metric(w: JsonWriter, m: OtlpMetric): void {
           time = p.timeUs;
           mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","count":"');
         }
-        const head = headOf(list[i]!, p);
-        w.bytes(i === 0 ? head.subarray(2) : head);
+        writeHead(w, list[i]!, i === 0);
         w.bytes(mid);
         let text = integer(p.count) + '","sum":' + double(p.sum) +
           ',"quantileValues":[';
@@ -361,6 +398,17 @@ class JsonWriter {
     if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!; }
     else buf.set(bytes, p);
     this.#pos = p + n;
+  }
+
+  /** Appends `length` bytes of `source` from `offset`: short runs by a loop, longer ones by a copy. */
+  range(source: Uint8Array, offset: number, length: number): void {
+    this.#ensure(length);
+    const buf = this.#buf;
+    const p = this.#pos;
+    if (length < 32) {
+      for (let i = 0; i < length; i++) buf[p + i] = source[offset + i]!;
+    } else buf.set(source.subarray(offset, offset + length), p);
+    this.#pos = p + length;
   }
 
   /** Appends text as UTF-8 (JSON text: lone surrogates are already replaced). */
