@@ -184,12 +184,6 @@ export function instrument<Rest extends unknown[]>(
 
   const cache = new Map<string, Map<string, RouteSeries>>();
   let cached = 0;
-  // Past a metric's series limit, labels() may hand out one overflow child
-  // for several label sets, bound to the first set's values (it rebinds to
-  // them after a remove or reset). Such a child is cached only under the
-  // label set it was first handed out for; the others look theirs up each
-  // time, so a freed slot is taken by the label set actually recorded.
-  const bound = new Set<object>();
 
   function record(
     request: Request,
@@ -204,12 +198,11 @@ export function instrument<Rest extends unknown[]>(
     let series = byMethod?.get(method);
     if (series === undefined) {
       const child = latency.labels(method, route);
-      if (cached >= MAX_CACHED || bound.has(child)) {
+      if (cached >= MAX_CACHED) {
         child.observe(seconds, exemplar);
         requests.labels(method, route, String(status)).inc();
         return;
       }
-      bound.add(child);
       series = { latency: child, statuses: new Map() };
       if (byMethod === undefined) cache.set(route, byMethod = new Map());
       byMethod.set(method, series);
@@ -219,8 +212,7 @@ export function instrument<Rest extends unknown[]>(
     let counter = series.statuses.get(status);
     if (counter === undefined) {
       counter = requests.labels(method, route, String(status));
-      if (cached < MAX_CACHED && !bound.has(counter)) {
-        bound.add(counter);
+      if (cached < MAX_CACHED) {
         series.statuses.set(status, counter);
         cached++;
       }
