@@ -4,6 +4,7 @@ import {
   OPENMETRICS_CONTENT_TYPE,
 } from "../src/encoders/openmetrics.ts";
 import { formatCanonical } from "../src/encoders/_text.ts";
+import { encodePrometheusText } from "../src/encoders/prometheus_text.ts";
 import type { MetricFamily } from "../src/model.ts";
 import {
   ALL_KINDS,
@@ -582,5 +583,48 @@ Deno.test("encodeOpenMetrics() leaves out a # UNIT that is not the suffix of the
   assert.equal(
     text,
     "# TYPE queue_depth gauge\n# TYPE disk_bytes gauge\n# UNIT disk_bytes bytes\n# TYPE evil gauge\n# EOF\n",
+  );
+});
+
+Deno.test("encodeOpenMetrics() writes the same text from the series text cache as without it, after Prometheus text filled it", async () => {
+  // Frozen label objects are cached; the same families with fresh unfrozen
+  // objects are rendered from scratch.
+  const withLabels = (freeze: boolean): MetricFamily[] =>
+    ALL_KINDS.map((family) => ({
+      ...family,
+      points: family.points.map((point) => ({
+        ...point,
+        labels: freeze
+          ? Object.freeze({ ...point.labels })
+          : { ...point.labels },
+      })),
+    })) as MetricFamily[];
+  const frozen = withLabels(true);
+  const expected = encodeOpenMetrics(withLabels(false));
+  const expectedNoCreated = encodeOpenMetrics(withLabels(false), {
+    created: false,
+  });
+  encodePrometheusText(frozen); // the text format fills the cache first
+  assert.equal(encodeOpenMetrics(frozen), expected);
+  assert.equal(
+    encodeOpenMetrics(frozen, { created: false }),
+    expectedNoCreated,
+  );
+  assert.equal(encodeOpenMetrics(frozen), expected);
+  // Every kind, with and without labels, was in the comparison.
+  assert.deepEqual(
+    [...new Set(frozen.map((f) => f.type))].sort(),
+    ["counter", "gauge", "histogram", "summary"],
+  );
+  assert.ok(
+    frozen.some((f) =>
+      f.points.some((p) => Object.keys(p.labels).length === 0)
+    ),
+  );
+  assert.equal(
+    expected,
+    await Deno.readTextFile(
+      new URL("./testdata/all_kinds.om", import.meta.url),
+    ),
   );
 });

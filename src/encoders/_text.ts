@@ -67,22 +67,19 @@ export function renderLabelPairs(labels: Labels): string {
 }
 
 /**
- * A series' text, rendered once in its life: its label pairs, and the line
- * heads Prometheus text writes before each value. Every head starts with
- * the line feed that ends the previous line, so a sample line is one
- * concatenation of a cached head and the value (the fewest rope pieces).
+ * A series' text, rendered once in its life: the line heads written before
+ * each value. Every head starts with the line feed that ends the previous
+ * line, so a Prometheus text sample line is one concatenation of a cached
+ * head and the value (the fewest rope pieces). OpenMetrics writes the same
+ * heads without that line feed, and takes its `_created` line's labels
+ * (`{pairs} `) from the end of a head, so a series keeps one string per
+ * sample kind and never its label pairs apart (~80 bytes per series less).
  */
 export interface SeriesText {
   /** The family kind it was rendered for. */
   readonly type: MetricType;
   /** The family name it was rendered for (without `_total`). */
   readonly name: string;
-  /**
-   * `a="x",b="y"`, escaped; `""` for no labels. Kept only once OpenMetrics
-   * asked for it (see {@linkcode pairsOf}): Prometheus text needs only the
-   * heads, and a kept string costs ~80 bytes per series.
-   */
-  pairs: string | undefined;
   /**
    * `\nname{pairs} ` for counters (`name_total`) and gauges;
    * `\nname_bucket{pairs,` for histograms (the `le` label follows);
@@ -188,11 +185,6 @@ export function seriesTexts(
   );
 }
 
-/** A series' label pairs, kept in its cached text from the first call on. */
-export function pairsOf(text: SeriesText, labels: Labels): string {
-  return text.pairs ??= renderLabelPairs(labels);
-}
-
 function labelsOfPoint(point: { readonly labels: Labels }): Labels {
   return point.labels;
 }
@@ -211,7 +203,6 @@ function renderSeries(
   return {
     type,
     name,
-    pairs: undefined,
     head: type === "counter"
       ? ["\n", name, "_total", braced].join("")
       : type === "gauge"

@@ -19,7 +19,6 @@ import {
   formatCanonical,
   formatNumber,
   formatSeconds,
-  pairsOf,
   renderLabelPairs,
   seriesTexts,
 } from "./_text.ts";
@@ -215,14 +214,17 @@ function counter(family: CounterFamily, created: boolean): string {
   let out = header(family);
   const points = family.points;
   const texts = seriesTexts(points, "counter", name);
+  // A head is `\n<name>_total{pairs} ` (see SeriesText): without its line
+  // feed it is this format's line head, and its end is the labels part.
+  const labelsAt = 1 + name.length + "_total".length;
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = pairsOf(texts[p]!, point.labels);
-    const labels = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_total" + labels + formatNumber(point.value) +
+    const head = texts[p]!.head;
+    out += head.slice(1) + formatNumber(point.value) +
       exemplar(point.exemplar);
     if (created) {
-      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+      out += name + "_created" + head.slice(labelsAt) +
+        formatSeconds(point.created) + "\n";
     }
   }
   return out;
@@ -234,10 +236,8 @@ function gauge(family: GaugeFamily): string {
   const points = family.points;
   const texts = seriesTexts(points, "gauge", name);
   for (let p = 0; p < points.length; p++) {
-    const point = points[p]!;
-    const pairs = pairsOf(texts[p]!, point.labels);
-    out += (pairs === "" ? name + " " : name + "{" + pairs + "} ") +
-      formatNumber(point.value) + "\n";
+    // `\n<name>{pairs} ` without its line feed (see SeriesText).
+    out += texts[p]!.head.slice(1) + formatNumber(points[p]!.value) + "\n";
   }
   return out;
 }
@@ -254,10 +254,13 @@ function histogram(family: HistogramFamily, created: boolean): string {
   const summed = hasSum(family.bounds);
   const points = family.points;
   const texts = seriesTexts(points, "histogram", name);
+  // Heads without their line feed (see SeriesText); `_count`'s ends with
+  // the labels part.
+  const labelsAt = 1 + name.length + "_count".length;
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = pairsOf(texts[p]!, point.labels);
-    const bucket = name + "_bucket{" + (pairs === "" ? "" : pairs + ",");
+    const text = texts[p]!;
+    const bucket = text.head.slice(1);
     const counts = point.counts;
     const exemplars = point.exemplars;
     let cumulative = 0;
@@ -266,11 +269,11 @@ function histogram(family: HistogramFamily, created: boolean): string {
       out += bucket + les[i] + formatNumber(cumulative) +
         (exemplars === undefined ? "\n" : exemplar(exemplars[i]));
     }
-    const labels = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_count" + labels + formatNumber(cumulative) + "\n";
-    if (summed) out += name + "_sum" + labels + formatNumber(point.sum) + "\n";
+    out += text.count.slice(1) + formatNumber(cumulative) + "\n";
+    if (summed) out += text.sum.slice(1) + formatNumber(point.sum) + "\n";
     if (created) {
-      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+      out += name + "_created" + text.count.slice(labelsAt) +
+        formatSeconds(point.created) + "\n";
     }
   }
   return out;
@@ -291,19 +294,22 @@ function summary(family: SummaryFamily, created: boolean): string {
   let out = header(family);
   const points = family.points;
   const texts = seriesTexts(points, "summary", name);
+  // Heads without their line feed (see SeriesText); `_count`'s ends with
+  // the labels part.
+  const labelsAt = 1 + name.length + "_count".length;
   for (let p = 0; p < points.length; p++) {
     const point = points[p]!;
-    const pairs = pairsOf(texts[p]!, point.labels);
-    const prefix = name + "{" + (pairs === "" ? "" : pairs + ",");
+    const text = texts[p]!;
+    const prefix = text.head.slice(1); // `<name>{pairs,quantile="`
     for (const q of point.quantiles) {
-      out += prefix + 'quantile="' + formatCanonical(q.quantile) + '"} ' +
+      out += prefix + formatCanonical(q.quantile) + '"} ' +
         formatNumber(q.value) + "\n";
     }
-    const labels = pairs === "" ? " " : "{" + pairs + "} ";
-    out += name + "_count" + labels + formatNumber(point.count) + "\n" + name +
-      "_sum" + labels + formatNumber(point.sum) + "\n";
+    out += text.count.slice(1) + formatNumber(point.count) + "\n" +
+      text.sum.slice(1) + formatNumber(point.sum) + "\n";
     if (created) {
-      out += name + "_created" + labels + formatSeconds(point.created) + "\n";
+      out += name + "_created" + text.count.slice(labelsAt) +
+        formatSeconds(point.created) + "\n";
     }
   }
   return out;
