@@ -371,7 +371,11 @@ class JsonWriter {
   #pos = 0;
 
   constructor(initialSize: number) {
-    this.#buf = new Uint8Array(Math.max(256, initialSize));
+    const size = Math.max(256, initialSize);
+    const spare = spareBuffer?.deref();
+    this.#buf = spare !== undefined && spare.length >= size
+      ? spare
+      : new Uint8Array(size);
   }
 
   #ensure(n: number): void {
@@ -461,9 +465,19 @@ class JsonWriter {
 
   /** The JSON text. */
   finish(): string {
-    return decoder.decode(this.#buf.subarray(0, this.#pos));
+    const text = decoder.decode(this.#buf.subarray(0, this.#pos));
+    spareBuffer = new WeakRef(this.#buf);
+    return text;
   }
 }
+
+/**
+ * The last writer's buffer, for the next encoding to write into: a fresh
+ * buffer of this size costs its allocation, the kernel's zeroing of every
+ * page on first write and a full garbage collection to free. Weak, so an
+ * idle module holds no megabytes: the next full collection frees it.
+ */
+let spareBuffer: WeakRef<Uint8Array> | undefined;
 
 /** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
 function writeDigits(
