@@ -372,7 +372,7 @@ class JsonWriter {
 
   constructor(initialSize: number) {
     const size = Math.max(256, initialSize);
-    const spare = spareBuffer?.deref();
+    const spare = spareBuffer === undefined ? undefined : spareBuffer.deref();
     this.#buf = spare !== undefined && spare.length >= size
       ? spare
       : new Uint8Array(size);
@@ -466,7 +466,7 @@ class JsonWriter {
   /** The JSON text. */
   finish(): string {
     const text = decoder.decode(this.#buf.subarray(0, this.#pos));
-    spareBuffer = new WeakRef(this.#buf);
+    if (typeof WeakRef === "function") spareBuffer = new WeakRef(this.#buf);
     return text;
   }
 }
