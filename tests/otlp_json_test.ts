@@ -527,3 +527,29 @@ Deno.test("encodeOtlpJson() writes a series' new start time after a reset, and a
   });
   assert.equal(second[1].attributes[0].value.stringValue, "push");
 });
+
+Deno.test("encodeOtlpJsonBytes() writes exactly the UTF-8 bytes of encodeOtlpJson(), in an array no later encoding overwrites", async () => {
+  const { encodeOtlpJsonBytes } = await import(
+    "../src/encoders/_otlp_json.ts"
+  );
+  const utf8 = new TextEncoder();
+  const expected = utf8.encode(encodeOtlpJson(OTLP_ALL_KINDS, OTLP_OPTIONS));
+  const bytes = encodeOtlpJsonBytes(OTLP_ALL_KINDS, OTLP_OPTIONS);
+  assert.deepEqual(bytes, expected);
+  // Later encodings, by text (which reuses a buffer) and by bytes, leave
+  // the array handed out before as it was.
+  const other: MetricFamily[] = [{
+    type: "counter",
+    name: "messungen",
+    help: "Messungen in °C, über 💡 gezählt.",
+    points: [{ labels: { raum: "küche" }, value: 21.5, created: 1_000 }],
+  }];
+  const text = encodeOtlpJson(other, OTLP_OPTIONS);
+  const again = encodeOtlpJsonBytes(other, OTLP_OPTIONS);
+  assert.deepEqual(again, utf8.encode(text));
+  assert.deepEqual(bytes, expected);
+  assert.equal(
+    encodeOtlpJson(OTLP_ALL_KINDS, OTLP_OPTIONS),
+    new TextDecoder().decode(bytes),
+  );
+});
