@@ -18,13 +18,13 @@ import {
 } from "../data.ts";
 import {
   Counter,
-  encodeOtlpJson,
   encodeOtlpProtobuf,
   encodePrometheusText,
   Histogram,
   type OtlpEncodeOptions,
   Registry,
 } from "../../mod.ts";
+import { encodeOtlpJsonBytes } from "../../src/encoders/_otlp_json.ts";
 import { renderTextFloor, type TextFloor } from "../floors.ts";
 import { type Batch, measure, type Measurement } from "../harness.ts";
 import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
@@ -228,7 +228,10 @@ export async function w4(settings: Settings): Promise<Row[]> {
       floor: () => renderTextFloor(floor),
     }, settings),
     ...await format("OTLP JSON", {
-      edgemetrics: async () => encodeOtlpJson(await emRegistry.collect(), otlp),
+      // What OtlpExporter sends: the UTF-8 bytes encodeOtlpJson returns as a
+      // string, written once (the OTel serializer likewise returns bytes).
+      edgemetrics: async () =>
+        encodeOtlpJsonBytes(await emRegistry.collect(), otlp),
       OTel: async () => otelJson(await otel.collect()),
     }, settings),
     ...await format("OTLP protobuf", {

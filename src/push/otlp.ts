@@ -10,10 +10,8 @@ import { systemClock } from "../clock.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { parseKeyValueList, readEnv } from "../_env.ts";
 import { warnOnce } from "../_warn.ts";
-import {
-  encodeOtlpJson,
-  OTLP_JSON_CONTENT_TYPE,
-} from "../encoders/otlp_json.ts";
+import { OTLP_JSON_CONTENT_TYPE } from "../encoders/otlp_json.ts";
+import { encodeOtlpJsonBytes } from "../encoders/_otlp_json.ts";
 import {
   encodeOtlpProtobuf,
   OTLP_PROTOBUF_CONTENT_TYPE,
@@ -358,7 +356,9 @@ export class OtlpExporter implements AsyncDisposable {
     };
     const batch = delta?.families ?? families;
     const body = this.protocol === "json"
-      ? new TextEncoder().encode(encodeOtlpJson(batch, options))
+      // The bytes encodeOtlpJson would return as a string, without the
+      // decode and re-encode of a body that can be megabytes.
+      ? encodeOtlpJsonBytes(batch, options)
       : encodeOtlpProtobuf(batch, options);
     const delivered = await deliver(
       "Cannot export metrics to",
