@@ -218,23 +218,7 @@ function writeHistogramPoint(w: ProtoWriter, p: OtlpHistogramPoint): void {
     for (let i = counts.length - 1; i >= 0; i--) w.fixed64(counts[i]!);
     w.endLen(6, packed);
   }
-  // sum = 5 (optional double: always written)
-  w.double(p.sum);
-  w.tag(5, WIRE_FIXED64);
-  // count = 4 (fixed64)
-  if (p.count !== 0) {
-    w.fixed64(p.count);
-    w.tag(4, WIRE_FIXED64);
-  }
-  // time_unix_nano = 3, start_time_unix_nano = 2 (fixed64)
-  if (p.timeUs !== 0) {
-    nanos(w, p.timeUs);
-    w.tag(3, WIRE_FIXED64);
-  }
-  if (p.startUs !== 0) {
-    nanos(w, p.startUs);
-    w.tag(2, WIRE_FIXED64);
-  }
+  writeSumCountTimes(w, p);
   w.endLen(1, point);
 }
 
@@ -254,15 +238,25 @@ function writeSummaryPoint(w: ProtoWriter, p: OtlpSummaryPoint): void {
     w.tag(1, WIRE_FIXED64);
     w.endLen(6, vq);
   }
-  // sum = 5 (double: always written, like the JSON)
+  writeSumCountTimes(w, p);
+  w.endLen(1, point);
+}
+
+/**
+ * Writes the fields HistogramDataPoint and SummaryDataPoint share, with the
+ * same numbers in both: sum = 5 (double, always written, like the JSON),
+ * count = 4, time_unix_nano = 3, start_time_unix_nano = 2 (fixed64).
+ */
+function writeSumCountTimes(
+  w: ProtoWriter,
+  p: { sum: number; count: number; timeUs: number; startUs: number },
+): void {
   w.double(p.sum);
   w.tag(5, WIRE_FIXED64);
-  // count = 4 (fixed64)
   if (p.count !== 0) {
     w.fixed64(p.count);
     w.tag(4, WIRE_FIXED64);
   }
-  // time_unix_nano = 3, start_time_unix_nano = 2 (fixed64)
   if (p.timeUs !== 0) {
     nanos(w, p.timeUs);
     w.tag(3, WIRE_FIXED64);
@@ -271,7 +265,6 @@ function writeSummaryPoint(w: ProtoWriter, p: OtlpSummaryPoint): void {
     nanos(w, p.startUs);
     w.tag(2, WIRE_FIXED64);
   }
-  w.endLen(1, point);
 }
 
 /** Writes `Exemplar` as `field` of a data point. */
