@@ -255,6 +255,68 @@ size_bytes_created 0
   assert.equal(encodeOpenMetrics(families), expected);
 });
 
+Deno.test("encodeOpenMetrics() leaves out a negative or NaN _sum of a histogram or summary: the spec makes sums counters", () => {
+  const families: MetricFamily[] = [{
+    type: "histogram",
+    name: "drift_seconds",
+    help: "",
+    bounds: [0, 1],
+    points: [
+      {
+        labels: { host: "a" },
+        counts: [2, 0, 0],
+        sum: -0.5,
+        count: 2,
+        created: 0,
+      },
+      {
+        labels: { host: "b" },
+        counts: [0, 1, 0],
+        sum: NaN,
+        count: 1,
+        created: 0,
+      },
+      {
+        labels: { host: "c" },
+        counts: [0, 1, 0],
+        sum: 0.5,
+        count: 1,
+        created: 0,
+      },
+    ],
+  }, {
+    type: "summary",
+    name: "delta_seconds",
+    help: "",
+    points: [
+      { labels: { host: "a" }, count: 1, sum: -2, created: 0, quantiles: [] },
+      { labels: { host: "b" }, count: 1, sum: 2, created: 0, quantiles: [] },
+    ],
+  }];
+  const expected = `# TYPE drift_seconds histogram
+drift_seconds_bucket{host="a",le="0.0"} 2
+drift_seconds_bucket{host="a",le="1.0"} 2
+drift_seconds_bucket{host="a",le="+Inf"} 2
+drift_seconds_count{host="a"} 2
+drift_seconds_bucket{host="b",le="0.0"} 0
+drift_seconds_bucket{host="b",le="1.0"} 1
+drift_seconds_bucket{host="b",le="+Inf"} 1
+drift_seconds_count{host="b"} 1
+drift_seconds_bucket{host="c",le="0.0"} 0
+drift_seconds_bucket{host="c",le="1.0"} 1
+drift_seconds_bucket{host="c",le="+Inf"} 1
+drift_seconds_count{host="c"} 1
+drift_seconds_sum{host="c"} 0.5
+# TYPE delta_seconds summary
+delta_seconds_count{host="a"} 1
+delta_seconds_count{host="b"} 1
+delta_seconds_sum{host="b"} 2
+# EOF
+`;
+  assert.equal(encodeOpenMetrics(families, { created: false }), expected);
+  assert.equal(encodeOpenMetrics(families, { created: false }), expected);
+});
+
 Deno.test("encodeOpenMetrics() writes the spec's canonical le values", () => {
   const bounds = [0, 1e-5, 1e-4, 0.1, 1, 10, 100_000, 1e6, 1e23, 1.1e23];
   const text = encodeOpenMetrics([{

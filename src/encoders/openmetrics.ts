@@ -78,7 +78,8 @@ export interface OpenMetricsOptions {
  * that a histogram with a negative bucket bound has no `_sum` (the format
  * allows negative bounds only in a histogram without a sum); summaries
  * write one `quantile` sample per configured quantile, then `_count` and
- * `_sum`. Counters, histograms and summaries end each series with
+ * `_sum`. A negative or NaN sum (from negative observations) is left out:
+ * the format treats sums as counters. Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
  * `false`. Exemplars follow the counter's `_total` sample and the bucket they
  * belong to, as ` # {labels} value timestamp` (timestamp in seconds). An
@@ -270,7 +271,10 @@ function histogram(family: HistogramFamily, created: boolean): string {
         (exemplars === undefined ? "\n" : exemplar(exemplars[i]));
     }
     out += text.count.slice(1) + formatNumber(cumulative) + "\n";
-    if (summed) out += text.sum.slice(1) + formatNumber(point.sum) + "\n";
+    // Sums are counters to OpenMetrics: never negative or NaN.
+    if (summed && point.sum >= 0) {
+      out += text.sum.slice(1) + formatNumber(point.sum) + "\n";
+    }
     if (created) {
       out += name + "_created" + text.count.slice(labelsAt) +
         formatSeconds(point.created) + "\n";
@@ -305,8 +309,10 @@ function summary(family: SummaryFamily, created: boolean): string {
       out += prefix + formatCanonical(q.quantile) + '"} ' +
         formatNumber(q.value) + "\n";
     }
-    out += text.count.slice(1) + formatNumber(point.count) + "\n" +
-      text.sum.slice(1) + formatNumber(point.sum) + "\n";
+    out += text.count.slice(1) + formatNumber(point.count) + "\n";
+    if (point.sum >= 0) {
+      out += text.sum.slice(1) + formatNumber(point.sum) + "\n";
+    }
     if (created) {
       out += name + "_created" + text.count.slice(labelsAt) +
         formatSeconds(point.created) + "\n";
