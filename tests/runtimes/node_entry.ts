@@ -1,9 +1,10 @@
 /**
  * The scenario as a Node user serves it: `PORT=<port> node
- * tests/runtimes/node_entry.ts` (Node 26 strips the types and imports
- * `mod.ts` directly). Node has no fetch-style server, so a few lines adapt
- * `node:http` to the scenario's `(Request) => Response` handler: the
- * adapter belongs to this test entry, never to the module.
+ * tests/runtimes/node_entry.ts` (Node 26, and Node 22 from 22.18, strip the
+ * types and import `mod.ts` directly; no flag). Node has no fetch-style
+ * server, so a few lines adapt `node:http` to the scenario's
+ * `(Request) => Response` handler: the adapter belongs to this test entry,
+ * never to the module.
  *
  * @module
  */

@@ -4,8 +4,8 @@
  * set of expectations (below) holds on every platform.
  *
  * Web standards only, like the module itself: it is imported as `.ts` by
- * Deno, Bun and Node 26 and bundled by `deno bundle` for workerd and
- * edge-runtime. Declaring the instruments does no random, timer or I/O work,
+ * Deno, Bun, Node 26 and Node 22, and bundled by `deno bundle` for workerd
+ * and edge-runtime. Declaring the instruments does no random, timer or I/O work,
  * so it may run at a Worker's module scope.
  *
  * Routes:
