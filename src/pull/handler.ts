@@ -111,6 +111,7 @@ export interface MetricsHandlerOptions {
 
 /** The request headers the metrics answers depend on. */
 const VARY = "Accept, Accept-Encoding";
+const CANNOT_CREATE = "Cannot create metrics handler";
 
 /**
  * Creates a fetch-style handler that serves metrics to Prometheus: use it as
@@ -176,9 +177,7 @@ export function metricsHandler(
     path !== undefined && (typeof path !== "string" || !path.startsWith("/"))
   ) {
     throw new TypeError(
-      `Cannot create metrics handler: path must start with "/", got ${
-        JSON.stringify(path)
-      }`,
+      `${CANNOT_CREATE}: path must start with "/", got ${JSON.stringify(path)}`,
     );
   }
   const authorize = makeAuthorizer(options.auth);
@@ -264,7 +263,7 @@ function makeAuthorizer(
   const token = auth?.bearer;
   if (typeof token !== "string" || token === "") {
     throw new TypeError(
-      `Cannot create metrics handler: auth.bearer must be a non-empty string, got ${
+      `${CANNOT_CREATE}: auth.bearer must be a non-empty string, got ${
         JSON.stringify(token)
       }`,
     );
