@@ -37,8 +37,7 @@ function parseList(header: string): ListItem[] {
         raw = raw.slice(1, -1).replace(/\\(.)/g, "$1");
       }
       if (name === "q") {
-        const parsed = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Number(raw) : NaN;
-        q = Number.isNaN(parsed) ? 0 : Math.min(parsed, 1);
+        q = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Math.min(Number(raw), 1) : 0;
       } else if (name === "version") {
         version = raw;
       }
