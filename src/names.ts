@@ -122,15 +122,17 @@ export function assertUnit(metric: string, unit: string): void {
 /**
  * The suffixes of the sample names a family of each kind exposes besides its
  * own name, in any format: a counter `x` (declared `x` or `x_total`) has
- * `x_total` and `x_created`, a histogram `x` has `x_bucket`, `x_count`,
- * `x_sum` and `x_created`, a summary `x_count`, `x_sum` and `x_created`.
+ * `x_total` and `x_created`, a histogram `x` has `x_bucket`, `x_sum`,
+ * `x_count` and `x_created`, a summary `x_sum`, `x_count` and `x_created`.
+ * The registry checks them in this order, so its duplicate error names the
+ * first one taken.
  */
 export const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> =
   {
     counter: ["_total", "_created"],
     gauge: [],
-    histogram: ["_bucket", "_count", "_sum", "_created"],
-    summary: ["_count", "_sum", "_created"],
+    histogram: ["_bucket", "_sum", "_count", "_created"],
+    summary: ["_sum", "_count", "_created"],
   };
 
 /** Whether `type` is one of the four kinds of metric. */
