@@ -5,8 +5,21 @@
  * @module
  */
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+import type { MetricType } from "./model.ts";
+
+/** The metric name rule, as error messages quote it. */
+export const METRIC_NAME_RULE = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+const LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*";
+const METRIC_NAME = /* @__PURE__ */ new RegExp(`^${METRIC_NAME_RULE}$`);
+const LABEL_NAME = /* @__PURE__ */ new RegExp(`^${LABEL_NAME_RULE}$`);
+
+/**
+ * A value as an error message quotes it: JSON where it has a JSON form
+ * (`"x"`, `42`), else as `String` renders it.
+ */
+export function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
 
 /**
  * Checks a metric name against the Prometheus rule `[a-zA-Z_:][a-zA-Z0-9_:]*`.
@@ -15,11 +28,11 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * @throws {TypeError} When the name breaks the rule.
  */
 export function assertMetricName(name: string): void {
-  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
+  if (!isMetricName(name)) {
     throw new TypeError(
       `Cannot declare metric ${
-        JSON.stringify(name) ?? String(name)
-      }: a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+        show(name)
+      }: a metric name must match ${METRIC_NAME_RULE}`,
     );
   }
 }
@@ -55,30 +68,31 @@ export function assertLabelNames(
   }
   const seen = new Set<string>();
   for (const label of labelNames) {
-    if (typeof label !== "string" || !LABEL_NAME.test(label)) {
-      throw new TypeError(
-        `${what}: label name ${
-          JSON.stringify(label)
-        } must match [a-zA-Z_][a-zA-Z0-9_]*`,
-      );
-    }
-    if (label.startsWith("__")) {
-      throw new TypeError(
-        `${what}: label name "${label}" starts with "__", which Prometheus reserves`,
-      );
-    }
-    if (reserved.includes(label)) {
-      throw new TypeError(
-        `${what}: label name "${label}" is reserved for this kind of metric`,
-      );
-    }
-    if (seen.has(label)) {
-      throw new TypeError(
-        `${what}: label name "${label}" appears more than once`,
-      );
+    const problem = labelNameProblem(label, reserved, seen);
+    if (problem !== undefined) {
+      throw new TypeError(`${what}: label name ${problem}`);
     }
     seen.add(label);
   }
+}
+
+/** What is wrong with one label name (quoted, then the rule it breaks), if anything. */
+function labelNameProblem(
+  label: string,
+  reserved: readonly string[],
+  seen: ReadonlySet<string>,
+): string | undefined {
+  if (typeof label !== "string" || !LABEL_NAME.test(label)) {
+    return `${JSON.stringify(label)} must match ${LABEL_NAME_RULE}`;
+  }
+  if (label.startsWith("__")) {
+    return `"${label}" starts with "__", which Prometheus reserves`;
+  }
+  if (reserved.includes(label)) {
+    return `"${label}" is reserved for this kind of metric`;
+  }
+  if (seen.has(label)) return `"${label}" appears more than once`;
+  return undefined;
 }
 
 /**
@@ -103,4 +117,30 @@ export function assertUnit(metric: string, unit: string): void {
       `Cannot declare metric "${metric}": a metric with unit "${unit}" must have a name ending in "_${unit}"`,
     );
   }
+}
+
+/**
+ * The suffixes of the sample names a family of each kind exposes besides its
+ * own name, in any format: a counter `x` (declared `x` or `x_total`) has
+ * `x_total` and `x_created`, a histogram `x` has `x_bucket`, `x_sum`,
+ * `x_count` and `x_created`, a summary `x_sum`, `x_count` and `x_created`.
+ * The registry checks them in this order, so its duplicate error names the
+ * first one taken.
+ */
+export const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> =
+  {
+    counter: ["_total", "_created"],
+    gauge: [],
+    histogram: ["_bucket", "_sum", "_count", "_created"],
+    summary: ["_sum", "_count", "_created"],
+  };
+
+/** Whether `type` is one of the four kinds of metric. */
+export function isMetricType(type: unknown): type is MetricType {
+  return typeof type === "string" && Object.hasOwn(SAMPLE_SUFFIXES, type);
+}
+
+/** The sample names a family of this kind exposes in any format, its own first. */
+export function sampleNames(name: string, type: MetricType): string[] {
+  return [name, ...SAMPLE_SUFFIXES[type].map((suffix) => name + suffix)];
 }

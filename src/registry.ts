@@ -7,10 +7,18 @@
 import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
-import { assertLabelNames, isMetricName } from "./names.ts";
+import {
+  assertLabelNames,
+  isMetricName,
+  isMetricType,
+  METRIC_NAME_RULE,
+  SAMPLE_SUFFIXES,
+  sampleNames,
+  show,
+} from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
-import { LabelCache } from "./encoders/_text.ts";
+import { LabelCache, labelsOfPoint } from "./encoders/_text.ts";
 
 /**
  * Anything a registry can collect: every instrument, and your own collectors.
@@ -96,17 +104,6 @@ export type CollectFilter = (name: string, type: MetricType) => boolean;
 
 /** The family the registry adds for metrics that reached their series limit. */
 const DROPPED_LABEL_SETS = "edgemetrics_dropped_label_sets";
-const TYPES: readonly MetricType[] = [
-  "counter",
-  "gauge",
-  "histogram",
-  "summary",
-];
-const DROPPED_NAMES: readonly string[] = [
-  DROPPED_LABEL_SETS,
-  `${DROPPED_LABEL_SETS}_total`,
-  `${DROPPED_LABEL_SETS}_created`,
-];
 
 /**
  * A set of metrics collected together. Instruments register with
@@ -155,9 +152,7 @@ export class Registry {
     this.prefix = options.prefix ?? "";
     if (this.prefix !== "" && !isMetricName(this.prefix)) {
       throw new TypeError(
-        `${what}: prefix ${
-          JSON.stringify(this.prefix) ?? String(this.prefix)
-        } must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+        `${what}: prefix ${show(this.prefix)} must match ${METRIC_NAME_RULE}`,
       );
     }
     const defaults = { ...options.defaultLabels };
@@ -173,15 +168,12 @@ export class Registry {
     }
     this.defaultLabels = Object.freeze(defaults);
     this.#hasDefaults = Object.keys(defaults).length > 0;
-    this.maxSeries = checkMaxSeries(
-      "Cannot create registry",
-      options.maxSeries,
-    );
+    this.maxSeries = checkMaxSeries(what, options.maxSeries);
     this.clock = options.clock ?? systemClock;
     const timeout = options.collectTimeoutMs ?? 5000;
     if (typeof timeout !== "number" || !(timeout > 0)) {
       throw new RangeError(
-        `Cannot create registry: collectTimeoutMs must be a positive number, got ${timeout}`,
+        `${what}: collectTimeoutMs must be a positive number, got ${timeout}`,
       );
     }
     this.#timeoutMs = timeout;
@@ -218,20 +210,19 @@ export class Registry {
    * ```
    */
   register(collector: Collector): void {
-    if (!isMetricName(collector.name) || !TYPES.includes(collector.type)) {
+    if (!isMetricName(collector.name) || !isMetricType(collector.type)) {
       throw new TypeError(
         `Cannot register metric ${
-          JSON.stringify(collector.name) ?? String(collector.name)
-        }: a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of ${
-          TYPES.join(", ")
-        }, got type ${
-          JSON.stringify(collector.type) ?? String(collector.type)
-        }`,
+          show(collector.name)
+        }: a collector needs a name matching ${METRIC_NAME_RULE} and a type of ${
+          Object.keys(SAMPLE_SUFFIXES).join(", ")
+        }, got type ${show(collector.type)}`,
       );
     }
     const names = sampleNames(collector.name, collector.type);
+    const kept = sampleNames(DROPPED_LABEL_SETS, "counter");
     for (const name of names) {
-      if (DROPPED_NAMES.includes(this.prefix + name)) {
+      if (kept.includes(this.prefix + name)) {
         throw new TypeError(
           `Cannot register metric "${
             this.prefix + collector.name
@@ -244,7 +235,7 @@ export class Registry {
         this.prefix + collector.name,
         existing,
         existing.name === collector.name
-          ? "a metric with this name already exists"
+          ? undefined
           : `the name "${
             this.prefix + name
           }" is already taken by ${existing.type} "${
@@ -512,10 +503,6 @@ export class Registry {
   };
 }
 
-function labelsOfPoint(point: { readonly labels: Labels }): Labels {
-  return point.labels;
-}
-
 function always(): boolean {
   return true;
 }
@@ -533,27 +520,7 @@ function always(): boolean {
  * defaultRegistry.remove("doc_default_registry_total");
  * ```
  */
-export const defaultRegistry: Registry = new Registry();
-
-/** The sample names a family of this kind exposes in any format. */
-function sampleNames(name: string, type: MetricType): string[] {
-  switch (type) {
-    case "counter":
-      return [name, `${name}_total`, `${name}_created`];
-    case "histogram":
-      return [
-        name,
-        `${name}_bucket`,
-        `${name}_sum`,
-        `${name}_count`,
-        `${name}_created`,
-      ];
-    case "summary":
-      return [name, `${name}_sum`, `${name}_count`, `${name}_created`];
-    default:
-      return [name];
-  }
-}
+export const defaultRegistry: Registry = /* @__PURE__ */ new Registry();
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";

@@ -172,6 +172,16 @@ Deno.test("Registry.register() throws DuplicateMetricError naming the metric and
         new Histogram({ name: "size", help: "X.", buckets: [1], registry }),
       'Cannot register metric "size": the name "size_sum" is already taken by gauge "size_sum"',
     ],
+    [
+      "gauges size_count and size_sum, then a histogram size (the first clash in sample order)",
+      (registry) => {
+        new Gauge({ name: "size_count", help: "X.", registry });
+        return new Gauge({ name: "size_sum", help: "X.", registry });
+      },
+      (registry) =>
+        new Histogram({ name: "size", help: "X.", buckets: [1], registry }),
+      'Cannot register metric "size": the name "size_sum" is already taken by gauge "size_sum"',
+    ],
   ];
   for (const [what, first, second, message] of cases) {
     await t.step(what, () => {

@@ -1,8 +1,10 @@
 /**
- * Number formatting and escaping shared by the Prometheus text 0.0.4 and
- * OpenMetrics 1.0 encoders, and the per-series cache the text and OTLP JSON
- * encoders (and the registry's default labels) use. Private: not re-exported
- * by `mod.ts`.
+ * The Prometheus text 0.0.4 and OpenMetrics 1.0 exposition, written by one
+ * walker for both formats (they share their sample lines), with the number
+ * formatting, escaping and per-series cache it needs. The cache is also used
+ * by the OTLP JSON encoder and the registry's default labels. Private: not
+ * re-exported by `mod.ts`; `prometheus_text.ts` and `openmetrics.ts` are the
+ * public entry points.
  *
  * A series' labels are escaped and rendered once in its life, not once per
  * scrape: the instruments hand out the same frozen label object for a
@@ -14,7 +16,20 @@
  * @module
  */
 
-import type { Labels, MetricType } from "../model.ts";
+import type {
+  CounterFamily,
+  CounterPoint,
+  Exemplar,
+  GaugeFamily,
+  GaugePoint,
+  HistogramFamily,
+  HistogramPoint,
+  Labels,
+  MetricFamily,
+  MetricType,
+  SummaryFamily,
+  SummaryPoint,
+} from "../model.ts";
 
 const LABEL_VALUE_SPECIAL = /[\\"\n]/;
 const LABEL_VALUE_SPECIAL_ALL = /[\\"\n]/g;
@@ -28,27 +43,21 @@ function escapeChar(char: string): string {
 /**
  * Escapes a label value for both text formats: `\` → `\\`, `"` → `\"`,
  * line feed → `\n`. Every other character (including `\r`, which neither
- * format treats as a line break) is written as is.
+ * format treats as a line break) is written as is. OpenMetrics escapes HELP
+ * text the same way.
  */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
+  // Testing first is faster than a replace that finds nothing.
   return LABEL_VALUE_SPECIAL.test(value)
     ? value.replace(LABEL_VALUE_SPECIAL_ALL, escapeChar)
     : value;
 }
 
 /** Escapes HELP text for text 0.0.4: `\` → `\\`, line feed → `\n`. */
-export function escapeHelp004(help: string): string {
+function escapeHelp004(help: string): string {
   return HELP_004_SPECIAL.test(help)
     ? help.replace(HELP_004_SPECIAL_ALL, escapeChar)
     : help;
-}
-
-/**
- * Escapes HELP text for OpenMetrics: `\` → `\\`, `"` → `\"`, line feed →
- * `\n` (the same set as a label value).
- */
-export function escapeHelpOpenMetrics(help: string): string {
-  return escapeLabelValue(help);
 }
 
 /**
@@ -56,7 +65,7 @@ export function escapeHelpOpenMetrics(help: string): string {
  * order, or `""` for an empty set. Callers render it once per series and
  * reuse it for every sample of that series.
  */
-export function renderLabelPairs(labels: Labels): string {
+function renderLabelPairs(labels: Labels): string {
   // join() makes one flat string; `+=` would keep a rope of every piece
   // alive for as long as the text is cached.
   const pairs: string[] = [];
@@ -69,11 +78,11 @@ export function renderLabelPairs(labels: Labels): string {
 /**
  * A series' text, rendered once in its life: the line heads written before
  * each value. Every head starts with the line feed that ends the previous
- * line, so a Prometheus text sample line is one concatenation of a cached
- * head and the value (the fewest rope pieces). OpenMetrics writes the same
- * heads without that line feed, and takes its `_created` line's labels
- * (`{pairs} `) from the end of a head, so a series keeps one string per
- * sample kind and never its label pairs apart (~80 bytes per series less).
+ * line, so a sample line is one concatenation of a cached head and the
+ * value (the fewest rope pieces), in both formats. OpenMetrics takes its
+ * `_created` line's labels (`{pairs} `) from the end of a head, so a series
+ * keeps one string per sample kind and never its label pairs apart (~80
+ * bytes per series less).
  */
 export interface SeriesText {
   /** The family kind it was rendered for. */
@@ -165,7 +174,7 @@ interface Positions<T> {
   values: T[];
 }
 
-const SERIES_TEXTS = new LabelCache<SeriesText>();
+const SERIES_TEXTS = /* @__PURE__ */ new LabelCache<SeriesText>();
 
 /**
  * The text of each series of a family (`name` without `_total`, of kind
@@ -185,7 +194,8 @@ export function seriesTexts(
   );
 }
 
-function labelsOfPoint(point: { readonly labels: Labels }): Labels {
+/** The labels of a snapshot point, for {@linkcode LabelCache.lookup}. */
+export function labelsOfPoint(point: { readonly labels: Labels }): Labels {
   return point.labels;
 }
 
@@ -258,6 +268,229 @@ export function formatCanonical(value: number): string {
  * Formats a timestamp given in milliseconds since the epoch as seconds, for
  * OpenMetrics (`_created` samples and exemplar timestamps): `1700000000.123`.
  */
-export function formatSeconds(milliseconds: number): string {
+function formatSeconds(milliseconds: number): string {
   return formatNumber(milliseconds / 1000);
+}
+
+/**
+ * Encodes a snapshot as Prometheus text 0.0.4 (`openMetrics` false) or as
+ * OpenMetrics 1.0 (`openMetrics` true, with `_created` samples when
+ * `created` is true). The formats share their sample lines; they differ in
+ * the metadata lines, in a counter family's name, in the order of `_sum`
+ * and `_count`, and in what only OpenMetrics has: units, exemplars,
+ * `_created`, `# EOF`, and its rules that a sum is never negative or NaN
+ * and that a histogram with a negative bound has no sum.
+ * `encodePrometheusText` and `encodeOpenMetrics` document the output.
+ *
+ * Every line starts with the line feed that ends the line before it, so a
+ * sample is one concatenation of its series' cached head and its value:
+ * the string is a rope of a few pieces per line, which the transport
+ * flattens once when it encodes it.
+ */
+export function encodeText(
+  families: readonly MetricFamily[],
+  openMetrics: boolean,
+  created: boolean,
+): string {
+  let out = "";
+  for (const family of families) {
+    if (out !== "") out += "\n";
+    out += metadata(family, openMetrics);
+    switch (family.type) {
+      case "counter":
+      case "gauge":
+        out = simple(out, family, openMetrics, created);
+        break;
+      case "histogram":
+        out = histogram(out, family, openMetrics, created);
+        break;
+      case "summary":
+        out = summary(out, family, openMetrics, created);
+        break;
+    }
+  }
+  if (openMetrics) return out === "" ? "# EOF\n" : out + "\n# EOF\n";
+  return out === "" ? "" : out + "\n";
+}
+
+/**
+ * A family's metadata lines: HELP (left out when empty) and TYPE in text
+ * 0.0.4, which names a counter family after its `_total` samples; TYPE,
+ * UNIT and HELP in OpenMetrics.
+ */
+function metadata(family: MetricFamily, openMetrics: boolean): string {
+  const name = !openMetrics && family.type === "counter"
+    ? family.name + "_total"
+    : family.name;
+  const help = family.help;
+  let out = "# TYPE " + name + " " + family.type;
+  if (!openMetrics) {
+    return help === ""
+      ? out
+      : "# HELP " + name + " " + escapeHelp004(help) + "\n" + out;
+  }
+  // The format requires the name to end with `_<unit>`, and Prometheus
+  // rejects the whole scrape when it does not: a unit that breaks the rule
+  // (only possible in a hand-made snapshot) is left out.
+  const unit = family.unit;
+  if (unit !== undefined && unit !== "" && name.endsWith("_" + unit)) {
+    out += "\n# UNIT " + name + " " + unit;
+  }
+  return help === ""
+    ? out
+    : out + "\n# HELP " + name + " " + escapeLabelValue(help);
+}
+
+/**
+ * Counters and gauges: one sample per series; in OpenMetrics a counter's
+ * sample carries its exemplar, and a `_created` sample follows.
+ */
+function simple(
+  out: string,
+  family: CounterFamily | GaugeFamily,
+  openMetrics: boolean,
+  created: boolean,
+): string {
+  const name = family.name;
+  const points: readonly (GaugePoint & Partial<CounterPoint>)[] = family.points;
+  const texts = seriesTexts(points, family.type, name);
+  const extras = openMetrics && family.type === "counter";
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i]!;
+    const head = texts[i]!.head;
+    out += head + formatNumber(point.value);
+    if (extras) {
+      out += exemplar(point.exemplar);
+      // A counter point always has `created`.
+      if (created) out += createdLine(name, head, point.created!);
+    }
+  }
+  return out;
+}
+
+function histogram(
+  out: string,
+  family: HistogramFamily,
+  openMetrics: boolean,
+  created: boolean,
+): string {
+  const name = family.name;
+  const bounds = family.bounds;
+  // `le="…"} ` per bucket, rendered once per family; join() makes flat
+  // strings (a rope leaf that is itself a rope costs more).
+  const les: string[] = [];
+  for (const bound of bounds) {
+    les.push(['le="', formatCanonical(bound), '"} '].join(""));
+  }
+  les.push('le="+Inf"} ');
+  // OpenMetrics allows negative bucket thresholds only in a histogram
+  // without a sum (its sum would no longer be a counter).
+  const summed = !openMetrics || !bounds.some((bound) => bound < 0);
+  const points = family.points;
+  const texts = seriesTexts(points, "histogram", name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const text = texts[p]!;
+    const head = text.head;
+    const counts = point.counts;
+    const exemplars = openMetrics ? point.exemplars : undefined;
+    let cumulative = 0;
+    for (let i = 0; i < les.length; i++) {
+      cumulative += counts[i] ?? 0;
+      out += head + les[i] + formatNumber(cumulative);
+      if (exemplars !== undefined) out += exemplar(exemplars[i]);
+    }
+    out = totals(out, text, point, cumulative, openMetrics, summed, created);
+  }
+  return out;
+}
+
+function summary(
+  out: string,
+  family: SummaryFamily,
+  openMetrics: boolean,
+  created: boolean,
+): string {
+  const points = family.points;
+  const texts = seriesTexts(points, "summary", family.name);
+  for (let p = 0; p < points.length; p++) {
+    const point = points[p]!;
+    const text = texts[p]!;
+    for (const q of point.quantiles) {
+      out += text.head + formatCanonical(q.quantile) + '"} ' +
+        formatNumber(q.value);
+    }
+    out = totals(out, text, point, point.count, openMetrics, true, created);
+  }
+  return out;
+}
+
+/**
+ * The lines that end a histogram or summary series: `_sum` and `_count` in
+ * text 0.0.4; `_count`, `_sum` and `_created` in OpenMetrics, where the sum
+ * is left out when `summed` is false or it is negative or NaN (sums are
+ * counters to OpenMetrics).
+ */
+function totals(
+  out: string,
+  text: SeriesText,
+  point: HistogramPoint | SummaryPoint,
+  count: number,
+  openMetrics: boolean,
+  summed: boolean,
+  created: boolean,
+): string {
+  if (!openMetrics) {
+    return out + text.sum + formatNumber(point.sum) + text.count +
+      formatNumber(count);
+  }
+  out += text.count + formatNumber(count);
+  if (summed && point.sum >= 0) out += text.sum + formatNumber(point.sum);
+  return created
+    ? out + createdLine(text.name, text.count, point.created)
+    : out;
+}
+
+/**
+ * `<name>_created` with the labels at the end of a series' `_total` or
+ * `_count` head (`\n<name>_total{pairs} `: both suffixes are 6 characters).
+ */
+function createdLine(name: string, head: string, created: number): string {
+  return "\n" + name + "_created" + head.slice(name.length + 7) +
+    formatSeconds(created);
+}
+
+/** More label-name-and-value code points than this break an exemplar. */
+const MAX_EXEMPLAR_CODE_POINTS = 128;
+
+/**
+ * An OpenMetrics exemplar, ` # {labels} value timestamp` (timestamp in
+ * seconds), or `""` when there is none or it must be left out.
+ */
+function exemplar(exemplar: Exemplar | null | undefined): string {
+  if (exemplar === undefined || exemplar === null) return "";
+  const labels = exemplar.labels;
+  let length = 0;
+  for (const name in labels) length += name.length + labels[name]!.length;
+  // More than 128 code points of label names and values breaks the format.
+  if (
+    length > MAX_EXEMPLAR_CODE_POINTS &&
+    codePoints(labels) > MAX_EXEMPLAR_CODE_POINTS
+  ) {
+    return "";
+  }
+  const pairs = renderLabelPairs(labels);
+  // Prometheus (2.x) fails the whole scrape on a NUL in an exemplar's label
+  // value, although the format allows it: drop that exemplar, keep the rest.
+  if (pairs.includes("\0")) return "";
+  return " # {" + pairs + "} " + formatNumber(exemplar.value) + " " +
+    formatSeconds(exemplar.timestamp);
+}
+
+function codePoints(labels: Labels): number {
+  let count = 0;
+  for (const name in labels) {
+    for (const _ of name + labels[name]) count++;
+  }
+  return count;
 }

@@ -5,19 +5,8 @@
  * @module
  */
 
-import type {
-  CounterFamily,
-  GaugeFamily,
-  HistogramFamily,
-  MetricFamily,
-  SummaryFamily,
-} from "../model.ts";
-import {
-  escapeHelp004,
-  formatCanonical,
-  formatNumber,
-  seriesTexts,
-} from "./_text.ts";
+import type { MetricFamily } from "../model.ts";
+import { encodeText } from "./_text.ts";
 
 /**
  * The `Content-Type` of Prometheus text 0.0.4, as a scrape response carries it.
@@ -106,102 +95,5 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
 export function encodePrometheusText(
   families: readonly MetricFamily[],
 ): string {
-  // Every line starts with the line feed that ends the line before it, so
-  // a sample is one concatenation of its series' cached head and its value:
-  // the string is a rope of a few pieces per line, which the transport
-  // flattens once when it encodes it.
-  let out = "";
-  for (const family of families) {
-    switch (family.type) {
-      case "counter":
-      case "gauge":
-        out = simple(out, family);
-        break;
-      case "histogram":
-        out = histogram(out, family);
-        break;
-      case "summary":
-        out = summary(out, family);
-        break;
-    }
-  }
-  return out === "" ? "" : out + "\n";
-}
-
-/** Appends the HELP and TYPE lines, the first without a line feed before it. */
-function header(
-  out: string,
-  name: string,
-  help: string,
-  type: string,
-): string {
-  const typeLine = "# TYPE " + name + " " + type;
-  return out + (out === "" ? "" : "\n") +
-    (help === ""
-      ? typeLine
-      : "# HELP " + name + " " + escapeHelp004(help) + "\n" + typeLine);
-}
-
-/** Counters and gauges: one sample per series. */
-function simple(out: string, family: CounterFamily | GaugeFamily): string {
-  const type = family.type;
-  const name = family.name;
-  out = header(
-    out,
-    type === "counter" ? name + "_total" : name,
-    family.help,
-    type,
-  );
-  const points = family.points;
-  const texts = seriesTexts(points, type, name);
-  for (let i = 0; i < points.length; i++) {
-    out += texts[i]!.head + formatNumber(points[i]!.value);
-  }
-  return out;
-}
-
-function histogram(out: string, family: HistogramFamily): string {
-  const name = family.name;
-  out = header(out, name, family.help, "histogram");
-  const bounds = family.bounds;
-  // `le="…"} ` per bucket, rendered once per family.
-  const les: string[] = [];
-  for (const bound of bounds) {
-    les.push(['le="', formatCanonical(bound), '"} '].join(""));
-  }
-  les.push('le="+Inf"} ');
-  const points = family.points;
-  const texts = seriesTexts(points, "histogram", name);
-  for (let p = 0; p < points.length; p++) {
-    const point = points[p]!;
-    const text = texts[p]!;
-    const head = text.head;
-    const counts = point.counts;
-    let cumulative = 0;
-    for (let i = 0; i < les.length; i++) {
-      cumulative += counts[i] ?? 0;
-      out += head + les[i] + formatNumber(cumulative);
-    }
-    out += text.sum + formatNumber(point.sum) + text.count +
-      formatNumber(cumulative);
-  }
-  return out;
-}
-
-function summary(out: string, family: SummaryFamily): string {
-  const name = family.name;
-  out = header(out, name, family.help, "summary");
-  const points = family.points;
-  const texts = seriesTexts(points, "summary", name);
-  for (let p = 0; p < points.length; p++) {
-    const point = points[p]!;
-    const text = texts[p]!;
-    for (const q of point.quantiles) {
-      out += text.head + formatCanonical(q.quantile) + '"} ' +
-        formatNumber(q.value);
-    }
-    out += text.sum + formatNumber(point.sum) + text.count +
-      formatNumber(point.count);
-  }
-  return out;
+  return encodeText(families, false, false);
 }

@@ -5,13 +5,13 @@
  * @module
  */
 
-/** The exposition formats the handler can serve. */
-export type ExpositionFormat = "openmetrics" | "text";
-
-/** One element of an `Accept`-style list: lower-cased value, parameters and q. */
+/**
+ * One element of an `Accept`-style list: lower-cased value, `version`
+ * parameter (the only one negotiation reads) and q.
+ */
 interface ListItem {
   value: string;
-  params: Map<string, string>;
+  version: string | undefined;
   q: number;
 }
 
@@ -25,7 +25,7 @@ function parseList(header: string): ListItem[] {
     const parts = splitOutsideQuotes(element, ";");
     const value = parts[0]!.trim().toLowerCase();
     if (value === "") continue;
-    const params = new Map<string, string>();
+    let version: string | undefined;
     let q = 1;
     for (let i = 1; i < parts.length; i++) {
       const part = parts[i]!;
@@ -37,13 +37,12 @@ function parseList(header: string): ListItem[] {
         raw = raw.slice(1, -1).replace(/\\(.)/g, "$1");
       }
       if (name === "q") {
-        const parsed = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Number(raw) : NaN;
-        q = Number.isNaN(parsed) ? 0 : Math.min(parsed, 1);
-      } else {
-        params.set(name, raw);
+        q = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Math.min(Number(raw), 1) : 0;
+      } else if (name === "version") {
+        version = raw;
       }
     }
-    items.push({ value, params, q });
+    items.push({ value, version, q });
   }
   return items;
 }
@@ -75,9 +74,8 @@ function specificity(
   if (item.value === "*/*") return 0;
   if (item.value === `${type}/*`) return 1;
   if (item.value !== `${type}/${subtype}`) return -1;
-  const asked = item.params.get("version");
-  if (asked === undefined) return 2;
-  return asked === version ? 3 : -1;
+  if (item.version === undefined) return 2;
+  return item.version === version ? 3 : -1;
 }
 
 /** The q the most specific matching range gives a format, and that specificity. */
@@ -102,30 +100,22 @@ function preference(
 }
 
 /**
- * Picks the exposition format for an `Accept` header: OpenMetrics 1.0.0 when
- * the client prefers `application/openmetrics-text` (unversioned or
- * `version=1.0.0`) over `text/plain; version=0.0.4`, text 0.0.4 otherwise.
+ * Whether an `Accept` header asks for OpenMetrics 1.0.0: when the client
+ * prefers `application/openmetrics-text` (unversioned or `version=1.0.0`)
+ * over `text/plain; version=0.0.4`; otherwise the handler serves text 0.0.4.
  * Each format takes the q of the most specific range that matches it; a tie
- * goes to the more specific match, then to text. An absent header, an
- * unmatched one, or `allowOpenMetrics: false` gives text, the format every
- * scraper reads, rather than a 406.
+ * goes to the more specific match, then to text. An absent, empty or
+ * unmatched header gives text, the format every scraper reads, rather than
+ * a 406.
  */
-export function negotiateFormat(
-  accept: string | null,
-  allowOpenMetrics: boolean,
-): ExpositionFormat {
-  if (!allowOpenMetrics || accept === null || accept.trim() === "") {
-    return "text";
-  }
+export function prefersOpenMetrics(accept: string | null): boolean {
+  if (accept === null) return false;
   const items = parseList(accept);
   const om = preference(items, "application", "openmetrics-text", "1.0.0");
-  if (om.q <= 0) return "text";
   const text = preference(items, "text", "plain", "0.0.4");
-  if (om.q > text.q) return "openmetrics";
-  if (om.q === text.q && om.specificity > text.specificity) {
-    return "openmetrics";
-  }
-  return "text";
+  return om.q > 0 &&
+    (om.q > text.q ||
+      (om.q === text.q && om.specificity > text.specificity));
 }
 
 /**

@@ -12,6 +12,9 @@ interface PatternLike {
 }
 type PatternConstructor = new (init: { pathname: string }) => PatternLike;
 
+/** How the errors of `instrument()` start. */
+export const CANNOT_INSTRUMENT = "Cannot instrument handler";
+
 /** One compiled template: its label, and a test of a pathname. */
 export interface CompiledRoute {
   readonly label: string;
@@ -42,7 +45,7 @@ export function compileRoutes(templates: readonly string[]): CompiledRoute[] {
   return templates.map((template) => {
     if (typeof template !== "string" || !template.startsWith("/")) {
       throw new TypeError(
-        `Cannot instrument handler: a route must start with "/", got ${
+        `${CANNOT_INSTRUMENT}: a route must start with "/", got ${
           JSON.stringify(template)
         }`,
       );
@@ -54,7 +57,7 @@ export function compileRoutes(templates: readonly string[]): CompiledRoute[] {
         pattern = new Pattern({ pathname: template });
       } catch (error) {
         throw new TypeError(
-          `Cannot instrument handler: route ${
+          `${CANNOT_INSTRUMENT}: route ${
             JSON.stringify(template)
           } is not a valid URLPattern pathname: ${(error as Error).message}`,
         );

@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { MetricFamily, MetricType } from "../model.ts";
+import type { MetricFamily } from "../model.ts";
+import { SAMPLE_SUFFIXES } from "../names.ts";
 import { type CollectFilter, defaultRegistry } from "../registry.ts";
 import {
   encodePrometheusText,
@@ -14,7 +15,7 @@ import {
   encodeOpenMetrics,
   OPENMETRICS_CONTENT_TYPE,
 } from "../encoders/openmetrics.ts";
-import { acceptsGzip, negotiateFormat } from "./_negotiate.ts";
+import { acceptsGzip, prefersOpenMetrics } from "./_negotiate.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -108,20 +109,9 @@ export interface MetricsHandlerOptions {
   compress?: boolean;
 }
 
-/** `name[]` matches a family by its name or by one of its sample names. */
-const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> = {
-  counter: ["_total", "_created"],
-  gauge: [],
-  histogram: ["_bucket", "_count", "_sum", "_created"],
-  summary: ["_count", "_sum", "_created"],
-};
-
-const METHODS_ALLOWED = "GET, HEAD";
-const TEXT_PLAIN = "text/plain; charset=utf-8";
 /** The request headers the metrics answers depend on. */
-const VARY: Readonly<Record<string, string>> = {
-  Vary: "Accept, Accept-Encoding",
-};
+const VARY = "Accept, Accept-Encoding";
+const CANNOT_CREATE = "Cannot create metrics handler";
 
 /**
  * Creates a fetch-style handler that serves metrics to Prometheus: use it as
@@ -187,15 +177,13 @@ export function metricsHandler(
     path !== undefined && (typeof path !== "string" || !path.startsWith("/"))
   ) {
     throw new TypeError(
-      `Cannot create metrics handler: path must start with "/", got ${
-        JSON.stringify(path)
-      }`,
+      `${CANNOT_CREATE}: path must start with "/", got ${JSON.stringify(path)}`,
     );
   }
   const authorize = makeAuthorizer(options.auth);
   const challenge: Record<string, string> = typeof options.auth === "function"
-    ? VARY
-    : { ...VARY, "WWW-Authenticate": "Bearer" };
+    ? { Vary: VARY }
+    : { Vary: VARY, "WWW-Authenticate": "Bearer" };
   const allowOpenMetrics = options.openMetrics ?? true;
   const compress = options.compress ?? true;
   const omOptions = options.created === undefined
@@ -206,58 +194,46 @@ export function metricsHandler(
     try {
       const url = new URL(request.url);
       if (path !== undefined && url.pathname !== path) {
-        return plain(404, "Not Found\n");
+        return respond(404, "Not Found\n");
       }
       const method = request.method;
       if (method !== "GET" && method !== "HEAD") {
-        return plain(405, "Method Not Allowed\n", { Allow: METHODS_ALLOWED });
+        return respond(405, "Method Not Allowed\n", { Allow: "GET, HEAD" });
       }
       if (authorize !== undefined && !(await authorize(request))) {
-        return plain(401, "Unauthorized\n", challenge);
+        return respond(401, "Unauthorized\n", challenge);
       }
 
-      const format = negotiateFormat(
-        request.headers.get("Accept"),
-        allowOpenMetrics,
-      );
+      const openMetrics = allowOpenMetrics &&
+        prefersOpenMetrics(request.headers.get("Accept"));
       const gzip = compress && typeof CompressionStream === "function" &&
         acceptsGzip(request.headers.get("Accept-Encoding"));
-      const headers = new Headers({
-        "Content-Type": format === "openmetrics"
+      const headers: Record<string, string> = {
+        "Content-Type": openMetrics
           ? OPENMETRICS_CONTENT_TYPE
           : PROMETHEUS_TEXT_CONTENT_TYPE,
-        "Cache-Control": "no-store",
-        "Vary": "Accept, Accept-Encoding",
-      });
-      if (gzip) headers.set("Content-Encoding", "gzip");
-      if (method === "HEAD") {
-        return new Response(null, { status: 200, headers });
-      }
+        Vary: VARY,
+      };
+      if (gzip) headers["Content-Encoding"] = "gzip";
+      if (method === "HEAD") return respond(200, null, headers);
 
       const families = await source.collect(
         familyFilter(url.searchParams.getAll("name[]")),
       );
-      const text = format === "openmetrics"
+      const text = openMetrics
         ? encodeOpenMetrics(families, omOptions)
         : encodePrometheusText(families);
-      if (!gzip) return new Response(text, { status: 200, headers });
+      if (!gzip) return respond(200, text, headers);
       const body = new Blob([text]).stream().pipeThrough(
         new CompressionStream("gzip"),
       );
-      // workerd re-compresses a body with Content-Encoding unless told it is
-      // already encoded; other runtimes ignore the unknown key.
-      const init: ResponseInit & { encodeBody: "manual" } = {
-        status: 200,
-        headers,
-        encodeBody: "manual",
-      };
-      return new Response(body, init);
+      return respond(200, body, headers, true);
     } catch (error) {
       console.error("edgemetrics: serving metrics failed:", error);
-      return plain(
+      return respond(
         500,
         "Internal Server Error: metrics collection failed\n",
-        VARY,
+        { Vary: VARY },
       );
     }
   };
@@ -287,7 +263,7 @@ function makeAuthorizer(
   const token = auth?.bearer;
   if (typeof token !== "string" || token === "") {
     throw new TypeError(
-      `Cannot create metrics handler: auth.bearer must be a non-empty string, got ${
+      `${CANNOT_CREATE}: auth.bearer must be a non-empty string, got ${
         JSON.stringify(token)
       }`,
     );
@@ -320,17 +296,26 @@ function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-function plain(
+/**
+ * A response that is never cached, plain text unless `headers` say
+ * otherwise; `gzipped` marks a body that is already gzipped.
+ */
+function respond(
   status: number,
-  body: string,
-  extra: Record<string, string> = {},
+  body: BodyInit | null,
+  headers: Record<string, string> = {},
+  gzipped = false,
 ): Response {
-  return new Response(body, {
+  const init: ResponseInit & { encodeBody?: "manual" } = {
     status,
     headers: {
-      "Content-Type": TEXT_PLAIN,
+      "Content-Type": "text/plain; charset=utf-8",
       "Cache-Control": "no-store",
-      ...extra,
+      ...headers,
     },
-  });
+  };
+  // workerd re-compresses a body with Content-Encoding unless told it is
+  // already encoded; other runtimes ignore the unknown key.
+  if (gzipped) init.encodeBody = "manual";
+  return new Response(body, init);
 }

@@ -13,6 +13,7 @@ import { defaultRegistry, type Registry } from "../registry.ts";
 import { Counter, type CounterChild } from "../instruments/counter.ts";
 import { Histogram, type HistogramChild } from "../instruments/histogram.ts";
 import {
+  CANNOT_INSTRUMENT,
   type CompiledRoute,
   compileRoutes,
   pathnameOf,
@@ -147,7 +148,7 @@ export function instrument<Rest extends unknown[]>(
 ): (request: Request, ...rest: Rest) => Promise<Response> {
   if (typeof handler !== "function") {
     throw new TypeError(
-      `Cannot instrument handler: the handler must be a function, got ${typeof handler}`,
+      `${CANNOT_INSTRUMENT}: the handler must be a function, got ${typeof handler}`,
     );
   }
   const registry = options.registry ?? defaultRegistry;
@@ -276,15 +277,15 @@ function shared<M extends { readonly labelNames: readonly string[] }>(
   } catch (error) {
     if (!(error instanceof DuplicateMetricError)) throw error;
     const existing = error.existing;
+    // Label names never contain a comma, so equal joins mean equal lists.
     if (
       existing instanceof kind &&
-      existing.labelNames.length === labelNames.length &&
-      existing.labelNames.every((name, i) => name === labelNames[i])
+      existing.labelNames.join() === labelNames.join()
     ) {
       return existing;
     }
     throw new TypeError(
-      `Cannot instrument handler: ${error.message}, and it is not a ${kind.name} labelled ${
+      `${CANNOT_INSTRUMENT}: ${error.message}, and it is not a ${kind.name} labelled ${
         labelNames.join(", ")
       } that instrument() can share`,
     );

@@ -20,6 +20,7 @@
  */
 
 import type { MetricFamily } from "../model.ts";
+import { isMetricType } from "../names.ts";
 
 /** The part of every message that says who sent it. */
 interface Envelope {
@@ -65,8 +66,12 @@ export type Outgoing =
   | Omit<SnapshotAnswer, keyof Envelope>
   | Omit<Bye, keyof Envelope>;
 
-const TYPES = new Set(["counter", "gauge", "histogram", "summary"]);
-const AGGREGATIONS = new Set(["sum", "max", "min", "all"]);
+const AGGREGATIONS: ReadonlySet<unknown> = /* @__PURE__ */ new Set([
+  "sum",
+  "max",
+  "min",
+  "all",
+]);
 
 /** Returns `data` as a message when it has the protocol's shape, else `undefined`. */
 export function parseMessage(data: unknown): Message | undefined {
@@ -105,7 +110,7 @@ function isFamily(value: unknown): boolean {
   const family = value as Record<string, unknown>;
   if (
     typeof family.name !== "string" || typeof family.help !== "string" ||
-    !TYPES.has(family.type as string) || !Array.isArray(family.points)
+    !isMetricType(family.type) || !Array.isArray(family.points)
   ) {
     return false;
   }
@@ -113,7 +118,7 @@ function isFamily(value: unknown): boolean {
     return false;
   }
   if (
-    family.type === "gauge" && !AGGREGATIONS.has(family.aggregation as string)
+    family.type === "gauge" && !AGGREGATIONS.has(family.aggregation)
   ) {
     return false;
   }

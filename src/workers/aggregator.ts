@@ -73,7 +73,6 @@ export interface WorkerAggregatorOptions {
 
 /** A worker this one has heard from. */
 interface Peer {
-  worker: string;
   misses: number;
   /** Its latest answer, and when it arrived: stands in while recent. */
   last: SnapshotAnswer | undefined;
@@ -93,6 +92,7 @@ const FORGET_AFTER_MISSES = 3;
 const DISCOVERY_MS = 200;
 const RESPONDING = "edgemetrics_workers_responding";
 const MISSING = "edgemetrics_workers_missing";
+const CANNOT_CREATE = "Cannot create worker aggregator";
 
 /**
  * Serves the totals of every worker (isolate, thread) that shares a
@@ -203,7 +203,7 @@ export class WorkerAggregator {
       !Number.isFinite(timeoutMs)
     ) {
       throw new RangeError(
-        `Cannot create worker aggregator: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`,
+        `${CANNOT_CREATE}: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`,
       );
     }
     this.#timeoutMs = timeoutMs;
@@ -213,7 +213,7 @@ export class WorkerAggregator {
     const staleAfterMs = options.staleAfterMs ?? 300_000;
     if (typeof staleAfterMs !== "number" || !(staleAfterMs >= 0)) {
       throw new RangeError(
-        `Cannot create worker aggregator: staleAfterMs must be a number of milliseconds of at least 0, got ${staleAfterMs}`,
+        `${CANNOT_CREATE}: staleAfterMs must be a number of milliseconds of at least 0, got ${staleAfterMs}`,
       );
     }
     this.#staleAfterMs = staleAfterMs;
@@ -514,16 +514,8 @@ export class WorkerAggregator {
       }
       return;
     }
-    const peer = this.#peers.get(message.from);
-    if (peer === undefined) {
-      this.#peers.set(message.from, {
-        worker: message.worker,
-        misses: 0,
-        last: undefined,
-        lastAt: 0,
-      });
-    } else {
-      peer.worker = message.worker;
+    if (!this.#peers.has(message.from)) {
+      this.#peers.set(message.from, { misses: 0, last: undefined, lastAt: 0 });
     }
     switch (message.kind) {
       case "hello":
@@ -595,7 +587,7 @@ export class WorkerAggregator {
 function checkText(option: string, value: unknown): string {
   if (typeof value !== "string" || value === "") {
     throw new TypeError(
-      `Cannot create worker aggregator: ${option} must be a non-empty string, got ${
+      `${CANNOT_CREATE}: ${option} must be a non-empty string, got ${
         JSON.stringify(value)
       }`,
     );
