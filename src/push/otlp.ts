@@ -21,7 +21,9 @@ import {
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  isHttpUrl,
+  httpUrl,
+  positive,
+  rejectOption,
   resolveDelivery,
   Serial,
 } from "./_delivery.ts";
@@ -237,24 +239,15 @@ export class OtlpExporter implements AsyncDisposable {
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics", version: VERSION };
     if (typeof scope?.name !== "string" || scope.name === "") {
-      throw new TypeError(
-        `Cannot create OtlpExporter: scope.name must be a non-empty string, got ${
-          JSON.stringify(scope?.name)
-        }`,
-      );
+      rejectOption(owner, "scope.name must be a non-empty string", scope?.name);
     }
     this.#scope = scope;
-    if (
-      options.intervalMs !== undefined &&
-      !(typeof options.intervalMs === "number" && options.intervalMs > 0)
-    ) {
-      throw new RangeError(
-        `Cannot create OtlpExporter: intervalMs must be a number above 0, got ${
-          JSON.stringify(options.intervalMs)
-        }`,
-      );
-    }
-    this.#intervalMs = options.intervalMs;
+    this.#intervalMs = positive(
+      owner,
+      "intervalMs",
+      options.intervalMs,
+      undefined,
+    );
     this.#onError = options.onError ?? reportToConsole;
   }
 
@@ -422,33 +415,26 @@ function oneOf<T extends string>(
   allowed: readonly T[],
 ): T {
   if (!allowed.includes(value as T)) {
-    throw new TypeError(
-      `Cannot create ${owner}: ${option} must be ${
-        allowed.map((a) => `"${a}"`).join(" or ")
-      }, got ${JSON.stringify(value)}`,
+    rejectOption(
+      owner,
+      `${option} must be ${allowed.map((a) => `"${a}"`).join(" or ")}`,
+      value,
     );
   }
   return value as T;
 }
 
 function resolveUrl(option: string | undefined): string {
-  let url = option;
-  if (url === undefined) {
-    const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-    const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
-    url = metrics?.trim() ??
+  if (option !== undefined) return httpUrl("OtlpExporter", option);
+  const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  return httpUrl(
+    "OtlpExporter",
+    metrics?.trim() ??
       (base === undefined
         ? DEFAULT_URL
-        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`);
-  }
-  if (!isHttpUrl(url)) {
-    throw new TypeError(
-      `Cannot create OtlpExporter: url must be an absolute http or https URL, got ${
-        JSON.stringify(url)
-      }`,
-    );
-  }
-  return url;
+        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`),
+  );
 }
 
 function envProtocol(): "protobuf" | "json" | undefined {
@@ -493,10 +479,10 @@ function resolveResource(
   if (serviceName !== undefined) resource["service.name"] = serviceName;
   for (const [key, value] of Object.entries(option ?? {})) {
     if (!["string", "number", "boolean"].includes(typeof value)) {
-      throw new TypeError(
-        `Cannot create OtlpExporter: resource attribute "${key}" must be a string, number or boolean, got ${
-          JSON.stringify(value)
-        }`,
+      rejectOption(
+        "OtlpExporter",
+        `resource attribute "${key}" must be a string, number or boolean`,
+        value,
       );
     }
     resource[key] = value;
