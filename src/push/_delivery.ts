@@ -345,7 +345,8 @@ function networkFailure(
   };
 }
 
-function describeError(error: unknown): string {
+/** An error's message, or the thrown value as text. */
+export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -21,6 +21,7 @@ import {
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
+  describeError,
   httpUrl,
   positive,
   rejectOption,
@@ -31,6 +32,9 @@ import { DeltaTracker } from "./_delta.ts";
 import { VERSION } from "../_version.ts";
 
 export type { DeliveryOptions } from "./_delivery.ts";
+
+/** Who errors name. */
+const OWNER = "OtlpExporter";
 
 /** Where an exporter sends when neither options nor environment say. */
 const DEFAULT_URL = "http://localhost:4318/v1/metrics";
@@ -196,18 +200,15 @@ export class OtlpExporter implements AsyncDisposable {
    * @throws {RangeError} When a duration or `maxAttempts` is not above 0.
    */
   constructor(options: OtlpExporterOptions = {}) {
-    const owner = "OtlpExporter";
-    this.#delivery = resolveDelivery(owner, options);
+    this.#delivery = resolveDelivery(OWNER, options);
     this.#clock = options.clock ?? systemClock;
     this.url = resolveUrl(options.url);
     this.protocol = oneOf(
-      owner,
       "protocol",
       options.protocol ?? envProtocol() ?? "protobuf",
       ["protobuf", "json"] as const,
     );
     this.temporality = oneOf(
-      owner,
       "temporality",
       options.temporality ?? envTemporality() ?? "cumulative",
       ["cumulative", "delta"] as const,
@@ -223,7 +224,7 @@ export class OtlpExporter implements AsyncDisposable {
         options.headers ?? {},
       ]
     ) {
-      checkHeaders(owner, source);
+      checkHeaders(OWNER, source);
       for (const [name, value] of Object.entries(source)) {
         headers.set(name, value);
       }
@@ -239,11 +240,11 @@ export class OtlpExporter implements AsyncDisposable {
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics", version: VERSION };
     if (typeof scope?.name !== "string" || scope.name === "") {
-      rejectOption(owner, "scope.name must be a non-empty string", scope?.name);
+      rejectOption(OWNER, "scope.name must be a non-empty string", scope?.name);
     }
     this.#scope = scope;
     this.#intervalMs = positive(
-      owner,
+      OWNER,
       "intervalMs",
       options.intervalMs,
       undefined,
@@ -363,9 +364,7 @@ export class OtlpExporter implements AsyncDisposable {
       this.#onError(
         new Error(
           `Exported metrics to ${this.url}: the collector accepted them (HTTP ${delivered.status}) but its answer broke off, so any partial-success report is lost (${
-            delivered.bodyError instanceof Error
-              ? delivered.bodyError.message
-              : String(delivered.bodyError)
+            describeError(delivered.bodyError)
           })`,
           { cause: delivered.bodyError },
         ),
@@ -398,25 +397,28 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * Lets the process exit while the timer waits: Node and Bun give a timer
+ * object with `unref()`, Deno a number for `Deno.unrefTimer()`; elsewhere
+ * (Workers) there is nothing to do.
+ */
 function unrefTimer(timer: unknown): void {
-  if (typeof timer === "object" && timer !== null) {
-    const unref = (timer as { unref?: unknown }).unref;
-    if (typeof unref === "function") unref.call(timer);
-  } else if (typeof timer === "number") {
-    const deno = (globalThis as { Deno?: { unrefTimer?: unknown } }).Deno;
-    if (typeof deno?.unrefTimer === "function") deno.unrefTimer(timer);
+  if (typeof timer === "number") {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
+      ?.unrefTimer?.(timer);
+  } else {
+    (timer as { unref?(): void } | null | undefined)?.unref?.();
   }
 }
 
 function oneOf<T extends string>(
-  owner: string,
   option: string,
   value: unknown,
   allowed: readonly T[],
 ): T {
   if (!allowed.includes(value as T)) {
     rejectOption(
-      owner,
+      OWNER,
       `${option} must be ${allowed.map((a) => `"${a}"`).join(" or ")}`,
       value,
     );
@@ -425,11 +427,11 @@ function oneOf<T extends string>(
 }
 
 function resolveUrl(option: string | undefined): string {
-  if (option !== undefined) return httpUrl("OtlpExporter", option);
+  if (option !== undefined) return httpUrl(OWNER, option);
   const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
   const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
   return httpUrl(
-    "OtlpExporter",
+    OWNER,
     metrics?.trim() ??
       (base === undefined
         ? DEFAULT_URL
@@ -480,7 +482,7 @@ function resolveResource(
   for (const [key, value] of Object.entries(option ?? {})) {
     if (!["string", "number", "boolean"].includes(typeof value)) {
       rejectOption(
-        "OtlpExporter",
+        OWNER,
         `resource attribute "${key}" must be a string, number or boolean`,
         value,
       );
