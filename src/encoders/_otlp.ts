@@ -259,13 +259,10 @@ const PER_UNITS: Readonly<Record<string, string>> = {
  * without its `_<unit>` suffix when it has one.
  */
 export function otlpName(name: string, unit: string | undefined): string {
-  if (
-    unit !== undefined && unit !== "" && name.length > unit.length + 1 &&
-    name.endsWith(unit) && name.charCodeAt(name.length - unit.length - 1) === 95 // _
-  ) {
-    return name.slice(0, name.length - unit.length - 1);
-  }
-  return name;
+  const suffix = "_" + unit;
+  return unit && name.length > suffix.length && name.endsWith(suffix)
+    ? name.slice(0, name.length - suffix.length)
+    : name;
 }
 
 /**
@@ -320,9 +317,8 @@ export function toCounts(counts: readonly number[]): readonly number[] {
   return counts;
 }
 
-const HEX_32 = /^[0-9a-fA-F]{32}$/;
-const HEX_16 = /^[0-9a-fA-F]{16}$/;
-const ALL_ZERO = /^0+$/;
+/** Hex digits, not all of them zero: a valid trace or span id of its length. */
+const HEX_ID = /^(?!0+$)[0-9a-f]+$/i;
 const NO_EXEMPLARS: readonly OtlpExemplar[] = [];
 
 /** Maps a snapshot exemplar to an OTLP one (see the module doc for the id rules). */
@@ -333,12 +329,10 @@ function toOtlpExemplar(exemplar: Exemplar): OtlpExemplar {
   const labels = exemplar.labels;
   for (const key in labels) {
     const value = labels[key]!;
-    if (
-      key === "trace_id" && HEX_32.test(value) && !ALL_ZERO.test(value)
-    ) {
+    if (key === "trace_id" && value.length === 32 && HEX_ID.test(value)) {
       traceId = value.toLowerCase();
     } else if (
-      key === "span_id" && HEX_16.test(value) && !ALL_ZERO.test(value)
+      key === "span_id" && value.length === 16 && HEX_ID.test(value)
     ) {
       spanId = value.toLowerCase();
     } else {

@@ -405,14 +405,12 @@ function double(value: number): string {
  * (where `String` rounds to the shortest form, "…847000").
  */
 function integer(value: number): string {
-  if (value >= 0 && value <= MAX_DIGITS) return String(value);
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+  return Number.isInteger(value) && !Number.isSafeInteger(value)
+    ? BigInt(value).toString()
+    : String(value);
 }
 
 /** Whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
 function nanos(us: number): string {
   return us === 0 ? "0" : integer(us) + "000";
 }
-
-/** The largest integer whose `String` digits are exact (`Number.MAX_SAFE_INTEGER`). */
-const MAX_DIGITS = 9_007_199_254_740_991;
