@@ -4,6 +4,12 @@
  * `otlp_protobuf.ts` then only write out. All mapping decisions live here, so
  * the two encodings cannot disagree.
  *
+ * The request and its metrics are built here; the data points are the
+ * snapshot's own objects, not copies: what a point maps to beyond its labels
+ * and values (start time, exemplars, fixed64 counts) is read through the
+ * functions below, the same ones for both writers. So an encoding allocates
+ * per family, not per series.
+ *
  * Mapping (opentelemetry-proto `metrics/v1`, and the OTel specification's
  * Prometheus and OpenMetrics compatibility document):
  *
@@ -42,7 +48,15 @@
  * @module
  */
 
-import type { Exemplar, Labels, MetricFamily, Quantile } from "../model.ts";
+import type {
+  CounterPoint,
+  Exemplar,
+  GaugePoint,
+  HistogramPoint,
+  Labels,
+  MetricFamily,
+  SummaryPoint,
+} from "../model.ts";
 
 /** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
 export type OtlpAttributes = Readonly<
@@ -66,56 +80,6 @@ export interface OtlpExemplar {
   readonly traceId: string;
 }
 
-/** An OTLP `NumberDataPoint` (Sum and Gauge). */
-export interface OtlpNumberPoint {
-  /** `attributes` (7). */
-  readonly attributes: Labels;
-  /** `start_time_unix_nano` (2) in whole microseconds; 0 for gauges (unset). */
-  readonly startUs: number;
-  /** `time_unix_nano` (3) in whole microseconds. */
-  readonly timeUs: number;
-  /** `as_double` (4). */
-  readonly value: number;
-  /** `exemplars` (5). */
-  readonly exemplars: readonly OtlpExemplar[];
-}
-
-/** An OTLP `HistogramDataPoint` with explicit buckets. */
-export interface OtlpHistogramPoint {
-  /** `attributes` (9). */
-  readonly attributes: Labels;
-  /** `start_time_unix_nano` (2) in whole microseconds. */
-  readonly startUs: number;
-  /** `time_unix_nano` (3) in whole microseconds. */
-  readonly timeUs: number;
-  /** `count` (4), a non-negative integer. */
-  readonly count: number;
-  /** `sum` (5, proto3 optional: always present here). */
-  readonly sum: number;
-  /** `bucket_counts` (6, packed fixed64): per bucket, non-negative integers. */
-  readonly bucketCounts: readonly number[];
-  /** `explicit_bounds` (7, packed double). */
-  readonly explicitBounds: readonly number[];
-  /** `exemplars` (8). */
-  readonly exemplars: readonly OtlpExemplar[];
-}
-
-/** An OTLP `SummaryDataPoint`. */
-export interface OtlpSummaryPoint {
-  /** `attributes` (7). */
-  readonly attributes: Labels;
-  /** `start_time_unix_nano` (2) in whole microseconds. */
-  readonly startUs: number;
-  /** `time_unix_nano` (3) in whole microseconds. */
-  readonly timeUs: number;
-  /** `count` (4), a non-negative integer. */
-  readonly count: number;
-  /** `sum` (5). */
-  readonly sum: number;
-  /** `quantile_values` (6): `ValueAtQuantile { quantile = 1; value = 2 }`. */
-  readonly quantileValues: readonly Quantile[];
-}
-
 interface OtlpMetricBase {
   /** `name` (1). */
   readonly name: string;
@@ -125,15 +89,22 @@ interface OtlpMetricBase {
   readonly unit: string;
 }
 
-/** An OTLP `Metric` holding a `Gauge` (5). */
+/**
+ * An OTLP `Metric` holding a `Gauge` (5) of `NumberDataPoint`s: per point,
+ * `attributes` (7) = the labels, `as_double` (4) = the value, no start time.
+ */
 export interface OtlpGaugeMetric extends OtlpMetricBase {
   /** Which `data` oneof member is set. */
   readonly kind: "gauge";
-  /** `Gauge.data_points` (1). */
-  readonly points: readonly OtlpNumberPoint[];
+  /** `Gauge.data_points` (1), as the snapshot holds them. */
+  readonly points: readonly GaugePoint[];
 }
 
-/** An OTLP `Metric` holding a monotonic `Sum` (7). */
+/**
+ * An OTLP `Metric` holding a monotonic `Sum` (7) of `NumberDataPoint`s: per
+ * point, `attributes` (7) = the labels, `as_double` (4) = the value, start
+ * time = `created`, `exemplars` (5) from the point's exemplar.
+ */
 export interface OtlpSumMetric extends OtlpMetricBase {
   /** Which `data` oneof member is set. */
   readonly kind: "sum";
@@ -141,29 +112,46 @@ export interface OtlpSumMetric extends OtlpMetricBase {
   readonly temporality: OtlpTemporality;
   /** `Sum.is_monotonic` (3). */
   readonly isMonotonic: boolean;
-  /** `Sum.data_points` (1). */
-  readonly points: readonly OtlpNumberPoint[];
+  /** `Sum.data_points` (1), as the snapshot holds them. */
+  readonly points: readonly CounterPoint[];
 }
 
-/** An OTLP `Metric` holding a `Histogram` (9). */
+/**
+ * An OTLP `Metric` holding a `Histogram` (9) of `HistogramDataPoint`s: per
+ * point, `attributes` (9) = the labels, `count` (4) and `bucket_counts` (6)
+ * as fixed64 (see {@linkcode toCount}, {@linkcode toCounts}), `sum` (5,
+ * proto3 optional: always present here), start time = `created`,
+ * `exemplars` (8) from the point's bucket exemplars.
+ */
 export interface OtlpHistogramMetric extends OtlpMetricBase {
   /** Which `data` oneof member is set. */
   readonly kind: "histogram";
   /** `Histogram.aggregation_temporality` (2). */
   readonly temporality: OtlpTemporality;
-  /** `Histogram.data_points` (1). */
-  readonly points: readonly OtlpHistogramPoint[];
+  /** Every point's `explicit_bounds` (7, packed double). */
+  readonly explicitBounds: readonly number[];
+  /** `Histogram.data_points` (1), as the snapshot holds them. */
+  readonly points: readonly HistogramPoint[];
 }
 
-/** An OTLP `Metric` holding a `Summary` (11). */
+/**
+ * An OTLP `Metric` holding a `Summary` (11) of `SummaryDataPoint`s: per
+ * point, `attributes` (7) = the labels, `count` (4) as fixed64, `sum` (5),
+ * `quantile_values` (6) = the quantiles, start time = `created`.
+ */
 export interface OtlpSummaryMetric extends OtlpMetricBase {
   /** Which `data` oneof member is set. */
   readonly kind: "summary";
-  /** `Summary.data_points` (1). */
-  readonly points: readonly OtlpSummaryPoint[];
+  /** `Summary.data_points` (1), as the snapshot holds them. */
+  readonly points: readonly SummaryPoint[];
 }
 
-/** An OTLP `Metric`, discriminated by its `data` oneof member. */
+/**
+ * An OTLP `Metric`, discriminated by its `data` oneof member. Its points are
+ * the snapshot's own; what they map to is read through
+ * {@linkcode startUsOf}, {@linkcode exemplarsOf}, {@linkcode toCount} and
+ * {@linkcode toCounts}, the same functions for both writers.
+ */
 export type OtlpMetric =
   | OtlpGaugeMetric
   | OtlpSumMetric
@@ -179,7 +167,9 @@ export interface OtlpRequest {
   readonly resource: OtlpAttributes;
   /** `ScopeMetrics.scope` (1), or null to leave it unset. */
   readonly scope: { readonly name: string; readonly version: string } | null;
-  /** `ScopeMetrics.metrics` (2). */
+  /** Every point's `time_unix_nano` (the collection time), in whole microseconds. */
+  readonly timeUs: number;
+  /** `ScopeMetrics.metrics` (2), each with at least one point. */
   readonly metrics: readonly OtlpMetric[];
 }
 
@@ -269,13 +259,10 @@ const PER_UNITS: Readonly<Record<string, string>> = {
  * without its `_<unit>` suffix when it has one.
  */
 export function otlpName(name: string, unit: string | undefined): string {
-  if (
-    unit !== undefined && unit !== "" && name.length > unit.length + 1 &&
-    name.endsWith(unit) && name.charCodeAt(name.length - unit.length - 1) === 95 // _
-  ) {
-    return name.slice(0, name.length - unit.length - 1);
-  }
-  return name;
+  const suffix = "_" + unit;
+  return unit && name.length > suffix.length && name.endsWith(suffix)
+    ? name.slice(0, name.length - suffix.length)
+    : name;
 }
 
 /**
@@ -320,7 +307,7 @@ export function toCount(value: number): number {
 }
 
 /** Per-bucket counts as fixed64 values: the snapshot's own array when they already are (no copy). */
-function toCounts(counts: readonly number[]): readonly number[] {
+export function toCounts(counts: readonly number[]): readonly number[] {
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i]!;
     if (!(c >= 0 && c < MAX_UINT64 && Math.floor(c) === c)) {
@@ -330,25 +317,22 @@ function toCounts(counts: readonly number[]): readonly number[] {
   return counts;
 }
 
-const HEX_32 = /^[0-9a-fA-F]{32}$/;
-const HEX_16 = /^[0-9a-fA-F]{16}$/;
-const ALL_ZERO = /^0+$/;
+/** Hex digits, not all of them zero: a valid trace or span id of its length. */
+const HEX_ID = /^(?!0+$)[0-9a-f]+$/i;
 const NO_EXEMPLARS: readonly OtlpExemplar[] = [];
 
 /** Maps a snapshot exemplar to an OTLP one (see the module doc for the id rules). */
-export function toOtlpExemplar(exemplar: Exemplar): OtlpExemplar {
+function toOtlpExemplar(exemplar: Exemplar): OtlpExemplar {
   let traceId = "";
   let spanId = "";
   let filtered: Record<string, string> | null = null;
   const labels = exemplar.labels;
   for (const key in labels) {
     const value = labels[key]!;
-    if (
-      key === "trace_id" && HEX_32.test(value) && !ALL_ZERO.test(value)
-    ) {
+    if (key === "trace_id" && value.length === 32 && HEX_ID.test(value)) {
       traceId = value.toLowerCase();
     } else if (
-      key === "span_id" && HEX_16.test(value) && !ALL_ZERO.test(value)
+      key === "span_id" && value.length === 16 && HEX_ID.test(value)
     ) {
       spanId = value.toLowerCase();
     } else {
@@ -365,6 +349,38 @@ export function toOtlpExemplar(exemplar: Exemplar): OtlpExemplar {
 }
 
 /**
+ * The `exemplars` of point `i` of `metric`: a counter's exemplar, a
+ * histogram's bucket exemplars in bucket order; gauges and summaries have
+ * none.
+ */
+export function exemplarsOf(
+  metric: OtlpMetric,
+  i: number,
+): readonly OtlpExemplar[] {
+  if (metric.kind === "sum") {
+    const exemplar = metric.points[i]!.exemplar;
+    return exemplar === undefined ? NO_EXEMPLARS : [toOtlpExemplar(exemplar)];
+  }
+  const list = metric.kind === "histogram"
+    ? metric.points[i]!.exemplars
+    : undefined;
+  if (list === undefined) return NO_EXEMPLARS;
+  const out: OtlpExemplar[] = [];
+  for (const exemplar of list) {
+    if (exemplar) out.push(toOtlpExemplar(exemplar));
+  }
+  return out;
+}
+
+/**
+ * The `start_time_unix_nano` of point `i` of `metric` in whole microseconds:
+ * the point's `created`; 0 (unset) for gauges.
+ */
+export function startUsOf(metric: OtlpMetric, i: number): number {
+  return metric.kind === "gauge" ? 0 : msToUs(metric.points[i]!.created);
+}
+
+/**
  * Translates a snapshot into the OTLP-shaped intermediate that both OTLP
  * writers serialise.
  */
@@ -372,113 +388,52 @@ export function buildOtlpRequest(
   families: readonly MetricFamily[],
   options: OtlpBuildOptions,
 ): OtlpRequest {
-  const timeUs = msToUs(options.timeUnixMs);
   const temporality: OtlpTemporality = options.temporality === "delta" ? 1 : 2;
   const metrics: OtlpMetric[] = [];
   for (const family of families) {
     // A family without series (labelled, nothing recorded yet, or nothing
     // new in a delta) carries no data: OTLP metrics are sent with points.
     if (family.points.length === 0) continue;
-    const name = otlpName(family.name, family.unit);
-    const description = family.help;
-    const unit = toUcumUnit(family.unit);
+    const base = {
+      name: otlpName(family.name, family.unit),
+      description: family.help,
+      unit: toUcumUnit(family.unit),
+    };
     switch (family.type) {
-      case "counter": {
-        const points: OtlpNumberPoint[] = new Array(family.points.length);
-        for (let i = 0; i < family.points.length; i++) {
-          const p = family.points[i]!;
-          points[i] = {
-            attributes: p.labels,
-            startUs: msToUs(p.created),
-            timeUs,
-            value: p.value,
-            exemplars: p.exemplar === undefined
-              ? NO_EXEMPLARS
-              : [toOtlpExemplar(p.exemplar)],
-          };
-        }
+      case "counter":
         metrics.push({
+          ...base,
           kind: "sum",
-          name,
-          description,
-          unit,
           temporality,
           isMonotonic: true,
-          points,
+          points: family.points,
         });
         break;
-      }
-      case "gauge": {
-        const points: OtlpNumberPoint[] = new Array(family.points.length);
-        for (let i = 0; i < family.points.length; i++) {
-          const p = family.points[i]!;
-          points[i] = {
-            attributes: p.labels,
-            startUs: 0,
-            timeUs,
-            value: p.value,
-            exemplars: NO_EXEMPLARS,
-          };
-        }
-        metrics.push({ kind: "gauge", name, description, unit, points });
+      case "gauge":
+        metrics.push({ ...base, kind: "gauge", points: family.points });
         break;
-      }
-      case "histogram": {
-        const bounds = family.bounds;
-        const points: OtlpHistogramPoint[] = new Array(family.points.length);
-        for (let i = 0; i < family.points.length; i++) {
-          const p = family.points[i]!;
-          const bucketCounts = toCounts(p.counts);
-          let exemplars = NO_EXEMPLARS;
-          if (p.exemplars !== undefined) {
-            const list: OtlpExemplar[] = [];
-            for (const e of p.exemplars) {
-              if (e) list.push(toOtlpExemplar(e));
-            }
-            if (list.length > 0) exemplars = list;
-          }
-          points[i] = {
-            attributes: p.labels,
-            startUs: msToUs(p.created),
-            timeUs,
-            count: toCount(p.count),
-            sum: p.sum,
-            bucketCounts,
-            explicitBounds: bounds,
-            exemplars,
-          };
-        }
+      case "histogram":
         metrics.push({
+          ...base,
           kind: "histogram",
-          name,
-          description,
-          unit,
           temporality,
-          points,
+          explicitBounds: family.bounds,
+          points: family.points,
         });
         break;
-      }
-      case "summary": {
-        const points: OtlpSummaryPoint[] = new Array(family.points.length);
-        for (let i = 0; i < family.points.length; i++) {
-          const p = family.points[i]!;
-          points[i] = {
-            attributes: p.labels,
-            startUs: msToUs(p.created),
-            timeUs,
-            count: toCount(p.count),
-            sum: p.sum,
-            quantileValues: p.quantiles,
-          };
-        }
-        metrics.push({ kind: "summary", name, description, unit, points });
+      case "summary":
+        metrics.push({ ...base, kind: "summary", points: family.points });
         break;
-      }
     }
   }
   const scope = options.scope === undefined ? null : {
     name: options.scope.name,
     version: options.scope.version ?? "",
   };
-  return { resource: options.resource, scope, metrics };
+  return {
+    resource: options.resource,
+    scope,
+    timeUs: msToUs(options.timeUnixMs),
+    metrics,
+  };
 }

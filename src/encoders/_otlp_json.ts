@@ -10,10 +10,14 @@ import type { Labels, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
   estimateProtobufSize,
+  exemplarsOf,
   type OtlpAttributes,
   type OtlpBuildOptions,
   type OtlpExemplar,
   type OtlpMetric,
+  startUsOf,
+  toCount,
+  toCounts,
 } from "./_otlp.ts";
 import { LabelCache } from "./_text.ts";
 
@@ -28,26 +32,26 @@ export function writeOtlpJson(
 ): JsonWriter {
   // UTF-8 bytes in one buffer, decoded once: each point is a copy of its
   // series' cached head bytes (attributes and start time, escaped once in
-  // the series' life), the metric's time bytes, and its numbers' digits.
+  // the series' life), the request's time bytes, and its numbers' digits.
   // No rope of pieces for the garbage collector to trace and to flatten.
   const request = buildOtlpRequest(families, options);
   const w = new JsonWriter(Math.ceil(estimateProtobufSize(families) * 2.5));
-  w.text(
-    '{"resourceMetrics":[{"resource":{"attributes":' +
-      anyAttributes(request.resource) + '},"scopeMetrics":[{',
-  );
+  let text = '{"resourceMetrics":[{"resource":{"attributes":[' +
+    keyValues(request.resource) + ']},"scopeMetrics":[{';
   if (request.scope !== null) {
-    w.text('"scope":{"name":' + jsonString(request.scope.name));
+    text += '"scope":{"name":' + jsonString(request.scope.name);
     if (request.scope.version !== "") {
-      w.text(',"version":' + jsonString(request.scope.version));
+      text += ',"version":' + jsonString(request.scope.version);
     }
-    w.text("},");
+    text += "},";
   }
-  w.text('"metrics":[');
+  w.text(text + '"metrics":[');
+  // Every point has the request's time: its text is made once.
+  const time = '"timeUnixNano":"' + nanos(request.timeUs) + '",';
   const metrics = request.metrics;
   for (let i = 0; i < metrics.length; i++) {
     if (i > 0) w.byte(COMMA);
-    metric(w, metrics[i]!);
+    metric(w, metrics[i]!, time);
   }
   w.text("]}]}]}");
   return w;
@@ -67,8 +71,8 @@ export function encodeOtlpJsonBytes(
 
 const COMMA = 44;
 const QUOTE = 34;
-const utf8 = new TextEncoder();
-const decoder = new TextDecoder();
+const utf8 = /* @__PURE__ */ new TextEncoder();
+const decoder = /* @__PURE__ */ new TextDecoder();
 
 /**
  * A series' cached point head: the UTF-8 bytes of
@@ -88,11 +92,11 @@ interface PointHead {
   length: number;
 }
 
-const HEADS = new LabelCache<PointHead>();
-const NO_BYTES = new Uint8Array(0);
+const HEADS = /* @__PURE__ */ new LabelCache<PointHead>();
+const NO_BYTES = /* @__PURE__ */ new Uint8Array(0);
 
-function attributesOf(point: { readonly attributes: Labels }): Labels {
-  return point.attributes;
+function labelsOf(point: { readonly labels: Labels }): Labels {
+  return point.labels;
 }
 
 function anyHead(): boolean {
@@ -107,22 +111,21 @@ function newHead(): PointHead {
  * Remakes the heads of series that are new or restarted (a new start time),
  * all into one new arena.
  */
-function refreshHeads(
-  heads: readonly PointHead[],
-  points: readonly { readonly attributes: Labels; readonly startUs: number }[],
-): void {
-  let stale: number[] | undefined;
-  let texts: string[] | undefined;
+function refreshHeads(heads: readonly PointHead[], m: OtlpMetric): void {
+  const stale: PointHead[] = [];
+  const texts: string[] = [];
   let chars = 0;
-  for (let i = 0; i < points.length; i++) {
-    const point = points[i]!;
-    if (heads[i]!.startUs === point.startUs) continue;
-    const text = pointHead(point.attributes, point.startUs);
-    (stale ??= []).push(i);
-    (texts ??= []).push(text);
+  for (let i = 0; i < heads.length; i++) {
+    const head = heads[i]!;
+    const startUs = startUsOf(m, i);
+    if (head.startUs === startUs) continue;
+    const text = pointHead(m.points[i]!.labels, startUs);
+    head.startUs = startUs;
+    stale.push(head);
+    texts.push(text);
     chars += text.length;
   }
-  if (stale === undefined || texts === undefined) return;
+  if (stale.length === 0) return;
   // At most 3 UTF-8 bytes per UTF-16 unit; copied to an exact size after.
   const scratch = new Uint8Array(chars * 3);
   const offsets: number[] = [];
@@ -131,140 +134,87 @@ function refreshHeads(
     offsets.push(end);
     end += utf8.encodeInto(text, scratch.subarray(end)).written;
   }
+  offsets.push(end);
   const arena = scratch.slice(0, end);
   for (let k = 0; k < stale.length; k++) {
-    const head = heads[stale[k]!]!;
-    head.startUs = points[stale[k]!]!.startUs;
+    const head = stale[k]!;
     head.arena = arena;
     head.offset = offsets[k]!;
-    head.length = (k + 1 < stale.length ? offsets[k + 1]! : end) - offsets[k]!;
+    head.length = offsets[k + 1]! - offsets[k]!;
   }
-}
-
-/** Appends a point's head, without its leading `},` for the first point. */
-function writeHead(w: JsonWriter, head: PointHead, first: boolean): void {
-  const skip = first ? 2 : 0;
-  w.range(head.arena, head.offset + skip, head.length - skip);
 }
 
 /** Makes a point head (see {@linkcode PointHead}) as text. */
 function pointHead(attributes: Labels, startUs: number): string {
   let out = "},{";
-  const list = labels(attributes);
+  const list = keyValues(attributes);
   if (list !== "") out += '"attributes":[' + list + "],";
   if (startUs !== 0) out += '"startTimeUnixNano":"' + nanos(startUs) + '",';
   return out;
 }
 
-function metric(w: JsonWriter, m: OtlpMetric): void {
+/** Writes one `Metric`; `time` is the points' `"timeUnixNano":"…",`. */
+function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
   let text = '{"name":' + jsonString(m.name);
   if (m.description !== "") {
     text += ',"description":' + jsonString(m.description);
   }
   if (m.unit !== "") text += ',"unit":' + jsonString(m.unit);
-  w.text(text);
-  const list = HEADS.lookup(m.points, attributesOf, anyHead, newHead);
-  refreshHeads(list, m.points);
-  let time = -1;
-  let mid = NO_BYTES;
-  switch (m.kind) {
-    case "gauge":
-    case "sum": {
-      const points = m.points;
-      w.text(
-        m.kind === "sum"
-          ? ',"sum":{"dataPoints":['
-          : ',"gauge":{"dataPoints":[',
-      );
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i]!;
-        if (p.timeUs !== time) {
-          time = p.timeUs;
-          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","asDouble":');
-        }
-        writeHead(w, list[i]!, i === 0);
-        w.bytes(mid);
-        w.double(p.value);
-        if (p.exemplars.length > 0) w.text(exemplars(p.exemplars));
-      }
-      w.text(points.length > 0 ? "}]" : "]");
-      if (m.kind === "sum") {
-        w.text(
-          ',"aggregationTemporality":' + m.temporality +
-            (m.isMonotonic ? ',"isMonotonic":true' : ',"isMonotonic":false'),
-        );
-      }
-      w.text("}}");
-      return;
-    }
-    case "histogram": {
-      const points = m.points;
-      w.text(',"histogram":{"dataPoints":[');
-      let bounds: readonly number[] | undefined;
-      let boundsBytes = NO_BYTES;
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i]!;
-        if (p.timeUs !== time) {
-          time = p.timeUs;
-          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","count":"');
-        }
-        if (p.explicitBounds !== bounds) {
-          bounds = p.explicitBounds;
-          boundsBytes = utf8.encode(
-            '],"explicitBounds":[' + bounds.map(double).join(",") + "]",
-          );
-        }
-        writeHead(w, list[i]!, i === 0);
-        w.bytes(mid);
-        w.integer(p.count);
-        w.text('","sum":');
-        w.double(p.sum);
+  // The kinds are named as their fields: "sum", "gauge", "histogram", "summary".
+  w.text(text + ',"' + m.kind + '":{"dataPoints":[');
+  const points: readonly { readonly labels: Labels }[] = m.points;
+  const heads = HEADS.lookup(points, labelsOf, anyHead, newHead);
+  refreshHeads(heads, m);
+  const number = m.kind === "sum" || m.kind === "gauge";
+  const mid = utf8.encode(time + (number ? '"asDouble":' : '"count":"'));
+  const bounds = m.kind === "histogram"
+    ? utf8.encode(
+      '],"explicitBounds":[' + m.explicitBounds.map(double).join(",") + "]",
+    )
+    : NO_BYTES;
+  for (let i = 0; i < points.length; i++) {
+    // Each point: its head, the time, then its numbers.
+    const head = heads[i]!;
+    const skip = i === 0 ? 2 : 0; // the first point has no point to close
+    w.range(head.arena, head.offset + skip, head.length - skip);
+    w.range(mid, 0, mid.length);
+    if (m.kind === "sum" || m.kind === "gauge") {
+      w.double(m.points[i]!.value);
+    } else {
+      const p = m.points[i]!;
+      w.integer(toCount(p.count));
+      w.text('","sum":');
+      w.double(p.sum);
+      if (m.kind === "histogram") {
         w.text(',"bucketCounts":[');
-        const counts = p.bucketCounts;
+        const counts = toCounts(m.points[i]!.counts);
         for (let b = 0; b < counts.length; b++) {
           if (b > 0) w.byte(COMMA);
           w.byte(QUOTE);
           w.integer(counts[b]!);
           w.byte(QUOTE);
         }
-        w.bytes(boundsBytes);
-        if (p.exemplars.length > 0) w.text(exemplars(p.exemplars));
-      }
-      w.text(points.length > 0 ? "}]" : "]");
-      w.text(',"aggregationTemporality":' + m.temporality + "}}");
-      return;
-    }
-    case "summary": {
-      const points = m.points;
-      w.text(',"summary":{"dataPoints":[');
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i]!;
-        if (p.timeUs !== time) {
-          time = p.timeUs;
-          mid = utf8.encode('"timeUnixNano":"' + nanos(time) + '","count":"');
-        }
-        writeHead(w, list[i]!, i === 0);
-        w.bytes(mid);
-        let text = integer(p.count) + '","sum":' + double(p.sum) +
-          ',"quantileValues":[';
-        for (let q = 0; q < p.quantileValues.length; q++) {
-          const v = p.quantileValues[q]!;
+        w.range(bounds, 0, bounds.length);
+      } else {
+        const quantiles = m.points[i]!.quantiles;
+        let text = ',"quantileValues":[';
+        for (let q = 0; q < quantiles.length; q++) {
           text += (q > 0 ? ',{"quantile":' : '{"quantile":') +
-            double(v.quantile) + ',"value":' + double(v.value) + "}";
+            double(quantiles[q]!.quantile) + ',"value":' +
+            double(quantiles[q]!.value) + "}";
         }
         w.text(text + "]");
       }
-      w.text(points.length > 0 ? "}]}}" : "]}}");
-      return;
     }
+    const list = exemplarsOf(m, i);
+    if (list.length > 0) w.text(exemplars(list));
   }
-}
-
-/** "00" to "99" as ASCII byte pairs, for writing two digits per division. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+  let tail = points.length > 0 ? "}]" : "]";
+  if (m.kind === "sum" || m.kind === "histogram") {
+    tail += ',"aggregationTemporality":' + m.temporality;
+  }
+  if (m.kind === "sum") tail += ',"isMonotonic":' + m.isMonotonic;
+  w.text(tail + "}}");
 }
 
 /** Appends UTF-8 to one growable buffer and decodes it once at the end. */
@@ -295,17 +245,6 @@ export class JsonWriter {
     this.#buf[this.#pos++] = code;
   }
 
-  /** Appends bytes: short ones by a loop, longer ones by a copy. */
-  bytes(bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.#ensure(n);
-    const buf = this.#buf;
-    const p = this.#pos;
-    if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!; }
-    else buf.set(bytes, p);
-    this.#pos = p + n;
-  }
-
   /** Appends `length` bytes of `source` from `offset`: short runs by a loop, longer ones by a copy. */
   range(source: Uint8Array, offset: number, length: number): void {
     this.#ensure(length);
@@ -313,7 +252,15 @@ export class JsonWriter {
     const p = this.#pos;
     if (length < 32) {
       for (let i = 0; i < length; i++) buf[p + i] = source[offset + i]!;
-    } else buf.set(source.subarray(offset, offset + length), p);
+    } else {
+      // A whole array is copied as it is: a subarray would be an allocation.
+      buf.set(
+        length === source.length
+          ? source
+          : source.subarray(offset, offset + length),
+        p,
+      );
+    }
     this.#pos = p + length;
   }
 
@@ -336,33 +283,35 @@ export class JsonWriter {
     this.#pos = p + n;
   }
 
-  /** Appends a double as {@linkcode double} writes it; whole numbers digit by digit. */
+  /** Appends a double as {@linkcode double} writes it; whole numbers below 2^31 digit by digit. */
   double(value: number): void {
-    if (value >= 0 && value <= MAX_DIGITS && Math.floor(value) === value) {
-      if (value === 0 && 1 / value < 0) this.text("-0");
-      else this.integer(value);
+    // -0 is whole too, but `double` writes it "-0": 1 / -0 is -Infinity.
+    if ((value | 0) === value && (value > 0 || 1 / value > 0)) {
+      this.#digits(value);
     } else {
       this.text(double(value));
     }
   }
 
-  /** Appends an integer as {@linkcode integer} writes it, without a string up to 2^53. */
+  /** Appends an integer as {@linkcode integer} writes it; below 2^31 digit by digit. */
   integer(value: number): void {
-    if (!(value >= 0 && value <= MAX_DIGITS)) {
-      this.text(integer(value));
-      return;
-    }
-    this.#ensure(16);
+    if ((value | 0) === value && value >= 0) this.#digits(value);
+    else this.text(integer(value));
+  }
+
+  /** Appends the decimal digits of an integer in [0, 2^31), without a string. */
+  #digits(value: number): void {
+    let n = 1;
+    for (let rest = value; rest >= 10; n++) rest = (rest / 10) | 0;
+    this.#ensure(n);
     const buf = this.#buf;
-    let p = this.#pos;
-    if (value < 1e8) {
-      p = writeDigits(buf, p, value, false);
-    } else {
-      const high = Math.floor(value / 1e8);
-      p = writeDigits(buf, p, high, false);
-      p = writeDigits(buf, p, value - high * 1e8, true);
-    }
+    let p = this.#pos + n;
     this.#pos = p;
+    do {
+      const next = (value / 10) | 0;
+      buf[--p] = 48 + value - next * 10;
+      value = next;
+    } while (value > 0);
   }
 
   /** The JSON text. */
@@ -393,49 +342,25 @@ export class JsonWriter {
  */
 let spareBuffer: WeakRef<Uint8Array> | undefined;
 
-/** Writes the decimal digits of `value` (an integer below 1e8), zero-padded to 8 when `pad`. */
-function writeDigits(
-  buf: Uint8Array,
-  p: number,
-  value: number,
-  pad: boolean,
-): number {
-  const n = pad
-    ? 8
-    : value < 10
-    ? 1
-    : value < 100
-    ? 2
-    : value < 1e3
-    ? 3
-    : value < 1e4
-    ? 4
-    : value < 1e5
-    ? 5
-    : value < 1e6
-    ? 6
-    : value < 1e7
-    ? 7
-    : 8;
-  let v = value | 0;
-  let i = p + n;
-  while (i - p >= 2) {
-    const q = (v / 100) | 0;
-    const r = (v - q * 100) * 2;
-    buf[--i] = DIGIT_PAIRS[r + 1]!;
-    buf[--i] = DIGIT_PAIRS[r]!;
-    v = q;
-  }
-  if (i > p) buf[--i] = 48 + v;
-  return p + n;
-}
-
-/** Labels as JSON `KeyValue`s with `stringValue`, without brackets; `""` when empty. */
-function labels(attributes: Labels): string {
+/**
+ * Attributes as JSON `KeyValue`s, without brackets (`""` when empty):
+ * strings as `stringValue` (every label), booleans as `boolValue`, safe
+ * integers as `intValue`, other numbers as `doubleValue`.
+ */
+function keyValues(attributes: OtlpAttributes): string {
   let out = "";
   for (const key in attributes) {
+    const value = attributes[key]!;
     out += (out === "" ? '{"key":' : ',{"key":') + jsonString(key) +
-      ',"value":{"stringValue":' + jsonString(attributes[key]!) + "}}";
+      ',"value":{' +
+      (typeof value === "string"
+        ? '"stringValue":' + jsonString(value)
+        : typeof value === "boolean"
+        ? '"boolValue":' + value
+        : Number.isSafeInteger(value)
+        ? '"intValue":"' + integer(value) + '"'
+        : '"doubleValue":' + double(value)) +
+      "}}";
   }
   return out;
 }
@@ -446,35 +371,13 @@ function exemplars(list: readonly OtlpExemplar[]): string {
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!;
     out += i > 0 ? ",{" : "{";
-    const filtered = labels(e.filteredAttributes);
+    const filtered = keyValues(e.filteredAttributes);
     if (filtered !== "") out += '"filteredAttributes":[' + filtered + "],";
     out += '"timeUnixNano":"' + nanos(e.timeUs) + '","asDouble":' +
       double(e.value);
     if (e.spanId !== "") out += ',"spanId":"' + e.spanId + '"';
     if (e.traceId !== "") out += ',"traceId":"' + e.traceId + '"';
     out += "}";
-  }
-  return out + "]";
-}
-
-/** Resource attributes as a JSON `KeyValue` array with typed `AnyValue`s. */
-function anyAttributes(attributes: OtlpAttributes): string {
-  let out = "[";
-  for (const key in attributes) {
-    const value = attributes[key]!;
-    out += (out === "[" ? '{"key":' : ',{"key":') + jsonString(key);
-    if (typeof value === "string") {
-      out += ',"value":{"stringValue":' + jsonString(value);
-    } else if (typeof value === "boolean") {
-      out += value
-        ? ',"value":{"boolValue":true'
-        : ',"value":{"boolValue":false';
-    } else if (Number.isSafeInteger(value)) {
-      out += ',"value":{"intValue":"' + integer(value) + '"';
-    } else {
-      out += ',"value":{"doubleValue":' + double(value);
-    }
-    out += "}}";
   }
   return out + "]";
 }
@@ -502,14 +405,12 @@ function double(value: number): string {
  * (where `String` rounds to the shortest form, "…847000").
  */
 function integer(value: number): string {
-  if (value >= 0 && value <= MAX_DIGITS) return String(value);
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+  return Number.isInteger(value) && !Number.isSafeInteger(value)
+    ? BigInt(value).toString()
+    : String(value);
 }
 
 /** Whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
 function nanos(us: number): string {
   return us === 0 ? "0" : integer(us) + "000";
 }
-
-/** The largest integer whose `String` digits are exact. */
-const MAX_DIGITS = Number.MAX_SAFE_INTEGER;

@@ -10,16 +10,17 @@
  * @module
  */
 
-import type { Labels, MetricFamily } from "../model.ts";
+import type { MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
   estimateProtobufSize,
+  exemplarsOf,
   type OtlpAttributes,
   type OtlpExemplar,
-  type OtlpHistogramPoint,
   type OtlpMetric,
-  type OtlpNumberPoint,
-  type OtlpSummaryPoint,
+  startUsOf,
+  toCount,
+  toCounts,
 } from "./_otlp.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
 import type { OtlpEncodeOptions } from "./otlp_json.ts";
@@ -86,7 +87,9 @@ export function encodeOtlpProtobuf(
     const scopeMetrics = w.mark();
     const metrics = request.metrics;
     // ScopeMetrics.metrics = 2 (repeated Metric)
-    for (let i = metrics.length - 1; i >= 0; i--) writeMetric(w, metrics[i]!);
+    for (let i = metrics.length - 1; i >= 0; i--) {
+      writeMetric(w, metrics[i]!, request.timeUs);
+    }
     if (request.scope !== null) {
       // ScopeMetrics.scope = 1 (InstrumentationScope)
       const scope = w.mark();
@@ -99,7 +102,7 @@ export function encodeOtlpProtobuf(
     // ResourceMetrics.resource = 1 (Resource)
     const resource = w.mark();
     // Resource.attributes = 1 (repeated KeyValue)
-    writeAnyAttributes(w, 1, request.resource);
+    writeAttributes(w, 1, request.resource);
     w.endLen(1, resource);
   }
   w.endLen(1, resourceMetrics);
@@ -108,62 +111,45 @@ export function encodeOtlpProtobuf(
 
 const TWO_32 = 4294967296;
 
-/** Prepends a fixed64 holding `us × 1000` nanoseconds, exactly. */
-function nanos(w: ProtoWriter, us: number): void {
+/** Prepends a fixed64 field holding `us × 1000` nanoseconds, exactly; none for 0 (unset). */
+function writeNanos(w: ProtoWriter, field: number, us: number): void {
+  if (us === 0) return;
   const low = (us >>> 0) * 1000; // < 2^42: exact
   const hi = Math.floor(us / TWO_32) * 1000 + Math.floor(low / TWO_32);
   w.fixed64Parts(low >>> 0, hi >>> 0);
+  w.tag(field, WIRE_FIXED64);
 }
 
+/** Prepends a double field (wire type 1). */
+function writeDouble(w: ProtoWriter, field: number, value: number): void {
+  w.double(value);
+  w.tag(field, WIRE_FIXED64);
+}
+
+/** Prepends a varint field (wire type 0). */
+function writeVarint(w: ProtoWriter, field: number, value: number): void {
+  w.varint(value);
+  w.tag(field, WIRE_VARINT);
+}
+
+/**
+ * The `Metric` field holding each kind's data: gauge = 5 (Gauge), sum = 7
+ * (Sum), histogram = 9 (Histogram), summary = 11 (Summary); in each,
+ * data_points = 1.
+ */
+const DATA_FIELDS = { gauge: 5, sum: 7, histogram: 9, summary: 11 } as const;
+
 /** Writes `Metric` (ScopeMetrics field 2). */
-function writeMetric(w: ProtoWriter, m: OtlpMetric): void {
+function writeMetric(w: ProtoWriter, m: OtlpMetric, timeUs: number): void {
   const metric = w.mark();
-  switch (m.kind) {
-    case "gauge": {
-      // Metric.gauge = 5 (Gauge { data_points = 1 })
-      const data = w.mark();
-      for (let i = m.points.length - 1; i >= 0; i--) {
-        writeNumberPoint(w, m.points[i]!);
-      }
-      w.endLen(5, data);
-      break;
-    }
-    case "sum": {
-      // Metric.sum = 7 (Sum { data_points = 1; aggregation_temporality = 2; is_monotonic = 3 })
-      const data = w.mark();
-      if (m.isMonotonic) {
-        w.varint(1);
-        w.tag(3, WIRE_VARINT);
-      }
-      w.varint(m.temporality);
-      w.tag(2, WIRE_VARINT);
-      for (let i = m.points.length - 1; i >= 0; i--) {
-        writeNumberPoint(w, m.points[i]!);
-      }
-      w.endLen(7, data);
-      break;
-    }
-    case "histogram": {
-      // Metric.histogram = 9 (Histogram { data_points = 1; aggregation_temporality = 2 })
-      const data = w.mark();
-      w.varint(m.temporality);
-      w.tag(2, WIRE_VARINT);
-      for (let i = m.points.length - 1; i >= 0; i--) {
-        writeHistogramPoint(w, m.points[i]!);
-      }
-      w.endLen(9, data);
-      break;
-    }
-    case "summary": {
-      // Metric.summary = 11 (Summary { data_points = 1 })
-      const data = w.mark();
-      for (let i = m.points.length - 1; i >= 0; i--) {
-        writeSummaryPoint(w, m.points[i]!);
-      }
-      w.endLen(11, data);
-      break;
-    }
+  const data = w.mark();
+  // Sum.is_monotonic = 3 (bool), Sum/Histogram.aggregation_temporality = 2 (enum)
+  if (m.kind === "sum" && m.isMonotonic) writeVarint(w, 3, 1);
+  if (m.kind === "sum" || m.kind === "histogram") {
+    writeVarint(w, 2, m.temporality);
   }
+  for (let i = m.points.length - 1; i >= 0; i--) writePoint(w, m, i, timeUs);
+  w.endLen(DATA_FIELDS[m.kind], data);
   // Metric.unit = 3, description = 2, name = 1 (string)
   if (m.unit !== "") w.string(3, m.unit);
   if (m.description !== "") w.string(2, m.description);
@@ -171,188 +157,128 @@ function writeMetric(w: ProtoWriter, m: OtlpMetric): void {
   w.endLen(2, metric);
 }
 
-/** Writes `NumberDataPoint` as field 1 of Gauge/Sum. */
-function writeNumberPoint(w: ProtoWriter, p: OtlpNumberPoint): void {
-  const point = w.mark();
-  // attributes = 7 (repeated KeyValue)
-  writeLabels(w, 7, p.attributes);
-  // exemplars = 5 (repeated Exemplar)
-  for (let i = p.exemplars.length - 1; i >= 0; i--) {
-    writeExemplar(w, 5, p.exemplars[i]!);
-  }
-  // as_double = 4 (double, oneof value: always written)
-  w.double(p.value);
-  w.tag(4, WIRE_FIXED64);
-  // time_unix_nano = 3, start_time_unix_nano = 2 (fixed64)
-  if (p.timeUs !== 0) {
-    nanos(w, p.timeUs);
-    w.tag(3, WIRE_FIXED64);
-  }
-  if (p.startUs !== 0) {
-    nanos(w, p.startUs);
-    w.tag(2, WIRE_FIXED64);
-  }
-  w.endLen(1, point);
-}
-
-/** Writes `HistogramDataPoint` as field 1 of Histogram. */
-function writeHistogramPoint(w: ProtoWriter, p: OtlpHistogramPoint): void {
-  const point = w.mark();
-  // attributes = 9 (repeated KeyValue)
-  writeLabels(w, 9, p.attributes);
-  // exemplars = 8 (repeated Exemplar)
-  for (let i = p.exemplars.length - 1; i >= 0; i--) {
-    writeExemplar(w, 8, p.exemplars[i]!);
-  }
-  // explicit_bounds = 7 (packed repeated double)
-  const bounds = p.explicitBounds;
-  if (bounds.length > 0) {
-    const packed = w.mark();
-    for (let i = bounds.length - 1; i >= 0; i--) w.double(bounds[i]!);
-    w.endLen(7, packed);
-  }
-  // bucket_counts = 6 (packed repeated fixed64)
-  const counts = p.bucketCounts;
-  if (counts.length > 0) {
-    const packed = w.mark();
-    for (let i = counts.length - 1; i >= 0; i--) w.fixed64(counts[i]!);
-    w.endLen(6, packed);
-  }
-  writeSumCountTimes(w, p);
-  w.endLen(1, point);
-}
-
-/** Writes `SummaryDataPoint` as field 1 of Summary. */
-function writeSummaryPoint(w: ProtoWriter, p: OtlpSummaryPoint): void {
-  const point = w.mark();
-  // attributes = 7 (repeated KeyValue)
-  writeLabels(w, 7, p.attributes);
-  // quantile_values = 6 (repeated ValueAtQuantile { quantile = 1; value = 2 } doubles)
-  const quantiles = p.quantileValues;
-  for (let i = quantiles.length - 1; i >= 0; i--) {
-    const q = quantiles[i]!;
-    const vq = w.mark();
-    w.double(q.value);
-    w.tag(2, WIRE_FIXED64);
-    w.double(q.quantile);
-    w.tag(1, WIRE_FIXED64);
-    w.endLen(6, vq);
-  }
-  writeSumCountTimes(w, p);
-  w.endLen(1, point);
-}
-
 /**
- * Writes the fields HistogramDataPoint and SummaryDataPoint share, with the
- * same numbers in both: sum = 5 (double, always written, like the JSON),
- * count = 4, time_unix_nano = 3, start_time_unix_nano = 2 (fixed64).
+ * Writes point `i` of `m` as field 1 of its Gauge, Sum, Histogram or
+ * Summary. The three point messages number their shared fields alike:
+ * start_time_unix_nano = 2, time_unix_nano = 3 (fixed64) in all;
+ * NumberDataPoint { as_double = 4; exemplars = 5; attributes = 7 },
+ * HistogramDataPoint { count = 4; sum = 5; bucket_counts = 6;
+ * explicit_bounds = 7; exemplars = 8; attributes = 9 },
+ * SummaryDataPoint { count = 4; sum = 5; quantile_values = 6; attributes = 7 }.
  */
-function writeSumCountTimes(
+function writePoint(
   w: ProtoWriter,
-  p: { sum: number; count: number; timeUs: number; startUs: number },
+  m: OtlpMetric,
+  i: number,
+  timeUs: number,
 ): void {
-  w.double(p.sum);
-  w.tag(5, WIRE_FIXED64);
-  if (p.count !== 0) {
-    w.fixed64(p.count);
-    w.tag(4, WIRE_FIXED64);
+  const point = w.mark();
+  const histogram = m.kind === "histogram";
+  writeAttributes(w, histogram ? 9 : 7, m.points[i]!.labels);
+  const exemplars = exemplarsOf(m, i);
+  for (let e = exemplars.length - 1; e >= 0; e--) {
+    writeExemplar(w, histogram ? 8 : 5, exemplars[e]!);
   }
-  if (p.timeUs !== 0) {
-    nanos(w, p.timeUs);
-    w.tag(3, WIRE_FIXED64);
+  if (m.kind === "sum" || m.kind === "gauge") {
+    // as_double (double, oneof value: always written)
+    writeDouble(w, 4, m.points[i]!.value);
+  } else {
+    if (m.kind === "histogram") {
+      // explicit_bounds (packed double), bucket_counts (packed fixed64)
+      const bounds = m.explicitBounds;
+      if (bounds.length > 0) {
+        const packed = w.mark();
+        for (let b = bounds.length - 1; b >= 0; b--) w.double(bounds[b]!);
+        w.endLen(7, packed);
+      }
+      const counts = toCounts(m.points[i]!.counts);
+      if (counts.length > 0) {
+        const packed = w.mark();
+        for (let b = counts.length - 1; b >= 0; b--) w.fixed64(counts[b]!);
+        w.endLen(6, packed);
+      }
+    } else {
+      // quantile_values (repeated ValueAtQuantile { quantile = 1; value = 2 } doubles)
+      const quantiles = m.points[i]!.quantiles;
+      for (let q = quantiles.length - 1; q >= 0; q--) {
+        const vq = w.mark();
+        writeDouble(w, 2, quantiles[q]!.value);
+        writeDouble(w, 1, quantiles[q]!.quantile);
+        w.endLen(6, vq);
+      }
+    }
+    const p = m.points[i]!;
+    // sum (double, always written, like the JSON), count (fixed64)
+    writeDouble(w, 5, p.sum);
+    const count = toCount(p.count);
+    if (count !== 0) {
+      w.fixed64(count);
+      w.tag(4, WIRE_FIXED64);
+    }
   }
-  if (p.startUs !== 0) {
-    nanos(w, p.startUs);
-    w.tag(2, WIRE_FIXED64);
-  }
+  writeNanos(w, 3, timeUs);
+  writeNanos(w, 2, startUsOf(m, i));
+  w.endLen(1, point);
 }
 
 /** Writes `Exemplar` as `field` of a data point. */
 function writeExemplar(w: ProtoWriter, field: number, e: OtlpExemplar): void {
   const exemplar = w.mark();
   // filtered_attributes = 7 (repeated KeyValue)
-  writeLabels(w, 7, e.filteredAttributes);
+  writeAttributes(w, 7, e.filteredAttributes);
   // trace_id = 5, span_id = 4 (bytes: 16 and 8)
-  if (e.traceId !== "") {
-    w.hex(e.traceId);
-    w.varint(16);
-    w.tag(5, 2);
-  }
-  if (e.spanId !== "") {
-    w.hex(e.spanId);
-    w.varint(8);
-    w.tag(4, 2);
-  }
+  writeId(w, 5, e.traceId);
+  writeId(w, 4, e.spanId);
   // as_double = 3 (double, oneof value: always written)
-  w.double(e.value);
-  w.tag(3, WIRE_FIXED64);
+  writeDouble(w, 3, e.value);
   // time_unix_nano = 2 (fixed64)
-  if (e.timeUs !== 0) {
-    nanos(w, e.timeUs);
-    w.tag(2, WIRE_FIXED64);
-  }
+  writeNanos(w, 2, e.timeUs);
   w.endLen(field, exemplar);
+}
+
+/** Writes a trace or span id given in hex as a bytes field; none for `""`. */
+function writeId(w: ProtoWriter, field: number, hex: string): void {
+  if (hex === "") return;
+  const id = w.mark();
+  w.hex(hex);
+  w.endLen(field, id);
 }
 
 /** Reused key list, so reversing a label set allocates nothing. */
 const keys: string[] = [];
 
-/** Writes labels as repeated `KeyValue { key = 1; value = 2 (AnyValue { string_value = 1 }) }`. */
-function writeLabels(w: ProtoWriter, field: number, labels: Labels): void {
-  let n = 0;
-  for (const key in labels) keys[n++] = key;
-  for (let i = n - 1; i >= 0; i--) {
-    const key = keys[i]!;
-    const kv = w.mark();
-    const value = w.mark();
-    w.string(1, labels[key]!);
-    w.endLen(2, value);
-    w.string(1, key);
-    w.endLen(field, kv);
-  }
-}
-
 /**
- * Writes resource attributes as repeated `KeyValue` with typed `AnyValue`:
- * string_value = 1 (string), bool_value = 2 (varint), int_value = 3 (int64
- * varint, two's complement), double_value = 4 (double).
+ * Writes attributes as repeated `KeyValue { key = 1; value = 2 (AnyValue) }`
+ * with typed `AnyValue`s: string_value = 1 (string, every label),
+ * bool_value = 2 (varint), int_value = 3 (int64 varint, two's complement),
+ * double_value = 4 (double).
  */
-function writeAnyAttributes(
+function writeAttributes(
   w: ProtoWriter,
   field: number,
   attributes: OtlpAttributes,
 ): void {
-  const list = Object.keys(attributes);
-  for (let i = list.length - 1; i >= 0; i--) {
-    const key = list[i]!;
+  let n = 0;
+  for (const key in attributes) keys[n++] = key;
+  for (let i = n - 1; i >= 0; i--) {
+    const key = keys[i]!;
     const v = attributes[key]!;
     const kv = w.mark();
     const value = w.mark();
     if (typeof v === "string") {
       w.string(1, v);
     } else if (typeof v === "boolean") {
-      w.varint(v ? 1 : 0);
-      w.tag(2, WIRE_VARINT);
+      writeVarint(w, 2, v ? 1 : 0);
     } else if (Number.isSafeInteger(v)) {
-      writeInt64(w, v);
+      // Negative: the 64-bit two's complement, as two unsigned halves.
+      const hi = Math.floor(v / TWO_32);
+      w.varint64((v - hi * TWO_32) >>> 0, hi >>> 0);
       w.tag(3, WIRE_VARINT);
     } else {
-      w.double(v);
-      w.tag(4, WIRE_FIXED64);
+      writeDouble(w, 4, v);
     }
     w.endLen(2, value);
     w.string(1, key);
     w.endLen(field, kv);
   }
-}
-
-/** Prepends a safe integer as an int64 varint (negative: 10 bytes, two's complement). */
-function writeInt64(w: ProtoWriter, v: number): void {
-  if (v >= 0) {
-    w.varint(v);
-    return;
-  }
-  const hi = Math.floor(v / TWO_32);
-  const lo = v - hi * TWO_32;
-  w.varint64(lo >>> 0, hi >>> 0);
 }

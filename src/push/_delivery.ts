@@ -92,6 +92,42 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([
 ]);
 
 /**
+ * Throws the error a push exporter's constructor raises for a bad option:
+ * `Cannot create <owner>: <rule>, got <value as JSON>`.
+ *
+ * @throws {TypeError} Or `type`, always.
+ */
+export function rejectOption(
+  owner: string,
+  rule: string,
+  value: unknown,
+  type: ErrorConstructor = TypeError,
+): never {
+  throw new type(
+    `Cannot create ${owner}: ${rule}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/**
+ * An option that must be a number above 0: `value`, or `fallback` when it
+ * is undefined.
+ *
+ * @throws {RangeError} When it is given and not a number above 0.
+ */
+export function positive<F>(
+  owner: string,
+  name: string,
+  value: unknown,
+  fallback: F,
+): number | F {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0)) {
+    rejectOption(owner, `${name} must be a number above 0`, value, RangeError);
+  }
+  return value;
+}
+
+/**
  * Checks delivery options and fills in the defaults. `owner` names the
  * exporter in error messages.
  */
@@ -99,22 +135,7 @@ export function resolveDelivery(
   owner: string,
   options: DeliveryOptions,
 ): DeliverySettings {
-  const positive = (
-    name: keyof DeliveryOptions,
-    value: unknown,
-    fallback: number,
-  ) => {
-    if (value === undefined) return fallback;
-    if (typeof value !== "number" || !(value > 0)) {
-      throw new RangeError(
-        `Cannot create ${owner}: ${name} must be a number above 0, got ${
-          JSON.stringify(value)
-        }`,
-      );
-    }
-    return value;
-  };
-  const maxAttempts = positive("maxAttempts", options.maxAttempts, 5);
+  const maxAttempts = positive(owner, "maxAttempts", options.maxAttempts, 5);
   if (!Number.isInteger(maxAttempts)) {
     throw new RangeError(
       `Cannot create ${owner}: maxAttempts must be a whole number, got ${maxAttempts}`,
@@ -131,25 +152,34 @@ export function resolveDelivery(
   return {
     fetch: options.fetch ?? ((request) => fetch(request)),
     clock: options.clock ?? systemClock,
-    timeoutMs: positive("timeoutMs", options.timeoutMs, 10_000),
-    deadlineMs: positive("deadlineMs", options.deadlineMs, 30_000),
+    timeoutMs: positive(owner, "timeoutMs", options.timeoutMs, 10_000),
+    deadlineMs: positive(owner, "deadlineMs", options.deadlineMs, 30_000),
     maxAttempts,
     initialBackoffMs: positive(
+      owner,
       "initialBackoffMs",
       options.initialBackoffMs,
       500,
     ),
-    maxBackoffMs: positive("maxBackoffMs", options.maxBackoffMs, 5_000),
+    maxBackoffMs: positive(owner, "maxBackoffMs", options.maxBackoffMs, 5_000),
     random: options.random ?? Math.random,
     sleep: options.sleep ?? defaultSleep,
   };
 }
 
-/** Whether `url` is an absolute `http:` or `https:` URL. */
-export function isHttpUrl(url: unknown): url is string {
-  if (typeof url !== "string" || !URL.canParse(url)) return false;
-  const { protocol } = new URL(url);
-  return protocol === "http:" || protocol === "https:";
+/**
+ * `url` when it is an absolute `http:` or `https:` URL.
+ *
+ * @throws {TypeError} Naming the owner and the URL, when it is not.
+ */
+export function httpUrl(owner: string, url: unknown): string {
+  const protocol = typeof url === "string" && URL.canParse(url)
+    ? new URL(url).protocol
+    : "";
+  if (protocol !== "http:" && protocol !== "https:") {
+    rejectOption(owner, "url must be an absolute http or https URL", url);
+  }
+  return url as string;
 }
 
 function defaultSleep(ms: number): Promise<void> {
@@ -161,7 +191,7 @@ export interface Outgoing {
   readonly method: "POST" | "PUT" | "DELETE";
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Uint8Array | string;
+  readonly body?: Uint8Array | string | undefined;
 }
 
 /** What the receiver answered to the attempt that succeeded. */
@@ -181,7 +211,7 @@ export interface Delivered {
 interface Failure {
   readonly detail: string;
   readonly retryable: boolean;
-  readonly retryAfterMs?: number;
+  readonly retryAfterMs?: number | undefined;
   readonly cause?: unknown;
 }
 
@@ -247,16 +277,15 @@ async function attempt(
   attempts: number,
 ): Promise<Delivered | Failure> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const init: RequestInit = {
-    method: outgoing.method,
-    headers: outgoing.headers,
-    signal,
-  };
-  // A body is resent unchanged by every attempt: fetch copies it per request.
-  if (outgoing.body !== undefined) init.body = outgoing.body as BodyInit;
   let request: Request;
   try {
-    request = new Request(outgoing.url, init);
+    // A body is resent unchanged by every attempt: fetch copies it per request.
+    request = new Request(outgoing.url, {
+      method: outgoing.method,
+      headers: outgoing.headers,
+      body: (outgoing.body ?? null) as BodyInit | null,
+      signal,
+    });
   } catch (error) {
     // A request that cannot be built will not build on a retry either.
     return {
@@ -284,9 +313,7 @@ async function attempt(
     bodyError = error;
   }
   if (status >= 200 && status < 300) {
-    return bodyFailed
-      ? { status, headers: response.headers, body, attempts, bodyError }
-      : { status, headers: response.headers, body, attempts };
+    return { status, headers: response.headers, body, attempts, bodyError };
   }
   if (bodyFailed) return networkFailure(bodyError, signal, timeoutMs);
   const text = describeBody(body);
@@ -294,13 +321,14 @@ async function attempt(
     response.statusText ? ` ${response.statusText}` : ""
   }${text}`;
   if (!RETRYABLE_STATUSES.has(status)) return { detail, retryable: false };
-  const retryAfterMs = parseRetryAfter(
-    response.headers.get("retry-after"),
-    settings.clock.now(),
-  );
-  return retryAfterMs === undefined
-    ? { detail, retryable: true }
-    : { detail, retryable: true, retryAfterMs };
+  return {
+    detail,
+    retryable: true,
+    retryAfterMs: parseRetryAfter(
+      response.headers.get("retry-after"),
+      settings.clock.now(),
+    ),
+  };
 }
 
 function networkFailure(
@@ -308,21 +336,17 @@ function networkFailure(
   signal: AbortSignal,
   timeoutMs: number,
 ): Failure {
-  if (signal.aborted) {
-    return {
-      detail: `no answer within the ${Math.round(timeoutMs)} ms timeout`,
-      retryable: true,
-      cause: error,
-    };
-  }
   return {
-    detail: `network error (${describeError(error)})`,
+    detail: signal.aborted
+      ? `no answer within the ${Math.round(timeoutMs)} ms timeout`
+      : `network error (${describeError(error)})`,
     retryable: true,
     cause: error,
   };
 }
 
-function describeError(error: unknown): string {
+/** An error's message, or the thrown value as text. */
+export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

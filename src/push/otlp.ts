@@ -21,7 +21,10 @@ import {
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  isHttpUrl,
+  describeError,
+  httpUrl,
+  positive,
+  rejectOption,
   resolveDelivery,
   Serial,
 } from "./_delivery.ts";
@@ -29,6 +32,9 @@ import { DeltaTracker } from "./_delta.ts";
 import { VERSION } from "../_version.ts";
 
 export type { DeliveryOptions } from "./_delivery.ts";
+
+/** Who errors name. */
+const OWNER = "OtlpExporter";
 
 /** Where an exporter sends when neither options nor environment say. */
 const DEFAULT_URL = "http://localhost:4318/v1/metrics";
@@ -194,18 +200,15 @@ export class OtlpExporter implements AsyncDisposable {
    * @throws {RangeError} When a duration or `maxAttempts` is not above 0.
    */
   constructor(options: OtlpExporterOptions = {}) {
-    const owner = "OtlpExporter";
-    this.#delivery = resolveDelivery(owner, options);
+    this.#delivery = resolveDelivery(OWNER, options);
     this.#clock = options.clock ?? systemClock;
     this.url = resolveUrl(options.url);
     this.protocol = oneOf(
-      owner,
       "protocol",
       options.protocol ?? envProtocol() ?? "protobuf",
       ["protobuf", "json"] as const,
     );
     this.temporality = oneOf(
-      owner,
       "temporality",
       options.temporality ?? envTemporality() ?? "cumulative",
       ["cumulative", "delta"] as const,
@@ -221,7 +224,7 @@ export class OtlpExporter implements AsyncDisposable {
         options.headers ?? {},
       ]
     ) {
-      checkHeaders(owner, source);
+      checkHeaders(OWNER, source);
       for (const [name, value] of Object.entries(source)) {
         headers.set(name, value);
       }
@@ -237,24 +240,15 @@ export class OtlpExporter implements AsyncDisposable {
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics", version: VERSION };
     if (typeof scope?.name !== "string" || scope.name === "") {
-      throw new TypeError(
-        `Cannot create OtlpExporter: scope.name must be a non-empty string, got ${
-          JSON.stringify(scope?.name)
-        }`,
-      );
+      rejectOption(OWNER, "scope.name must be a non-empty string", scope?.name);
     }
     this.#scope = scope;
-    if (
-      options.intervalMs !== undefined &&
-      !(typeof options.intervalMs === "number" && options.intervalMs > 0)
-    ) {
-      throw new RangeError(
-        `Cannot create OtlpExporter: intervalMs must be a number above 0, got ${
-          JSON.stringify(options.intervalMs)
-        }`,
-      );
-    }
-    this.#intervalMs = options.intervalMs;
+    this.#intervalMs = positive(
+      OWNER,
+      "intervalMs",
+      options.intervalMs,
+      undefined,
+    );
     this.#onError = options.onError ?? reportToConsole;
   }
 
@@ -370,9 +364,7 @@ export class OtlpExporter implements AsyncDisposable {
       this.#onError(
         new Error(
           `Exported metrics to ${this.url}: the collector accepted them (HTTP ${delivered.status}) but its answer broke off, so any partial-success report is lost (${
-            delivered.bodyError instanceof Error
-              ? delivered.bodyError.message
-              : String(delivered.bodyError)
+            describeError(delivered.bodyError)
           })`,
           { cause: delivered.bodyError },
         ),
@@ -405,50 +397,46 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * Lets the process exit while the timer waits: Node and Bun give a timer
+ * object with `unref()`, Deno a number for `Deno.unrefTimer()`; elsewhere
+ * (Workers) there is nothing to do.
+ */
 function unrefTimer(timer: unknown): void {
-  if (typeof timer === "object" && timer !== null) {
-    const unref = (timer as { unref?: unknown }).unref;
-    if (typeof unref === "function") unref.call(timer);
-  } else if (typeof timer === "number") {
-    const deno = (globalThis as { Deno?: { unrefTimer?: unknown } }).Deno;
-    if (typeof deno?.unrefTimer === "function") deno.unrefTimer(timer);
+  if (typeof timer === "number") {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
+      ?.unrefTimer?.(timer);
+  } else {
+    (timer as { unref?(): void } | null | undefined)?.unref?.();
   }
 }
 
 function oneOf<T extends string>(
-  owner: string,
   option: string,
   value: unknown,
   allowed: readonly T[],
 ): T {
   if (!allowed.includes(value as T)) {
-    throw new TypeError(
-      `Cannot create ${owner}: ${option} must be ${
-        allowed.map((a) => `"${a}"`).join(" or ")
-      }, got ${JSON.stringify(value)}`,
+    rejectOption(
+      OWNER,
+      `${option} must be ${allowed.map((a) => `"${a}"`).join(" or ")}`,
+      value,
     );
   }
   return value as T;
 }
 
 function resolveUrl(option: string | undefined): string {
-  let url = option;
-  if (url === undefined) {
-    const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-    const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
-    url = metrics?.trim() ??
+  if (option !== undefined) return httpUrl(OWNER, option);
+  const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  return httpUrl(
+    OWNER,
+    metrics?.trim() ??
       (base === undefined
         ? DEFAULT_URL
-        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`);
-  }
-  if (!isHttpUrl(url)) {
-    throw new TypeError(
-      `Cannot create OtlpExporter: url must be an absolute http or https URL, got ${
-        JSON.stringify(url)
-      }`,
-    );
-  }
-  return url;
+        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`),
+  );
 }
 
 function envProtocol(): "protobuf" | "json" | undefined {
@@ -493,10 +481,10 @@ function resolveResource(
   if (serviceName !== undefined) resource["service.name"] = serviceName;
   for (const [key, value] of Object.entries(option ?? {})) {
     if (!["string", "number", "boolean"].includes(typeof value)) {
-      throw new TypeError(
-        `Cannot create OtlpExporter: resource attribute "${key}" must be a string, number or boolean, got ${
-          JSON.stringify(value)
-        }`,
+      rejectOption(
+        OWNER,
+        `resource attribute "${key}" must be a string, number or boolean`,
+        value,
       );
     }
     resource[key] = value;

@@ -15,9 +15,13 @@ import {
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  isHttpUrl,
+  httpUrl,
+  rejectOption,
   resolveDelivery,
 } from "./_delivery.ts";
+
+/** Who errors name. */
+const OWNER = "Pushgateway";
 
 /** A Prometheus label name. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -124,28 +128,14 @@ export class Pushgateway {
    */
   constructor(options: PushgatewayOptions) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create Pushgateway: options must be an object, got ${
-          JSON.stringify(options)
-        }`,
-      );
+      rejectOption(OWNER, "options must be an object", options);
     }
-    this.#delivery = resolveDelivery("Pushgateway", options);
-    if (!isHttpUrl(options.url)) {
-      throw new TypeError(
-        `Cannot create Pushgateway: url must be an absolute http or https URL, got ${
-          JSON.stringify(options.url)
-        }`,
-      );
-    }
+    this.#delivery = resolveDelivery(OWNER, options);
+    const url = httpUrl(OWNER, options.url);
     if (typeof options.job !== "string" || options.job === "") {
-      throw new TypeError(
-        `Cannot create Pushgateway: job must be a non-empty string, got ${
-          JSON.stringify(options.job)
-        }`,
-      );
+      rejectOption(OWNER, "job must be a non-empty string", options.job);
     }
-    this.groupUrl = groupPath(options.url, options.job, options.groupingKey);
+    this.groupUrl = groupPath(url, options.job, options.groupingKey);
     this.#registry = options.registry ?? defaultRegistry;
     this.#headers = { ...options.headers };
     const auth = options.auth;
@@ -167,7 +157,7 @@ export class Pushgateway {
         );
       }
     }
-    checkHeaders("Pushgateway", this.#headers);
+    checkHeaders(OWNER, this.#headers);
   }
 
   /**
@@ -213,9 +203,7 @@ export class Pushgateway {
       }
       await deliver(
         action,
-        body === undefined
-          ? { method, url: this.groupUrl, headers }
-          : { method, url: this.groupUrl, headers, body },
+        { method, url: this.groupUrl, headers, body },
         this.#delivery,
       );
     };
@@ -234,17 +222,17 @@ function groupPath(
   let path = `${base.replace(/\/+$/, "")}/metrics/${segment("job", job)}`;
   for (const [label, value] of Object.entries(groupingKey ?? {})) {
     if (!LABEL_NAME.test(label) || label === "job") {
-      throw new TypeError(
-        `Cannot create Pushgateway: grouping key label names must match ${LABEL_NAME.source} and not be "job", got ${
-          JSON.stringify(label)
-        }`,
+      rejectOption(
+        OWNER,
+        `grouping key label names must match ${LABEL_NAME.source} and not be "job"`,
+        label,
       );
     }
     if (typeof value !== "string") {
-      throw new TypeError(
-        `Cannot create Pushgateway: grouping key value of "${label}" must be a string, got ${
-          JSON.stringify(value)
-        }`,
+      rejectOption(
+        OWNER,
+        `grouping key value of "${label}" must be a string`,
+        value,
       );
     }
     path += `/${segment(label, value)}`;
