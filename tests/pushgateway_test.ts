@@ -169,6 +169,40 @@ Deno.test("Pushgateway sends basic and bearer authorization", async () => {
   assert.equal(bearer.sent[0]!.headers.get("authorization"), "Bearer t0k3n");
 });
 
+Deno.test("Pushgateway sends one Authorization and one Content-Type whatever the case of the user's header names", async () => {
+  const { sent, fetch } = recorder();
+  await gateway(
+    {
+      headers: {
+        Authorization: "Bearer from-header",
+        "Content-Type": "application/json",
+        "X-Team": "metrics",
+      },
+    },
+    fetch,
+  ).push();
+  assert.deepEqual([...sent[0]!.headers], [
+    ["authorization", "Bearer from-header"],
+    ["content-type", "text/plain; version=0.0.4; charset=utf-8"],
+    ["x-team", "metrics"],
+  ]);
+});
+
+Deno.test("new Pushgateway() rejects auth together with an Authorization header", () => {
+  assert.throws(
+    () =>
+      gateway({
+        auth: { bearer: "t0k3n" },
+        headers: { AUTHORIZATION: "Basic abc" },
+      }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ["bearer"] and header "Basic abc"',
+    },
+  );
+});
+
 Deno.test("Pushgateway retries 503 and network errors, and rejects a 400 with URL, status and attempts", async () => {
   const registry = new Registry();
   new Counter({ name: "retry_probe", help: "Probe.", registry }).inc();

@@ -60,11 +60,17 @@ export interface PushgatewayOptions extends DeliveryOptions {
   groupingKey?: Readonly<Record<string, string>>;
   /** The registry to push (default {@linkcode defaultRegistry}). */
   registry?: Registry;
-  /** HTTP basic (`{ username, password }`) or bearer (`{ bearer }`) authentication. */
+  /**
+   * HTTP basic (`{ username, password }`) or bearer (`{ bearer }`)
+   * authentication; not together with an `Authorization` header.
+   */
   auth?:
     | { readonly username: string; readonly password: string }
     | { readonly bearer: string };
-  /** Extra request headers. */
+  /**
+   * Extra request headers. Names are case-insensitive; a pushed body always
+   * goes with its own `Content-Type`.
+   */
   headers?: Readonly<Record<string, string>>;
 }
 
@@ -137,18 +143,30 @@ export class Pushgateway {
     }
     this.groupUrl = groupPath(url, options.job, options.groupingKey);
     this.#registry = options.registry ?? defaultRegistry;
-    this.#headers = { ...options.headers };
+    const userHeaders = options.headers ?? {};
+    checkHeaders(OWNER, userHeaders);
+    // Header names are case-insensitive: a plain object would keep
+    // "Authorization" and "authorization" apart, and fetch would join them.
+    const headers = new Headers(Object.entries(userHeaders));
     const auth = options.auth;
     if (auth !== undefined) {
+      if (headers.has("authorization")) {
+        throw new TypeError(
+          `Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ${
+            JSON.stringify(Object.keys(auth))
+          } and header ${JSON.stringify(headers.get("authorization"))}`,
+        );
+      }
       if ("bearer" in auth && typeof auth.bearer === "string") {
-        this.#headers["authorization"] = `Bearer ${auth.bearer}`;
+        headers.set("authorization", `Bearer ${auth.bearer}`);
       } else if (
         "username" in auth && typeof auth.username === "string" &&
         typeof auth.password === "string"
       ) {
-        this.#headers["authorization"] = `Basic ${
-          base64(`${auth.username}:${auth.password}`)
-        }`;
+        headers.set(
+          "authorization",
+          `Basic ${base64(`${auth.username}:${auth.password}`)}`,
+        );
       } else {
         throw new TypeError(
           `Cannot create Pushgateway: auth must be { username, password } or { bearer }, got keys ${
@@ -157,7 +175,8 @@ export class Pushgateway {
         );
       }
     }
-    checkHeaders(OWNER, this.#headers);
+    // Lower-case names, so the body's content-type below replaces the user's.
+    this.#headers = Object.fromEntries(headers);
   }
 
   /**
