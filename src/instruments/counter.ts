@@ -12,26 +12,26 @@ import type {
   LabelValue,
   LabelValues,
 } from "../model.ts";
-import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import {
-  checkCallback,
   type CollectHook,
-  collectWithHook,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { SeriesCursor } from "./_series.ts";
 import {
   counterFamilyName,
-  headerOf,
-  type Series,
-  seriesOf,
+  InstrumentState,
+  type Writable,
 } from "./_instrument.ts";
+import { Metric } from "./metric.ts";
 
-// Public from here: options.ts, where it is declared, is not re-exported whole.
+// Public from here: options.ts, where they are declared, is not re-exported
+// whole, and metric.ts has no line of its own in mod.ts.
 export type { CollectHook };
+export { Metric };
 
 /**
  * Options of a {@linkcode Counter}: the options every metric takes, plus an
@@ -62,23 +62,17 @@ export interface CounterOptions<L extends string> extends MetricOptions<L> {
 }
 
 /** What the counter and its bound children share. */
-class CounterState {
-  readonly metric: string;
-  readonly clock: Clock;
-  readonly table: SeriesTable;
+class CounterState extends InstrumentState {
   /** The latest exemplar per series number. */
-  readonly exemplars: Map<number, Exemplar>;
+  readonly exemplars: Map<number, Exemplar> = new Map();
+  /** The one series of an unlabeled counter; undefined when it has labels. */
+  readonly self: UnlabeledCounter | undefined;
 
-  constructor(
-    metric: string,
-    clock: Clock,
-    table: SeriesTable,
-    exemplars: Map<number, Exemplar>,
-  ) {
-    this.metric = metric;
-    this.clock = clock;
-    this.table = table;
-    this.exemplars = exemplars;
+  constructor(resolved: ResolvedOptions) {
+    super(resolved, 1);
+    this.self = resolved.labelNames.length === 0
+      ? new UnlabeledCounter(this)
+      : undefined;
   }
 
   /** Adds to series `index`, found by a label lookup just now. */
@@ -119,6 +113,38 @@ class CounterState {
       `ignored a NaN increment of counter "${this.metric}"`,
     );
     return false;
+  }
+
+  override forget(index: number): void {
+    this.exemplars.delete(index);
+  }
+
+  override clear(): void {
+    this.exemplars.clear();
+    this.self?.reset();
+  }
+
+  child(values: readonly LabelValue[], index: number): CounterChild {
+    return this.self ?? new BoundCounter(this, values, index);
+  }
+
+  snapshot(): CounterFamily {
+    const { table, exemplars, self } = this;
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: CounterPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      const point: Writable<CounterPoint> = {
+        labels: labels[index]!,
+        value: self === undefined ? data[index]! : self.total,
+        created: created[index]!,
+      };
+      const exemplar = exemplars.size === 0 ? undefined : exemplars.get(index);
+      if (exemplar !== undefined) point.exemplar = exemplar;
+      points[i] = point;
+    }
+    return { type: "counter", ...this.header, points };
   }
 }
 
@@ -238,23 +264,9 @@ class UnlabeledCounter implements CounterChild {
  * ]);
  * ```
  */
-export class Counter<L extends string = never> {
-  /** The family name, without `_total`. */
-  readonly name: string;
-  /** What it measures. */
-  readonly help: string;
-  /** The unit, when declared. */
-  readonly unit: string | undefined;
-  /** The label names, in positional order. */
-  readonly labelNames: readonly L[];
-  /** The kind of family it collects. */
-  readonly type: "counter" = "counter";
+export class Counter<L extends string = never>
+  extends Metric<L, CounterChild, CounterFamily> {
   #state: CounterState;
-  #series: Series;
-  #children: ChildCache<CounterChild>;
-  #hook: CollectHook<Counter<L>> | undefined;
-  /** The one series of an unlabeled counter; undefined when it has labels. */
-  #self: UnlabeledCounter | undefined;
 
   /**
    * Declares a counter and registers it (with the default registry unless
@@ -268,44 +280,10 @@ export class Counter<L extends string = never> {
    */
   constructor(options: CounterOptions<L>) {
     const resolved = resolveOptions(options, [], counterFamilyName);
-    checkCallback(options.name, "collect", options.collect, false);
-    this.name = resolved.name;
-    this.help = resolved.help;
-    this.unit = resolved.unit;
-    this.labelNames = resolved.labelNames as readonly L[];
-    this.#hook = options.collect;
-    const exemplars = new Map<number, Exemplar>();
-    const series = seriesOf(options.name, resolved, 1, {
-      init: (index) => exemplars.delete(index),
-      forget: (index) => exemplars.delete(index),
-      clear: () => {
-        exemplars.clear();
-        this.#self?.reset();
-      },
-    });
-    const table = series.table;
-    this.#series = series;
-    const state = new CounterState(
-      options.name,
-      resolved.clock,
-      table,
-      exemplars,
-    );
+    const state = new CounterState(resolved);
+    super(resolved, "counter", options.collect, state);
     this.#state = state;
-    const self = resolved.labelNames.length === 0
-      ? new UnlabeledCounter(state)
-      : undefined;
-    this.#self = self;
-    this.#children = new ChildCache<CounterChild>(
-      table,
-      (values, index) => self ?? new BoundCounter(state, values, index),
-    );
     resolved.registry?.register(this);
-  }
-
-  /** Records folded into the overflow series because the series limit was reached. */
-  get droppedLabelSets(): number {
-    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -340,99 +318,19 @@ export class Counter<L extends string = never> {
     valueOrExemplar?: number | Labels,
     exemplar?: Labels,
   ): void {
+    const state = this.#state;
+    const self = state.self;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
-      const state = this.#state;
       const index = state.table.indexOf(labelsOrValue);
       const value = valueOrExemplar === undefined
         ? 1
         : valueOrExemplar as number;
-      if (this.#self === undefined) state.add(index, value, exemplar);
-      else this.#self.inc(value, exemplar);
-    } else if (this.#self !== undefined) {
-      this.#self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
+      if (self === undefined) state.add(index, value, exemplar);
+      else self.inc(value, exemplar);
+    } else if (self !== undefined) {
+      self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
     } else {
-      this.#state.table.indexOf(undefined); // throws: labels are required
+      state.table.indexOf(undefined); // throws: labels are required
     }
-  }
-
-  /**
-   * Returns the child bound to one label set, given as values in
-   * `labelNames` order; cached, so the same values give the same child.
-   * Past the series limit a new label set gets a new child on each call,
-   * bound to its own values: it records into the overflow series while the
-   * metric is full and into its own series once a removal or reset made room.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @returns The bound child.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  labels(...values: LabelValue[]): CounterChild;
-  /**
-   * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child (past the series limit, a
-   * new child each call, as for the positional form).
-   *
-   * @param labels One value per declared label.
-   * @returns The bound child.
-   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
-   */
-  labels(labels: LabelValues<L>): CounterChild;
-  labels(...args: unknown[]): CounterChild {
-    return this.#children.get(args);
-  }
-
-  /**
-   * Forgets one series; bound children of it stay valid and start it again
-   * (from 0, with a new `created`) on their next record.
-   *
-   * @param labels The series' label set.
-   * @throws {TypeError} When the label set does not match the declared labels.
-   */
-  remove(labels: LabelValues<L>): void;
-  /**
-   * Forgets one series given by its label values in `labelNames` order,
-   * like `labels(...values)`; bound children of it stay valid.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  remove(...values: LabelValue[]): void;
-  remove(...args: unknown[]): void {
-    this.#series.remove(args);
-  }
-
-  /**
-   * Forgets every series (an unlabeled counter restarts at 0); bound
-   * children stay valid.
-   */
-  reset(): void {
-    this.#series.reset();
-  }
-
-  /**
-   * Returns the counter's current state as a snapshot family, after running
-   * the `collect` hook (a promise when the hook returns one).
-   *
-   * @returns The family; points in series creation order.
-   */
-  collect(): CounterFamily | Promise<CounterFamily> {
-    return collectWithHook(this, this.#hook, () => this.#snapshot());
-  }
-
-  #snapshot(): CounterFamily {
-    const { table, exemplars } = this.#state;
-    const order = table.order();
-    const { labels, data, created } = table;
-    const self = this.#self;
-    const points: CounterPoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      const value = self === undefined ? data[index]! : self.total;
-      const exemplar = exemplars.size === 0 ? undefined : exemplars.get(index);
-      points[i] = exemplar === undefined
-        ? { labels: labels[index]!, value, created: created[index]! }
-        : { labels: labels[index]!, value, created: created[index]!, exemplar };
-    }
-    return { type: "counter", ...headerOf(this), points };
   }
 }

@@ -27,8 +27,7 @@ import type { SeriesTable } from "./_series.ts";
 import {
   checkAggregation,
   counterFamilyName,
-  headerOf,
-  tableOf,
+  InstrumentState,
 } from "./_instrument.ts";
 
 /**
@@ -157,22 +156,18 @@ type Observed = Map<number, number>;
  * it, so the table holds what the callback reports now, never more than
  * the series limit.
  */
-class Observations {
-  readonly table: SeriesTable;
-  readonly #metric: string;
+class Observations extends InstrumentState {
   readonly #kind: "counter" | "gauge";
   readonly #callback: ObserveCallback<string>;
   #inFlight = 0;
 
   constructor(
-    metric: string,
-    kind: "counter" | "gauge",
     resolved: ResolvedOptions,
+    kind: "counter" | "gauge",
     callback: ObserveCallback<string>,
   ) {
-    this.#metric = metric;
+    super(resolved, 0);
     this.#kind = kind;
-    this.table = tableOf(metric, resolved, 0);
     this.#callback = callback;
   }
 
@@ -213,7 +208,7 @@ class Observations {
     value: number,
     labels: LabelValues<string> | undefined,
   ): void {
-    const action = `Cannot observe ${this.#kind} "${this.#metric}"`;
+    const action = `Cannot observe ${this.#kind} "${this.metric}"`;
     if (typeof value !== "number") {
       throw new TypeError(
         `${action}: the value must be a number, got ${
@@ -224,8 +219,8 @@ class Observations {
     if (this.#kind === "counter" && !(value >= 0)) {
       // Runtime data from a callback: report once and leave the series out.
       warnOnce(
-        `observable-counter:${this.#metric}`,
-        `ignored a value of observable counter "${this.#metric}" that is not a non-negative number: ${value}`,
+        `observable-counter:${this.metric}`,
+        `ignored a value of observable counter "${this.metric}" that is not a non-negative number: ${value}`,
       );
       return;
     }
@@ -245,10 +240,12 @@ class Observations {
     if (table.labelNames.length === 0) return;
     const stale: Labels[] = [];
     const overflow = table.overflowIndex;
-    table.forEach((labels, index) => {
-      if (index !== overflow && !observed.has(index)) stale.push(labels);
-    });
-    for (const labels of stale) table.remove(labels);
+    for (const index of table.order()) {
+      if (index !== overflow && !observed.has(index)) {
+        stale.push(table.labels[index]!);
+      }
+    }
+    for (const labels of stale) table.remove([labels]);
   }
 }
 
@@ -334,9 +331,8 @@ export class ObservableCounter<L extends string = never> {
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     this.#observations = new Observations(
-      options.name,
-      "counter",
       resolved,
+      "counter",
       options.observe as ObserveCallback<string>,
     );
     resolved.registry?.register(this);
@@ -367,7 +363,7 @@ export class ObservableCounter<L extends string = never> {
           created: table.created[index]!,
         }),
       );
-      return { type: "counter", ...headerOf(this), points };
+      return { type: "counter", ...this.#observations.header, points };
     });
   }
 }
@@ -434,9 +430,8 @@ export class ObservableGauge<L extends string = never> {
     this.labelNames = resolved.labelNames as readonly L[];
     this.aggregation = aggregation;
     this.#observations = new Observations(
-      options.name,
-      "gauge",
       resolved,
+      "gauge",
       options.observe as ObserveCallback<string>,
     );
     resolved.registry?.register(this);
@@ -465,7 +460,7 @@ export class ObservableGauge<L extends string = never> {
       );
       return {
         type: "gauge",
-        ...headerOf(this),
+        ...this.#observations.header,
         aggregation: this.aggregation,
         points,
       };

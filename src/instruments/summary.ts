@@ -12,18 +12,16 @@ import type {
   SummaryFamily,
   SummaryPoint,
 } from "../model.ts";
-import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import {
-  checkCallback,
-  type CollectHook,
-  collectWithHook,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
-import { headerOf, type Series, seriesOf } from "./_instrument.ts";
+import { SeriesCursor } from "./_series.ts";
+import { InstrumentState } from "./_instrument.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
+import { Metric } from "./metric.ts";
 
 /**
  * Options of a {@linkcode Summary}.
@@ -84,29 +82,20 @@ const QUANTILE_MAX_SERIES = 100;
 const STRIDE = 2;
 
 /** What the summary and its bound children share. */
-class SummaryState {
-  readonly metric: string;
-  readonly clock: Clock;
-  readonly table: SeriesTable;
+class SummaryState extends InstrumentState {
   readonly percentiles: readonly number[];
   readonly windowMs: number;
   readonly ageBuckets: number;
   /** The quantile window of each series, by series number; empty without percentiles. */
-  readonly windows: (SlidingQuantiles | undefined)[];
+  windows: (SlidingQuantiles | undefined)[] = [];
 
   constructor(
-    metric: string,
-    clock: Clock,
-    table: SeriesTable,
-    windows: (SlidingQuantiles | undefined)[],
+    resolved: ResolvedOptions,
     percentiles: readonly number[],
     maxAgeSeconds: number,
     ageBuckets: number,
   ) {
-    this.metric = metric;
-    this.clock = clock;
-    this.table = table;
-    this.windows = windows;
+    super(resolved, STRIDE);
     this.percentiles = percentiles;
     this.windowMs = maxAgeSeconds * 1000;
     this.ageBuckets = ageBuckets;
@@ -150,6 +139,49 @@ class SummaryState {
       }
       return seconds;
     };
+  }
+
+  // Free the window's buffers: removed label sets must not hold memory.
+  override forget(index: number): void {
+    this.windows[index] = undefined;
+  }
+
+  override clear(): void {
+    this.windows = [];
+  }
+
+  child(values: readonly LabelValue[], index: number): SummaryChild {
+    return new BoundSummary(this, values, index);
+  }
+
+  snapshot(): SummaryFamily {
+    const { table, windows, percentiles, clock } = this;
+    const now = clock.monotonic();
+    const values: number[] = new Array(percentiles.length).fill(NaN);
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: SummaryPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      let quantiles: Quantile[] = [];
+      if (percentiles.length > 0) {
+        const window = windows[index];
+        if (window === undefined) values.fill(NaN);
+        else window.query(percentiles, now, values);
+        quantiles = percentiles.map((quantile, q) => ({
+          quantile,
+          value: values[q]!,
+        }));
+      }
+      points[i] = {
+        labels: labels[index]!,
+        count: data[index * STRIDE]!,
+        sum: data[index * STRIDE + 1]!,
+        created: created[index]!,
+        quantiles,
+      };
+    }
+    return { type: "summary", ...this.header, points };
   }
 }
 
@@ -305,17 +337,8 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
  * assert.ok(Number.isNaN(point?.quantiles[0]?.value));
  * ```
  */
-export class Summary<L extends string = never> {
-  /** The family name. */
-  readonly name: string;
-  /** What it measures. */
-  readonly help: string;
-  /** The unit, when declared. */
-  readonly unit: string | undefined;
-  /** The label names, in positional order. */
-  readonly labelNames: readonly L[];
-  /** The kind of family it collects. */
-  readonly type: "summary" = "summary";
+export class Summary<L extends string = never>
+  extends Metric<L, SummaryChild, SummaryFamily> {
   /** The ranks it reports, ascending; empty when it keeps only count and sum. */
   readonly percentiles: readonly number[];
   /** How long an observation counts towards the quantiles, in seconds. */
@@ -323,9 +346,6 @@ export class Summary<L extends string = never> {
   /** Slices the quantile window is cut into. */
   readonly ageBuckets: number;
   #state: SummaryState;
-  #series: Series;
-  #children: ChildCache<SummaryChild>;
-  #hook: CollectHook<Summary<L>> | undefined;
 
   /**
    * Declares a summary and registers it (with the default registry unless
@@ -360,53 +380,22 @@ export class Summary<L extends string = never> {
       (count) => Number.isInteger(count) && count >= 1,
       "an integer of at least 1",
     );
-    checkCallback(metric, "collect", options.collect, false);
     if (percentiles.length > 0 && options.maxSeries === undefined) {
       // Quantile windows are large (see the class doc): cap the default.
       resolved.maxSeries = Math.min(resolved.maxSeries, QUANTILE_MAX_SERIES);
     }
-    this.name = resolved.name;
-    this.help = resolved.help;
-    this.unit = resolved.unit;
-    this.labelNames = resolved.labelNames as readonly L[];
-    this.percentiles = percentiles;
-    this.maxAgeSeconds = maxAgeSeconds;
-    this.ageBuckets = ageBuckets;
-    this.#hook = options.collect;
-    const clock = resolved.clock;
-    const windows: (SlidingQuantiles | undefined)[] = [];
-    const series = seriesOf(metric, resolved, STRIDE, {
-      init: (index) => windows[index]?.clear(),
-      // Free the window's buffers: removed label sets must not hold memory.
-      forget: (index) => {
-        windows[index] = undefined;
-      },
-      clear: () => {
-        windows.length = 0; // frees every window's buffers
-      },
-    });
-    const table = series.table;
-    this.#series = series;
     const state = new SummaryState(
-      metric,
-      clock,
-      table,
-      windows,
+      resolved,
       percentiles,
       maxAgeSeconds,
       ageBuckets,
     );
+    super(resolved, "summary", options.collect, state);
+    this.percentiles = percentiles;
+    this.maxAgeSeconds = maxAgeSeconds;
+    this.ageBuckets = ageBuckets;
     this.#state = state;
-    this.#children = new ChildCache<SummaryChild>(
-      table,
-      (values, index) => new BoundSummary(state, values, index),
-    );
     resolved.registry?.register(this);
-  }
-
-  /** Records folded into the overflow series because the series limit was reached. */
-  get droppedLabelSets(): number {
-    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -460,102 +449,6 @@ export class Summary<L extends string = never> {
       }
       return index;
     });
-  }
-
-  /**
-   * Returns the child bound to one label set, given as values in
-   * `labelNames` order; cached, so the same values give the same child.
-   * Past the series limit a new label set gets a new child on each call,
-   * bound to its own values: it records into the overflow series while the
-   * metric is full and into its own series once a removal or reset made room.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @returns The bound child.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  labels(...values: LabelValue[]): SummaryChild;
-  /**
-   * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child (past the series limit, a
-   * new child each call, as for the positional form).
-   *
-   * @param labels One value per declared label.
-   * @returns The bound child.
-   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
-   */
-  labels(labels: LabelValues<L>): SummaryChild;
-  labels(...args: unknown[]): SummaryChild {
-    return this.#children.get(args);
-  }
-
-  /**
-   * Forgets one series, its quantile window included; bound children of it
-   * stay valid and start it again (from 0, with a new `created`) on their
-   * next record.
-   *
-   * @param labels The series' label set.
-   * @throws {TypeError} When the label set does not match the declared labels.
-   */
-  remove(labels: LabelValues<L>): void;
-  /**
-   * Forgets one series given by its label values in `labelNames` order,
-   * like `labels(...values)`; bound children of it stay valid.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  remove(...values: LabelValue[]): void;
-  remove(...args: unknown[]): void {
-    this.#series.remove(args);
-  }
-
-  /**
-   * Forgets every series (an unlabeled summary restarts at 0); bound
-   * children stay valid.
-   */
-  reset(): void {
-    this.#series.reset();
-  }
-
-  /**
-   * Returns the summary's current state as a snapshot family, after running
-   * the `collect` hook (a promise when the hook returns one). Quantiles are
-   * computed now, over the window ending now.
-   *
-   * @returns The family; points in series creation order.
-   */
-  collect(): SummaryFamily | Promise<SummaryFamily> {
-    return collectWithHook(this, this.#hook, () => this.#snapshot());
-  }
-
-  #snapshot(): SummaryFamily {
-    const { table, windows, percentiles, clock } = this.#state;
-    const now = clock.monotonic();
-    const values: number[] = new Array(percentiles.length).fill(NaN);
-    const order = table.order();
-    const { labels, data, created } = table;
-    const points: SummaryPoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      let quantiles: Quantile[] = [];
-      if (percentiles.length > 0) {
-        const window = windows[index];
-        if (window === undefined) values.fill(NaN);
-        else window.query(percentiles, now, values);
-        quantiles = percentiles.map((quantile, q) => ({
-          quantile,
-          value: values[q]!,
-        }));
-      }
-      points[i] = {
-        labels: labels[index]!,
-        count: data[index * STRIDE]!,
-        sum: data[index * STRIDE + 1]!,
-        created: created[index]!,
-        quantiles,
-      };
-    }
-    return { type: "summary", ...headerOf(this), points };
   }
 }
 
