@@ -137,6 +137,31 @@ Deno.test("Counter.inc() drops an exemplar over 128 code points without throwing
   ]);
 });
 
+Deno.test("Counter.inc() counts a surrogate pair in an exemplar as one code point", async () => {
+  const counter = new Counter({
+    name: "exemplar_emoji_total",
+    help: "X.",
+    registry: null,
+    clock: fixedClock(),
+  });
+  const warn = console.warn;
+  const warnings: unknown[] = [];
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    // 8 + 120 = 128 code points in 248 UTF-16 units: kept.
+    counter.inc({}, 1, { trace_id: "\u{1F600}".repeat(120) });
+    const kept = (await counter.collect()).points[0]?.exemplar?.labels;
+    assert.deepEqual(kept, { trace_id: "\u{1F600}".repeat(120) });
+    // A lone surrogate is one code point too: 8 + 121 = 129, dropped.
+    counter.inc({}, 1, { trace_id: "\u{1F600}".repeat(120) + "\ud800" });
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings, [
+    'edgemetrics: dropped an exemplar of metric "exemplar_emoji_total": its labels have 129 code points, more than the 128 OpenMetrics allows',
+  ]);
+});
+
 Deno.test("Counter.inc() ignores NaN with one warning and keeps the total", async () => {
   const counter = new Counter({
     name: "nan_counter_total",
