@@ -145,10 +145,9 @@ Deno.test("SeriesTable reuses the number of a removed series and zeroes its slot
   const table = new SeriesTable({
     metric: "t",
     labelNames: ["k"],
-    stride: 2,
     maxSeries: 10,
     clock: { now: () => t, monotonic: () => t },
-  });
+  }, 2);
   const a = table.indexOf({ k: "a" });
   const b = table.indexOf({ k: "b" });
   table.data[a * 2] = 5;
@@ -168,9 +167,8 @@ Deno.test("SeriesTable grows its storage past the first capacity and keeps every
   const table = new SeriesTable({
     metric: "grow",
     labelNames: ["a", "b"],
-    stride: 3,
     maxSeries: Infinity,
-  });
+  }, 3);
   for (let i = 0; i < 100; i++) {
     const index = table.indexOfValues([`x${i % 7}`, i]);
     table.data[index * 3 + 2] = i;
@@ -191,9 +189,8 @@ Deno.test("SeriesTable prunes emptied branches on remove so removed values free 
   const table = new SeriesTable({
     metric: "prune",
     labelNames: ["a", "b"],
-    stride: 1,
     maxSeries: 10,
-  });
+  }, 1);
   table.indexOf({ a: "x", b: "1" });
   table.indexOf({ a: "y", b: "1" });
   table.remove([{ a: "x", b: "1" }]);
@@ -268,9 +265,8 @@ Deno.test("SeriesTable never shares a labels object between two tables", () => {
     new SeriesTable({
       metric: "m",
       labelNames: [],
-      stride: 1,
       maxSeries: 1,
-    });
+    }, 1);
   const a = make();
   const b = make();
   a.order();

@@ -40,14 +40,7 @@ export class InstrumentState implements SeriesOwner {
   constructor(resolved: ResolvedOptions, stride: number) {
     this.metric = resolved.metric;
     this.clock = resolved.clock;
-    this.table = new SeriesTable({
-      metric: resolved.metric,
-      labelNames: resolved.labelNames,
-      stride,
-      maxSeries: resolved.maxSeries,
-      clock: resolved.clock,
-      owner: this,
-    });
+    this.table = new SeriesTable(resolved, stride, this);
     // `unit` only when one is declared: the snapshot has no `unit: undefined`.
     this.header = resolved.unit === undefined
       ? { name: resolved.name, help: resolved.help }
@@ -57,6 +50,17 @@ export class InstrumentState implements SeriesOwner {
   forget(_index: number): void {}
 
   clear(): void {}
+}
+
+/**
+ * A value as error messages quote it: numbers as they print (`NaN`,
+ * `Infinity`), anything else as JSON, or its type when JSON has no
+ * spelling for it (`undefined`, a function).
+ */
+export function describe(value: unknown): string {
+  return typeof value === "number"
+    ? String(value)
+    : JSON.stringify(value) ?? typeof value;
 }
 
 /**
@@ -116,9 +120,9 @@ export function checkAggregation(
   if (aggregation === undefined) return "sum";
   if (!AGGREGATIONS.includes(aggregation)) {
     throw new TypeError(
-      `Cannot declare metric "${metric}": aggregation must be one of ${
-        AGGREGATIONS.map((a) => `"${a}"`).join(", ")
-      }, got ${JSON.stringify(aggregation)}`,
+      `Cannot declare metric "${metric}": aggregation must be one of "sum", "max", "min", "all", got ${
+        JSON.stringify(aggregation)
+      }`,
     );
   }
   return aggregation;

@@ -71,17 +71,17 @@ export interface SeriesOwner {
   clear(): void;
 }
 
-/** Everything that creates a series needs to know about its metric. */
+/**
+ * Everything that creates a series needs to know about its metric: a
+ * subset of an instrument's checked options.
+ */
 export interface SeriesTableOptions {
+  /** The metric's name as declared, for messages. */
   metric: string;
   labelNames: readonly string[];
-  /** Float64 slots per series. */
-  stride: number;
   maxSeries: number;
   /** Where a new series' `created` time comes from. */
   clock?: Clock;
-  /** Told when series are removed. */
-  owner?: SeriesOwner;
 }
 
 /** See the module documentation. */
@@ -127,13 +127,21 @@ export class SeriesTable {
   /** Series numbers in collection order; null after the set of series changed. */
   #order: number[] | null = null;
 
-  constructor(options: SeriesTableOptions) {
+  /**
+   * @param stride Float64 slots per series.
+   * @param owner Told when series are removed.
+   */
+  constructor(
+    options: SeriesTableOptions,
+    stride: number,
+    owner?: SeriesOwner,
+  ) {
     this.metric = options.metric;
     this.labelNames = [...options.labelNames];
-    this.stride = options.stride;
+    this.stride = stride;
     this.#maxSeries = options.maxSeries;
     this.#clock = options.clock;
-    this.#owner = options.owner;
+    this.#owner = owner;
     const capacity = this.labelNames.length === 0 ? 1 : 8;
     this.data = new Float64Array(capacity * this.stride);
     this.created = new Float64Array(capacity);
@@ -149,20 +157,13 @@ export class SeriesTable {
     const names = this.labelNames;
     const n = names.length;
     if (n === 0) {
-      if (
-        labels !== undefined &&
-        (labels === null || typeof labels !== "object" ||
-          Object.keys(labels).length > 0)
-      ) {
-        this.#checkLabelObject(labels);
-      }
+      // Only `{}` (or nothing) names the one series.
+      if (labels !== undefined) this.#checkLabelObject(labels);
       return 0;
     }
     if (labels === undefined || labels === null) {
-      throw new TypeError(
-        `Cannot record to metric "${this.metric}": labels ${
-          names.map((x) => `"${x}"`).join(", ")
-        } are required`,
+      this.#fail(
+        `labels ${names.map((x) => `"${x}"`).join(", ")} are required`,
       );
     }
     let node = this.#root;
@@ -350,10 +351,8 @@ export class SeriesTable {
     return values.map((raw, i) => {
       if (typeof raw === "string") return raw;
       if (typeof raw === "number") return String(raw);
-      throw new TypeError(
-        `Cannot record to metric "${this.metric}": label "${
-          this.labelNames[i]
-        }" must be a string or number, got ${
+      this.#fail(
+        `label "${this.labelNames[i]}" must be a string or number, got ${
           raw === undefined ? "undefined (missing)" : JSON.stringify(raw)
         }`,
       );
@@ -373,21 +372,24 @@ export class SeriesTable {
 
   #checkLabelObject(labels: LabelValues<string>): void {
     if (typeof labels !== "object" || labels === null) {
-      throw new TypeError(
-        `Cannot record to metric "${this.metric}": labels must be an object, got ${
-          JSON.stringify(labels)
-        }`,
-      );
+      this.#fail(`labels must be an object, got ${JSON.stringify(labels)}`);
     }
     for (const name of Object.keys(labels)) {
       if (!this.labelNames.includes(name)) {
-        throw new TypeError(
-          `Cannot record to metric "${this.metric}": label "${name}" is not declared (declared: ${
+        this.#fail(
+          `label "${name}" is not declared (declared: ${
             this.labelNames.length ? this.labelNames.join(", ") : "none"
           })`,
         );
       }
     }
+  }
+
+  /** Throws the TypeError of a record with bad labels. */
+  #fail(detail: string): never {
+    throw new TypeError(
+      `Cannot record to metric "${this.metric}": ${detail}`,
+    );
   }
 }
 

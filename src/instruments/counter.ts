@@ -23,6 +23,7 @@ import {
 import { SeriesCursor } from "./_series.ts";
 import {
   counterFamilyName,
+  describe,
   InstrumentState,
   type Writable,
 } from "./_instrument.ts";
@@ -98,7 +99,7 @@ class CounterState extends InstrumentState {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot increment counter "${this.metric}": the amount must be a number, got ${
-          JSON.stringify(value) ?? typeof value
+          describe(value)
         }`,
       );
     }

@@ -20,6 +20,7 @@ import {
 import { SeriesCursor } from "./_series.ts";
 import {
   checkAggregation,
+  describe,
   InstrumentState,
   labeledTimer,
   timer,
@@ -116,7 +117,7 @@ class GaugeState extends InstrumentState {
   reject(action: string, what: string, value: unknown): never {
     throw new TypeError(
       `Cannot ${action} gauge "${this.metric}": the ${what} must be a number, got ${
-        JSON.stringify(value) ?? typeof value
+        describe(value)
       }`,
     );
   }

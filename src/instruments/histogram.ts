@@ -23,6 +23,7 @@ import {
 } from "./options.ts";
 import { SeriesCursor } from "./_series.ts";
 import {
+  describe,
   InstrumentState,
   labeledTimer,
   timer,
@@ -146,7 +147,7 @@ class HistogramState extends InstrumentState {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot observe histogram "${this.metric}": the value must be a number, got ${
-          JSON.stringify(value) ?? typeof value
+          describe(value)
         }`,
       );
     }
@@ -469,17 +470,16 @@ function checkBuckets(
   const what = `Cannot declare metric "${metric}"`;
   if (!Array.isArray(buckets)) {
     throw new TypeError(
-      `${what}: buckets must be an array of numbers, got ${
-        JSON.stringify(buckets) ?? typeof buckets
-      }`,
+      `${what}: buckets must be an array of numbers, got ${describe(buckets)}`,
     );
   }
   const bounds = buckets.at(-1) === Infinity ? buckets.slice(0, -1) : buckets;
   if (bounds.length === 0) {
+    // `buckets` is `[]` or `[Infinity]` here.
     throw new RangeError(
-      `${what}: buckets must hold at least one finite bound (+Inf is implicit), got ${
-        formatList(buckets)
-      }`,
+      `${what}: buckets must hold at least one finite bound (+Inf is implicit), got [${
+        buckets.join(", ")
+      }]`,
     );
   }
   for (let i = 0; i < bounds.length; i++) {
@@ -487,7 +487,7 @@ function checkBuckets(
     if (typeof bound !== "number") {
       throw new TypeError(
         `${what}: buckets must be numbers, got ${
-          JSON.stringify(bound) ?? typeof bound
+          describe(bound)
         } at position ${i}`,
       );
     }
@@ -510,11 +510,4 @@ function checkBuckets(
     }
   }
   return Object.freeze([...bounds]);
-}
-
-function formatList(values: readonly unknown[]): string {
-  return `[${
-    values.map((v) => typeof v === "number" ? String(v) : JSON.stringify(v))
-      .join(", ")
-  }]`;
 }

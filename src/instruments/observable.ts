@@ -27,6 +27,7 @@ import type { SeriesTable } from "./_series.ts";
 import {
   checkAggregation,
   counterFamilyName,
+  describe,
   InstrumentState,
 } from "./_instrument.ts";
 
@@ -211,9 +212,7 @@ class Observations extends InstrumentState {
     const action = `Cannot observe ${this.#kind} "${this.metric}"`;
     if (typeof value !== "number") {
       throw new TypeError(
-        `${action}: the value must be a number, got ${
-          JSON.stringify(value) ?? typeof value
-        }`,
+        `${action}: the value must be a number, got ${describe(value)}`,
       );
     }
     if (this.#kind === "counter" && !(value >= 0)) {

@@ -10,6 +10,7 @@ import { systemClock } from "../clock.ts";
 import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { checkMaxSeries, DEFAULT_MAX_SERIES } from "./_series.ts";
+import { describe } from "./_instrument.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
@@ -152,9 +153,7 @@ export function checkCallback(
   if (typeof value !== "function") {
     throw new TypeError(
       `Cannot declare metric "${metric}": ${option} must be a function, got ${
-        value === undefined
-          ? "undefined"
-          : JSON.stringify(value) ?? typeof value
+        describe(value)
       }`,
     );
   }

@@ -19,7 +19,7 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { SeriesCursor } from "./_series.ts";
-import { InstrumentState } from "./_instrument.ts";
+import { describe, InstrumentState } from "./_instrument.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 import { Metric } from "./metric.ts";
 
@@ -105,7 +105,7 @@ class SummaryState extends InstrumentState {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot observe summary "${this.metric}": the value must be a number, got ${
-          JSON.stringify(value) ?? typeof value
+          describe(value)
         }`,
       );
     }
@@ -460,7 +460,7 @@ function checkPercentiles(
   if (!Array.isArray(percentiles)) {
     throw new TypeError(
       `Cannot declare summary "${metric}": percentiles must be an array of numbers, got ${
-        JSON.stringify(percentiles) ?? typeof percentiles
+        describe(percentiles)
       }`,
     );
   }
@@ -469,7 +469,7 @@ function checkPercentiles(
     if (typeof p !== "number") {
       throw new TypeError(
         `Cannot declare summary "${metric}": a percentile must be a number, got ${
-          JSON.stringify(p) ?? typeof p
+          describe(p)
         }`,
       );
     }
@@ -504,7 +504,7 @@ function checkNumber(
   if (typeof value !== "number") {
     throw new TypeError(
       `Cannot declare summary "${metric}": ${option} must be a number, got ${
-        JSON.stringify(value) ?? typeof value
+        describe(value)
       }`,
     );
   }
