@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { GaugeAggregation, LabelValues } from "../model.ts";
+import type { GaugeAggregation, LabelValues, MetricType } from "../model.ts";
 import type { Clock } from "../clock.ts";
+import { warnOnce } from "../_warn.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { type SeriesOwner, SeriesTable } from "./_series.ts";
 
@@ -24,11 +25,13 @@ export type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * What an instrument and its bound children share: the series table, the
- * clock, the declared name for messages and the family header. A kind that
- * keeps more per series (exemplars, quantile windows) overrides `forget`
- * and `clear`, which the table calls when series go away.
+ * clock, the kind and declared name for messages, and the family header. A
+ * kind that keeps more per series (exemplars, quantile windows) overrides
+ * `forget` and `clear`, which the table calls when series go away.
  */
 export class InstrumentState implements SeriesOwner {
+  /** The kind of family it collects. */
+  readonly type: MetricType;
   /** The name as declared (a counter's with `_total`), for messages. */
   readonly metric: string;
   readonly clock: Clock;
@@ -37,7 +40,8 @@ export class InstrumentState implements SeriesOwner {
   readonly header: FamilyHeader;
 
   /** @param stride Float64 slots per series. */
-  constructor(resolved: ResolvedOptions, stride: number) {
+  constructor(resolved: ResolvedOptions, type: MetricType, stride: number) {
+    this.type = type;
     this.metric = resolved.metric;
     this.clock = resolved.clock;
     this.table = new SeriesTable(resolved, stride, this);
@@ -50,6 +54,30 @@ export class InstrumentState implements SeriesOwner {
   forget(_index: number): void {}
 
   clear(): void {}
+
+  /**
+   * Throws for a record of something that is not a number, e.g.
+   * `Cannot increment counter "jobs_total": the amount must be a number, got "1"`.
+   */
+  reject(action: string, what: string, value: unknown): never {
+    throw new TypeError(
+      `Cannot ${action} ${this.type} "${this.metric}": the ${what} must be a number, got ${
+        describe(value)
+      }`,
+    );
+  }
+
+  /**
+   * Warns once that a NaN `what` (an increment, an observation) was
+   * ignored: NaN is runtime data, not a programming error, and would
+   * poison a total or a sum for good.
+   */
+  ignoreNaN(what: string): void {
+    warnOnce(
+      `nan:${this.metric}`,
+      `ignored a NaN ${what} of ${this.type} "${this.metric}"`,
+    );
+  }
 }
 
 /**

@@ -12,7 +12,6 @@ import type {
   LabelValue,
   LabelValues,
 } from "../model.ts";
-import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import {
   type CollectHook,
@@ -23,7 +22,6 @@ import {
 import { SeriesCursor } from "./_series.ts";
 import {
   counterFamilyName,
-  describe,
   InstrumentState,
   type Writable,
 } from "./_instrument.ts";
@@ -70,7 +68,7 @@ class CounterState extends InstrumentState {
   readonly self: UnlabeledCounter | undefined;
 
   constructor(resolved: ResolvedOptions) {
-    super(resolved, 1);
+    super(resolved, "counter", 1);
     this.self = resolved.labelNames.length === 0
       ? new UnlabeledCounter(this)
       : undefined;
@@ -96,23 +94,13 @@ class CounterState extends InstrumentState {
    * negative amount or a non-number, returns false (skip it) for NaN.
    */
   accept(value: unknown): boolean {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Cannot increment counter "${this.metric}": the amount must be a number, got ${
-          describe(value)
-        }`,
-      );
-    }
+    if (typeof value !== "number") this.reject("increment", "amount", value);
     if (value < 0) {
       throw new RangeError(
         `Cannot increment counter "${this.metric}": a counter only goes up, got ${value}`,
       );
     }
-    // NaN is runtime data, not a programming error: keep the total usable.
-    warnOnce(
-      `nan:${this.metric}`,
-      `ignored a NaN increment of counter "${this.metric}"`,
-    );
+    this.ignoreNaN("increment");
     return false;
   }
 
@@ -282,7 +270,7 @@ export class Counter<L extends string = never>
   constructor(options: CounterOptions<L>) {
     const resolved = resolveOptions(options, [], counterFamilyName);
     const state = new CounterState(resolved);
-    super(resolved, "counter", options.collect, state);
+    super(resolved, options.collect, state);
     this.#state = state;
     resolved.registry?.register(this);
   }

@@ -20,7 +20,6 @@ import {
 import { SeriesCursor } from "./_series.ts";
 import {
   checkAggregation,
-  describe,
   InstrumentState,
   labeledTimer,
   timer,
@@ -95,7 +94,7 @@ class GaugeState extends InstrumentState {
   readonly aggregation: GaugeAggregation;
 
   constructor(resolved: ResolvedOptions, aggregation: GaugeAggregation) {
-    super(resolved, 1);
+    super(resolved, "gauge", 1);
     this.aggregation = aggregation;
   }
 
@@ -112,14 +111,6 @@ class GaugeState extends InstrumentState {
   set(index: number, value: number): void {
     if (typeof value !== "number") this.reject("set", "value", value);
     this.table.data[index] = value;
-  }
-
-  reject(action: string, what: string, value: unknown): never {
-    throw new TypeError(
-      `Cannot ${action} gauge "${this.metric}": the ${what} must be a number, got ${
-        describe(value)
-      }`,
-    );
   }
 
   child(values: readonly LabelValue[], index: number): GaugeChild {
@@ -285,7 +276,7 @@ export class Gauge<L extends string = never>
     const resolved = resolveOptions(options, []);
     const aggregation = checkAggregation(options.name, options.aggregation);
     const state = new GaugeState(resolved, aggregation);
-    super(resolved, "gauge", options.collect, state);
+    super(resolved, options.collect, state);
     this.aggregation = aggregation;
     this.#state = state;
     resolved.registry?.register(this);

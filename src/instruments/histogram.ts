@@ -12,7 +12,6 @@ import type {
   LabelValue,
   LabelValues,
 } from "../model.ts";
-import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import { DEFAULT_BUCKETS } from "./buckets.ts";
 import {
@@ -107,7 +106,7 @@ class HistogramState extends InstrumentState {
 
   constructor(resolved: ResolvedOptions, bounds: readonly number[]) {
     // Per series: one count per bucket, then the sum and the count.
-    super(resolved, bounds.length + 3);
+    super(resolved, "histogram", bounds.length + 3);
     this.bounds = bounds;
     let steps = 1;
     while ((1 << steps) - 1 < bounds.length) steps++;
@@ -121,7 +120,7 @@ class HistogramState extends InstrumentState {
   observe(index: number, value: number, exemplar: Labels | undefined): void {
     // `value !== value` is NaN; both checks are one comparison on numbers.
     if (typeof value !== "number" || value !== value) {
-      this.reject(value);
+      this.skip(value);
       return;
     }
     const bucket = bucketOf(this.search, this.steps, value);
@@ -143,19 +142,9 @@ class HistogramState extends InstrumentState {
   }
 
   /** Throws for a value that is not a number; warns once for NaN. */
-  reject(value: unknown): void {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Cannot observe histogram "${this.metric}": the value must be a number, got ${
-          describe(value)
-        }`,
-      );
-    }
-    // NaN is runtime data, not a programming error: keep sum and count usable.
-    warnOnce(
-      `nan:${this.metric}`,
-      `ignored a NaN observation of histogram "${this.metric}"`,
-    );
+  skip(value: unknown): void {
+    if (typeof value !== "number") this.reject("observe", "value", value);
+    this.ignoreNaN("observation");
   }
 
   override forget(index: number): void {
@@ -314,7 +303,7 @@ class BoundHistogram extends SeriesCursor implements HistogramChild {
 
   observe(value: number, exemplar?: Labels): void {
     if (typeof value !== "number" || value !== value) {
-      this.#state.reject(value);
+      this.#state.skip(value);
       return;
     }
     const bucket = bucketOf(this.#search, this.#steps, value);
@@ -388,7 +377,7 @@ export class Histogram<L extends string = never>
     const resolved = resolveOptions(options, ["le"]);
     const bounds = checkBuckets(options.name, options.buckets);
     const state = new HistogramState(resolved, bounds);
-    super(resolved, "histogram", options.collect, state);
+    super(resolved, options.collect, state);
     this.bounds = bounds;
     this.#state = state;
     resolved.registry?.register(this);

@@ -71,14 +71,12 @@ export class Metric<L extends string, C, F extends MetricFamily> {
    * Takes what the declaring subclass checked and built.
    *
    * @param resolved The checked options.
-   * @param type The kind of family.
    * @param hook The `collect` hook, if any.
    * @param state The state the metric shares with its bound children.
    * @throws {TypeError} When `hook` is not a function.
    */
   protected constructor(
     resolved: ResolvedOptions,
-    type: F["type"],
     hook: CollectHook<Metric<L, C, F>> | undefined,
     state: KindState<C, F>,
   ) {
@@ -87,7 +85,7 @@ export class Metric<L extends string, C, F extends MetricFamily> {
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
-    this.type = type;
+    this.type = state.type as F["type"];
     this.#hook = hook;
     this.#state = state;
   }

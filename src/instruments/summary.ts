@@ -12,7 +12,6 @@ import type {
   SummaryFamily,
   SummaryPoint,
 } from "../model.ts";
-import { warnOnce } from "../_warn.ts";
 import {
   type MetricOptions,
   type ResolvedOptions,
@@ -95,26 +94,16 @@ class SummaryState extends InstrumentState {
     maxAgeSeconds: number,
     ageBuckets: number,
   ) {
-    super(resolved, STRIDE);
+    super(resolved, "summary", STRIDE);
     this.percentiles = percentiles;
     this.windowMs = maxAgeSeconds * 1000;
     this.ageBuckets = ageBuckets;
   }
 
   observe(index: number, value: number): void {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Cannot observe summary "${this.metric}": the value must be a number, got ${
-          describe(value)
-        }`,
-      );
-    }
+    if (typeof value !== "number") this.reject("observe", "value", value);
     if (value !== value) {
-      // NaN is runtime data, not a programming error: keep the series usable.
-      warnOnce(
-        `nan:${this.metric}`,
-        `ignored a NaN observation of summary "${this.metric}"`,
-      );
+      this.ignoreNaN("observation");
       return;
     }
     const data = this.table.data;
@@ -362,10 +351,10 @@ export class Summary<L extends string = never>
    */
   constructor(options: SummaryOptions<L>) {
     const resolved = resolveOptions(options, ["quantile"]);
-    const metric = options.name;
-    const percentiles = checkPercentiles(metric, options.percentiles);
+    const what = `Cannot declare summary "${options.name}"`;
+    const percentiles = checkPercentiles(what, options.percentiles);
     const maxAgeSeconds = checkNumber(
-      metric,
+      what,
       "maxAgeSeconds",
       options.maxAgeSeconds,
       600,
@@ -373,7 +362,7 @@ export class Summary<L extends string = never>
       "greater than 0",
     );
     const ageBuckets = checkNumber(
-      metric,
+      what,
       "ageBuckets",
       options.ageBuckets,
       5,
@@ -390,7 +379,7 @@ export class Summary<L extends string = never>
       maxAgeSeconds,
       ageBuckets,
     );
-    super(resolved, "summary", options.collect, state);
+    super(resolved, options.collect, state);
     this.percentiles = percentiles;
     this.maxAgeSeconds = maxAgeSeconds;
     this.ageBuckets = ageBuckets;
@@ -452,14 +441,15 @@ export class Summary<L extends string = never>
   }
 }
 
+/** Checks the ranks; `what` starts the messages. */
 function checkPercentiles(
-  metric: string,
+  what: string,
   percentiles: readonly number[] | undefined,
 ): readonly number[] {
   if (percentiles === undefined) return Object.freeze([]);
   if (!Array.isArray(percentiles)) {
     throw new TypeError(
-      `Cannot declare summary "${metric}": percentiles must be an array of numbers, got ${
+      `${what}: percentiles must be an array of numbers, got ${
         describe(percentiles)
       }`,
     );
@@ -468,19 +458,17 @@ function checkPercentiles(
   for (const p of percentiles as readonly unknown[]) {
     if (typeof p !== "number") {
       throw new TypeError(
-        `Cannot declare summary "${metric}": a percentile must be a number, got ${
-          describe(p)
-        }`,
+        `${what}: a percentile must be a number, got ${describe(p)}`,
       );
     }
     if (!(p >= 0 && p <= 1)) {
       throw new RangeError(
-        `Cannot declare summary "${metric}": a percentile must be between 0 and 1, got ${p}`,
+        `${what}: a percentile must be between 0 and 1, got ${p}`,
       );
     }
     if (p <= previous) {
       throw new RangeError(
-        `Cannot declare summary "${metric}": percentiles must be strictly increasing, got ${p} after ${previous}`,
+        `${what}: percentiles must be strictly increasing, got ${p} after ${previous}`,
       );
     }
     previous = p;
@@ -490,10 +478,11 @@ function checkPercentiles(
 
 /**
  * Checks a numeric option of a summary: `fallback` when omitted, a
- * TypeError for a non-number, a RangeError when `valid` rejects it.
+ * TypeError for a non-number, a RangeError when `valid` rejects it; `what`
+ * starts the messages.
  */
 function checkNumber(
-  metric: string,
+  what: string,
   option: string,
   value: number | undefined,
   fallback: number,
@@ -503,14 +492,12 @@ function checkNumber(
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot declare summary "${metric}": ${option} must be a number, got ${
-        describe(value)
-      }`,
+      `${what}: ${option} must be a number, got ${describe(value)}`,
     );
   }
   if (!valid(value)) {
     throw new RangeError(
-      `Cannot declare summary "${metric}": ${option} must be ${rule}, got ${value}`,
+      `${what}: ${option} must be ${rule}, got ${value}`,
     );
   }
   return value;
