@@ -266,12 +266,6 @@ export class SlidingQuantiles {
     QuantileSketch.query(live, qs, out);
   }
 
-  /** Forgets every observation. */
-  clear(): void {
-    for (const sketch of this.#sketches) sketch?.clear();
-    this.#epochs.fill(-Infinity);
-  }
-
   #epoch(nowMs: number): number {
     // An infinite window has one everlasting slice; `|| 0` folds -0 into 0.
     return Math.floor(nowMs / this.#sliceMs) || 0;

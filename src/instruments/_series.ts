@@ -166,6 +166,8 @@ export class SeriesTable {
         `labels ${names.map((x) => `"${x}"`).join(", ")} are required`,
       );
     }
+    // The string test is inline, keyOf() only for the rest: keyOf() alone
+    // measured W2 inc(labels) 1.19x the floor against 1.08x.
     let node = this.#root;
     for (let i = 0; i < n - 1; i++) {
       const raw = labels[names[i]!];
@@ -400,7 +402,8 @@ export class SeriesTable {
  * or removed a series, whose number may since have been reused), the child
  * looks its series up again, starting it anew if it was removed.
  */
-export class SeriesCursor {
+export class SeriesCursor<S extends { readonly table: SeriesTable }> {
+  readonly #state: S;
   readonly #table: SeriesTable;
   readonly #values: readonly LabelValue[];
   #version: number;
@@ -409,11 +412,14 @@ export class SeriesCursor {
   #base: number;
   #data: Float64Array;
 
-  constructor(
-    table: SeriesTable,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
+  /**
+   * @param state What the child shares with its metric, the table included.
+   * @param values The label values, in declaration order.
+   * @param index The series number they have now.
+   */
+  constructor(state: S, values: readonly LabelValue[], index: number) {
+    const table = state.table;
+    this.#state = state;
     this.#table = table;
     this.#values = values;
     this.#version = table.version;
@@ -437,6 +443,11 @@ export class SeriesCursor {
   /** The series number; read after calling {@linkcode data}. */
   index(): number {
     return this.#index;
+  }
+
+  /** What the child shares with its metric. */
+  state(): S {
+    return this.#state;
   }
 
   #refresh(): void {

@@ -166,24 +166,15 @@ export interface CounterChild {
   inc(value?: number, exemplar?: Labels): void;
 }
 
-class BoundCounter extends SeriesCursor implements CounterChild {
-  readonly #state: CounterState;
-
-  constructor(
-    state: CounterState,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
-    super(state.table, values, index);
-    this.#state = state;
-  }
-
+class BoundCounter extends SeriesCursor<CounterState> implements CounterChild {
   inc(value = 1, exemplar?: Labels): void {
     if (typeof value !== "number" || !(value >= 0)) {
-      if (!this.#state.accept(value)) return;
+      if (!this.state().accept(value)) return;
     }
     this.data()[this.base()]! += value;
-    if (exemplar !== undefined) this.#state.keep(this.index(), value, exemplar);
+    if (exemplar !== undefined) {
+      this.state().keep(this.index(), value, exemplar);
+    }
   }
 }
 

@@ -185,39 +185,32 @@ export interface GaugeChild {
   startTimer(): () => number;
 }
 
-class BoundGauge extends SeriesCursor implements GaugeChild {
-  readonly #state: GaugeState;
-
-  constructor(state: GaugeState, values: readonly LabelValue[], index: number) {
-    super(state.table, values, index);
-    this.#state = state;
-  }
-
+class BoundGauge extends SeriesCursor<GaugeState> implements GaugeChild {
   inc(value = 1): void {
     if (typeof value !== "number") {
-      this.#state.reject("increment", "amount", value);
+      this.state().reject("increment", "amount", value);
     }
     this.data()[this.base()]! += value;
   }
 
   dec(value = 1): void {
     if (typeof value !== "number") {
-      this.#state.reject("decrement", "amount", value);
+      this.state().reject("decrement", "amount", value);
     }
     this.data()[this.base()]! -= value;
   }
 
   set(value: number): void {
-    if (typeof value !== "number") this.#state.reject("set", "value", value);
+    if (typeof value !== "number") this.state().reject("set", "value", value);
     this.data()[this.base()] = value;
   }
 
   setToCurrentTime(): void {
-    this.set(this.#state.clock.now() / 1000);
+    this.set(this.state().clock.now() / 1000);
   }
 
   startTimer(): () => number {
-    return timer(this.#state.clock, (seconds) => this.set(seconds));
+    return timer(this.state().clock, (seconds) => this.set(seconds));
   }
 }
 

@@ -282,8 +282,8 @@ export interface HistogramChild {
   startTimer(): () => number;
 }
 
-class BoundHistogram extends SeriesCursor implements HistogramChild {
-  readonly #state: HistogramState;
+class BoundHistogram extends SeriesCursor<HistogramState>
+  implements HistogramChild {
   // Copies of the state's constants: one load each instead of two.
   readonly #search: Float64Array;
   readonly #steps: number;
@@ -294,8 +294,7 @@ class BoundHistogram extends SeriesCursor implements HistogramChild {
     values: readonly LabelValue[],
     index: number,
   ) {
-    super(state.table, values, index);
-    this.#state = state;
+    super(state, values, index);
     this.#search = state.search;
     this.#steps = state.steps;
     this.#buckets = state.buckets;
@@ -303,7 +302,7 @@ class BoundHistogram extends SeriesCursor implements HistogramChild {
 
   observe(value: number, exemplar?: Labels): void {
     if (typeof value !== "number" || value !== value) {
-      this.#state.skip(value);
+      this.state().skip(value);
       return;
     }
     const bucket = bucketOf(this.#search, this.#steps, value);
@@ -314,12 +313,12 @@ class BoundHistogram extends SeriesCursor implements HistogramChild {
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
     if (exemplar !== undefined) {
-      this.#state.keep(this.index(), bucket, value, exemplar);
+      this.state().keep(this.index(), bucket, value, exemplar);
     }
   }
 
   startTimer(): () => number {
-    return timer(this.#state.clock, (seconds) => this.observe(seconds));
+    return timer(this.state().clock, (seconds) => this.observe(seconds));
   }
 }
 

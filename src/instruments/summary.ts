@@ -217,8 +217,7 @@ export interface SummaryChild {
   startTimer(): () => number;
 }
 
-class BoundSummary extends SeriesCursor implements SummaryChild {
-  readonly #state: SummaryState;
+class BoundSummary extends SeriesCursor<SummaryState> implements SummaryChild {
   readonly #index: () => number;
 
   constructor(
@@ -226,8 +225,7 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
     values: readonly LabelValue[],
     index: number,
   ) {
-    super(state.table, values, index);
-    this.#state = state;
+    super(state, values, index);
     this.#index = () => {
       this.data(); // looks the series up again if the table changed
       return this.index();
@@ -235,11 +233,11 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
   }
 
   observe(value: number): void {
-    this.#state.observe(this.#index(), value);
+    this.state().observe(this.#index(), value);
   }
 
   startTimer(): () => number {
-    return this.#state.timer(this.#index);
+    return this.state().timer(this.#index);
   }
 }
 
