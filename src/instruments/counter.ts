@@ -247,6 +247,12 @@ class UnlabeledCounter implements CounterChild {
 export class Counter<L extends string = never>
   extends Metric<L, CounterChild, CounterFamily> {
   #state: CounterState;
+  /**
+   * The state's unlabeled series, kept here too: `inc()` on an unlabeled
+   * counter then loads one field, not two (W1 measured 1.7x the floor
+   * through the state, 1.35x with this field).
+   */
+  #self: UnlabeledCounter | undefined;
 
   /**
    * Declares a counter and registers it (with the default registry unless
@@ -263,6 +269,7 @@ export class Counter<L extends string = never>
     const state = new CounterState(resolved);
     super(resolved, options.collect, state);
     this.#state = state;
+    this.#self = state.self;
     resolved.registry?.register(this);
   }
 
@@ -298,9 +305,9 @@ export class Counter<L extends string = never>
     valueOrExemplar?: number | Labels,
     exemplar?: Labels,
   ): void {
-    const state = this.#state;
-    const self = state.self;
+    const self = this.#self;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      const state = this.#state;
       const index = state.table.indexOf(labelsOrValue);
       const value = valueOrExemplar === undefined
         ? 1
@@ -310,7 +317,7 @@ export class Counter<L extends string = never>
     } else if (self !== undefined) {
       self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
     } else {
-      state.table.indexOf(undefined); // throws: labels are required
+      this.#state.table.indexOf(undefined); // throws: labels are required
     }
   }
 }
