@@ -11,6 +11,19 @@ function fixedClock(t = 1_000): Clock & { t: number } {
   return clock;
 }
 
+/** Captures console.warn while `body` runs. */
+function captureWarnings(body: () => void): string[] {
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    body();
+  } finally {
+    console.warn = warn;
+  }
+  return warnings;
+}
+
 Deno.test("Counter.inc() starts an unlabeled counter at 0 and adds 1 or the amount", async () => {
   const clock = fixedClock(5_000);
   const registry = new Registry({ clock });
@@ -119,21 +132,39 @@ Deno.test("Counter.inc() drops an exemplar over 128 code points without throwing
     registry: null,
     clock: fixedClock(),
   });
-  const warn = console.warn;
-  const warnings: unknown[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
-  try {
+  const warnings = captureWarnings(() => {
     counter.inc({}, 1, { trace_id: "x".repeat(120) }); // 8 + 120 = 128: kept
     counter.inc({}, 1, { trace_id: "é".repeat(121) }); // 129: dropped
     counter.inc({}, 1, { trace_id: "y".repeat(200) }); // dropped, no second warning
-  } finally {
-    console.warn = warn;
-  }
+  });
   const point = (await counter.collect()).points[0];
   assert.equal(point?.value, 3);
   assert.deepEqual(point?.exemplar?.labels, { trace_id: "x".repeat(120) });
   assert.deepEqual(warnings, [
     'edgemetrics: dropped an exemplar of metric "exemplar_too_long_total": its labels have 129 code points, more than the 128 OpenMetrics allows',
+  ]);
+});
+
+Deno.test("Counter.inc() counts a surrogate pair in an exemplar as one code point", async () => {
+  const counter = new Counter({
+    name: "exemplar_emoji_total",
+    help: "X.",
+    registry: null,
+    clock: fixedClock(),
+  });
+  const warnings = captureWarnings(() => {
+    // 8 + 120 = 128 code points in 248 UTF-16 units: kept.
+    counter.inc({}, 1, { trace_id: "\u{1F600}".repeat(120) });
+    // A lone surrogate is one code point too: 8 + 121 = 129, dropped.
+    counter.inc({}, 1, { trace_id: "\u{1F600}".repeat(120) + "\ud800" });
+  });
+  const point = (await counter.collect()).points[0];
+  assert.equal(point?.value, 2);
+  assert.deepEqual(point?.exemplar?.labels, {
+    trace_id: "\u{1F600}".repeat(120),
+  });
+  assert.deepEqual(warnings, [
+    'edgemetrics: dropped an exemplar of metric "exemplar_emoji_total": its labels have 129 code points, more than the 128 OpenMetrics allows',
   ]);
 });
 
@@ -144,16 +175,11 @@ Deno.test("Counter.inc() ignores NaN with one warning and keeps the total", asyn
     registry: null,
     clock: fixedClock(),
   });
-  const warn = console.warn;
-  const warnings: unknown[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
-  try {
+  const warnings = captureWarnings(() => {
     counter.inc(1);
     counter.inc(NaN);
     counter.labels().inc(NaN);
-  } finally {
-    console.warn = warn;
-  }
+  });
   assert.equal((await counter.collect()).points[0]?.value, 1);
   assert.deepEqual(warnings, [
     'edgemetrics: ignored a NaN increment of counter "nan_counter_total"',

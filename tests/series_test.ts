@@ -145,40 +145,39 @@ Deno.test("SeriesTable reuses the number of a removed series and zeroes its slot
   const table = new SeriesTable({
     metric: "t",
     labelNames: ["k"],
-    stride: 2,
     maxSeries: 10,
     clock: { now: () => t, monotonic: () => t },
-  });
+  }, 2);
   const a = table.indexOf({ k: "a" });
   const b = table.indexOf({ k: "b" });
   table.data[a * 2] = 5;
   table.data[a * 2 + 1] = 6;
-  assert.equal(table.remove({ k: "a" }), a);
-  assert.equal(table.remove({ k: "a" }), -1);
+  assert.equal(table.remove([{ k: "a" }]), a);
+  assert.equal(table.remove([{ k: "a" }]), -1);
   t = 2;
   const c = table.indexOf({ k: "c" });
   assert.equal(c, a);
   assert.deepEqual([...table.data.subarray(c * 2, c * 2 + 2)], [0, 0]);
   assert.equal(table.created[c], 2);
   assert.equal(table.indexOf({ k: "b" }), b);
-  assert.equal(table.size, 2);
+  assert.equal(table.order().length, 2);
 });
 
 Deno.test("SeriesTable grows its storage past the first capacity and keeps every value", () => {
   const table = new SeriesTable({
     metric: "grow",
     labelNames: ["a", "b"],
-    stride: 3,
     maxSeries: Infinity,
-  });
+  }, 3);
   for (let i = 0; i < 100; i++) {
     const index = table.indexOfValues([`x${i % 7}`, i]);
     table.data[index * 3 + 2] = i;
   }
   const seen: [string, number][] = [];
-  table.forEach((labels, index) => {
+  for (const index of table.order()) {
+    const labels = table.labels[index]!;
     seen.push([`${labels.a}/${labels.b}`, table.data[index * 3 + 2]!]);
-  });
+  }
   assert.equal(seen.length, 100);
   assert.deepEqual(
     seen.toSorted((x, y) => x[1] - y[1]).slice(0, 3),
@@ -190,14 +189,15 @@ Deno.test("SeriesTable prunes emptied branches on remove so removed values free 
   const table = new SeriesTable({
     metric: "prune",
     labelNames: ["a", "b"],
-    stride: 1,
     maxSeries: 10,
-  });
+  }, 1);
   table.indexOf({ a: "x", b: "1" });
   table.indexOf({ a: "y", b: "1" });
-  table.remove({ a: "x", b: "1" });
+  table.remove([{ a: "x", b: "1" }]);
   const seen: string[] = [];
-  table.forEach((labels) => seen.push(JSON.stringify(labels)));
+  for (const index of table.order()) {
+    seen.push(JSON.stringify(table.labels[index]));
+  }
   assert.deepEqual(seen, ['{"a":"y","b":"1"}']);
   // a missing label value never matches a series whose value is "undefined"
   table.indexOf({ a: "undefined", b: "undefined" });
@@ -265,9 +265,8 @@ Deno.test("SeriesTable never shares a labels object between two tables", () => {
     new SeriesTable({
       metric: "m",
       labelNames: [],
-      stride: 1,
       maxSeries: 1,
-    });
+    }, 1);
   const a = make();
   const b = make();
   a.order();

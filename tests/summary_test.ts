@@ -5,11 +5,7 @@ import {
   Registry,
   Summary,
 } from "@edgemetrics/edgemetrics";
-import {
-  QuantileSketch,
-  queryQuantiles,
-  SKETCH_K,
-} from "../src/instruments/_quantiles.ts";
+import { QuantileSketch, SKETCH_K } from "../src/instruments/_quantiles.ts";
 import { promtoolCheckMetrics } from "./_peers.ts";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
@@ -295,7 +291,7 @@ Deno.test("QuantileSketch certifies its rank error and stays within its memory b
   // Every rank from 0 to 1 in steps of 0.001 is within the certified bound.
   const ranks = Array.from({ length: 1001 }, (_, i) => i / 1000);
   const out: number[] = [];
-  queryQuantiles([sketch], ranks, out);
+  QuantileSketch.query([sketch], ranks, out);
   for (let i = 0; i < ranks.length; i++) {
     const error = rankError(values, ranks[i]!, out[i]!);
     assert.ok(error <= sketch.errorBound, `rank ${ranks[i]}: off by ${error}`);
@@ -308,11 +304,11 @@ Deno.test("QuantileSketch is exact below k values and holds a quiet series in a 
   assert.equal(sketch.errorBound, 0);
   assert.equal(sketch.capacity, 128);
   const out: number[] = [];
-  queryQuantiles([sketch], [0, 0.01, 0.5, 0.995, 1], out);
+  QuantileSketch.query([sketch], [0, 0.01, 0.5, 0.995, 1], out);
   assert.deepEqual(out, [1, 1, 50, 100, 100]);
   sketch.clear();
   const empty: number[] = [];
-  queryQuantiles([sketch], [0, 0.5, 1], empty);
+  QuantileSketch.query([sketch], [0, 0.5, 1], empty);
   assert.deepEqual(empty, [NaN, NaN, NaN]);
   assert.equal(sketch.capacity, 128); // buffers are kept for reuse
 });

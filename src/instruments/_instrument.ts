@@ -1,87 +1,94 @@
 /**
  * What the instruments share around their series table, so each kind's file
- * holds only what makes it that kind: the table made from resolved options
- * with the lifecycle of the kind's per-series state, the family header, the
- * timers, and the gauge aggregation check. Nothing here is on a record path.
+ * holds only what makes it that kind: the state an instrument shares with
+ * its bound children, the family header, the timers, and the gauge
+ * aggregation check. Nothing here is on a record path.
  *
  * @module
  */
 
-import type { GaugeAggregation } from "../model.ts";
+import type { GaugeAggregation, LabelValues, MetricType } from "../model.ts";
 import type { Clock } from "../clock.ts";
+import { warnOnce } from "../_warn.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { SeriesTable } from "./_series.ts";
+import { type SeriesOwner, SeriesTable } from "./_series.ts";
 
-/**
- * What an instrument keeps per series beside the table's numbers (exemplars,
- * quantile windows), and how the table tells it a series' life changed.
- */
-export interface SeriesState {
-  /** A series number was (re)allocated: start its state afresh. */
-  init?: (index: number) => void;
-  /** A series was removed: free its state now. */
-  forget?: (index: number) => void;
-  /** Every series was dropped: free all state. */
-  clear?: () => void;
+/** The name, help and unit a family carries, as the snapshot spells them. */
+export interface FamilyHeader {
+  readonly name: string;
+  readonly help: string;
+  readonly unit?: string;
 }
 
-/**
- * The series table of an instrument declared with `resolved` options and
- * `stride` numbers per series; `init` starts a (re)allocated series' state.
- */
-export function tableOf(
-  metric: string,
-  resolved: ResolvedOptions,
-  stride: number,
-  init?: (index: number) => void,
-): SeriesTable {
-  return new SeriesTable({
-    metric,
-    labelNames: resolved.labelNames,
-    stride,
-    maxSeries: resolved.maxSeries,
-    clock: resolved.clock,
-    init,
-  });
-}
+/** A snapshot point under construction: optional fields are added last. */
+export type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * {@linkcode tableOf} with the instrument's per-series state hooked to the
- * table's series lifecycle (see {@linkcode Series}).
+ * What an instrument and its bound children share: the series table, the
+ * clock, the kind and declared name for messages, and the family header. A
+ * kind that keeps more per series (exemplars, quantile windows) overrides
+ * `forget` and `clear`, which the table calls when series go away.
  */
-export function seriesOf(
-  metric: string,
-  resolved: ResolvedOptions,
-  stride: number,
-  state: SeriesState = {},
-): Series {
-  return new Series(tableOf(metric, resolved, stride, state.init), state);
-}
-
-/**
- * A series table with the lifecycle of the instrument's own per-series
- * state: `remove` and `reset` as every instrument exposes them.
- */
-export class Series {
+export class InstrumentState implements SeriesOwner {
+  /** The kind of family it collects. */
+  readonly type: MetricType;
+  /** The name as declared (a counter's with `_total`), for messages. */
+  readonly metric: string;
+  readonly clock: Clock;
   readonly table: SeriesTable;
-  readonly #state: SeriesState;
+  /** The name, help and unit every snapshot of the family starts with. */
+  readonly header: FamilyHeader;
 
-  constructor(table: SeriesTable, state: SeriesState) {
-    this.table = table;
-    this.#state = state;
+  /** @param stride Float64 slots per series. */
+  constructor(resolved: ResolvedOptions, type: MetricType, stride: number) {
+    this.type = type;
+    this.metric = resolved.metric;
+    this.clock = resolved.clock;
+    this.table = new SeriesTable(resolved, stride, this);
+    // `unit` only when one is declared: the snapshot has no `unit: undefined`.
+    this.header = resolved.unit === undefined
+      ? { name: resolved.name, help: resolved.help }
+      : { name: resolved.name, help: resolved.help, unit: resolved.unit };
   }
 
-  /** Forgets a series given as `remove(labelObject)` or `remove(...values)`. */
-  remove(args: readonly unknown[]): void {
-    const index = this.table.removeArgs(args);
-    if (index >= 0) this.#state.forget?.(index);
+  forget(_index: number): void {}
+
+  clear(): void {}
+
+  /**
+   * Throws for a record of something that is not a number, e.g.
+   * `Cannot increment counter "jobs_total": the amount must be a number, got "1"`.
+   */
+  reject(action: string, what: string, value: unknown): never {
+    throw new TypeError(
+      `Cannot ${action} ${this.type} "${this.metric}": the ${what} must be a number, got ${
+        describe(value)
+      }`,
+    );
   }
 
-  /** Forgets every series (an unlabeled instrument restarts at zero). */
-  reset(): void {
-    this.#state.clear?.();
-    this.table.reset();
+  /**
+   * Warns once that a NaN `what` (an increment, an observation) was
+   * ignored: NaN is runtime data, not a programming error, and would
+   * poison a total or a sum for good.
+   */
+  ignoreNaN(what: string): void {
+    warnOnce(
+      `nan:${this.metric}`,
+      `ignored a NaN ${what} of ${this.type} "${this.metric}"`,
+    );
   }
+}
+
+/**
+ * A value as error messages quote it: numbers as they print (`NaN`,
+ * `Infinity`), anything else as JSON, or its type when JSON has no
+ * spelling for it (`undefined`, a function).
+ */
+export function describe(value: unknown): string {
+  return typeof value === "number"
+    ? String(value)
+    : JSON.stringify(value) ?? typeof value;
 }
 
 /**
@@ -96,22 +103,6 @@ export function counterFamilyName(name: string): string {
     );
   }
   return family;
-}
-
-/** The name, help and unit a family carries, as the snapshot spells them. */
-export interface FamilyHeader {
-  readonly name: string;
-  readonly help: string;
-  readonly unit?: string;
-}
-
-/** The header of an instrument's family: `unit` only when one is declared. */
-export function headerOf(
-  instrument: { name: string; help: string; unit: string | undefined },
-): FamilyHeader {
-  return instrument.unit === undefined
-    ? { name: instrument.name, help: instrument.help }
-    : { name: instrument.name, help: instrument.help, unit: instrument.unit };
 }
 
 /**
@@ -131,6 +122,22 @@ export function timer<A extends unknown[]>(
   };
 }
 
+/**
+ * The timer of a gauge or histogram started with some labels: the function
+ * that ends it takes the rest (or overrides), looks the series up then and
+ * passes its number and the elapsed seconds to `record`.
+ */
+export function labeledTimer<L extends string>(
+  state: InstrumentState,
+  labels: Partial<LabelValues<L>> | undefined,
+  record: (index: number, seconds: number) => void,
+): (labels?: Partial<LabelValues<L>>) => number {
+  return timer(state.clock, (seconds, more?: Partial<LabelValues<L>>) => {
+    const all = more === undefined ? labels : { ...labels, ...more };
+    record(state.table.indexOf(all as LabelValues<L>), seconds);
+  });
+}
+
 const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "all"];
 
 /** Checks a gauge's `aggregation` option; returns it, `sum` when omitted. */
@@ -141,9 +148,9 @@ export function checkAggregation(
   if (aggregation === undefined) return "sum";
   if (!AGGREGATIONS.includes(aggregation)) {
     throw new TypeError(
-      `Cannot declare metric "${metric}": aggregation must be one of ${
-        AGGREGATIONS.map((a) => `"${a}"`).join(", ")
-      }, got ${JSON.stringify(aggregation)}`,
+      `Cannot declare metric "${metric}": aggregation must be one of "sum", "max", "min", "all", got ${
+        JSON.stringify(aggregation)
+      }`,
     );
   }
   return aggregation;

@@ -56,8 +56,6 @@ const INITIAL_CAPACITY = 32;
 
 /** One deterministic compactor stack over a stream of numbers. */
 export class QuantileSketch {
-  /** Values per level before it compacts; even. */
-  readonly k: number;
   /** Observations added since the last `clear`. */
   count = 0;
   /** The smallest value added (`Infinity` when empty). */
@@ -70,19 +68,10 @@ export class QuantileSketch {
    */
   errorBound = 0;
 
+  /** Level `h` holds values of weight `2^h`, unsorted; full levels compact. */
   #levels: Float64Array[] = [];
   #lengths: number[] = [];
   #oddNext: boolean[] = [];
-
-  /** @param k Values per level; an even number of at least 2. */
-  constructor(k: number = SKETCH_K) {
-    if (!Number.isInteger(k) || k < 2 || k % 2 !== 0) {
-      throw new RangeError(
-        `Cannot create quantile sketch: k must be an even integer of at least 2, got ${k}`,
-      );
-    }
-    this.k = k;
-  }
 
   /** Adds one observation (never NaN). */
   add(value: number): void {
@@ -109,29 +98,10 @@ export class QuantileSketch {
     return total;
   }
 
-  /** The number of levels in use. */
-  get levels(): number {
-    return this.#levels.length;
-  }
-
-  /**
-   * Appends the retained values of level `h` to `out` (unsorted) and
-   * returns how many; the weight of each is `2^h`.
-   */
-  copyLevel(h: number, out: Float64Array, offset: number): number {
-    const length = this.#lengths[h] ?? 0;
-    if (length > 0) out.set(this.#levels[h]!.subarray(0, length), offset);
-    return length;
-  }
-
-  /** The number of values retained at level `h`. */
-  levelLength(h: number): number {
-    return this.#lengths[h] ?? 0;
-  }
-
   #push(h: number, value: number): void {
+    const k = SKETCH_K;
     if (h === this.#levels.length) {
-      this.#levels.push(new Float64Array(Math.min(INITIAL_CAPACITY, this.k)));
+      this.#levels.push(new Float64Array(INITIAL_CAPACITY));
       this.#lengths.push(0);
       this.#oddNext.push(false);
     }
@@ -139,12 +109,12 @@ export class QuantileSketch {
     const length = this.#lengths[h]!;
     if (length === buffer.length) {
       // Only below k: a full level compacts before push returns.
-      const grown = new Float64Array(Math.min(buffer.length * 2, this.k));
+      const grown = new Float64Array(Math.min(buffer.length * 2, k));
       grown.set(buffer);
       this.#levels[h] = buffer = grown;
     }
     buffer[length] = value;
-    if (length + 1 < this.k) {
+    if (length + 1 < k) {
       this.#lengths[h] = length + 1;
       return;
     }
@@ -153,7 +123,6 @@ export class QuantileSketch {
     this.#oddNext[h] = parity === 0;
     this.#lengths[h] = 0;
     this.errorBound += 2 ** h;
-    const k = this.k;
     if (h === 0) {
       buffer.sort();
       for (let i = parity; i < k; i += 2) this.#push(1, buffer[i]!);
@@ -171,72 +140,76 @@ export class QuantileSketch {
       if ((i & 1) === parity) this.#push(h + 1, value);
     }
   }
-}
 
-/**
- * Writes into `out` the values at ranks `qs` (ascending, each in [0, 1]) over
- * the union of `sketches`; NaN for every rank when they hold nothing. The
- * rank error is at most the sum of the sketches' `errorBound`s.
- */
-export function queryQuantiles(
-  sketches: readonly QuantileSketch[],
-  qs: readonly number[],
-  out: number[],
-): void {
-  let total = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let levels = 0;
-  for (const sketch of sketches) {
-    total += sketch.count;
-    if (sketch.min < min) min = sketch.min;
-    if (sketch.max > max) max = sketch.max;
-    if (sketch.levels > levels) levels = sketch.levels;
-  }
-  if (total === 0) {
-    for (let j = 0; j < qs.length; j++) out[j] = NaN;
-    return;
-  }
-  // One sorted run per level, across sketches: every value in it weighs 2^h.
-  const runs: Float64Array[] = [];
-  const weights: number[] = [];
-  for (let h = 0; h < levels; h++) {
-    let length = 0;
-    for (const sketch of sketches) length += sketch.levelLength(h);
-    if (length === 0) continue;
-    const run = new Float64Array(length);
-    let offset = 0;
-    for (const sketch of sketches) offset += sketch.copyLevel(h, run, offset);
-    run.sort();
-    runs.push(run);
-    weights.push(2 ** h);
-  }
-  const positions = new Array<number>(runs.length).fill(0);
-  let cumulative = 0;
-  let j = 0;
-  // Ranks 0 answer the exact minimum.
-  while (j < qs.length && qs[j]! <= 0) out[j++] = min;
-  while (j < qs.length && qs[j]! < 1) {
-    // Take the smallest head among the runs.
-    let best = -1;
-    let value = Infinity;
-    for (let r = 0; r < runs.length; r++) {
-      const run = runs[r]!;
-      const p = positions[r]!;
-      if (p < run.length && (best < 0 || run[p]! < value)) {
-        best = r;
-        value = run[p]!;
+  /**
+   * Writes into `out` the values at ranks `qs` (ascending, each in [0, 1])
+   * over the union of `sketches`; NaN for every rank when they hold
+   * nothing. The rank error is at most the sum of the sketches' `errorBound`s.
+   */
+  static query(
+    sketches: readonly QuantileSketch[],
+    qs: readonly number[],
+    out: number[],
+  ): void {
+    let total = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let levels = 0;
+    for (const sketch of sketches) {
+      total += sketch.count;
+      if (sketch.min < min) min = sketch.min;
+      if (sketch.max > max) max = sketch.max;
+      if (sketch.#levels.length > levels) levels = sketch.#levels.length;
+    }
+    if (total === 0) {
+      for (let j = 0; j < qs.length; j++) out[j] = NaN;
+      return;
+    }
+    // One sorted run per level, across sketches: every value in it weighs 2^h.
+    const runs: Float64Array[] = [];
+    const weights: number[] = [];
+    for (let h = 0; h < levels; h++) {
+      let length = 0;
+      for (const sketch of sketches) length += sketch.#lengths[h] ?? 0;
+      if (length === 0) continue;
+      const run = new Float64Array(length);
+      let offset = 0;
+      for (const sketch of sketches) {
+        const used = sketch.#lengths[h] ?? 0;
+        if (used > 0) run.set(sketch.#levels[h]!.subarray(0, used), offset);
+        offset += used;
+      }
+      run.sort();
+      runs.push(run);
+      weights.push(2 ** h);
+    }
+    const positions = new Array<number>(runs.length).fill(0);
+    let cumulative = 0;
+    let j = 0;
+    // Ranks 0 answer the exact minimum.
+    while (j < qs.length && qs[j]! <= 0) out[j++] = min;
+    while (j < qs.length && qs[j]! < 1) {
+      // Take the smallest head among the runs.
+      let best = -1;
+      let value = Infinity;
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r]!;
+        const p = positions[r]!;
+        if (p < run.length && (best < 0 || run[p]! < value)) {
+          best = r;
+          value = run[p]!;
+        }
+      }
+      if (best < 0) break; // unreachable: the weights add up to `total`
+      positions[best]!++;
+      cumulative += weights[best]!;
+      while (j < qs.length && qs[j]! < 1 && cumulative >= qs[j]! * total) {
+        out[j++] = value;
       }
     }
-    if (best < 0) break; // unreachable: the weights add up to `total`
-    positions[best]!++;
-    cumulative += weights[best]!;
-    while (j < qs.length && qs[j]! < 1 && cumulative >= qs[j]! * total) {
-      out[j++] = value;
-    }
+    // Rank 1 (and, defensively, anything left) answers the exact maximum.
+    while (j < qs.length) out[j++] = max;
   }
-  // Rank 1 (and, defensively, anything left) answers the exact maximum.
-  while (j < qs.length) out[j++] = max;
 }
 
 /**
@@ -250,18 +223,15 @@ export class SlidingQuantiles {
   #sliceMs: number;
   #sketches: (QuantileSketch | undefined)[];
   #epochs: number[];
-  #k: number;
 
   /**
    * @param windowMs The window's length in milliseconds (`Infinity`: never expire).
    * @param slices How many slices it is cut into (integer >= 1).
-   * @param k Values per sketch level.
    */
-  constructor(windowMs: number, slices: number, k: number = SKETCH_K) {
+  constructor(windowMs: number, slices: number) {
     this.#sliceMs = windowMs / slices;
     this.#sketches = new Array(slices).fill(undefined);
     this.#epochs = new Array<number>(slices).fill(-Infinity);
-    this.#k = k;
   }
 
   /** Adds an observation made at monotonic time `nowMs`. */
@@ -271,7 +241,7 @@ export class SlidingQuantiles {
     const slot = ((epoch % n) + n) % n;
     let sketch = this.#sketches[slot];
     if (sketch === undefined) {
-      this.#sketches[slot] = sketch = new QuantileSketch(this.#k);
+      this.#sketches[slot] = sketch = new QuantileSketch();
       this.#epochs[slot] = epoch;
     } else if (this.#epochs[slot]! < epoch) {
       sketch.clear();
@@ -293,13 +263,7 @@ export class SlidingQuantiles {
         live.push(sketch);
       }
     }
-    queryQuantiles(live, qs, out);
-  }
-
-  /** Forgets every observation. */
-  clear(): void {
-    for (const sketch of this.#sketches) sketch?.clear();
-    this.#epochs.fill(-Infinity);
+    QuantileSketch.query(live, qs, out);
   }
 
   #epoch(nowMs: number): number {

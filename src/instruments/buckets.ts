@@ -5,6 +5,8 @@
  * @module
  */
 
+import { describe } from "./_instrument.ts";
+
 /**
  * The default histogram buckets, in seconds: 5 ms to 10 s, suited to the
  * latency of a web request. The `+Inf` bucket is implicit.
@@ -58,15 +60,8 @@ export function linearBuckets(
 ): number[] {
   checkFinite("linear", "start", start);
   checkFinite("linear", "width", width);
-  if (!(width > 0)) {
-    throw new RangeError(
-      `Cannot make linear buckets: width must be positive, got ${width}`,
-    );
-  }
-  checkCount("linear", count);
-  const bounds: number[] = [];
-  for (let i = 0; i < count; i++) bounds.push(round(start + i * width));
-  return checkIncreasing("linear", bounds);
+  if (!(width > 0)) fail("linear", `width must be positive, got ${width}`);
+  return generate("linear", count, (i) => start + i * width);
 }
 
 /**
@@ -98,59 +93,58 @@ export function exponentialBuckets(
   checkFinite("exponential", "start", start);
   checkFinite("exponential", "factor", factor);
   if (!(start > 0)) {
-    throw new RangeError(
-      `Cannot make exponential buckets: start must be positive, got ${start}`,
-    );
+    fail("exponential", `start must be positive, got ${start}`);
   }
   if (!(factor > 1)) {
-    throw new RangeError(
-      `Cannot make exponential buckets: factor must be greater than 1, got ${factor}`,
-    );
+    fail("exponential", `factor must be greater than 1, got ${factor}`);
   }
-  checkCount("exponential", count);
-  const bounds: number[] = [];
-  for (let i = 0; i < count; i++) bounds.push(round(start * factor ** i));
-  return checkIncreasing("exponential", bounds);
+  return generate("exponential", count, (i) => start * factor ** i);
 }
 
-/** Rounds to 12 significant digits, which removes binary float noise. */
-function round(value: number): number {
-  return Number(value.toPrecision(12));
-}
-
-function checkFinite(kind: string, name: string, value: number): void {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RangeError(
-      `Cannot make ${kind} buckets: ${name} must be a finite number, got ${
-        typeof value === "number" ? value : JSON.stringify(value)
-      }`,
-    );
-  }
-}
-
-function checkCount(kind: string, count: number): void {
+/**
+ * Checks `count`, then returns the bounds `bound(0)` to `bound(count - 1)`
+ * rounded to 12 significant digits, which removes binary float noise.
+ * Rounding or overflow could make bounds equal or infinite: such a series
+ * is refused.
+ */
+function generate(
+  kind: string,
+  count: number,
+  bound: (i: number) => number,
+): number[] {
   if (typeof count !== "number" || !Number.isInteger(count) || count < 1) {
-    throw new RangeError(
-      `Cannot make ${kind} buckets: count must be a whole number of at least 1, got ${
-        typeof count === "number" ? count : JSON.stringify(count)
-      }`,
+    fail(
+      kind,
+      `count must be a whole number of at least 1, got ${describe(count)}`,
     );
   }
-}
-
-/** Rounding or overflow could make bounds equal or infinite: refuse such a series. */
-function checkIncreasing(kind: string, bounds: number[]): number[] {
-  for (let i = 0; i < bounds.length; i++) {
-    const bound = bounds[i]!;
-    if (!Number.isFinite(bound) || (i > 0 && !(bound > bounds[i - 1]!))) {
-      throw new RangeError(
-        `Cannot make ${kind} buckets: bounds must be finite and strictly increasing, but bound ${
+  const bounds: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const value = Number(bound(i).toPrecision(12));
+    if (!Number.isFinite(value) || (i > 0 && !(value > bounds[i - 1]!))) {
+      fail(
+        kind,
+        `bounds must be finite and strictly increasing, but bound ${
           i + 1
-        } is ${bound} after ${
+        } is ${value} after ${
           bounds[i - 1]
         }; use fewer buckets or a larger step`,
       );
     }
+    bounds.push(value);
   }
   return bounds;
+}
+
+function checkFinite(kind: string, name: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail(
+      kind,
+      `${name} must be a finite number, got ${describe(value)}`,
+    );
+  }
+}
+
+function fail(kind: string, detail: string): never {
+  throw new RangeError(`Cannot make ${kind} buckets: ${detail}`);
 }

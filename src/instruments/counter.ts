@@ -12,26 +12,25 @@ import type {
   LabelValue,
   LabelValues,
 } from "../model.ts";
-import type { Clock } from "../clock.ts";
-import { warnOnce } from "../_warn.ts";
 import { toExemplar } from "./_exemplar.ts";
 import {
-  checkCallback,
   type CollectHook,
-  collectWithHook,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { SeriesCursor } from "./_series.ts";
 import {
   counterFamilyName,
-  headerOf,
-  type Series,
-  seriesOf,
+  InstrumentState,
+  type Writable,
 } from "./_instrument.ts";
+import { Metric } from "./metric.ts";
 
-// Public from here: options.ts, where it is declared, is not re-exported whole.
+// Public from here: options.ts, where they are declared, is not re-exported
+// whole, and metric.ts has no line of its own in mod.ts.
 export type { CollectHook };
+export { Metric };
 
 /**
  * Options of a {@linkcode Counter}: the options every metric takes, plus an
@@ -62,23 +61,17 @@ export interface CounterOptions<L extends string> extends MetricOptions<L> {
 }
 
 /** What the counter and its bound children share. */
-class CounterState {
-  readonly metric: string;
-  readonly clock: Clock;
-  readonly table: SeriesTable;
+class CounterState extends InstrumentState {
   /** The latest exemplar per series number. */
-  readonly exemplars: Map<number, Exemplar>;
+  readonly exemplars: Map<number, Exemplar> = new Map();
+  /** The one series of an unlabeled counter; undefined when it has labels. */
+  readonly self: UnlabeledCounter | undefined;
 
-  constructor(
-    metric: string,
-    clock: Clock,
-    table: SeriesTable,
-    exemplars: Map<number, Exemplar>,
-  ) {
-    this.metric = metric;
-    this.clock = clock;
-    this.table = table;
-    this.exemplars = exemplars;
+  constructor(resolved: ResolvedOptions) {
+    super(resolved, "counter", 1);
+    this.self = resolved.labelNames.length === 0
+      ? new UnlabeledCounter(this)
+      : undefined;
   }
 
   /** Adds to series `index`, found by a label lookup just now. */
@@ -101,24 +94,46 @@ class CounterState {
    * negative amount or a non-number, returns false (skip it) for NaN.
    */
   accept(value: unknown): boolean {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Cannot increment counter "${this.metric}": the amount must be a number, got ${
-          JSON.stringify(value) ?? typeof value
-        }`,
-      );
-    }
+    if (typeof value !== "number") this.reject("increment", "amount", value);
     if (value < 0) {
       throw new RangeError(
         `Cannot increment counter "${this.metric}": a counter only goes up, got ${value}`,
       );
     }
-    // NaN is runtime data, not a programming error: keep the total usable.
-    warnOnce(
-      `nan:${this.metric}`,
-      `ignored a NaN increment of counter "${this.metric}"`,
-    );
+    this.ignoreNaN("increment");
     return false;
+  }
+
+  override forget(index: number): void {
+    this.exemplars.delete(index);
+  }
+
+  override clear(): void {
+    this.exemplars.clear();
+    this.self?.reset();
+  }
+
+  child(values: readonly LabelValue[], index: number): CounterChild {
+    return this.self ?? new BoundCounter(this, values, index);
+  }
+
+  snapshot(): CounterFamily {
+    const { table, exemplars, self } = this;
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: CounterPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      const point: Writable<CounterPoint> = {
+        labels: labels[index]!,
+        value: self === undefined ? data[index]! : self.total,
+        created: created[index]!,
+      };
+      const exemplar = exemplars.size === 0 ? undefined : exemplars.get(index);
+      if (exemplar !== undefined) point.exemplar = exemplar;
+      points[i] = point;
+    }
+    return { type: "counter", ...this.header, points };
   }
 }
 
@@ -151,24 +166,15 @@ export interface CounterChild {
   inc(value?: number, exemplar?: Labels): void;
 }
 
-class BoundCounter extends SeriesCursor implements CounterChild {
-  readonly #state: CounterState;
-
-  constructor(
-    state: CounterState,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
-    super(state.table, values, index);
-    this.#state = state;
-  }
-
+class BoundCounter extends SeriesCursor<CounterState> implements CounterChild {
   inc(value = 1, exemplar?: Labels): void {
     if (typeof value !== "number" || !(value >= 0)) {
-      if (!this.#state.accept(value)) return;
+      if (!this.state().accept(value)) return;
     }
     this.data()[this.base()]! += value;
-    if (exemplar !== undefined) this.#state.keep(this.index(), value, exemplar);
+    if (exemplar !== undefined) {
+      this.state().keep(this.index(), value, exemplar);
+    }
   }
 }
 
@@ -238,22 +244,14 @@ class UnlabeledCounter implements CounterChild {
  * ]);
  * ```
  */
-export class Counter<L extends string = never> {
-  /** The family name, without `_total`. */
-  readonly name: string;
-  /** What it measures. */
-  readonly help: string;
-  /** The unit, when declared. */
-  readonly unit: string | undefined;
-  /** The label names, in positional order. */
-  readonly labelNames: readonly L[];
-  /** The kind of family it collects. */
-  readonly type: "counter" = "counter";
+export class Counter<L extends string = never>
+  extends Metric<L, CounterChild, CounterFamily> {
   #state: CounterState;
-  #series: Series;
-  #children: ChildCache<CounterChild>;
-  #hook: CollectHook<Counter<L>> | undefined;
-  /** The one series of an unlabeled counter; undefined when it has labels. */
+  /**
+   * The state's unlabeled series, kept here too: `inc()` on an unlabeled
+   * counter then loads one field, not two (W1 measured 1.7x the floor
+   * through the state, 1.35x with this field).
+   */
   #self: UnlabeledCounter | undefined;
 
   /**
@@ -268,44 +266,11 @@ export class Counter<L extends string = never> {
    */
   constructor(options: CounterOptions<L>) {
     const resolved = resolveOptions(options, [], counterFamilyName);
-    checkCallback(options.name, "collect", options.collect, false);
-    this.name = resolved.name;
-    this.help = resolved.help;
-    this.unit = resolved.unit;
-    this.labelNames = resolved.labelNames as readonly L[];
-    this.#hook = options.collect;
-    const exemplars = new Map<number, Exemplar>();
-    const series = seriesOf(options.name, resolved, 1, {
-      init: (index) => exemplars.delete(index),
-      forget: (index) => exemplars.delete(index),
-      clear: () => {
-        exemplars.clear();
-        this.#self?.reset();
-      },
-    });
-    const table = series.table;
-    this.#series = series;
-    const state = new CounterState(
-      options.name,
-      resolved.clock,
-      table,
-      exemplars,
-    );
+    const state = new CounterState(resolved);
+    super(resolved, options.collect, state);
     this.#state = state;
-    const self = resolved.labelNames.length === 0
-      ? new UnlabeledCounter(state)
-      : undefined;
-    this.#self = self;
-    this.#children = new ChildCache<CounterChild>(
-      table,
-      (values, index) => self ?? new BoundCounter(state, values, index),
-    );
+    this.#self = state.self;
     resolved.registry?.register(this);
-  }
-
-  /** Records folded into the overflow series because the series limit was reached. */
-  get droppedLabelSets(): number {
-    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -340,99 +305,19 @@ export class Counter<L extends string = never> {
     valueOrExemplar?: number | Labels,
     exemplar?: Labels,
   ): void {
+    const self = this.#self;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       const state = this.#state;
       const index = state.table.indexOf(labelsOrValue);
       const value = valueOrExemplar === undefined
         ? 1
         : valueOrExemplar as number;
-      if (this.#self === undefined) state.add(index, value, exemplar);
-      else this.#self.inc(value, exemplar);
-    } else if (this.#self !== undefined) {
-      this.#self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
+      if (self === undefined) state.add(index, value, exemplar);
+      else self.inc(value, exemplar);
+    } else if (self !== undefined) {
+      self.inc(labelsOrValue, valueOrExemplar as Labels | undefined);
     } else {
       this.#state.table.indexOf(undefined); // throws: labels are required
     }
-  }
-
-  /**
-   * Returns the child bound to one label set, given as values in
-   * `labelNames` order; cached, so the same values give the same child.
-   * Past the series limit a new label set gets a new child on each call,
-   * bound to its own values: it records into the overflow series while the
-   * metric is full and into its own series once a removal or reset made room.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @returns The bound child.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  labels(...values: LabelValue[]): CounterChild;
-  /**
-   * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child (past the series limit, a
-   * new child each call, as for the positional form).
-   *
-   * @param labels One value per declared label.
-   * @returns The bound child.
-   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
-   */
-  labels(labels: LabelValues<L>): CounterChild;
-  labels(...args: unknown[]): CounterChild {
-    return this.#children.get(args);
-  }
-
-  /**
-   * Forgets one series; bound children of it stay valid and start it again
-   * (from 0, with a new `created`) on their next record.
-   *
-   * @param labels The series' label set.
-   * @throws {TypeError} When the label set does not match the declared labels.
-   */
-  remove(labels: LabelValues<L>): void;
-  /**
-   * Forgets one series given by its label values in `labelNames` order,
-   * like `labels(...values)`; bound children of it stay valid.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  remove(...values: LabelValue[]): void;
-  remove(...args: unknown[]): void {
-    this.#series.remove(args);
-  }
-
-  /**
-   * Forgets every series (an unlabeled counter restarts at 0); bound
-   * children stay valid.
-   */
-  reset(): void {
-    this.#series.reset();
-  }
-
-  /**
-   * Returns the counter's current state as a snapshot family, after running
-   * the `collect` hook (a promise when the hook returns one).
-   *
-   * @returns The family; points in series creation order.
-   */
-  collect(): CounterFamily | Promise<CounterFamily> {
-    return collectWithHook(this, this.#hook, () => this.#snapshot());
-  }
-
-  #snapshot(): CounterFamily {
-    const { table, exemplars } = this.#state;
-    const order = table.order();
-    const { labels, data, created } = table;
-    const self = this.#self;
-    const points: CounterPoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      const value = self === undefined ? data[index]! : self.total;
-      const exemplar = exemplars.size === 0 ? undefined : exemplars.get(index);
-      points[i] = exemplar === undefined
-        ? { labels: labels[index]!, value, created: created[index]! }
-        : { labels: labels[index]!, value, created: created[index]!, exemplar };
-    }
-    return { type: "counter", ...headerOf(this), points };
   }
 }

@@ -11,22 +11,20 @@ import type {
   LabelValue,
   LabelValues,
 } from "../model.ts";
-import type { Clock } from "../clock.ts";
 import {
-  checkCallback,
   type CollectHook,
-  collectWithHook,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
+import { SeriesCursor } from "./_series.ts";
 import {
   checkAggregation,
-  headerOf,
-  type Series,
-  seriesOf,
+  InstrumentState,
+  labeledTimer,
   timer,
 } from "./_instrument.ts";
+import { Metric } from "./metric.ts";
 
 /**
  * Options of a {@linkcode Gauge}: the options every metric takes, how values
@@ -92,15 +90,12 @@ export type GaugeTimerEnd<L extends string> = (
 ) => number;
 
 /** What the gauge and its bound children share. */
-class GaugeState {
-  readonly metric: string;
-  readonly clock: Clock;
-  readonly table: SeriesTable;
+class GaugeState extends InstrumentState {
+  readonly aggregation: GaugeAggregation;
 
-  constructor(metric: string, clock: Clock, table: SeriesTable) {
-    this.metric = metric;
-    this.clock = clock;
-    this.table = table;
+  constructor(resolved: ResolvedOptions, aggregation: GaugeAggregation) {
+    super(resolved, "gauge", 1);
+    this.aggregation = aggregation;
   }
 
   add(index: number, value: number): void {
@@ -118,12 +113,25 @@ class GaugeState {
     this.table.data[index] = value;
   }
 
-  reject(action: string, what: string, value: unknown): never {
-    throw new TypeError(
-      `Cannot ${action} gauge "${this.metric}": the ${what} must be a number, got ${
-        JSON.stringify(value) ?? typeof value
-      }`,
-    );
+  child(values: readonly LabelValue[], index: number): GaugeChild {
+    return new BoundGauge(this, values, index);
+  }
+
+  snapshot(): GaugeFamily {
+    const table = this.table;
+    const order = table.order();
+    const { labels, data } = table;
+    const points: GaugePoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      points[i] = { labels: labels[index]!, value: data[index]! };
+    }
+    return {
+      type: "gauge",
+      ...this.header,
+      aggregation: this.aggregation,
+      points,
+    };
   }
 }
 
@@ -177,39 +185,32 @@ export interface GaugeChild {
   startTimer(): () => number;
 }
 
-class BoundGauge extends SeriesCursor implements GaugeChild {
-  readonly #state: GaugeState;
-
-  constructor(state: GaugeState, values: readonly LabelValue[], index: number) {
-    super(state.table, values, index);
-    this.#state = state;
-  }
-
+class BoundGauge extends SeriesCursor<GaugeState> implements GaugeChild {
   inc(value = 1): void {
     if (typeof value !== "number") {
-      this.#state.reject("increment", "amount", value);
+      this.state().reject("increment", "amount", value);
     }
     this.data()[this.base()]! += value;
   }
 
   dec(value = 1): void {
     if (typeof value !== "number") {
-      this.#state.reject("decrement", "amount", value);
+      this.state().reject("decrement", "amount", value);
     }
     this.data()[this.base()]! -= value;
   }
 
   set(value: number): void {
-    if (typeof value !== "number") this.#state.reject("set", "value", value);
+    if (typeof value !== "number") this.state().reject("set", "value", value);
     this.data()[this.base()] = value;
   }
 
   setToCurrentTime(): void {
-    this.set(this.#state.clock.now() / 1000);
+    this.set(this.state().clock.now() / 1000);
   }
 
   startTimer(): () => number {
-    return timer(this.#state.clock, (seconds) => this.set(seconds));
+    return timer(this.state().clock, (seconds) => this.set(seconds));
   }
 }
 
@@ -249,23 +250,11 @@ class BoundGauge extends SeriesCursor implements GaugeChild {
  * );
  * ```
  */
-export class Gauge<L extends string = never> {
-  /** The family name. */
-  readonly name: string;
-  /** What it measures. */
-  readonly help: string;
-  /** The unit, when declared. */
-  readonly unit: string | undefined;
-  /** The label names, in positional order. */
-  readonly labelNames: readonly L[];
+export class Gauge<L extends string = never>
+  extends Metric<L, GaugeChild, GaugeFamily> {
   /** How values from several workers combine. */
   readonly aggregation: GaugeAggregation;
-  /** The kind of family it collects. */
-  readonly type: "gauge" = "gauge";
   #state: GaugeState;
-  #series: Series;
-  #children: ChildCache<GaugeChild>;
-  #hook: CollectHook<Gauge<L>> | undefined;
 
   /**
    * Declares a gauge and registers it (with the default registry unless
@@ -278,29 +267,12 @@ export class Gauge<L extends string = never> {
    */
   constructor(options: GaugeOptions<L>) {
     const resolved = resolveOptions(options, []);
-    checkCallback(options.name, "collect", options.collect, false);
     const aggregation = checkAggregation(options.name, options.aggregation);
-    this.name = resolved.name;
-    this.help = resolved.help;
-    this.unit = resolved.unit;
-    this.labelNames = resolved.labelNames as readonly L[];
+    const state = new GaugeState(resolved, aggregation);
+    super(resolved, options.collect, state);
     this.aggregation = aggregation;
-    this.#hook = options.collect;
-    const series = seriesOf(options.name, resolved, 1);
-    const table = series.table;
-    this.#series = series;
-    const state = new GaugeState(options.name, resolved.clock, table);
     this.#state = state;
-    this.#children = new ChildCache<GaugeChild>(
-      table,
-      (values, index) => new BoundGauge(state, values, index),
-    );
     resolved.registry?.register(this);
-  }
-
-  /** Records folded into the overflow series because the series limit was reached. */
-  get droppedLabelSets(): number {
-    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -421,90 +393,6 @@ export class Gauge<L extends string = never> {
    */
   startTimer(labels?: Partial<LabelValues<L>>): GaugeTimerEnd<L> {
     const state = this.#state;
-    return timer(state.clock, (seconds, more?: Partial<LabelValues<L>>) => {
-      const all = more === undefined ? labels : { ...labels, ...more };
-      state.set(state.table.indexOf(all as LabelValues<L>), seconds);
-    });
-  }
-
-  /**
-   * Returns the child bound to one label set, given as values in
-   * `labelNames` order; cached, so the same values give the same child.
-   * Past the series limit a new label set gets a new child on each call,
-   * bound to its own values: it records into the overflow series while the
-   * metric is full and into its own series once a removal or reset made room.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @returns The bound child.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  labels(...values: LabelValue[]): GaugeChild;
-  /**
-   * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child (past the series limit, a
-   * new child each call, as for the positional form).
-   *
-   * @param labels One value per declared label.
-   * @returns The bound child.
-   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
-   */
-  labels(labels: LabelValues<L>): GaugeChild;
-  labels(...args: unknown[]): GaugeChild {
-    return this.#children.get(args);
-  }
-
-  /**
-   * Forgets one series; bound children of it stay valid and start it again
-   * (from 0) on their next record.
-   *
-   * @param labels The series' label set.
-   * @throws {TypeError} When the label set does not match the declared labels.
-   */
-  remove(labels: LabelValues<L>): void;
-  /**
-   * Forgets one series given by its label values in `labelNames` order,
-   * like `labels(...values)`; bound children of it stay valid.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  remove(...values: LabelValue[]): void;
-  remove(...args: unknown[]): void {
-    this.#series.remove(args);
-  }
-
-  /**
-   * Forgets every series (an unlabeled gauge restarts at 0); bound children
-   * stay valid.
-   */
-  reset(): void {
-    this.#series.reset();
-  }
-
-  /**
-   * Returns the gauge's current state as a snapshot family, after running
-   * the `collect` hook (a promise when the hook returns one).
-   *
-   * @returns The family; points in series creation order.
-   */
-  collect(): GaugeFamily | Promise<GaugeFamily> {
-    return collectWithHook(this, this.#hook, () => this.#snapshot());
-  }
-
-  #snapshot(): GaugeFamily {
-    const table = this.#state.table;
-    const order = table.order();
-    const { labels, data } = table;
-    const points: GaugePoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      points[i] = { labels: labels[index]!, value: data[index]! };
-    }
-    return {
-      type: "gauge",
-      ...headerOf(this),
-      aggregation: this.aggregation,
-      points,
-    };
+    return labeledTimer(state, labels, (index, s) => state.set(index, s));
   }
 }

@@ -12,7 +12,6 @@ import type {
   GaugeAggregation,
   GaugeFamily,
   GaugePoint,
-  Labels,
   LabelValues,
 } from "../model.ts";
 import { warnOnce } from "../_warn.ts";
@@ -23,12 +22,10 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import type { SeriesTable } from "./_series.ts";
 import {
   checkAggregation,
   counterFamilyName,
-  headerOf,
-  tableOf,
+  InstrumentState,
 } from "./_instrument.ts";
 
 /**
@@ -157,27 +154,27 @@ type Observed = Map<number, number>;
  * it, so the table holds what the callback reports now, never more than
  * the series limit.
  */
-class Observations {
-  readonly table: SeriesTable;
-  readonly #metric: string;
-  readonly #kind: "counter" | "gauge";
+class Observations<F extends CounterFamily | GaugeFamily>
+  extends InstrumentState {
   readonly #callback: ObserveCallback<string>;
+  readonly #aggregation: GaugeAggregation | undefined;
   #inFlight = 0;
 
+  /** @param aggregation A gauge's; undefined for a counter. */
   constructor(
-    metric: string,
-    kind: "counter" | "gauge",
     resolved: ResolvedOptions,
+    type: F["type"],
     callback: ObserveCallback<string>,
+    aggregation?: GaugeAggregation,
   ) {
-    this.#metric = metric;
-    this.#kind = kind;
-    this.table = tableOf(metric, resolved, 0);
+    super(resolved, type, 0);
+    checkCallback(resolved.metric, "observe", callback, true);
     this.#callback = callback;
+    this.#aggregation = aggregation;
   }
 
-  /** Runs the callback; `finish` turns its observations into a family. */
-  collect<F>(finish: (observed: Observed) => F): F | Promise<F> {
+  /** Runs the callback and returns what it observed as a family. */
+  collect(): F | Promise<F> {
     const observed: Observed = new Map();
     let open = true;
     const result: ObservableResult<string> = {
@@ -185,27 +182,28 @@ class Observations {
         if (open) this.#record(observed, value, labels);
       },
     };
-    const done = (): F => {
+    // Once the callback is done, late observations are ignored.
+    const close = (): void => {
       open = false;
       this.#inFlight--;
+    };
+    const fail = (error: unknown): never => {
+      close();
+      throw error;
+    };
+    const done = (): F => {
+      close();
       if (this.#inFlight === 0) this.#prune(observed);
-      return finish(observed);
+      return this.#family(observed);
     };
     this.#inFlight++;
     let pending: void | Promise<void>;
     try {
       pending = this.#callback(result);
     } catch (error) {
-      open = false;
-      this.#inFlight--;
-      throw error;
+      return fail(error);
     }
-    if (!isPromise(pending)) return done();
-    return pending.then(done, (error: unknown) => {
-      open = false;
-      this.#inFlight--;
-      throw error;
-    });
+    return isPromise(pending) ? pending.then(done, fail) : done();
   }
 
   #record(
@@ -213,19 +211,12 @@ class Observations {
     value: number,
     labels: LabelValues<string> | undefined,
   ): void {
-    const action = `Cannot observe ${this.#kind} "${this.#metric}"`;
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `${action}: the value must be a number, got ${
-          JSON.stringify(value) ?? typeof value
-        }`,
-      );
-    }
-    if (this.#kind === "counter" && !(value >= 0)) {
+    if (typeof value !== "number") this.reject("observe", "value", value);
+    if (this.type === "counter" && !(value >= 0)) {
       // Runtime data from a callback: report once and leave the series out.
       warnOnce(
-        `observable-counter:${this.#metric}`,
-        `ignored a value of observable counter "${this.#metric}" that is not a non-negative number: ${value}`,
+        `observable-counter:${this.metric}`,
+        `ignored a value of observable counter "${this.metric}" that is not a non-negative number: ${value}`,
       );
       return;
     }
@@ -243,35 +234,49 @@ class Observations {
   #prune(observed: Observed): void {
     const table = this.table;
     if (table.labelNames.length === 0) return;
-    const stale: Labels[] = [];
     const overflow = table.overflowIndex;
-    table.forEach((labels, index) => {
-      if (index !== overflow && !observed.has(index)) stale.push(labels);
-    });
-    for (const labels of stale) table.remove(labels);
+    // order() returns an array of its own, which removing does not change.
+    for (const index of table.order()) {
+      if (index !== overflow && !observed.has(index)) {
+        table.remove([table.labels[index]]);
+      }
+    }
   }
-}
 
-/**
- * Builds the points of a collection in the order the callback observed them,
- * overflow last, each with its series' stable labels.
- */
-function pointsOf<P>(
-  table: SeriesTable,
-  observed: Observed,
-  point: (labels: Labels, value: number, index: number) => P,
-): P[] {
-  table.order(); // fills the labels of series created by this collection
-  const labels = table.labels;
-  const points: P[] = [];
-  const overflow = table.overflowIndex;
-  for (const [index, value] of observed) {
-    if (index !== overflow) points.push(point(labels[index]!, value, index));
+  /**
+   * The family of a collection: points in the order the callback observed
+   * them, overflow last, each with its series' stable labels (and a
+   * counter's `created`).
+   */
+  #family(observed: Observed): F {
+    const table = this.table;
+    table.order(); // fills the labels of series created by this collection
+    const { labels, created } = table;
+    const overflow = table.overflowIndex;
+    const points: (CounterPoint | GaugePoint)[] = [];
+    const add = (index: number, value: number): void => {
+      points.push(
+        this.type === "counter"
+          ? { labels: labels[index]!, value, created: created[index]! }
+          : { labels: labels[index]!, value },
+      );
+    };
+    for (const [index, value] of observed) {
+      if (index !== overflow) add(index, value);
+    }
+    if (overflow >= 0 && observed.has(overflow)) {
+      add(overflow, observed.get(overflow)!);
+    }
+    const family: CounterFamily | GaugeFamily = this.type === "counter"
+      ? { type: "counter", ...this.header, points: points as CounterPoint[] }
+      : {
+        type: "gauge",
+        ...this.header,
+        aggregation: this.#aggregation!,
+        points,
+      };
+    return family as F;
   }
-  if (overflow >= 0 && observed.has(overflow)) {
-    points.push(point(labels[overflow]!, observed.get(overflow)!, overflow));
-  }
-  return points;
 }
 
 /**
@@ -314,7 +319,7 @@ export class ObservableCounter<L extends string = never> {
   readonly labelNames: readonly L[];
   /** The kind of family it collects. */
   readonly type: "counter" = "counter";
-  #observations: Observations;
+  #observations: Observations<CounterFamily>;
 
   /**
    * Declares an observable counter and registers it (with the default
@@ -328,17 +333,15 @@ export class ObservableCounter<L extends string = never> {
    */
   constructor(options: ObservableCounterOptions<L>) {
     const resolved = resolveOptions(options, [], counterFamilyName);
-    checkCallback(options.name, "observe", options.observe, true);
+    this.#observations = new Observations(
+      resolved,
+      "counter",
+      options.observe as ObserveCallback<string>,
+    );
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
-    this.#observations = new Observations(
-      options.name,
-      "counter",
-      resolved,
-      options.observe as ObserveCallback<string>,
-    );
     resolved.registry?.register(this);
   }
 
@@ -356,19 +359,7 @@ export class ObservableCounter<L extends string = never> {
    * (the registry reports it and serves the other metrics).
    */
   collect(): CounterFamily | Promise<CounterFamily> {
-    const table = this.#observations.table;
-    return this.#observations.collect((observed) => {
-      const points = pointsOf<CounterPoint>(
-        table,
-        observed,
-        (labels, value, index) => ({
-          labels,
-          value,
-          created: table.created[index]!,
-        }),
-      );
-      return { type: "counter", ...headerOf(this), points };
-    });
+    return this.#observations.collect();
   }
 }
 
@@ -412,7 +403,7 @@ export class ObservableGauge<L extends string = never> {
   readonly aggregation: GaugeAggregation;
   /** The kind of family it collects. */
   readonly type: "gauge" = "gauge";
-  #observations: Observations;
+  #observations: Observations<GaugeFamily>;
 
   /**
    * Declares an observable gauge and registers it (with the default
@@ -426,19 +417,18 @@ export class ObservableGauge<L extends string = never> {
    */
   constructor(options: ObservableGaugeOptions<L>) {
     const resolved = resolveOptions(options, []);
-    checkCallback(options.name, "observe", options.observe, true);
     const aggregation = checkAggregation(options.name, options.aggregation);
+    this.#observations = new Observations(
+      resolved,
+      "gauge",
+      options.observe as ObserveCallback<string>,
+      aggregation,
+    );
     this.name = resolved.name;
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     this.aggregation = aggregation;
-    this.#observations = new Observations(
-      options.name,
-      "gauge",
-      resolved,
-      options.observe as ObserveCallback<string>,
-    );
     resolved.registry?.register(this);
   }
 
@@ -456,19 +446,6 @@ export class ObservableGauge<L extends string = never> {
    * (the registry reports it and serves the other metrics).
    */
   collect(): GaugeFamily | Promise<GaugeFamily> {
-    const table = this.#observations.table;
-    return this.#observations.collect((observed) => {
-      const points = pointsOf<GaugePoint>(
-        table,
-        observed,
-        (labels, value) => ({ labels, value }),
-      );
-      return {
-        type: "gauge",
-        ...headerOf(this),
-        aggregation: this.aggregation,
-        points,
-      };
-    });
+    return this.#observations.collect();
   }
 }

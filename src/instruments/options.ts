@@ -9,7 +9,8 @@ import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
 import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
-import { checkMaxSeries } from "./_series.ts";
+import { checkMaxSeries, DEFAULT_MAX_SERIES } from "./_series.ts";
+import { describe } from "./_instrument.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
@@ -76,6 +77,9 @@ export interface MetricOptions<L extends string> {
 
 /** Checked, defaulted options. */
 export interface ResolvedOptions {
+  /** The name as declared (a counter's with `_total`), for messages. */
+  metric: string;
+  /** The family name the snapshot uses. */
   name: string;
   help: string;
   unit: string | undefined;
@@ -117,35 +121,20 @@ export function resolveOptions<L extends string>(
     ? defaultRegistry
     : options.registry;
   return {
+    metric: options.name,
     name,
     help: options.help,
     unit: options.unit,
     labelNames,
     registry,
     maxSeries: options.maxSeries === undefined
-      ? registry?.maxSeries ?? checkMaxSeries("", undefined)
+      ? registry?.maxSeries ?? DEFAULT_MAX_SERIES
       : checkMaxSeries(
         `Cannot declare metric "${options.name}"`,
         options.maxSeries,
       ),
     clock: options.clock ?? registry?.clock ?? systemClock,
   };
-}
-
-/**
- * Runs an instrument's `collect` hook, then takes its snapshot: synchronously
- * when the hook is synchronous, after it settles when it returns a promise.
- * A hook that throws or rejects makes the collection fail; the registry
- * reports it and serves the other metrics.
- */
-export function collectWithHook<M, F>(
-  metric: M,
-  hook: CollectHook<M> | undefined,
-  snapshot: () => F,
-): F | Promise<F> {
-  if (hook === undefined) return snapshot();
-  const pending = hook.call(metric, metric);
-  return isPromise(pending) ? pending.then(snapshot) : snapshot();
 }
 
 /** Whether a value is a promise (or any thenable). */
@@ -164,9 +153,7 @@ export function checkCallback(
   if (typeof value !== "function") {
     throw new TypeError(
       `Cannot declare metric "${metric}": ${option} must be a function, got ${
-        value === undefined
-          ? "undefined"
-          : JSON.stringify(value) ?? typeof value
+        describe(value)
       }`,
     );
   }

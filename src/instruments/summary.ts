@@ -12,18 +12,15 @@ import type {
   SummaryFamily,
   SummaryPoint,
 } from "../model.ts";
-import type { Clock } from "../clock.ts";
-import { warnOnce } from "../_warn.ts";
 import {
-  checkCallback,
-  type CollectHook,
-  collectWithHook,
   type MetricOptions,
+  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { ChildCache, SeriesCursor, type SeriesTable } from "./_series.ts";
-import { headerOf, type Series, seriesOf } from "./_instrument.ts";
+import { SeriesCursor } from "./_series.ts";
+import { describe, InstrumentState } from "./_instrument.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
+import { Metric } from "./metric.ts";
 
 /**
  * Options of a {@linkcode Summary}.
@@ -84,48 +81,29 @@ const QUANTILE_MAX_SERIES = 100;
 const STRIDE = 2;
 
 /** What the summary and its bound children share. */
-class SummaryState {
-  readonly metric: string;
-  readonly clock: Clock;
-  readonly table: SeriesTable;
+class SummaryState extends InstrumentState {
   readonly percentiles: readonly number[];
   readonly windowMs: number;
   readonly ageBuckets: number;
   /** The quantile window of each series, by series number; empty without percentiles. */
-  readonly windows: (SlidingQuantiles | undefined)[];
+  windows: (SlidingQuantiles | undefined)[] = [];
 
   constructor(
-    metric: string,
-    clock: Clock,
-    table: SeriesTable,
-    windows: (SlidingQuantiles | undefined)[],
+    resolved: ResolvedOptions,
     percentiles: readonly number[],
     maxAgeSeconds: number,
     ageBuckets: number,
   ) {
-    this.metric = metric;
-    this.clock = clock;
-    this.table = table;
-    this.windows = windows;
+    super(resolved, "summary", STRIDE);
     this.percentiles = percentiles;
     this.windowMs = maxAgeSeconds * 1000;
     this.ageBuckets = ageBuckets;
   }
 
   observe(index: number, value: number): void {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Cannot observe summary "${this.metric}": the value must be a number, got ${
-          JSON.stringify(value) ?? typeof value
-        }`,
-      );
-    }
+    if (typeof value !== "number") this.reject("observe", "value", value);
     if (value !== value) {
-      // NaN is runtime data, not a programming error: keep the series usable.
-      warnOnce(
-        `nan:${this.metric}`,
-        `ignored a NaN observation of summary "${this.metric}"`,
-      );
+      this.ignoreNaN("observation");
       return;
     }
     const data = this.table.data;
@@ -150,6 +128,49 @@ class SummaryState {
       }
       return seconds;
     };
+  }
+
+  // Free the window's buffers: removed label sets must not hold memory.
+  override forget(index: number): void {
+    this.windows[index] = undefined;
+  }
+
+  override clear(): void {
+    this.windows = [];
+  }
+
+  child(values: readonly LabelValue[], index: number): SummaryChild {
+    return new BoundSummary(this, values, index);
+  }
+
+  snapshot(): SummaryFamily {
+    const { table, windows, percentiles, clock } = this;
+    const now = clock.monotonic();
+    const values: number[] = new Array(percentiles.length).fill(NaN);
+    const order = table.order();
+    const { labels, data, created } = table;
+    const points: SummaryPoint[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const index = order[i]!;
+      let quantiles: Quantile[] = [];
+      if (percentiles.length > 0) {
+        const window = windows[index];
+        if (window === undefined) values.fill(NaN);
+        else window.query(percentiles, now, values);
+        quantiles = percentiles.map((quantile, q) => ({
+          quantile,
+          value: values[q]!,
+        }));
+      }
+      points[i] = {
+        labels: labels[index]!,
+        count: data[index * STRIDE]!,
+        sum: data[index * STRIDE + 1]!,
+        created: created[index]!,
+        quantiles,
+      };
+    }
+    return { type: "summary", ...this.header, points };
   }
 }
 
@@ -196,8 +217,7 @@ export interface SummaryChild {
   startTimer(): () => number;
 }
 
-class BoundSummary extends SeriesCursor implements SummaryChild {
-  readonly #state: SummaryState;
+class BoundSummary extends SeriesCursor<SummaryState> implements SummaryChild {
   readonly #index: () => number;
 
   constructor(
@@ -205,8 +225,7 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
     values: readonly LabelValue[],
     index: number,
   ) {
-    super(state.table, values, index);
-    this.#state = state;
+    super(state, values, index);
     this.#index = () => {
       this.data(); // looks the series up again if the table changed
       return this.index();
@@ -214,11 +233,11 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
   }
 
   observe(value: number): void {
-    this.#state.observe(this.#index(), value);
+    this.state().observe(this.#index(), value);
   }
 
   startTimer(): () => number {
-    return this.#state.timer(this.#index);
+    return this.state().timer(this.#index);
   }
 }
 
@@ -305,17 +324,8 @@ class BoundSummary extends SeriesCursor implements SummaryChild {
  * assert.ok(Number.isNaN(point?.quantiles[0]?.value));
  * ```
  */
-export class Summary<L extends string = never> {
-  /** The family name. */
-  readonly name: string;
-  /** What it measures. */
-  readonly help: string;
-  /** The unit, when declared. */
-  readonly unit: string | undefined;
-  /** The label names, in positional order. */
-  readonly labelNames: readonly L[];
-  /** The kind of family it collects. */
-  readonly type: "summary" = "summary";
+export class Summary<L extends string = never>
+  extends Metric<L, SummaryChild, SummaryFamily> {
   /** The ranks it reports, ascending; empty when it keeps only count and sum. */
   readonly percentiles: readonly number[];
   /** How long an observation counts towards the quantiles, in seconds. */
@@ -323,9 +333,6 @@ export class Summary<L extends string = never> {
   /** Slices the quantile window is cut into. */
   readonly ageBuckets: number;
   #state: SummaryState;
-  #series: Series;
-  #children: ChildCache<SummaryChild>;
-  #hook: CollectHook<Summary<L>> | undefined;
 
   /**
    * Declares a summary and registers it (with the default registry unless
@@ -342,10 +349,10 @@ export class Summary<L extends string = never> {
    */
   constructor(options: SummaryOptions<L>) {
     const resolved = resolveOptions(options, ["quantile"]);
-    const metric = options.name;
-    const percentiles = checkPercentiles(metric, options.percentiles);
+    const what = `Cannot declare summary "${options.name}"`;
+    const percentiles = checkPercentiles(what, options.percentiles);
     const maxAgeSeconds = checkNumber(
-      metric,
+      what,
       "maxAgeSeconds",
       options.maxAgeSeconds,
       600,
@@ -353,60 +360,29 @@ export class Summary<L extends string = never> {
       "greater than 0",
     );
     const ageBuckets = checkNumber(
-      metric,
+      what,
       "ageBuckets",
       options.ageBuckets,
       5,
       (count) => Number.isInteger(count) && count >= 1,
       "an integer of at least 1",
     );
-    checkCallback(metric, "collect", options.collect, false);
     if (percentiles.length > 0 && options.maxSeries === undefined) {
       // Quantile windows are large (see the class doc): cap the default.
       resolved.maxSeries = Math.min(resolved.maxSeries, QUANTILE_MAX_SERIES);
     }
-    this.name = resolved.name;
-    this.help = resolved.help;
-    this.unit = resolved.unit;
-    this.labelNames = resolved.labelNames as readonly L[];
-    this.percentiles = percentiles;
-    this.maxAgeSeconds = maxAgeSeconds;
-    this.ageBuckets = ageBuckets;
-    this.#hook = options.collect;
-    const clock = resolved.clock;
-    const windows: (SlidingQuantiles | undefined)[] = [];
-    const series = seriesOf(metric, resolved, STRIDE, {
-      init: (index) => windows[index]?.clear(),
-      // Free the window's buffers: removed label sets must not hold memory.
-      forget: (index) => {
-        windows[index] = undefined;
-      },
-      clear: () => {
-        windows.length = 0; // frees every window's buffers
-      },
-    });
-    const table = series.table;
-    this.#series = series;
     const state = new SummaryState(
-      metric,
-      clock,
-      table,
-      windows,
+      resolved,
       percentiles,
       maxAgeSeconds,
       ageBuckets,
     );
+    super(resolved, options.collect, state);
+    this.percentiles = percentiles;
+    this.maxAgeSeconds = maxAgeSeconds;
+    this.ageBuckets = ageBuckets;
     this.#state = state;
-    this.#children = new ChildCache<SummaryChild>(
-      table,
-      (values, index) => new BoundSummary(state, values, index),
-    );
     resolved.registry?.register(this);
-  }
-
-  /** Records folded into the overflow series because the series limit was reached. */
-  get droppedLabelSets(): number {
-    return this.#series.table.droppedLabelSets;
   }
 
   /**
@@ -461,113 +437,18 @@ export class Summary<L extends string = never> {
       return index;
     });
   }
-
-  /**
-   * Returns the child bound to one label set, given as values in
-   * `labelNames` order; cached, so the same values give the same child.
-   * Past the series limit a new label set gets a new child on each call,
-   * bound to its own values: it records into the overflow series while the
-   * metric is full and into its own series once a removal or reset made room.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @returns The bound child.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  labels(...values: LabelValue[]): SummaryChild;
-  /**
-   * Returns the child bound to one label set, given as an object; cached,
-   * so the same label set gives the same child (past the series limit, a
-   * new child each call, as for the positional form).
-   *
-   * @param labels One value per declared label.
-   * @returns The bound child.
-   * @throws {TypeError} When a label is missing, undeclared or of the wrong type.
-   */
-  labels(labels: LabelValues<L>): SummaryChild;
-  labels(...args: unknown[]): SummaryChild {
-    return this.#children.get(args);
-  }
-
-  /**
-   * Forgets one series, its quantile window included; bound children of it
-   * stay valid and start it again (from 0, with a new `created`) on their
-   * next record.
-   *
-   * @param labels The series' label set.
-   * @throws {TypeError} When the label set does not match the declared labels.
-   */
-  remove(labels: LabelValues<L>): void;
-  /**
-   * Forgets one series given by its label values in `labelNames` order,
-   * like `labels(...values)`; bound children of it stay valid.
-   *
-   * @param values One value per declared label, in declaration order.
-   * @throws {TypeError} When the number or type of values is wrong.
-   */
-  remove(...values: LabelValue[]): void;
-  remove(...args: unknown[]): void {
-    this.#series.remove(args);
-  }
-
-  /**
-   * Forgets every series (an unlabeled summary restarts at 0); bound
-   * children stay valid.
-   */
-  reset(): void {
-    this.#series.reset();
-  }
-
-  /**
-   * Returns the summary's current state as a snapshot family, after running
-   * the `collect` hook (a promise when the hook returns one). Quantiles are
-   * computed now, over the window ending now.
-   *
-   * @returns The family; points in series creation order.
-   */
-  collect(): SummaryFamily | Promise<SummaryFamily> {
-    return collectWithHook(this, this.#hook, () => this.#snapshot());
-  }
-
-  #snapshot(): SummaryFamily {
-    const { table, windows, percentiles, clock } = this.#state;
-    const now = clock.monotonic();
-    const values: number[] = new Array(percentiles.length).fill(NaN);
-    const order = table.order();
-    const { labels, data, created } = table;
-    const points: SummaryPoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      let quantiles: Quantile[] = [];
-      if (percentiles.length > 0) {
-        const window = windows[index];
-        if (window === undefined) values.fill(NaN);
-        else window.query(percentiles, now, values);
-        quantiles = percentiles.map((quantile, q) => ({
-          quantile,
-          value: values[q]!,
-        }));
-      }
-      points[i] = {
-        labels: labels[index]!,
-        count: data[index * STRIDE]!,
-        sum: data[index * STRIDE + 1]!,
-        created: created[index]!,
-        quantiles,
-      };
-    }
-    return { type: "summary", ...headerOf(this), points };
-  }
 }
 
+/** Checks the ranks; `what` starts the messages. */
 function checkPercentiles(
-  metric: string,
+  what: string,
   percentiles: readonly number[] | undefined,
 ): readonly number[] {
   if (percentiles === undefined) return Object.freeze([]);
   if (!Array.isArray(percentiles)) {
     throw new TypeError(
-      `Cannot declare summary "${metric}": percentiles must be an array of numbers, got ${
-        JSON.stringify(percentiles) ?? typeof percentiles
+      `${what}: percentiles must be an array of numbers, got ${
+        describe(percentiles)
       }`,
     );
   }
@@ -575,19 +456,17 @@ function checkPercentiles(
   for (const p of percentiles as readonly unknown[]) {
     if (typeof p !== "number") {
       throw new TypeError(
-        `Cannot declare summary "${metric}": a percentile must be a number, got ${
-          JSON.stringify(p) ?? typeof p
-        }`,
+        `${what}: a percentile must be a number, got ${describe(p)}`,
       );
     }
     if (!(p >= 0 && p <= 1)) {
       throw new RangeError(
-        `Cannot declare summary "${metric}": a percentile must be between 0 and 1, got ${p}`,
+        `${what}: a percentile must be between 0 and 1, got ${p}`,
       );
     }
     if (p <= previous) {
       throw new RangeError(
-        `Cannot declare summary "${metric}": percentiles must be strictly increasing, got ${p} after ${previous}`,
+        `${what}: percentiles must be strictly increasing, got ${p} after ${previous}`,
       );
     }
     previous = p;
@@ -597,10 +476,11 @@ function checkPercentiles(
 
 /**
  * Checks a numeric option of a summary: `fallback` when omitted, a
- * TypeError for a non-number, a RangeError when `valid` rejects it.
+ * TypeError for a non-number, a RangeError when `valid` rejects it; `what`
+ * starts the messages.
  */
 function checkNumber(
-  metric: string,
+  what: string,
   option: string,
   value: number | undefined,
   fallback: number,
@@ -610,14 +490,12 @@ function checkNumber(
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot declare summary "${metric}": ${option} must be a number, got ${
-        JSON.stringify(value) ?? typeof value
-      }`,
+      `${what}: ${option} must be a number, got ${describe(value)}`,
     );
   }
   if (!valid(value)) {
     throw new RangeError(
-      `Cannot declare summary "${metric}": ${option} must be ${rule}, got ${value}`,
+      `${what}: ${option} must be ${rule}, got ${value}`,
     );
   }
   return value;
