@@ -36,6 +36,7 @@ export * from "./src/clock.ts";
 export * from "./src/errors.ts";
 export * from "./src/registry.ts";
 export type { MetricOptions } from "./src/instruments/options.ts";
+export * from "./src/instruments/metric.ts";
 export * from "./src/instruments/counter.ts";
 export * from "./src/instruments/gauge.ts";
 export * from "./src/instruments/histogram.ts";

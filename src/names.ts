@@ -14,11 +14,14 @@ const METRIC_NAME = /* @__PURE__ */ new RegExp(`^${METRIC_NAME_RULE}$`);
 const LABEL_NAME = /* @__PURE__ */ new RegExp(`^${LABEL_NAME_RULE}$`);
 
 /**
- * A value as an error message quotes it: JSON where it has a JSON form
- * (`"x"`, `42`), else as `String` renders it.
+ * A value as error messages quote it: numbers as they print (`NaN`,
+ * `Infinity`), anything else as JSON, or its type when JSON has no
+ * spelling for it (`undefined`, a function).
  */
-export function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+export function describe(value: unknown): string {
+  return typeof value === "number"
+    ? String(value)
+    : JSON.stringify(value) ?? typeof value;
 }
 
 /**
@@ -31,7 +34,7 @@ export function assertMetricName(name: string): void {
   if (!isMetricName(name)) {
     throw new TypeError(
       `Cannot declare metric ${
-        show(name)
+        describe(name)
       }: a metric name must match ${METRIC_NAME_RULE}`,
     );
   }

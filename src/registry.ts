@@ -9,12 +9,12 @@ import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
 import {
   assertLabelNames,
+  describe,
   isMetricName,
   isMetricType,
   METRIC_NAME_RULE,
   SAMPLE_SUFFIXES,
   sampleNames,
-  show,
 } from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
@@ -152,7 +152,9 @@ export class Registry {
     this.prefix = options.prefix ?? "";
     if (this.prefix !== "" && !isMetricName(this.prefix)) {
       throw new TypeError(
-        `${what}: prefix ${show(this.prefix)} must match ${METRIC_NAME_RULE}`,
+        `${what}: prefix ${
+          describe(this.prefix)
+        } must match ${METRIC_NAME_RULE}`,
       );
     }
     const defaults = { ...options.defaultLabels };
@@ -213,10 +215,10 @@ export class Registry {
     if (!isMetricName(collector.name) || !isMetricType(collector.type)) {
       throw new TypeError(
         `Cannot register metric ${
-          show(collector.name)
+          describe(collector.name)
         }: a collector needs a name matching ${METRIC_NAME_RULE} and a type of ${
           Object.keys(SAMPLE_SUFFIXES).join(", ")
-        }, got type ${show(collector.type)}`,
+        }, got type ${describe(collector.type)}`,
       );
     }
     const names = sampleNames(collector.name, collector.type);

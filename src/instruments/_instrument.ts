@@ -10,6 +10,7 @@
 import type { GaugeAggregation, LabelValues, MetricType } from "../model.ts";
 import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
+import { describe } from "../names.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { type SeriesOwner, SeriesTable } from "./_series.ts";
 
@@ -78,17 +79,6 @@ export class InstrumentState implements SeriesOwner {
       `ignored a NaN ${what} of ${this.type} "${this.metric}"`,
     );
   }
-}
-
-/**
- * A value as error messages quote it: numbers as they print (`NaN`,
- * `Infinity`), anything else as JSON, or its type when JSON has no
- * spelling for it (`undefined`, a function).
- */
-export function describe(value: unknown): string {
-  return typeof value === "number"
-    ? String(value)
-    : JSON.stringify(value) ?? typeof value;
 }
 
 /**

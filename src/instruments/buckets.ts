@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describe } from "./_instrument.ts";
+import { describe } from "../names.ts";
 
 /**
  * The default histogram buckets, in seconds: 5 ms to 10 s, suited to the

@@ -27,10 +27,8 @@ import {
 } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
 
-// Public from here: options.ts, where they are declared, is not re-exported
-// whole, and metric.ts has no line of its own in mod.ts.
+// Public from here: options.ts, where it is declared, is not re-exported whole.
 export type { CollectHook };
-export { Metric };
 
 /**
  * Options of a {@linkcode Counter}: the options every metric takes, plus an

@@ -21,8 +21,8 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { SeriesCursor } from "./_series.ts";
+import { describe } from "../names.ts";
 import {
-  describe,
   InstrumentState,
   labeledTimer,
   timer,

@@ -7,10 +7,14 @@
 
 import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
-import { assertLabelNames, assertMetricName, assertUnit } from "../names.ts";
+import {
+  assertLabelNames,
+  assertMetricName,
+  assertUnit,
+  describe,
+} from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { checkMaxSeries, DEFAULT_MAX_SERIES } from "./_series.ts";
-import { describe } from "./_instrument.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},

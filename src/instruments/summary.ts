@@ -18,7 +18,8 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { SeriesCursor } from "./_series.ts";
-import { describe, InstrumentState } from "./_instrument.ts";
+import { InstrumentState } from "./_instrument.ts";
+import { describe } from "../names.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 import { Metric } from "./metric.ts";
 
