@@ -12,10 +12,10 @@
  * `Uint8Array` view at the end of the buffer.
  *
  * The buffer grows by doubling; content is moved to the end of the new
- * buffer, so marks (distances from the end) stay valid. No allocation happens
- * per field: numbers go through a `DataView` of the buffer, ASCII strings
- * are copied by hand straight into the buffer (others are UTF-8-encoded by
- * `TextEncoder`).
+ * buffer, so marks (distances from the end) stay valid. Numbers go through a
+ * `DataView` of the buffer and ASCII strings are copied by hand straight into
+ * it, with no allocation; only a string with non-ASCII characters is
+ * UTF-8-encoded by `TextEncoder` into a new array first.
  *
  * Wire types used by OTLP: 0 varint (enums, bool, uint32), 1 fixed64
  * (fixed64, sfixed64, double), 2 length-delimited (messages, strings, bytes,
@@ -162,7 +162,15 @@ export class ProtoWriter {
     const n = value.length >> 1;
     const p = this.#take(n);
     for (let i = 0; i < n; i++) {
-      this.#buf[p + i] = parseInt(value.slice(2 * i, 2 * i + 2), 16);
+      this.#buf[p + i] = (hexDigit(value.charCodeAt(2 * i)) << 4) |
+        hexDigit(value.charCodeAt(2 * i + 1));
     }
   }
+}
+
+/** The value of one hex digit's char code (the caller checked the string). */
+function hexDigit(c: number): number {
+  if (c <= 57) return c - 48; // 0-9
+  if (c <= 70) return c - 55; // A-F
+  return c - 87; // a-f
 }

@@ -47,10 +47,21 @@ export function toExemplar(
   return { labels: copy, value, timestamp };
 }
 
-/** Code points, not UTF-16 units: a surrogate pair counts once. */
+/**
+ * Code points, not UTF-16 units: a surrogate pair counts once. Indexed by
+ * char code, not iterated, which would make a string per code point on
+ * every record that carries an exemplar.
+ */
 function countCodePoints(text: string): number {
   let count = 0;
-  // A string iterates by code point.
-  for (const _ of text) count++;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
   return count;
 }
