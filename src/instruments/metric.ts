@@ -68,8 +68,12 @@ export class Metric<L extends string, C, F extends MetricFamily> {
   #generation = 0;
 
   /**
-   * Takes what the declaring subclass checked and built.
+   * Takes what the declaring subclass checked and built. Internal: the
+   * parameter types are edgemetrics' own and may change in any release, so
+   * extend {@linkcode Counter}, {@linkcode Gauge}, {@linkcode Histogram} or
+   * {@linkcode Summary} rather than this class.
    *
+   * @ignore
    * @param resolved The checked options.
    * @param hook The `collect` hook, if any.
    * @param state The state the metric shares with its bound children.
