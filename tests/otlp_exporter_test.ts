@@ -459,7 +459,7 @@ Deno.test("new OtlpExporter() rejects an unknown protocol, temporality, url or i
     {
       name: "TypeError",
       message:
-        'Cannot create OtlpExporter: header "api key" is not a valid HTTP header, got value "x"',
+        'Cannot create OtlpExporter: header "api key": a name must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~)',
     },
   );
   assert.throws(() => new OtlpExporter({ intervalMs: -1 }), {

@@ -198,9 +198,27 @@ Deno.test("new Pushgateway() rejects auth together with an Authorization header"
     {
       name: "TypeError",
       message:
-        'Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ["bearer"] and header "Basic abc"',
+        'Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ["bearer"] and an Authorization header',
     },
   );
+});
+
+Deno.test("new Pushgateway() rejects a bearer token that cannot be a header value, without quoting it", () => {
+  for (
+    const [bearer, found] of [["s3c\nret", "U+000A at index 10"], [
+      "tök€n",
+      "U+20AC at index 10",
+    ]]
+  ) {
+    assert.throws(
+      () => gateway({ auth: { bearer: bearer! } }),
+      {
+        name: "TypeError",
+        message:
+          `Cannot create Pushgateway: header "authorization": a value must not hold NUL, CR, LF or characters past U+00FF, got ${found} (the value is not quoted: it may be a credential)`,
+      },
+    );
+  }
 });
 
 Deno.test("Pushgateway retries 503 and network errors, and rejects a 400 with URL, status and attempts", async () => {
@@ -280,7 +298,7 @@ Deno.test("new Pushgateway() rejects a header that is not valid HTTP", () => {
     {
       name: "TypeError",
       message:
-        'Cannot create Pushgateway: header "x-team" is not a valid HTTP header, got value "a\\nb"',
+        'Cannot create Pushgateway: header "x-team": a value must not hold NUL, CR, LF or characters past U+00FF, got U+000A at index 1 (the value is not quoted: it may be a credential)',
     },
   );
 });

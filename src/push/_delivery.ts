@@ -352,7 +352,9 @@ export function describeError(error: unknown): string {
 
 /**
  * Checks that `headers` make valid HTTP headers, so a bad header fails when
- * the exporter is created rather than at every export.
+ * the exporter is created rather than at every export. A bad value is
+ * described by its first offending character, never quoted: header values
+ * are often credentials, and this message ends up in logs.
  *
  * @throws {TypeError} Naming the owner and the offending header.
  */
@@ -364,10 +366,24 @@ export function checkHeaders(
     try {
       new Headers([[name, value]]);
     } catch {
+      const what = `Cannot create ${owner}: header ${JSON.stringify(name)}`;
+      if (typeof value !== "string") {
+        throw new TypeError(
+          `${what}: a value must be a string, got ${typeof value}`,
+        );
+      }
+      // Fetch refuses NUL, CR, LF and anything past U+00FF in a value.
+      const bad = value.search(/[\0\r\n\u0100-\uffff]/);
+      if (bad < 0) {
+        throw new TypeError(
+          `${what}: a name must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~)`,
+        );
+      }
+      const code = value.charCodeAt(bad).toString(16).toUpperCase();
       throw new TypeError(
-        `Cannot create ${owner}: header ${
-          JSON.stringify(name)
-        } is not a valid HTTP header, got value ${JSON.stringify(value)}`,
+        `${what}: a value must not hold NUL, CR, LF or characters past U+00FF, got U+${
+          code.padStart(4, "0")
+        } at index ${bad} (the value is not quoted: it may be a credential)`,
       );
     }
   }

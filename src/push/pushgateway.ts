@@ -154,11 +154,13 @@ export class Pushgateway {
         throw new TypeError(
           `Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ${
             JSON.stringify(Object.keys(auth))
-          } and header ${JSON.stringify(headers.get("authorization"))}`,
+          } and an Authorization header`,
         );
       }
       if ("bearer" in auth && typeof auth.bearer === "string") {
-        headers.set("authorization", `Bearer ${auth.bearer}`);
+        const authorization = { authorization: `Bearer ${auth.bearer}` };
+        checkHeaders(OWNER, authorization);
+        headers.set("authorization", authorization.authorization);
       } else if (
         "username" in auth && typeof auth.username === "string" &&
         typeof auth.password === "string"
