@@ -15,13 +15,14 @@ const LABEL_NAME = /* @__PURE__ */ new RegExp(`^${LABEL_NAME_RULE}$`);
 
 /**
  * A value as error messages quote it: numbers as they print (`NaN`,
- * `Infinity`), anything else as JSON, or its type when JSON has no
- * spelling for it (`undefined`, a function).
+ * `Infinity`), a bigint with its `n` (JSON.stringify throws on one),
+ * anything else as JSON, or its type when JSON has no spelling for it
+ * (`undefined`, a function).
  */
 export function describe(value: unknown): string {
-  return typeof value === "number"
-    ? String(value)
-    : JSON.stringify(value) ?? typeof value;
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  return JSON.stringify(value) ?? typeof value;
 }
 
 /**

@@ -403,6 +403,12 @@ Deno.test("Counter rejects bad input with exact messages", async (t) => {
       'Cannot increment counter "bad_total": the amount must be a number, got null',
     ],
     [
+      "bigint amount",
+      () => plain.inc(1n as unknown as number),
+      TypeError,
+      'Cannot increment counter "plain_total": the amount must be a number, got 1n',
+    ],
+    [
       "labels missing on a labeled counter",
       () => counter.inc(),
       TypeError,
