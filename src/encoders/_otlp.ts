@@ -259,8 +259,9 @@ const PER_UNITS: Readonly<Record<string, string>> = {
  * without its `_<unit>` suffix when it has one.
  */
 export function otlpName(name: string, unit: string | undefined): string {
+  if (!unit) return name;
   const suffix = "_" + unit;
-  return unit && name.length > suffix.length && name.endsWith(suffix)
+  return name.length > suffix.length && name.endsWith(suffix)
     ? name.slice(0, name.length - suffix.length)
     : name;
 }

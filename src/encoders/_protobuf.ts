@@ -74,7 +74,8 @@ export class ProtoWriter {
       this.#view = new DataView(next.buffer);
       this.#pos = size - used;
     }
-    return this.#pos -= n;
+    this.#pos -= n;
+    return this.#pos;
   }
 
   /** Prepends an unsigned varint; `value` must be an integer in [0, 2^53). */
