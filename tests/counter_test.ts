@@ -5,23 +5,11 @@ import {
   Counter,
   Registry,
 } from "@edgemetrics/edgemetrics";
+import { captureWarnings } from "./_warnings.ts";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
   return clock;
-}
-
-/** Captures console.warn while `body` runs. */
-function captureWarnings(body: () => void): string[] {
-  const warn = console.warn;
-  const warnings: string[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
-  try {
-    body();
-  } finally {
-    console.warn = warn;
-  }
-  return warnings;
 }
 
 Deno.test("Counter.inc() starts an unlabeled counter at 0 and adds 1 or the amount", async () => {

@@ -8,6 +8,7 @@ import {
   linearBuckets,
   Registry,
 } from "@edgemetrics/edgemetrics";
+import { captureWarnings } from "./_warnings.ts";
 
 function manualClock(t = 0): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
@@ -238,15 +239,10 @@ Deno.test("Histogram drops an exemplar over 128 code points with one warning", a
     buckets: [1],
     registry: null,
   });
-  const warn = console.warn;
-  const warnings: string[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
-  try {
+  const warnings = captureWarnings(() => {
     histogram.labels().observe(0.5, { trace_id: "🙂".repeat(121) });
     histogram.observe({}, 0.5, { trace_id: "x".repeat(500) });
-  } finally {
-    console.warn = warn;
-  }
+  });
   const point = (await family(histogram)).points[0]!;
   assert.equal(point.count, 2);
   assert.equal(point.exemplars, undefined);

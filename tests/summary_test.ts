@@ -5,25 +5,13 @@ import {
   Registry,
   Summary,
 } from "@edgemetrics/edgemetrics";
+import { captureWarnings } from "./_warnings.ts";
 import { QuantileSketch, SKETCH_K } from "../src/instruments/_quantiles.ts";
 import { promtoolCheckMetrics } from "./_peers.ts";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
   return clock;
-}
-
-/** Captures console.warn while `body` runs. */
-function captureWarnings(body: () => void): string[] {
-  const warn = console.warn;
-  const warnings: string[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
-  try {
-    body();
-  } finally {
-    console.warn = warn;
-  }
-  return warnings;
 }
 
 /** A tiny seeded generator (xorshift32) giving uniform numbers in [0, 1). */
