@@ -595,3 +595,147 @@ Deno.test("WorkerAggregator.collect() gives the worker gauges the registry's def
     ],
   );
 });
+
+/**
+ * Replaces `BroadcastChannel` with one that records the channels open (by
+ * name, in order of opening) and, per channel, the answers it is handed:
+ * each is a snapshot the runtime deserialized for that channel.
+ */
+function trackChannels(): {
+  open: () => string[];
+  delivered: string[];
+  [Symbol.dispose](): void;
+} {
+  const OriginalChannel = globalThis.BroadcastChannel;
+  const open = new Set<BroadcastChannel>();
+  const delivered: string[] = [];
+  globalThis.BroadcastChannel = class extends OriginalChannel {
+    constructor(name: string) {
+      super(name);
+      open.add(this);
+      this.addEventListener("message", (event) => {
+        const data = (event as MessageEvent).data;
+        if (data?.kind === "snapshot") delivered.push(`${data.worker}>${name}`);
+      });
+    }
+    override close(): void {
+      open.delete(this);
+      super.close();
+    }
+  };
+  return {
+    open: () => [...open].map((channel) => channel.name),
+    delivered,
+    [Symbol.dispose]: () => {
+      globalThis.BroadcastChannel = OriginalChannel;
+    },
+  };
+}
+
+Deno.test("WorkerAggregator.collect() delivers each answer to the requesting worker only, not to every worker", async () => {
+  using channels = trackChannels();
+  const channel = channelName();
+  const workers = ["a", "b", "c", "d"].map((worker, i) =>
+    new WorkerAggregator({
+      registry: workerRegistry(i + 1, 10 * (i + 1)),
+      channel,
+      worker,
+    })
+  );
+  try {
+    for (const worker of workers) worker.start();
+    const [a, b, c, d] = workers as [
+      WorkerAggregator,
+      WorkerAggregator,
+      WorkerAggregator,
+      WorkerAggregator,
+    ];
+    await a.collect(); // discovery: every worker has heard of every other
+    await b.collect();
+    channels.delivered.length = 0;
+    const families = await a.collect((name) => name === "http_requests");
+    assert.deepEqual(families, [{
+      type: "counter",
+      name: "http_requests",
+      help: "Requests.",
+      points: [{
+        labels: { status: "200" },
+        value: 1 + 2 + 3 + 4,
+        created: 1_000,
+      }],
+    }]);
+    // N - 1 = 3 deliveries, each on a channel that only a listens on;
+    // one shared channel would hand each answer to all 3 other workers (9)
+    assert.deepEqual(channels.delivered.sort(), [
+      `b>${channel}:${b.id}:${a.id}`,
+      `c>${channel}:${c.id}:${a.id}`,
+      `d>${channel}:${d.id}:${a.id}`,
+    ]);
+  } finally {
+    for (const worker of workers) worker.close();
+  }
+  assert.deepEqual(channels.open(), []);
+});
+
+Deno.test("WorkerAggregator closes a worker's pair channels when it leaves, is forgotten, or this one closes", async () => {
+  using channels = trackChannels();
+  const channel = channelName();
+  const a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 100,
+  });
+  const b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  const c = new WorkerAggregator({
+    registry: workerRegistry(5, 30),
+    channel,
+    worker: "c",
+  });
+  a.start();
+  b.start();
+  c.start();
+  const silent = fakePeer(channel); // says hello, never answers
+  const pairs = () => channels.open().filter((name) => name !== channel).sort();
+  try {
+    await waitFor("every hello", () => a.peers.length === 3);
+    await a.collect(); // b and c answer a on their pair channels from now on
+    await a.collect();
+    const [ab, ba, ac, ca] = [
+      `${channel}:${a.id}:${b.id}`,
+      `${channel}:${b.id}:${a.id}`,
+      `${channel}:${a.id}:${c.id}`,
+      `${channel}:${c.id}:${a.id}`,
+    ];
+    const bc = [`${channel}:${b.id}:${c.id}`, `${channel}:${c.id}:${b.id}`];
+    const silentA = `${channel}:${silent.id}:${a.id}`;
+    const silentB = `${channel}:${silent.id}:${b.id}`;
+    const silentC = `${channel}:${silent.id}:${c.id}`;
+    assert.deepEqual(
+      pairs(),
+      // each inbox, and b's and c's outboxes to a (each has answered a)
+      [ab, ba, ba, ac, ca, ca, ...bc, silentA, silentB, silentC].sort(),
+    );
+    b.close(); // says goodbye: a and c close their channels with b
+    await waitFor(
+      "b's goodbye",
+      () => !a.peers.includes(b.id) && !c.peers.includes(b.id),
+    );
+    assert.deepEqual(pairs(), [ac, ca, ca, silentA, silentC].sort());
+    await a.collect(); // the silent peer's third miss: a forgets it
+    assert.deepEqual(a.peers, [c.id]);
+    assert.deepEqual(pairs(), [ac, ca, ca, silentC].sort());
+    a.close();
+    c.close();
+    assert.deepEqual(pairs(), []);
+  } finally {
+    silent.close();
+    a.close();
+    b.close();
+    c.close();
+  }
+});
