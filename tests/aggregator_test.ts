@@ -739,3 +739,50 @@ Deno.test("WorkerAggregator closes a worker's pair channels when it leaves, is f
     c.close();
   }
 });
+
+Deno.test("WorkerAggregator answers on the pair channel only a request that lists it, else on the shared channel", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+  });
+  a.start();
+  const id = `fake-${crypto.randomUUID()}`;
+  const shared = new BroadcastChannel(channel);
+  const pair = new BroadcastChannel(`${channel}:${a.id}:${id}`);
+  const answers: string[] = [];
+  for (const [where, raw] of [["shared", shared], ["pair", pair]] as const) {
+    raw.onmessage = (event: MessageEvent) => {
+      const { kind, to, request, families } = event.data;
+      if (kind === "snapshot") {
+        answers.push(`${request} on ${where} to ${to} (${families.length})`);
+      }
+    };
+  }
+  const ask = (request: string, peers?: string[]) =>
+    shared.postMessage({
+      edgemetrics: 1,
+      from: id,
+      worker: "fake",
+      kind: "request",
+      request,
+      ...(peers === undefined ? {} : { peers }),
+    });
+  try {
+    ask("old"); // an older version lists nobody
+    ask("unheard", [`fake-${crypto.randomUUID()}`]); // has not heard of a
+    ask("bad", "nope" as unknown as string[]); // malformed: ignored
+    await waitFor("two answers", () => answers.length >= 2);
+    ask("listed", [a.id]);
+    await waitFor("three answers", () => answers.length >= 3);
+    assert.deepEqual(answers.sort(), [
+      `listed on pair to ${id} (2)`,
+      `old on shared to ${id} (2)`,
+      `unheard on shared to ${id} (2)`,
+    ]);
+  } finally {
+    shared.close();
+    pair.close();
+  }
+});
