@@ -786,3 +786,99 @@ Deno.test("WorkerAggregator answers on the pair channel only a request that list
     pair.close();
   }
 });
+
+Deno.test("WorkerAggregator adds up Node and Bun worker threads, answers on pair channels, and lets the process end", async (t) => {
+  const src = (path: string) =>
+    JSON.stringify(new URL(`../src/${path}`, import.meta.url).href);
+  const imports = `
+    import { Registry } from ${src("registry.ts")};
+    import { Counter } from ${src("instruments/counter.ts")};
+    import { WorkerAggregator } from ${src("workers/aggregator.ts")};
+    import { parentPort, Worker, workerData } from "node:worker_threads";
+  `;
+  const dir = await Deno.makeTempDir({ prefix: "aggregator-threads-" });
+  // three threads count 1, 2 and 3 jobs, and answer until told to stop
+  await Deno.writeTextFile(
+    `${dir}/thread.mjs`,
+    `${imports}
+    const registry = new Registry();
+    new Counter({ name: "jobs_total", help: "Jobs.", registry }).inc(workerData.n);
+    new WorkerAggregator({ registry, channel: workerData.channel }).start();
+    parentPort.once("message", () => parentPort.close());
+    parentPort.postMessage("started");
+  `,
+  );
+  // the main thread counts 10, scrapes three times, noting on which kind of
+  // channel each answer arrives, then stops the threads; nothing closes the
+  // aggregator, so its channels must not keep the process alive
+  await Deno.writeTextFile(
+    `${dir}/main.mjs`,
+    `${imports}
+    const channel = "threads-" + crypto.randomUUID();
+    const arrivals = [];
+    const Original = globalThis.BroadcastChannel;
+    globalThis.BroadcastChannel = class extends Original {
+      constructor(name) {
+        super(name);
+        this.addEventListener("message", (event) => {
+          if (event.data?.kind === "snapshot") {
+            arrivals.push(name === channel ? "shared" : "pair");
+          }
+        });
+      }
+    };
+    const threads = [1, 2, 3].map((n) =>
+      new Worker(new URL("./thread.mjs", import.meta.url), { workerData: { channel, n } })
+    );
+    await Promise.all(threads.map((thread) => new Promise((resolve) => thread.once("message", resolve))));
+    const registry = new Registry();
+    new Counter({ name: "jobs_total", help: "Jobs.", registry }).inc(10);
+    const workers = new WorkerAggregator({ registry, channel });
+    workers.start();
+    const scrapes = [];
+    for (let i = 0; i < 3; i++) {
+      arrivals.length = 0;
+      const families = await workers.collect();
+      scrapes.push({
+        values: families.map((family) => family.name + " " + family.points[0].value),
+        arrivals: [...arrivals].sort(),
+      });
+    }
+    for (const thread of threads) thread.postMessage("stop");
+    console.log(JSON.stringify(scrapes));
+  `,
+  );
+  const values = [
+    "jobs 16",
+    "edgemetrics_workers_responding 4",
+    "edgemetrics_workers_missing 0",
+  ];
+  try {
+    for (const runtime of ["node", "bun"]) {
+      await t.step(runtime, async () => {
+        const binary = new URL(
+          `../.tools/node_modules/.bin/${runtime}`,
+          import.meta.url,
+        ).pathname;
+        const child = new Deno.Command(binary, {
+          args: [`${dir}/main.mjs`],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        const { code, stdout, stderr } = await child.output();
+        clearTimeout(killer);
+        const decoder = new TextDecoder();
+        assert.equal(code, 0, decoder.decode(stderr));
+        assert.deepEqual(JSON.parse(decoder.decode(stdout)), [
+          // the first scrape asks before it has heard of the threads
+          { values, arrivals: ["shared", "shared", "shared"] },
+          { values, arrivals: ["pair", "pair", "pair"] },
+          { values, arrivals: ["pair", "pair", "pair"] },
+        ]);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
