@@ -122,9 +122,12 @@ const CANNOT_CREATE = "Cannot create worker aggregator";
  * channel; answers do not. Each pair of workers that know each other
  * shares a channel of its own for one's answers to the other (named after
  * the shared channel and both workers' ids), so a scrape hands each
- * snapshot to the requesting worker only: N - 1 snapshots cross for N
- * workers, not N * (N - 1). A worker answers on the shared channel only a
- * request from a worker that has not heard of it yet.
+ * snapshot to the requesting worker only: N - 1 snapshots are decoded for
+ * N workers, not N * (N - 1) (in Node and Bun the others never see them;
+ * Deno, up to 2.9.6 at least, still copies every channel message into
+ * every isolate that has a channel open, whatever its name, and skips only
+ * the decoding). A worker answers on the shared channel only a request
+ * from a worker that has not heard of it yet.
  *
  * Every worker that has called {@linkcode WorkerAggregator.start} (or
  * collected once) answers the others' requests with its whole registry, so
