@@ -595,3 +595,290 @@ Deno.test("WorkerAggregator.collect() gives the worker gauges the registry's def
     ],
   );
 });
+
+/**
+ * Replaces `BroadcastChannel` with one that records the channels open (by
+ * name, in order of opening) and, per channel, the answers it is handed:
+ * each is a snapshot the runtime deserialized for that channel.
+ */
+function trackChannels(): {
+  open: () => string[];
+  delivered: string[];
+  [Symbol.dispose](): void;
+} {
+  const OriginalChannel = globalThis.BroadcastChannel;
+  const open = new Set<BroadcastChannel>();
+  const delivered: string[] = [];
+  globalThis.BroadcastChannel = class extends OriginalChannel {
+    constructor(name: string) {
+      super(name);
+      open.add(this);
+      this.addEventListener("message", (event) => {
+        const data = (event as MessageEvent).data;
+        if (data?.kind === "snapshot") delivered.push(`${data.worker}>${name}`);
+      });
+    }
+    override close(): void {
+      open.delete(this);
+      super.close();
+    }
+  };
+  return {
+    open: () => [...open].map((channel) => channel.name),
+    delivered,
+    [Symbol.dispose]: () => {
+      globalThis.BroadcastChannel = OriginalChannel;
+    },
+  };
+}
+
+Deno.test("WorkerAggregator.collect() delivers each answer to the requesting worker only, not to every worker", async () => {
+  using channels = trackChannels();
+  const channel = channelName();
+  const workers = ["a", "b", "c", "d"].map((worker, i) =>
+    new WorkerAggregator({
+      registry: workerRegistry(i + 1, 10 * (i + 1)),
+      channel,
+      worker,
+    })
+  );
+  try {
+    for (const worker of workers) worker.start();
+    const [a, b, c, d] = workers as [
+      WorkerAggregator,
+      WorkerAggregator,
+      WorkerAggregator,
+      WorkerAggregator,
+    ];
+    await a.collect(); // discovery: every worker has heard of every other
+    await b.collect();
+    channels.delivered.length = 0;
+    const families = await a.collect((name) => name === "http_requests");
+    assert.deepEqual(families, [{
+      type: "counter",
+      name: "http_requests",
+      help: "Requests.",
+      points: [{
+        labels: { status: "200" },
+        value: 1 + 2 + 3 + 4,
+        created: 1_000,
+      }],
+    }]);
+    // N - 1 = 3 deliveries, each on a channel that only a listens on;
+    // one shared channel would hand each answer to all 3 other workers (9)
+    assert.deepEqual(channels.delivered.sort(), [
+      `b>${channel}:${b.id}:${a.id}`,
+      `c>${channel}:${c.id}:${a.id}`,
+      `d>${channel}:${d.id}:${a.id}`,
+    ]);
+  } finally {
+    for (const worker of workers) worker.close();
+  }
+  assert.deepEqual(channels.open(), []);
+});
+
+Deno.test("WorkerAggregator closes a worker's pair channels when it leaves, is forgotten, or this one closes", async () => {
+  using channels = trackChannels();
+  const channel = channelName();
+  const a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+    timeoutMs: 100,
+  });
+  const b = new WorkerAggregator({
+    registry: workerRegistry(3, 20),
+    channel,
+    worker: "b",
+  });
+  const c = new WorkerAggregator({
+    registry: workerRegistry(5, 30),
+    channel,
+    worker: "c",
+  });
+  a.start();
+  b.start();
+  c.start();
+  const silent = fakePeer(channel); // says hello, never answers
+  const pairs = () => channels.open().filter((name) => name !== channel).sort();
+  try {
+    await waitFor("every hello", () => a.peers.length === 3);
+    await a.collect(); // b and c answer a on their pair channels from now on
+    await a.collect();
+    const [ab, ba, ac, ca] = [
+      `${channel}:${a.id}:${b.id}`,
+      `${channel}:${b.id}:${a.id}`,
+      `${channel}:${a.id}:${c.id}`,
+      `${channel}:${c.id}:${a.id}`,
+    ];
+    const bc = [`${channel}:${b.id}:${c.id}`, `${channel}:${c.id}:${b.id}`];
+    const silentA = `${channel}:${silent.id}:${a.id}`;
+    const silentB = `${channel}:${silent.id}:${b.id}`;
+    const silentC = `${channel}:${silent.id}:${c.id}`;
+    assert.deepEqual(
+      pairs(),
+      // each inbox, and b's and c's outboxes to a (each has answered a)
+      [ab, ba, ba, ac, ca, ca, ...bc, silentA, silentB, silentC].sort(),
+    );
+    b.close(); // says goodbye: a and c close their channels with b
+    await waitFor(
+      "b's goodbye",
+      () => !a.peers.includes(b.id) && !c.peers.includes(b.id),
+    );
+    assert.deepEqual(pairs(), [ac, ca, ca, silentA, silentC].sort());
+    await a.collect(); // the silent peer's third miss: a forgets it
+    assert.deepEqual(a.peers, [c.id]);
+    assert.deepEqual(pairs(), [ac, ca, ca, silentC].sort());
+    a.close();
+    c.close();
+    assert.deepEqual(pairs(), []);
+  } finally {
+    silent.close();
+    a.close();
+    b.close();
+    c.close();
+  }
+});
+
+Deno.test("WorkerAggregator answers on the pair channel only a request that lists it, else on the shared channel", async () => {
+  const channel = channelName();
+  using a = new WorkerAggregator({
+    registry: workerRegistry(2, 10),
+    channel,
+    worker: "a",
+  });
+  a.start();
+  const id = `fake-${crypto.randomUUID()}`;
+  const shared = new BroadcastChannel(channel);
+  const pair = new BroadcastChannel(`${channel}:${a.id}:${id}`);
+  const answers: string[] = [];
+  for (const [where, raw] of [["shared", shared], ["pair", pair]] as const) {
+    raw.onmessage = (event: MessageEvent) => {
+      const { kind, to, request, families } = event.data;
+      if (kind === "snapshot") {
+        answers.push(`${request} on ${where} to ${to} (${families.length})`);
+      }
+    };
+  }
+  const ask = (request: string, peers?: string[]) =>
+    shared.postMessage({
+      edgemetrics: 1,
+      from: id,
+      worker: "fake",
+      kind: "request",
+      request,
+      ...(peers === undefined ? {} : { peers }),
+    });
+  try {
+    ask("old"); // an older version lists nobody
+    ask("unheard", [`fake-${crypto.randomUUID()}`]); // has not heard of a
+    ask("bad", "nope" as unknown as string[]); // malformed: ignored
+    await waitFor("two answers", () => answers.length >= 2);
+    ask("listed", [a.id]);
+    await waitFor("three answers", () => answers.length >= 3);
+    assert.deepEqual(answers.sort(), [
+      `listed on pair to ${id} (2)`,
+      `old on shared to ${id} (2)`,
+      `unheard on shared to ${id} (2)`,
+    ]);
+  } finally {
+    shared.close();
+    pair.close();
+  }
+});
+
+Deno.test("WorkerAggregator adds up Node and Bun worker threads, answers on pair channels, and lets the process end", async (t) => {
+  const src = (path: string) =>
+    JSON.stringify(new URL(`../src/${path}`, import.meta.url).href);
+  const imports = `
+    import { Registry } from ${src("registry.ts")};
+    import { Counter } from ${src("instruments/counter.ts")};
+    import { WorkerAggregator } from ${src("workers/aggregator.ts")};
+    import { parentPort, Worker, workerData } from "node:worker_threads";
+  `;
+  const dir = await Deno.makeTempDir({ prefix: "aggregator-threads-" });
+  // three threads count 1, 2 and 3 jobs, and answer until told to stop
+  await Deno.writeTextFile(
+    `${dir}/thread.mjs`,
+    `${imports}
+    const registry = new Registry();
+    new Counter({ name: "jobs_total", help: "Jobs.", registry }).inc(workerData.n);
+    new WorkerAggregator({ registry, channel: workerData.channel }).start();
+    parentPort.once("message", () => parentPort.close());
+    parentPort.postMessage("started");
+  `,
+  );
+  // the main thread counts 10, scrapes three times, noting on which kind of
+  // channel each answer arrives, then stops the threads; nothing closes the
+  // aggregator, so its channels must not keep the process alive
+  await Deno.writeTextFile(
+    `${dir}/main.mjs`,
+    `${imports}
+    const channel = "threads-" + crypto.randomUUID();
+    const arrivals = [];
+    const Original = globalThis.BroadcastChannel;
+    globalThis.BroadcastChannel = class extends Original {
+      constructor(name) {
+        super(name);
+        this.addEventListener("message", (event) => {
+          if (event.data?.kind === "snapshot") {
+            arrivals.push(name === channel ? "shared" : "pair");
+          }
+        });
+      }
+    };
+    const threads = [1, 2, 3].map((n) =>
+      new Worker(new URL("./thread.mjs", import.meta.url), { workerData: { channel, n } })
+    );
+    await Promise.all(threads.map((thread) => new Promise((resolve) => thread.once("message", resolve))));
+    const registry = new Registry();
+    new Counter({ name: "jobs_total", help: "Jobs.", registry }).inc(10);
+    const workers = new WorkerAggregator({ registry, channel });
+    workers.start();
+    const scrapes = [];
+    for (let i = 0; i < 3; i++) {
+      arrivals.length = 0;
+      const families = await workers.collect();
+      scrapes.push({
+        values: families.map((family) => family.name + " " + family.points[0].value),
+        arrivals: [...arrivals].sort(),
+      });
+    }
+    for (const thread of threads) thread.postMessage("stop");
+    console.log(JSON.stringify(scrapes));
+  `,
+  );
+  const values = [
+    "jobs 16",
+    "edgemetrics_workers_responding 4",
+    "edgemetrics_workers_missing 0",
+  ];
+  try {
+    for (const runtime of ["node", "bun"]) {
+      await t.step(runtime, async () => {
+        const binary = new URL(
+          `../.tools/node_modules/.bin/${runtime}`,
+          import.meta.url,
+        ).pathname;
+        const child = new Deno.Command(binary, {
+          args: [`${dir}/main.mjs`],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        const { code, stdout, stderr } = await child.output();
+        clearTimeout(killer);
+        const decoder = new TextDecoder();
+        assert.equal(code, 0, decoder.decode(stderr));
+        assert.deepEqual(JSON.parse(decoder.decode(stdout)), [
+          // the first scrape asks before it has heard of the threads
+          { values, arrivals: ["shared", "shared", "shared"] },
+          { values, arrivals: ["pair", "pair", "pair"] },
+          { values, arrivals: ["pair", "pair", "pair"] },
+        ]);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

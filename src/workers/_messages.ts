@@ -10,10 +10,14 @@
  * - `hello` when a worker opens the channel; every worker that hears a
  *   hello answers with a hello of its own (`reply: true`), so both sides
  *   know each other from then on;
- * - `request` when a worker collects: every other worker answers with
+ * - `request` when a worker collects, listing the `peers` it has heard of:
+ *   every other worker answers with
  * - `snapshot`, addressed (`to`) to the requester and carrying the request
  *   id and the worker's whole snapshot (filters are functions, which cannot
- *   be cloned, so the requester filters);
+ *   be cloned, so the requester filters). A listed worker posts it on the
+ *   channel named `<shared name>:<its id>:<requester's id>`, which only the
+ *   requester listens on; a worker not listed (or asked without `peers`, by
+ *   an older version) posts it on the shared channel;
  * - `bye` when a worker closes the channel, so nobody waits for it.
  *
  * @module
@@ -41,6 +45,8 @@ export interface Hello extends Envelope {
 export interface SnapshotRequest extends Envelope {
   readonly kind: "request";
   readonly request: string;
+  /** The ids of the workers that may answer on their pair channel. */
+  readonly peers?: readonly string[];
 }
 
 /** A worker's answer to one request. */
@@ -87,7 +93,8 @@ export function parseMessage(data: unknown): Message | undefined {
     case "hello":
       return typeof message.reply === "boolean" ? data as Hello : undefined;
     case "request":
-      return typeof message.request === "string"
+      return typeof message.request === "string" &&
+          (message.peers === undefined || Array.isArray(message.peers))
         ? data as SnapshotRequest
         : undefined;
     case "snapshot":

@@ -77,6 +77,10 @@ interface Peer {
   /** Its latest answer, and when it arrived: stands in while recent. */
   last: SnapshotAnswer | undefined;
   lastAt: number;
+  /** The channel its answers to this worker arrive on (see `#pair`). */
+  inbox: BroadcastChannel;
+  /** The channel this worker answers it on, once it asked. */
+  outbox?: BroadcastChannel;
 }
 
 /** One collection waiting for answers. */
@@ -113,6 +117,17 @@ const CANNOT_CREATE = "Cannot create worker aggregator";
  * `timeoutMs` for the others. A worker that missed three collections in a
  * row is forgotten, with its last answer, until it is heard from again; one
  * snapshot is kept per known worker.
+ *
+ * Requests, greetings and goodbyes go to every worker on the shared
+ * channel; answers do not. Each pair of workers that know each other
+ * shares a channel of its own for one's answers to the other (named after
+ * the shared channel and both workers' ids), so a scrape hands each
+ * snapshot to the requesting worker only: N - 1 snapshots are decoded for
+ * N workers, not N * (N - 1) (in Node and Bun the others never see them;
+ * Deno, up to 2.9.6 at least, still copies every channel message into
+ * every isolate that has a channel open, whatever its name, and skips only
+ * the decoding). A worker answers on the shared channel only a request
+ * from a worker that has not heard of it yet.
  *
  * Every worker that has called {@linkcode WorkerAggregator.start} (or
  * collected once) answers the others' requests with its whole registry, so
@@ -295,11 +310,7 @@ export class WorkerAggregator {
   start(): boolean {
     if (this.#channel !== undefined) return true;
     if (typeof BroadcastChannel !== "function") return false;
-    const channel = new BroadcastChannel(this.#name);
-    channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
-    // Node and Bun let a channel stop keeping the process alive; Deno cannot.
-    (channel as { unref?: () => void }).unref?.();
-    this.#channel = channel;
+    this.#channel = this.#open(this.#name);
     this.#closed = false;
     this.#discoveryUntil = this.#clock.monotonic() +
       Math.min(DISCOVERY_MS, this.#timeoutMs);
@@ -410,11 +421,10 @@ export class WorkerAggregator {
     if (channel === undefined) return;
     this.#post({ kind: "bye" });
     this.#channel = undefined;
-    channel.onmessage = null;
     channel.close();
     globalEvents()?.removeEventListener("unload", this.#onUnload);
     for (const gathering of [...this.#gatherings.values()]) gathering.finish();
-    this.#peers.clear();
+    for (const id of this.#peers.keys()) this.#forget(id);
   }
 
   /**
@@ -463,7 +473,7 @@ export class WorkerAggregator {
           const peer = this.#peers.get(id);
           if (peer === undefined) continue;
           if (++peer.misses >= FORGET_AFTER_MISSES) {
-            this.#peers.delete(id);
+            this.#forget(id);
           } else if (
             peer.last !== undefined && at - peer.lastAt <= this.#staleAfterMs
           ) {
@@ -499,23 +509,34 @@ export class WorkerAggregator {
         },
         finish,
       });
-      this.#post({ kind: "request", request });
+      // the workers listed answer on the pair channels it listens on
+      this.#post({ kind: "request", request, peers: [...expected] });
       check();
     });
   }
 
   #receive(data: unknown): void {
     const message: Message | undefined = parseMessage(data);
-    if (message === undefined || message.from === this.id) return;
+    if (
+      message === undefined || message.from === this.id ||
+      this.#channel === undefined // closed: opens no pair channel again
+    ) {
+      return;
+    }
     if (message.kind === "bye") {
-      this.#peers.delete(message.from);
+      this.#forget(message.from);
       for (const gathering of this.#gatherings.values()) {
         gathering.leave(message.from);
       }
       return;
     }
     if (!this.#peers.has(message.from)) {
-      this.#peers.set(message.from, { misses: 0, last: undefined, lastAt: 0 });
+      this.#peers.set(message.from, {
+        misses: 0,
+        last: undefined,
+        lastAt: 0,
+        inbox: this.#open(this.#pair(message.from, this.id)),
+      });
     }
     switch (message.kind) {
       case "hello":
@@ -550,16 +571,51 @@ export class WorkerAggregator {
       );
       return;
     }
-    this.#post({
-      kind: "snapshot",
-      to: request.from,
-      request: request.request,
-      families,
-    });
+    // On the pair channel when the requester listens on it (it listed this
+    // worker), so no other worker is handed the snapshot; else on the shared one.
+    const peer = this.#peers.get(request.from);
+    this.#post(
+      {
+        kind: "snapshot",
+        to: request.from,
+        request: request.request,
+        families,
+      },
+      peer !== undefined && request.peers?.includes(this.id)
+        ? peer.outbox ??= this.#open(this.#pair(this.id, request.from))
+        : this.#channel,
+    );
   }
 
-  #post(message: Outgoing): void {
-    const channel = this.#channel;
+  /** Opens a channel that hands what it receives to `#receive`. */
+  #open(name: string): BroadcastChannel {
+    const channel = new BroadcastChannel(name);
+    channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
+    // Node and Bun let a channel stop keeping the process alive; Deno cannot.
+    (channel as { unref?: () => void }).unref?.();
+    return channel;
+  }
+
+  /**
+   * The name of the channel that `answerer`'s answers to `requester` take:
+   * only `requester` listens on it and only `answerer` posts on it. A
+   * channel opened just to post once and closed at once would do in Deno
+   * 2.8.2+, Node and Bun, but Deno 2.6 to 2.8.1 drop a message posted to
+   * other isolates right before `close()`.
+   */
+  #pair(answerer: string, requester: string): string {
+    return `${this.#name}:${answerer}:${requester}`;
+  }
+
+  /** Forgets a worker and closes the channels of the pair. */
+  #forget(id: string): void {
+    const peer = this.#peers.get(id);
+    peer?.inbox.close();
+    peer?.outbox?.close();
+    this.#peers.delete(id);
+  }
+
+  #post(message: Outgoing, channel = this.#channel): void {
     if (channel === undefined) return;
     try {
       channel.postMessage({
