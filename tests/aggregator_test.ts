@@ -3,7 +3,10 @@ import type { MetricFamily } from "../src/model.ts";
 import { Registry } from "../src/registry.ts";
 import { Counter } from "../src/instruments/counter.ts";
 import { Gauge } from "../src/instruments/gauge.ts";
-import { WorkerAggregator } from "../src/workers/aggregator.ts";
+import {
+  WorkerAggregator,
+  type WorkerAggregatorOptions,
+} from "../src/workers/aggregator.ts";
 import { waitFor } from "./_peers.ts";
 
 /** A channel name no other test (or test file) uses. */
@@ -44,6 +47,25 @@ const workerGauges = (responding: number, missing: number): MetricFamily[] => [
   },
 ];
 
+/**
+ * Worker `name` on `channel`, its registry holding `requests` requests and
+ * `heap` bytes (see workerRegistry), with any other options.
+ */
+function worker(
+  channel: string,
+  name: string,
+  requests: number,
+  heap: number,
+  options: Partial<WorkerAggregatorOptions> = {},
+): WorkerAggregator {
+  return new WorkerAggregator({
+    registry: workerRegistry(requests, heap),
+    channel,
+    worker: name,
+    ...options,
+  });
+}
+
 /** A raw channel that says hello like a worker and answers requests with `answer`. */
 function fakePeer(
   channel: string,
@@ -77,21 +99,9 @@ function fakePeer(
 
 Deno.test("WorkerAggregator.collect() merges every worker's snapshot into service-wide totals", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-  });
-  using b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
-  using c = new WorkerAggregator({
-    registry: workerRegistry(5, 30),
-    channel,
-    worker: "c",
-  });
+  using a = worker(channel, "a", 2, 10);
+  using b = worker(channel, "b", 3, 20);
+  using c = worker(channel, "c", 5, 30);
   a.start();
   b.start();
   c.start();
@@ -127,16 +137,8 @@ Deno.test("WorkerAggregator.collect() merges every worker's snapshot into servic
 
 Deno.test("WorkerAggregator.collect() applies the filter to the other workers' families too", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-  });
-  using b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
+  using a = worker(channel, "a", 2, 10);
+  using b = worker(channel, "b", 3, 20);
   a.start();
   b.start();
   assert.deepEqual(await a.collect((name) => name === "http_requests"), [
@@ -151,17 +153,8 @@ Deno.test("WorkerAggregator.collect() applies the filter to the other workers' f
 
 Deno.test("WorkerAggregator.collect() leaves out and counts a worker that does not answer, without hanging", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-    timeoutMs: 300,
-  });
-  using b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
+  using a = worker(channel, "a", 2, 10, { timeoutMs: 300 });
+  using b = worker(channel, "b", 3, 20);
   a.start();
   b.start();
   const silent = fakePeer(channel); // says hello, never answers
@@ -199,10 +192,7 @@ Deno.test("WorkerAggregator.collect() leaves out and counts a worker that does n
 Deno.test("WorkerAggregator.collect() stands in a late worker's last snapshot while it is recent, so totals do not drop", async () => {
   const channel = channelName();
   let t = 0;
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
+  using a = worker(channel, "a", 2, 10, {
     timeoutMs: 150,
     staleAfterMs: 5_000,
     clock: { now: () => 1_700_000_000_000 + t, monotonic: () => t },
@@ -238,17 +228,8 @@ Deno.test("WorkerAggregator.collect() stands in a late worker's last snapshot wh
 
 Deno.test("WorkerAggregator.collect() stops waiting for a worker that said goodbye", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-    timeoutMs: 5_000,
-  });
-  const b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
+  using a = worker(channel, "a", 2, 10, { timeoutMs: 5_000 });
+  const b = worker(channel, "b", 3, 20);
   a.start();
   b.start();
   await a.collect();
@@ -263,12 +244,7 @@ Deno.test("WorkerAggregator.collect() stops waiting for a worker that said goodb
 
 Deno.test("WorkerAggregator.close() ends a collection that is waiting, with what it has", async () => {
   const channel = channelName();
-  const a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-    timeoutMs: 10_000,
-  });
+  const a = worker(channel, "a", 2, 10, { timeoutMs: 10_000 });
   a.start();
   const silent = fakePeer(channel);
   try {
@@ -293,10 +269,7 @@ Deno.test("WorkerAggregator.close() ends a collection that is waiting, with what
 Deno.test("WorkerAggregator.collect() reports an unmergeable answer and keeps the local family", async () => {
   const channel = channelName();
   const errors: string[] = [];
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
+  using a = worker(channel, "a", 2, 10, {
     onError: (error) => errors.push(error.message),
   });
   const peer = fakePeer(channel, () => [
@@ -342,12 +315,7 @@ Deno.test("WorkerAggregator.collect() reports an unmergeable answer and keeps th
 
 Deno.test("WorkerAggregator ignores foreign and malformed messages on its channel", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-    timeoutMs: 300,
-  });
+  using a = worker(channel, "a", 2, 10, { timeoutMs: 300 });
   a.start();
   // answers with a snapshot that is not one: ignored, so the peer counts as missing
   const broken = fakePeer(
@@ -376,16 +344,8 @@ Deno.test("WorkerAggregator ignores foreign and malformed messages on its channe
 
 Deno.test("WorkerAggregator gives workers that share a label distinct labels for all-gauges", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(1, 10),
-    channel,
-    worker: "api",
-  });
-  using b = new WorkerAggregator({
-    registry: workerRegistry(1, 20),
-    channel,
-    worker: "api",
-  });
+  using a = worker(channel, "api", 1, 10);
+  using b = worker(channel, "api", 1, 20);
   a.start();
   b.start();
   const families = await a.collect((name) => name === "heap_bytes");
@@ -441,17 +401,8 @@ Deno.test("WorkerAggregator does nothing at construction: no id, no channel, no 
 
 Deno.test("WorkerAggregator closes its channel on the global unload event", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(1, 1),
-    channel,
-    worker: "a",
-    timeoutMs: 5_000,
-  });
-  const b = new WorkerAggregator({
-    registry: workerRegistry(1, 1),
-    channel,
-    worker: "b",
-  });
+  using a = worker(channel, "a", 1, 1, { timeoutMs: 5_000 });
+  const b = worker(channel, "b", 1, 1);
   a.start();
   b.start();
   await a.collect();
@@ -490,19 +441,12 @@ Deno.test("WorkerAggregator.collect() serves the local snapshot where BroadcastC
 
 Deno.test("WorkerAggregator times its discovery window on the injected clock", async () => {
   const channel = channelName();
-  using b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
+  using b = worker(channel, "b", 3, 20);
   b.start();
   // a's clock jumps past the discovery window between start() and
   // collect(): it does not wait to hear of b, whose hello is still on its way.
   let t = 0;
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
+  using a = worker(channel, "a", 2, 10, {
     clock: { now: () => 1_700_000_000_000 + t, monotonic: () => t },
   });
   a.start();
@@ -680,22 +624,9 @@ Deno.test("WorkerAggregator.collect() delivers each answer to the requesting wor
 Deno.test("WorkerAggregator closes a worker's pair channels when it leaves, is forgotten, or this one closes", async () => {
   using channels = trackChannels();
   const channel = channelName();
-  const a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-    timeoutMs: 100,
-  });
-  const b = new WorkerAggregator({
-    registry: workerRegistry(3, 20),
-    channel,
-    worker: "b",
-  });
-  const c = new WorkerAggregator({
-    registry: workerRegistry(5, 30),
-    channel,
-    worker: "c",
-  });
+  const a = worker(channel, "a", 2, 10, { timeoutMs: 100 });
+  const b = worker(channel, "b", 3, 20);
+  const c = worker(channel, "c", 5, 30);
   a.start();
   b.start();
   c.start();
@@ -742,11 +673,7 @@ Deno.test("WorkerAggregator closes a worker's pair channels when it leaves, is f
 
 Deno.test("WorkerAggregator answers on the pair channel only a request that lists it, else on the shared channel", async () => {
   const channel = channelName();
-  using a = new WorkerAggregator({
-    registry: workerRegistry(2, 10),
-    channel,
-    worker: "a",
-  });
+  using a = worker(channel, "a", 2, 10);
   a.start();
   const id = `fake-${crypto.randomUUID()}`;
   const shared = new BroadcastChannel(channel);
