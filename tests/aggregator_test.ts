@@ -7,6 +7,12 @@ import {
   WorkerAggregator,
   type WorkerAggregatorOptions,
 } from "../src/workers/aggregator.ts";
+import { mergeSnapshots } from "../src/workers/merge.ts";
+import {
+  PACK_MIN_CHARS,
+  packFamilies,
+  unpackFamilies,
+} from "../src/workers/_messages.ts";
 import { waitFor } from "./_peers.ts";
 
 /** A channel name no other test (or test file) uses. */
@@ -807,5 +813,255 @@ Deno.test("WorkerAggregator adds up Node and Bun worker threads, answers on pair
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * A snapshot of everything JSON alone would lose or bend: non-finite numbers,
+ * -0, integers past 2^53, `undefined` properties, empty and tag-like label
+ * values, unicode and lone surrogates, every metric type, exemplars, and
+ * `pad` more series so that it is packed.
+ */
+function hostileSnapshot(pad = 1000): MetricFamily[] {
+  const odd = [
+    NaN,
+    Infinity,
+    -Infinity,
+    -0,
+    0,
+    2 ** 53 + 2,
+    -(2 ** 60),
+    5e-324,
+  ];
+  const texts = [
+    "",
+    "\u0000",
+    "\u0000\u0000",
+    "\u0000NaN",
+    "\u0000-0",
+    "NaN",
+    "Infinity",
+    "-0",
+    "null",
+    "日本語 🎉",
+    "\ud800",
+    "x\udfffy",
+    'quote " back \\ new\nline',
+  ];
+  // undefined properties are outside the types, but must survive too
+  const families: unknown[] = [
+    {
+      type: "counter",
+      name: "odd_total",
+      help: "Help with a lone \udc00 surrogate and \u0000 NUL.",
+      unit: undefined,
+      points: texts.map((text, i) => ({
+        labels: { text, empty: "" },
+        value: odd[i % odd.length]!,
+        created: -0,
+        exemplar: i % 2 === 0 ? undefined : {
+          labels: { trace_id: text },
+          value: odd[(i + 1) % odd.length]!,
+          timestamp: 2 ** 53 + 2,
+        },
+      })),
+    },
+    {
+      type: "gauge",
+      name: "odd_gauge",
+      help: "",
+      aggregation: "all",
+      points: odd.map((value, i) => ({ labels: { i: `${i}` }, value })),
+    },
+    {
+      type: "histogram",
+      name: "odd_seconds",
+      help: "Seconds.",
+      unit: "seconds",
+      bounds: [-Infinity, -0, 0.1, Infinity],
+      points: [{
+        labels: { text: "\ud83d" },
+        counts: [0, 1, 2, 3, 2 ** 53 + 2],
+        sum: NaN,
+        count: Infinity,
+        created: 0,
+        exemplars: [
+          null,
+          undefined as unknown as null,
+          {
+            labels: {},
+            value: -0,
+            timestamp: NaN,
+          },
+          null,
+          { labels: { a: "" }, value: Infinity, timestamp: 1 },
+        ],
+      }, {
+        labels: { text: "" },
+        counts: [0, 0, 0, 0, 0],
+        sum: -0,
+        count: 0,
+        created: 1,
+      }],
+    },
+    {
+      type: "summary",
+      name: "odd_bytes",
+      help: "Bytes.",
+      points: [{
+        labels: {},
+        count: 2 ** 53 + 2,
+        sum: -Infinity,
+        created: 3,
+        quantiles: odd.map((value, i) => ({ quantile: i / 10, value })),
+      }, {
+        labels: { empty: "" },
+        count: 0,
+        sum: 0,
+        created: 3,
+        quantiles: [],
+      }],
+    },
+    {
+      type: "gauge",
+      name: "padding",
+      help: "Enough series to be packed.",
+      aggregation: "sum",
+      points: Array.from({ length: pad }, (_, i) => ({
+        labels: { series: `series-${i}` },
+        value: i,
+      })),
+    },
+  ];
+  return families as MetricFamily[];
+}
+
+Deno.test("packFamilies() and unpackFamilies() give back exactly the snapshot, NaN, Infinity, -0 and undefined included", async () => {
+  const snapshot = hostileSnapshot();
+  const packed = await packFamilies(snapshot);
+  assert.ok(packed instanceof Uint8Array);
+  assert.ok(packed.length * 5 < JSON.stringify(snapshot).length);
+  // deepStrictEqual: NaN equals NaN, -0 differs from 0, undefined from missing
+  assert.deepStrictEqual(await unpackFamilies(packed), snapshot);
+  const [counter] = await unpackFamilies(packed) as MetricFamily[];
+  assert.ok(counter?.type === "counter");
+  assert.ok("unit" in counter && "exemplar" in counter.points[0]!);
+  assert.ok(!("exemplar" in hostileSnapshot()[1]!.points[0]!));
+  // small snapshots are sent as they are
+  assert.equal(await packFamilies(hostileSnapshot(0)), undefined);
+  assert.ok(JSON.stringify(hostileSnapshot(0)).length < PACK_MIN_CHARS);
+});
+
+Deno.test("packFamilies() packs nothing where CompressionStream is missing", async () => {
+  const original = globalThis.CompressionStream;
+  // deno-lint-ignore no-explicit-any
+  delete (globalThis as any).CompressionStream;
+  try {
+    assert.equal(await packFamilies(hostileSnapshot()), undefined);
+  } finally {
+    globalThis.CompressionStream = original;
+  }
+});
+
+Deno.test("unpackFamilies() returns undefined for bytes that are not gzipped JSON", async () => {
+  const gzip = async (text: string) =>
+    new Uint8Array(
+      await new Response(
+        new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+  assert.equal(await unpackFamilies(new Uint8Array([1, 2, 3])), undefined);
+  assert.equal(await unpackFamilies(await gzip("{not json")), undefined);
+  const truncated = (await packFamilies(hostileSnapshot()))!.slice(0, 100);
+  assert.equal(await unpackFamilies(truncated), undefined);
+});
+
+Deno.test("WorkerAggregator sends a big answer as gzip bytes on the pair channel, and the merge is exactly the plain one", async () => {
+  const channel = channelName();
+  const snapshot = hostileSnapshot();
+  using a = new WorkerAggregator({
+    registry: new Registry(),
+    channel,
+    worker: "a",
+  });
+  using b = new WorkerAggregator({
+    registry: { collect: () => Promise.resolve(hostileSnapshot()) },
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  await a.collect(); // discovery: from now on b answers a on their pair channel
+  const wire = new BroadcastChannel(`${channel}:${b.id}:${a.id}`);
+  const seen: Record<string, unknown>[] = [];
+  wire.onmessage = (event: MessageEvent) => seen.push(event.data);
+  try {
+    const families = await a.collect();
+    await waitFor("the answer on the wire", () => seen.length === 1);
+    const { families: plain, conflicts } = mergeSnapshots([
+      { worker: "a", families: [] },
+      { worker: "b", families: snapshot },
+    ]);
+    assert.deepStrictEqual(conflicts, []);
+    assert.deepStrictEqual(families, [...plain, ...workerGauges(2, 0)]);
+    const [message] = seen;
+    assert.equal(message?.kind, "snapshot");
+    assert.equal(message?.families, undefined);
+    const packed = message?.packed;
+    assert.ok(packed instanceof Uint8Array);
+    assert.ok(packed.length * 5 < JSON.stringify(snapshot).length);
+    assert.deepStrictEqual(await unpackFamilies(packed), snapshot);
+  } finally {
+    wire.close();
+  }
+});
+
+Deno.test("WorkerAggregator ignores a packed answer that does not unpack into a snapshot, and counts its worker missing", async () => {
+  const channel = channelName();
+  const errors: string[] = [];
+  using a = worker(channel, "a", 2, 10, {
+    timeoutMs: 300,
+    onError: (error) => errors.push(error.message),
+  });
+  a.start();
+  const gzip = async (text: string) =>
+    new Uint8Array(
+      await new Response(
+        new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+  const payloads = [
+    new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]), // a broken gzip
+    await gzip("[{"), // not JSON
+    await gzip('[{"type":"counter","name":"x","points":"nope"}]'), // not a snapshot
+    (await packFamilies(hostileSnapshot()))!.slice(0, 200), // cut short
+  ];
+  const peers = payloads.map((packed) => {
+    const peer: { post(message: unknown): void } = fakePeer(
+      channel,
+      ({ from, request }) => {
+        peer.post({
+          edgemetrics: 1,
+          from: fake.id,
+          worker: "fake",
+          kind: "snapshot",
+          to: from,
+          request,
+          packed,
+        });
+        return undefined;
+      },
+    );
+    const fake = peer as ReturnType<typeof fakePeer>;
+    return fake;
+  });
+  try {
+    await waitFor("every hello", () => a.peers.length === peers.length);
+    const families = await a.collect((name) => name.startsWith("edgemetrics_"));
+    assert.deepEqual(families, workerGauges(1, peers.length));
+    // like any malformed message: ignored, not reported
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const peer of peers) peer.close();
   }
 });
