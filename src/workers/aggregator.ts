@@ -140,7 +140,7 @@ const CANNOT_CREATE = "Cannot create worker aggregator";
  * twentieth of the size; smaller ones, and all answers where there is no
  * `CompressionStream`, are sent as they are. Receivers take both forms.
  * Measured in Deno 2.9.6, 4 and 8 isolates of about 6,000 series each: a
- * scrape costs 65-70% less CPU than with uncompressed answers.
+ * scrape costs 60-75% less CPU than with uncompressed answers.
  *
  * Every worker that has called {@linkcode WorkerAggregator.start} (or
  * collected once) answers the others' requests with its whole registry, so
