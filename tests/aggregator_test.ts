@@ -1065,3 +1065,38 @@ Deno.test("WorkerAggregator ignores a packed answer that does not unpack into a 
     for (const peer of peers) peer.close();
   }
 });
+
+Deno.test("WorkerAggregator does not take back a worker that said goodbye while its packed answer unpacked", async () => {
+  const channel = channelName();
+  using a = worker(channel, "a", 2, 10, { timeoutMs: 5_000 });
+  a.start();
+  const raw = new BroadcastChannel(channel);
+  const id = `fake-${crypto.randomUUID()}`;
+  const envelope = { edgemetrics: 1, from: id, worker: "fake" };
+  const snapshot = hostileSnapshot();
+  assert.ok(JSON.stringify(snapshot).length >= PACK_MIN_CHARS);
+  raw.onmessage = async (event: MessageEvent) => {
+    const data = event.data;
+    if (data?.kind !== "request") return;
+    const packed = await packFamilies(snapshot);
+    // the goodbye lands while the answer is still being unpacked
+    raw.postMessage({
+      ...envelope,
+      kind: "snapshot",
+      to: data.from,
+      request: data.request,
+      packed,
+    });
+    raw.postMessage({ ...envelope, kind: "bye" });
+  };
+  try {
+    raw.postMessage({ ...envelope, kind: "hello", reply: false });
+    await waitFor("the fake's hello", () => a.peers.includes(id));
+    await a.collect();
+    // long enough for the unpacking to finish
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(a.peers, []);
+  } finally {
+    raw.close();
+  }
+});

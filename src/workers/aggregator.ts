@@ -538,7 +538,13 @@ export class WorkerAggregator {
       // only the requester unpacks it; to any other worker it is an answer
       // addressed elsewhere, which only makes its sender known
       if ((data as { to?: unknown }).to === this.id) {
-        void unpackFamilies(packed).then(unpacked);
+        const from = (data as { from?: unknown }).from as string;
+        const known = this.#peers.has(from);
+        void unpackFamilies(packed).then((families) => {
+          // a worker that said goodbye while its answer unpacked stays gone
+          if (known && !this.#peers.has(from)) return;
+          unpacked(families);
+        });
       } else unpacked([]);
       return;
     }
