@@ -42,6 +42,7 @@ export * from "./src/instruments/gauge.ts";
 export * from "./src/instruments/histogram.ts";
 export * from "./src/instruments/summary.ts";
 export * from "./src/instruments/observable.ts";
+export * from "./src/instruments/up_down_counter.ts";
 export * from "./src/instruments/buckets.ts";
 export * from "./src/encoders/prometheus_text.ts";
 export * from "./src/encoders/openmetrics.ts";

@@ -83,6 +83,68 @@ export interface Exemplar {
 }
 
 /**
+ * OpenTelemetry attributes as a meter records them: string, number or
+ * boolean values under OTel keys (`http.route`). A point carries them in
+ * `attributes` when they differ from its Prometheus `labels`.
+ *
+ * @example
+ * ```ts
+ * import type { Attributes } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const attributes: Attributes = { "http.route": "/orders/{id}", "http.response.status_code": 200 };
+ * assert.equal(attributes["http.response.status_code"], 200);
+ * ```
+ */
+export type Attributes = Readonly<Record<string, string | number | boolean>>;
+
+/**
+ * An OpenTelemetry instrumentation scope: the meter's name and version.
+ *
+ * @example
+ * ```ts
+ * import type { InstrumentationScope } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const scope: InstrumentationScope = { name: "@acme/db", version: "2.1.0" };
+ * assert.equal(scope.name, "@acme/db");
+ * ```
+ */
+export interface InstrumentationScope {
+  /** The meter's name, e.g. a library's package name. */
+  readonly name: string;
+  /** The meter's version; `""` or absent when none. */
+  readonly version?: string;
+}
+
+/**
+ * The OpenTelemetry identity of a family declared through a meter: OTLP
+ * carries this name, unit and scope as they are, while the family's `name`
+ * and `unit` are their Prometheus translation.
+ *
+ * @example
+ * ```ts
+ * import type { OtelIdentity } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const otel: OtelIdentity = {
+ *   name: "http.server.request.duration",
+ *   unit: "s",
+ *   scope: { name: "my-service" },
+ * };
+ * assert.equal(otel.unit, "s");
+ * ```
+ */
+export interface OtelIdentity {
+  /** The instrument name as declared (after views), e.g. `http.server.request.duration`. */
+  readonly name: string;
+  /** The UCUM unit as declared, e.g. `s`, `By`, `{request}`, `1`; `""` when none. */
+  readonly unit: string;
+  /** The meter that declared it. */
+  readonly scope: InstrumentationScope;
+}
+
+/**
  * One series of a counter: a monotonic total since `created`.
  *
  * @example
@@ -97,6 +159,8 @@ export interface Exemplar {
 export interface CounterPoint {
   /** The series' labels. */
   readonly labels: Labels;
+  /** The OTel attributes, when they differ from `labels` (see {@linkcode Attributes}). */
+  readonly attributes?: Attributes;
   /** The total since `created`. */
   readonly value: number;
   /** When the series started counting from zero (milliseconds since the epoch). */
@@ -120,6 +184,8 @@ export interface CounterPoint {
 export interface GaugePoint {
   /** The series' labels. */
   readonly labels: Labels;
+  /** The OTel attributes, when they differ from `labels` (see {@linkcode Attributes}). */
+  readonly attributes?: Attributes;
   /** The current value. */
   readonly value: number;
 }
@@ -152,6 +218,8 @@ export interface GaugePoint {
 export interface HistogramPoint {
   /** The series' labels. */
   readonly labels: Labels;
+  /** The OTel attributes, when they differ from `labels` (see {@linkcode Attributes}). */
+  readonly attributes?: Attributes;
   /** Observations per bucket; one more entry than the family's bounds. */
   readonly counts: readonly number[];
   /** The sum of all observations. */
@@ -253,6 +321,13 @@ export interface FamilyBase {
   readonly help: string;
   /** The unit, e.g. `seconds` or `bytes`; the name ends with `_<unit>`. */
   readonly unit?: string;
+  /** The OpenTelemetry name, unit and scope of a family declared through a meter. */
+  readonly otel?: OtelIdentity;
+  /**
+   * Set on the `target_info` family a `MeterProvider` makes of its resource:
+   * Prometheus reads it as a metric, OTLP carries it as the resource instead.
+   */
+  readonly target?: true;
 }
 
 /**
@@ -277,6 +352,57 @@ export interface CounterFamily extends FamilyBase {
   readonly type: "counter";
   /** One point per series. */
   readonly points: readonly CounterPoint[];
+}
+
+/**
+ * One series of an up-down counter: a total since `created` that goes up
+ * and down (OTel's non-monotonic sum).
+ *
+ * @example
+ * ```ts
+ * import type { UpDownCounterPoint } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const point: UpDownCounterPoint = { labels: { pool: "db" }, value: -2, created: 0 };
+ * assert.equal(point.value, -2);
+ * ```
+ */
+export interface UpDownCounterPoint {
+  /** The series' labels. */
+  readonly labels: Labels;
+  /** The OTel attributes, when they differ from `labels` (see {@linkcode Attributes}). */
+  readonly attributes?: Attributes;
+  /** The sum of everything added since `created`, negative amounts included. */
+  readonly value: number;
+  /** When the series started from zero (milliseconds since the epoch). */
+  readonly created: number;
+}
+
+/**
+ * An up-down counter family: totals that go up and down, such as items in
+ * a queue or open connections, counted by what was added and taken away.
+ * Prometheus sees a gauge, OTLP a non-monotonic `Sum`, and workers' values
+ * merge by addition.
+ *
+ * @example
+ * ```ts
+ * import type { UpDownCounterFamily } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const family: UpDownCounterFamily = {
+ *   type: "updowncounter",
+ *   name: "db_connections_open",
+ *   help: "Open connections.",
+ *   points: [{ labels: {}, value: 4, created: 0 }],
+ * };
+ * assert.equal(family.type, "updowncounter");
+ * ```
+ */
+export interface UpDownCounterFamily extends FamilyBase {
+  /** The kind of family. */
+  readonly type: "updowncounter";
+  /** One point per series. */
+  readonly points: readonly UpDownCounterPoint[];
 }
 
 /**
@@ -376,6 +502,7 @@ export interface SummaryFamily extends FamilyBase {
  */
 export type MetricFamily =
   | CounterFamily
+  | UpDownCounterFamily
   | GaugeFamily
   | HistogramFamily
   | SummaryFamily;

@@ -137,9 +137,10 @@ export const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> =
     gauge: [],
     histogram: ["_bucket", "_sum", "_count", "_created"],
     summary: ["_sum", "_count", "_created"],
+    updowncounter: [],
   };
 
-/** Whether `type` is one of the four kinds of metric. */
+/** Whether `type` is one of the kinds of metric. */
 export function isMetricType(type: unknown): type is MetricType {
   return typeof type === "string" && Object.hasOwn(SAMPLE_SUFFIXES, type);
 }

@@ -240,7 +240,7 @@ Deno.test("Registry.register() refuses a collector with a bad name or type", () 
     {
       name: "TypeError",
       message:
-        'Cannot register metric "bad-name": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, got type "gauge"',
+        'Cannot register metric "bad-name": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, updowncounter, got type "gauge"',
     },
   );
   assert.throws(
@@ -248,7 +248,7 @@ Deno.test("Registry.register() refuses a collector with a bad name or type", () 
     {
       name: "TypeError",
       message:
-        'Cannot register metric "ok": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, got type "info"',
+        'Cannot register metric "ok": a collector needs a name matching [a-zA-Z_:][a-zA-Z0-9_:]* and a type of counter, gauge, histogram, summary, updowncounter, got type "info"',
     },
   );
 });

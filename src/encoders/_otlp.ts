@@ -16,6 +16,7 @@
  * - counter → `Sum` with `isMonotonic: true` and the requested
  *   `aggregationTemporality`; the name has no `_total` (the snapshot already
  *   strips it); `startTimeUnixNano` = the point's `created`.
+ * - updowncounter → `Sum` with `isMonotonic: false`, otherwise the same.
  * - gauge → `Gauge`; no start time.
  * - histogram → explicit-bucket `Histogram`: `explicitBounds` = bounds,
  *   `bucketCounts` = the per-bucket counts (one more than the bounds), `count`,
@@ -37,6 +38,12 @@
  *   `filteredAttributes`. Values are `asDouble`.
  * - every value is a double (`asDouble`): Prometheus values are float64.
  * - a family with no points is left out (no metric without data points).
+ * - a family declared through a meter (`otel` set) keeps its OTel name and
+ *   unit as declared, and goes into the `ScopeMetrics` of its meter; the
+ *   others share the request's default scope, first. A point's typed
+ *   `attributes` are written instead of its `labels` when it has them.
+ * - the `target_info` family (`target` set) is left out: OTLP carries the
+ *   resource itself.
  *
  * Times: the snapshot's milliseconds (possibly fractional, e.g. from
  * `performance.now()` offsets) are rounded to whole microseconds here, then
@@ -56,6 +63,7 @@ import type {
   Labels,
   MetricFamily,
   SummaryPoint,
+  UpDownCounterPoint,
 } from "../model.ts";
 
 /** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
@@ -101,7 +109,7 @@ export interface OtlpGaugeMetric extends OtlpMetricBase {
 }
 
 /**
- * An OTLP `Metric` holding a monotonic `Sum` (7) of `NumberDataPoint`s: per
+ * An OTLP `Metric` holding a `Sum` (7) of `NumberDataPoint`s: per
  * point, `attributes` (7) = the labels, `as_double` (4) = the value, start
  * time = `created`, `exemplars` (5) from the point's exemplar.
  */
@@ -113,7 +121,7 @@ export interface OtlpSumMetric extends OtlpMetricBase {
   /** `Sum.is_monotonic` (3). */
   readonly isMonotonic: boolean;
   /** `Sum.data_points` (1), as the snapshot holds them. */
-  readonly points: readonly CounterPoint[];
+  readonly points: readonly (CounterPoint | UpDownCounterPoint)[];
 }
 
 /**
@@ -158,19 +166,26 @@ export type OtlpMetric =
   | OtlpHistogramMetric
   | OtlpSummaryMetric;
 
+/** One `ScopeMetrics` (2 of `ResourceMetrics`). */
+export interface OtlpScopeMetrics {
+  /** `ScopeMetrics.scope` (1), or null to leave it unset. */
+  readonly scope: { readonly name: string; readonly version: string } | null;
+  /** `ScopeMetrics.metrics` (2), each with at least one point. */
+  readonly metrics: readonly OtlpMetric[];
+}
+
 /**
- * An `ExportMetricsServiceRequest` with one `ResourceMetrics` (1) holding one
- * `ScopeMetrics` (2).
+ * An `ExportMetricsServiceRequest` with one `ResourceMetrics` (1) holding
+ * one `ScopeMetrics` (2) per instrumentation scope, in order of first
+ * appearance; none when no family has points.
  */
 export interface OtlpRequest {
   /** `Resource.attributes` (1). */
   readonly resource: OtlpAttributes;
-  /** `ScopeMetrics.scope` (1), or null to leave it unset. */
-  readonly scope: { readonly name: string; readonly version: string } | null;
   /** Every point's `time_unix_nano` (the collection time), in whole microseconds. */
   readonly timeUs: number;
-  /** `ScopeMetrics.metrics` (2), each with at least one point. */
-  readonly metrics: readonly OtlpMetric[];
+  /** `ResourceMetrics.scope_metrics` (2). */
+  readonly scopes: readonly OtlpScopeMetrics[];
 }
 
 /** What the intermediate needs from the public options (a structural subset). */
@@ -359,7 +374,7 @@ export function exemplarsOf(
   i: number,
 ): readonly OtlpExemplar[] {
   if (metric.kind === "sum") {
-    const exemplar = metric.points[i]!.exemplar;
+    const exemplar = (metric.points[i] as CounterPoint).exemplar;
     return exemplar === undefined ? NO_EXEMPLARS : [toOtlpExemplar(exemplar)];
   }
   const list = metric.kind === "histogram"
@@ -390,23 +405,46 @@ export function buildOtlpRequest(
   options: OtlpBuildOptions,
 ): OtlpRequest {
   const temporality: OtlpTemporality = options.temporality === "delta" ? 1 : 2;
-  const metrics: OtlpMetric[] = [];
+  const scope = options.scope === undefined ? null : {
+    name: options.scope.name,
+    version: options.scope.version ?? "",
+  };
+  const scopes: { scope: OtlpScopeMetrics["scope"]; metrics: OtlpMetric[] }[] =
+    [{ scope, metrics: [] }];
+  let byScope: Map<string, OtlpMetric[]> | undefined;
   for (const family of families) {
     // A family without series (labelled, nothing recorded yet, or nothing
     // new in a delta) carries no data: OTLP metrics are sent with points.
-    if (family.points.length === 0) continue;
-    const base = {
-      name: otlpName(family.name, family.unit),
-      description: family.help,
-      unit: toUcumUnit(family.unit),
-    };
+    if (family.points.length === 0 || family.target === true) continue;
+    const otel = family.otel;
+    let metrics = scopes[0]!.metrics;
+    if (otel !== undefined) {
+      const version = otel.scope.version ?? "";
+      const key = otel.scope.name + "\u0000" + version;
+      const found = (byScope ??= new Map()).get(key);
+      if (found === undefined) {
+        metrics = [];
+        byScope.set(key, metrics);
+        scopes.push({ scope: { name: otel.scope.name, version }, metrics });
+      } else {
+        metrics = found;
+      }
+    }
+    const base = otel === undefined
+      ? {
+        name: otlpName(family.name, family.unit),
+        description: family.help,
+        unit: toUcumUnit(family.unit),
+      }
+      : { name: otel.name, description: family.help, unit: otel.unit };
     switch (family.type) {
       case "counter":
+      case "updowncounter":
         metrics.push({
           ...base,
           kind: "sum",
           temporality,
-          isMonotonic: true,
+          isMonotonic: family.type === "counter",
           points: family.points,
         });
         break;
@@ -427,14 +465,14 @@ export function buildOtlpRequest(
         break;
     }
   }
-  const scope = options.scope === undefined ? null : {
-    name: options.scope.name,
-    version: options.scope.version ?? "",
-  };
   return {
     resource: options.resource,
-    scope,
     timeUs: msToUs(options.timeUnixMs),
-    metrics,
+    // The default scope stays when alone (an empty request keeps its one
+    // ScopeMetrics, as before meters existed); beside meters' scopes, only
+    // when it has metrics.
+    scopes: scopes.length > 1 && scopes[0]!.metrics.length === 0
+      ? scopes.slice(1)
+      : scopes,
   };
 }

@@ -36,24 +36,30 @@ export function writeOtlpJson(
   // No rope of pieces for the garbage collector to trace and to flatten.
   const request = buildOtlpRequest(families, options);
   const w = new JsonWriter(Math.ceil(estimateProtobufSize(families) * 2.5));
-  let text = '{"resourceMetrics":[{"resource":{"attributes":[' +
-    keyValues(request.resource) + ']},"scopeMetrics":[{';
-  if (request.scope !== null) {
-    text += '"scope":{"name":' + jsonString(request.scope.name);
-    if (request.scope.version !== "") {
-      text += ',"version":' + jsonString(request.scope.version);
-    }
-    text += "},";
-  }
-  w.text(text + '"metrics":[');
+  w.text(
+    '{"resourceMetrics":[{"resource":{"attributes":[' +
+      keyValues(request.resource) + ']},"scopeMetrics":[',
+  );
   // Every point has the request's time: its text is made once.
   const time = '"timeUnixNano":"' + nanos(request.timeUs) + '",';
-  const metrics = request.metrics;
-  for (let i = 0; i < metrics.length; i++) {
-    if (i > 0) w.byte(COMMA);
-    metric(w, metrics[i]!, time);
+  for (let s = 0; s < request.scopes.length; s++) {
+    const { scope, metrics } = request.scopes[s]!;
+    let text = s > 0 ? ",{" : "{";
+    if (scope !== null) {
+      text += '"scope":{"name":' + jsonString(scope.name);
+      if (scope.version !== "") {
+        text += ',"version":' + jsonString(scope.version);
+      }
+      text += "},";
+    }
+    w.text(text + '"metrics":[');
+    for (let i = 0; i < metrics.length; i++) {
+      if (i > 0) w.byte(COMMA);
+      metric(w, metrics[i]!, time);
+    }
+    w.text("]}");
   }
-  w.text("]}]}]}");
+  w.text("]}]}");
   return w;
 }
 
@@ -119,7 +125,13 @@ function refreshHeads(heads: readonly PointHead[], m: OtlpMetric): void {
     const head = heads[i]!;
     const startUs = startUsOf(m, i);
     if (head.startUs === startUs) continue;
-    const text = pointHead(m.points[i]!.labels, startUs);
+    const point = m.points[i]!;
+    const text = pointHead(
+      "attributes" in point && point.attributes !== undefined
+        ? point.attributes
+        : point.labels,
+      startUs,
+    );
     head.startUs = startUs;
     stale.push(head);
     texts.push(text);
@@ -145,7 +157,7 @@ function refreshHeads(heads: readonly PointHead[], m: OtlpMetric): void {
 }
 
 /** Makes a point head (see {@linkcode PointHead}) as text. */
-function pointHead(attributes: Labels, startUs: number): string {
+function pointHead(attributes: OtlpAttributes, startUs: number): string {
   let out = "},{";
   const list = keyValues(attributes);
   if (list !== "") out += '"attributes":[' + list + "],";

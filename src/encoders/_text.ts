@@ -29,6 +29,7 @@ import type {
   MetricType,
   SummaryFamily,
   SummaryPoint,
+  UpDownCounterFamily,
 } from "../model.ts";
 
 const LABEL_VALUE_SPECIAL = /[\\"\n]/;
@@ -215,7 +216,7 @@ function renderSeries(
     name,
     head: type === "counter"
       ? ["\n", name, "_total", braced].join("")
-      : type === "gauge"
+      : type === "gauge" || type === "updowncounter"
       ? ["\n", name, braced].join("")
       : type === "histogram"
       ? ["\n", name, "_bucket", open].join("")
@@ -298,6 +299,7 @@ export function encodeText(
     out += metadata(family, openMetrics);
     switch (family.type) {
       case "counter":
+      case "updowncounter":
       case "gauge":
         out = simple(out, family, openMetrics, created);
         break;
@@ -319,11 +321,18 @@ export function encodeText(
  * UNIT and HELP in OpenMetrics.
  */
 function metadata(family: MetricFamily, openMetrics: boolean): string {
+  // An up-down counter is a gauge to Prometheus; a resource's `target_info`
+  // is the OpenMetrics info family `target`.
+  const info = openMetrics && family.target === true &&
+    family.name.endsWith("_info");
   const name = !openMetrics && family.type === "counter"
     ? family.name + "_total"
+    : info
+    ? family.name.slice(0, -"_info".length)
     : family.name;
   const help = family.help;
-  let out = "# TYPE " + name + " " + family.type;
+  let out = "# TYPE " + name + " " +
+    (info ? "info" : family.type === "updowncounter" ? "gauge" : family.type);
   if (!openMetrics) {
     return help === ""
       ? out
@@ -347,7 +356,7 @@ function metadata(family: MetricFamily, openMetrics: boolean): string {
  */
 function simple(
   out: string,
-  family: CounterFamily | GaugeFamily,
+  family: CounterFamily | UpDownCounterFamily | GaugeFamily,
   openMetrics: boolean,
   created: boolean,
 ): string {

@@ -83,22 +83,24 @@ export function encodeOtlpProtobuf(
   // ExportMetricsServiceRequest.resource_metrics = 1 (ResourceMetrics)
   const resourceMetrics = w.mark();
   {
-    // ResourceMetrics.scope_metrics = 2 (ScopeMetrics)
-    const scopeMetrics = w.mark();
-    const metrics = request.metrics;
-    // ScopeMetrics.metrics = 2 (repeated Metric)
-    for (let i = metrics.length - 1; i >= 0; i--) {
-      writeMetric(w, metrics[i]!, request.timeUs);
+    // ResourceMetrics.scope_metrics = 2 (repeated ScopeMetrics)
+    for (let s = request.scopes.length - 1; s >= 0; s--) {
+      const { scope, metrics } = request.scopes[s]!;
+      const scopeMetrics = w.mark();
+      // ScopeMetrics.metrics = 2 (repeated Metric)
+      for (let i = metrics.length - 1; i >= 0; i--) {
+        writeMetric(w, metrics[i]!, request.timeUs);
+      }
+      if (scope !== null) {
+        // ScopeMetrics.scope = 1 (InstrumentationScope)
+        const mark = w.mark();
+        // InstrumentationScope.version = 2, name = 1 (string)
+        if (scope.version !== "") w.string(2, scope.version);
+        w.string(1, scope.name);
+        w.endLen(1, mark);
+      }
+      w.endLen(2, scopeMetrics);
     }
-    if (request.scope !== null) {
-      // ScopeMetrics.scope = 1 (InstrumentationScope)
-      const scope = w.mark();
-      // InstrumentationScope.version = 2, name = 1 (string)
-      if (request.scope.version !== "") w.string(2, request.scope.version);
-      w.string(1, request.scope.name);
-      w.endLen(1, scope);
-    }
-    w.endLen(2, scopeMetrics);
     // ResourceMetrics.resource = 1 (Resource)
     const resource = w.mark();
     // Resource.attributes = 1 (repeated KeyValue)
@@ -174,7 +176,12 @@ function writePoint(
 ): void {
   const point = w.mark();
   const histogram = m.kind === "histogram";
-  writeAttributes(w, histogram ? 9 : 7, m.points[i]!.labels);
+  const p = m.points[i]!;
+  writeAttributes(
+    w,
+    histogram ? 9 : 7,
+    "attributes" in p && p.attributes !== undefined ? p.attributes : p.labels,
+  );
   const exemplars = exemplarsOf(m, i);
   for (let e = exemplars.length - 1; e >= 0; e--) {
     writeExemplar(w, histogram ? 8 : 5, exemplars[e]!);
@@ -207,10 +214,10 @@ function writePoint(
         w.endLen(6, vq);
       }
     }
-    const p = m.points[i]!;
+    const totals = m.points[i]!;
     // sum (double, always written, like the JSON), count (fixed64)
-    writeDouble(w, 5, p.sum);
-    const count = toCount(p.count);
+    writeDouble(w, 5, totals.sum);
+    const count = toCount(totals.count);
     if (count !== 0) {
       w.fixed64(count);
       w.tag(4, WIRE_FIXED64);

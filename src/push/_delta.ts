@@ -19,6 +19,7 @@ import type {
   HistogramPoint,
   Labels,
   MetricFamily,
+  UpDownCounterPoint,
 } from "../model.ts";
 
 /** The acknowledged cumulative state of one series. */
@@ -76,6 +77,13 @@ export class DeltaTracker {
             this.#counter(family.name, point, time, next)
           ),
         });
+      } else if (family.type === "updowncounter") {
+        out.push({
+          ...family,
+          points: family.points.map((point) =>
+            this.#upDown(family.name, point, time, next)
+          ),
+        });
       } else if (family.type === "histogram") {
         out.push({
           ...family,
@@ -125,14 +133,36 @@ export class DeltaTracker {
     ) {
       return point;
     }
+    const { exemplar, ...rest } = point;
     const delta: CounterPoint = {
-      labels: point.labels,
+      ...rest,
       value: point.value - base.value,
       created: base.time,
     };
-    return point.exemplar !== undefined && point.exemplar.timestamp >= base.time
-      ? { ...delta, exemplar: point.exemplar }
+    return exemplar !== undefined && exemplar.timestamp >= base.time
+      ? { ...delta, exemplar }
       : delta;
+  }
+
+  /** An up-down counter's change since the baseline; it may be negative. */
+  #upDown(
+    name: string,
+    point: UpDownCounterPoint,
+    time: number,
+    next: Map<string, Baseline>,
+  ): UpDownCounterPoint {
+    const key = seriesKey("updowncounter", name, point.labels);
+    next.set(key, {
+      created: point.created,
+      time,
+      value: point.value,
+      count: 0,
+      counts: undefined,
+      absent: 0,
+    });
+    const base = this.#acked.get(key);
+    if (base === undefined || base.created !== point.created) return point;
+    return { ...point, value: point.value - base.value, created: base.time };
   }
 
   #histogram(
@@ -160,8 +190,9 @@ export class DeltaTracker {
       return point;
     }
     const counts = point.counts.map((count, i) => count - base.counts![i]!);
+    const { exemplars: _, ...rest } = point;
     const delta: HistogramPoint = {
-      labels: point.labels,
+      ...rest,
       counts,
       sum: point.sum - base.value,
       count: point.count - base.count,

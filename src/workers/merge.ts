@@ -7,14 +7,18 @@
  */
 
 import type {
+  Attributes,
   CounterPoint,
   Exemplar,
+  FamilyBase,
   HistogramPoint,
   Labels,
   MetricFamily,
   Quantile,
   SummaryPoint,
 } from "../model.ts";
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The snapshot of one worker, with the label that names the worker in
@@ -187,11 +191,13 @@ interface Merged {
 /** Every field a point of any kind may carry, to read points of all kinds alike. */
 type AnyPoint =
   & Partial<CounterPoint & HistogramPoint & SummaryPoint>
+  & { readonly attributes?: Attributes }
   & { readonly labels: Labels };
 
 /** The running totals of one series; each kind reads the fields it has. */
 interface Cell {
   labels: Labels;
+  attributes: Attributes | undefined;
   value: number;
   sum: number;
   count: number;
@@ -259,6 +265,7 @@ function add(
     if (cell === undefined || mode === "all") {
       cells.set(key, {
         labels,
+        attributes: point.attributes,
         value: point.value ?? 0,
         sum: point.sum ?? 0,
         count: point.count ?? 0,
@@ -300,36 +307,55 @@ function add(
  * only when one worker reported the series.
  */
 function finish({ first, cells }: Merged): MetricFamily {
-  const header = first.unit === undefined
+  const header: Writable<FamilyBase> = first.unit === undefined
     ? { name: first.name, help: first.help }
     : { name: first.name, help: first.help, unit: first.unit };
+  if (first.otel !== undefined) header.otel = first.otel;
+  if (first.target !== undefined) header.target = first.target;
   const series = [...cells.values()];
   const labels = (cell: Cell) => ({ ...cell.labels });
+  // A meter's series keep their typed OTel attributes beside their labels.
+  const attributed = <P extends object>(point: P, cell: Cell): P =>
+    cell.attributes === undefined
+      ? point
+      : { ...point, attributes: { ...cell.attributes } };
   switch (first.type) {
     case "counter":
       return {
         type: "counter",
         ...header,
         points: series.map((cell) => {
-          const point = {
+          const point = attributed({
             labels: labels(cell),
             value: cell.value,
             created: cell.created,
-          };
+          }, cell);
           return cell.exemplar === undefined
             ? point
             : { ...point, exemplar: cell.exemplar };
         }),
+      };
+    case "updowncounter":
+      // Non-monotonic sums add up across workers, like counters.
+      return {
+        type: "updowncounter",
+        ...header,
+        points: series.map((cell) =>
+          attributed({
+            labels: labels(cell),
+            value: cell.value,
+            created: cell.created,
+          }, cell)
+        ),
       };
     case "gauge":
       return {
         type: "gauge",
         ...header,
         aggregation: first.aggregation,
-        points: series.map((cell) => ({
-          labels: labels(cell),
-          value: cell.value,
-        })),
+        points: series.map((cell) =>
+          attributed({ labels: labels(cell), value: cell.value }, cell)
+        ),
       };
     case "histogram":
       return {
@@ -337,13 +363,13 @@ function finish({ first, cells }: Merged): MetricFamily {
         ...header,
         bounds: [...first.bounds],
         points: series.map((cell) => {
-          const point = {
+          const point = attributed({
             labels: labels(cell),
             counts: cell.counts,
             sum: cell.sum,
             count: cell.count,
             created: cell.created,
-          };
+          }, cell);
           return cell.exemplars === undefined
             ? point
             : { ...point, exemplars: cell.exemplars };
