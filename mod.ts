@@ -54,3 +54,7 @@ export * from "./src/workers/aggregator.ts";
 export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
+export * from "./src/otel/meter_provider.ts";
+export * from "./src/otel/meter.ts";
+export * from "./src/otel/instruments.ts";
+export * from "./src/otel/view.ts";

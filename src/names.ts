@@ -149,3 +149,168 @@ export function isMetricType(type: unknown): type is MetricType {
 export function sampleNames(name: string, type: MetricType): string[] {
   return [name, ...SAMPLE_SUFFIXES[type].map((suffix) => name + suffix)];
 }
+
+// ---------------------------------------------------------------------------
+// OpenTelemetry names, and their Prometheus translation (the OTel
+// specification, "Prometheus and OpenMetrics Compatibility", OTLP metric
+// points to Prometheus). Every Prometheus-side name of a family declared
+// through a meter comes from these functions, once, when it is declared.
+
+/** OTel's instrument name rule, as warnings quote it. */
+export const OTEL_NAME_RULE = "[A-Za-z][A-Za-z0-9_.\\-/]{0,254}";
+const OTEL_NAME = /* @__PURE__ */ new RegExp(`^${OTEL_NAME_RULE}$`);
+
+/** Whether `name` is a valid OTel instrument name. */
+export function isOtelInstrumentName(name: unknown): name is string {
+  return typeof name === "string" && OTEL_NAME.test(name);
+}
+
+/**
+ * Prometheus unit words and their UCUM codes, as the OTel Prometheus
+ * compatibility rules and the collector's Prometheus translator pair them.
+ */
+export const UCUM_UNITS: Readonly<Record<string, string>> = {
+  // time
+  days: "d",
+  hours: "h",
+  minutes: "min",
+  seconds: "s",
+  milliseconds: "ms",
+  microseconds: "us",
+  nanoseconds: "ns",
+  // bytes
+  bytes: "By",
+  kibibytes: "KiBy",
+  mebibytes: "MiBy",
+  gibibytes: "GiBy",
+  tebibytes: "TiBy",
+  kilobytes: "KBy",
+  megabytes: "MBy",
+  gigabytes: "GBy",
+  terabytes: "TBy",
+  // SI
+  meters: "m",
+  volts: "V",
+  amperes: "A",
+  joules: "J",
+  watts: "W",
+  grams: "g",
+  celsius: "Cel",
+  hertz: "Hz",
+  // dimensionless
+  ratio: "1",
+  percent: "%",
+};
+
+/** Singular time units after `per` (`By/s` → `bytes_per_second`), word → UCUM. */
+export const PER_UNITS: Readonly<Record<string, string>> = {
+  second: "s",
+  minute: "min",
+  hour: "h",
+  day: "d",
+  week: "wk",
+  month: "mo",
+  year: "a",
+};
+
+function invert(table: Readonly<Record<string, string>>): Map<string, string> {
+  return new Map(Object.entries(table).map(([word, ucum]) => [ucum, word]));
+}
+
+let wordsOfUcum: Map<string, string> | undefined;
+let perWordsOfUcum: Map<string, string> | undefined;
+
+/**
+ * The Prometheus unit word of a UCUM unit: `s` → `seconds`, `By` →
+ * `bytes`, `1` → `ratio`, `By/s` → `bytes_per_second`, annotations in
+ * braces dropped (`{request}` → none, `{packet}/s` → `per_second`),
+ * other units with their invalid characters replaced by `_`. `""` when
+ * nothing is left, or when the result is not lowercase words joined by
+ * `_` (OpenMetrics' `# UNIT` rule): such a unit stays in OTLP only.
+ */
+export function prometheusUnit(unit: string): string {
+  const words = wordsOfUcum ??= invert(UCUM_UNITS);
+  const perWords = perWordsOfUcum ??= invert(PER_UNITS);
+  const bare = unit.replace(/\{[^}]*\}/g, "").trim();
+  if (bare === "") return "";
+  const slash = bare.indexOf("/");
+  let word: string;
+  if (slash >= 0) {
+    const left = bare.slice(0, slash);
+    const right = bare.slice(slash + 1);
+    const leftWord = left === "" ? "" : words.get(left) ?? left;
+    const rightWord = perWords.get(right) ?? words.get(right) ?? right;
+    if (rightWord === "") return sanitizeUnit(leftWord);
+    word = leftWord === ""
+      ? `per_${rightWord}`
+      : `${leftWord}_per_${rightWord}`;
+  } else {
+    word = words.get(bare) ?? bare;
+  }
+  return sanitizeUnit(word);
+}
+
+function sanitizeUnit(word: string): string {
+  const clean = word.replace(/[^a-zA-Z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  return /^[a-z0-9]+(_[a-z0-9]+)*$/.test(clean) ? clean : "";
+}
+
+/**
+ * The Prometheus family name of an OTel instrument: characters outside
+ * `[a-zA-Z0-9_:]` become `_`, runs of `_` one `_`, a leading digit gets a
+ * `_` before it, then `_<unit>` is appended unless the name already ends
+ * with it (the unit from {@linkcode prometheusUnit}). A monotonic sum's
+ * family name has no `_total` (the encoders add it to the samples), so a
+ * trailing `_total` is removed first: `http.server.request.duration` in
+ * `s` → `http_server_request_duration_seconds`, counter `jobs.done` in
+ * `{job}` → `jobs_done` (exposed `jobs_done_total`), gauge `cpu.utilization`
+ * in `1` → `cpu_utilization_ratio`.
+ */
+export function prometheusName(
+  name: string,
+  unit: string,
+  type: MetricType,
+): string {
+  let base = name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/_{2,}/g, "_");
+  if (/^[0-9]/.test(base)) base = "_" + base;
+  if (type === "counter") base = base.replace(/_total$/, "");
+  const word = prometheusUnit(unit);
+  if (word !== "" && !base.endsWith("_" + word)) base += "_" + word;
+  if (base === "" || base === "_") base = "_unnamed";
+  return base;
+}
+
+/**
+ * The Prometheus label name of an OTel attribute key: characters outside
+ * `[a-zA-Z0-9_]` become `_`, a leading digit gets `key_` before it, and a
+ * key starting with `__` (reserved for Prometheus) gets `key` before it:
+ * `http.route` → `http_route`, `1st` → `key_1st`, `__x` → `key__x`.
+ */
+export function prometheusLabelName(key: string): string {
+  let label = key.replace(/[^a-zA-Z0-9_]/g, "_");
+  if (label === "") return "key_";
+  if (/^[0-9]/.test(label)) label = "key_" + label;
+  else if (label.startsWith("__")) label = "key" + label;
+  return label;
+}
+
+/**
+ * Prometheus labels of typed OTel attributes: each key by
+ * {@linkcode prometheusLabelName}, each value as a string (`200` → `"200"`,
+ * `true` → `"true"`); keys that meet on one label name join their values
+ * with `;`, in the order of their sorted original keys, as the
+ * compatibility rules say.
+ */
+export function prometheusLabels(
+  attributes: Readonly<Record<string, string | number | boolean>>,
+): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const key of Object.keys(attributes).sort()) {
+    const label = prometheusLabelName(key);
+    const value = String(attributes[key]);
+    labels[label] = Object.hasOwn(labels, label)
+      ? labels[label] + ";" + value
+      : value;
+  }
+  return labels;
+}

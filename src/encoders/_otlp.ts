@@ -65,6 +65,7 @@ import type {
   SummaryPoint,
   UpDownCounterPoint,
 } from "../model.ts";
+import { PER_UNITS, UCUM_UNITS } from "../names.ts";
 
 /** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
 export type OtlpAttributes = Readonly<
@@ -201,44 +202,6 @@ export interface OtlpBuildOptions {
 }
 
 /**
- * Prometheus unit words and their UCUM codes, as the OTel Prometheus
- * compatibility rules and the collector's Prometheus translator pair them.
- * Words not listed pass through unchanged.
- */
-const UCUM_UNITS: Readonly<Record<string, string>> = {
-  // time
-  days: "d",
-  hours: "h",
-  minutes: "min",
-  seconds: "s",
-  milliseconds: "ms",
-  microseconds: "us",
-  nanoseconds: "ns",
-  // bytes
-  bytes: "By",
-  kibibytes: "KiBy",
-  mebibytes: "MiBy",
-  gibibytes: "GiBy",
-  tebibytes: "TiBy",
-  kilobytes: "KBy",
-  megabytes: "MBy",
-  gigabytes: "GBy",
-  terabytes: "TBy",
-  // SI
-  meters: "m",
-  volts: "V",
-  amperes: "A",
-  joules: "J",
-  watts: "W",
-  grams: "g",
-  celsius: "Cel",
-  hertz: "Hz",
-  // dimensionless
-  ratio: "1",
-  percent: "%",
-};
-
-/**
  * Translates a Prometheus unit word to UCUM: `seconds` → `s`, `bytes` →
  * `By`, `ratio` → `1`, `percent` → `%`, …; `<a>_per_<b>` → `<a>/<b>` with
  * each side translated (`bytes_per_second` → `By/s`, singular time words
@@ -259,15 +222,6 @@ export function toUcumUnit(unit: string | undefined): string {
   return unit;
 }
 
-const PER_UNITS: Readonly<Record<string, string>> = {
-  second: "s",
-  minute: "min",
-  hour: "h",
-  day: "d",
-  week: "wk",
-  month: "mo",
-  year: "a",
-};
 
 /**
  * The OTLP metric name: the family name (counters already without `_total`)

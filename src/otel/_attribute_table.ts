@@ -1,0 +1,243 @@
+/**
+ * The series of a meter's instrument, keyed by OTel attributes: open-ended
+ * keys (nothing is declared up front), typed values (`200`, `"200"` and
+ * `true` are three attribute sets), any key order.
+ *
+ * A record walks a trie of the attributes in the order the caller's object
+ * lists them: each node expects one key (the one it was first reached
+ * with) and maps that key's values to the next node, so an attribute costs
+ * one string comparison (interned keys compare by pointer) and one
+ * `Map.get`, and a record allocates nothing. The leaf holds the series
+ * number. A miss (a new attribute set, or a known one in a new key order)
+ * takes the slow path once: the attributes are checked, filtered by the
+ * view, put in canonical form (sorted keys) and looked up or created; the
+ * walked path is then linked to that series.
+ *
+ * Keys a view drops are skipped during the walk, so their values never
+ * make a node or a series. Past the series limit, new attribute sets share
+ * the overflow series (`otel.metric.overflow: true`) and are not linked
+ * into the trie, so nothing grows with them.
+ *
+ * @module
+ */
+
+import type { Attributes, Labels } from "../model.ts";
+import type { Clock } from "../clock.ts";
+import { warnOnce } from "../_warn.ts";
+import { describe, prometheusLabels } from "../names.ts";
+
+/** A trie node: the key it expects next, its values' nodes, its series. */
+interface Node {
+  key: string | undefined;
+  values: Map<unknown, Node>;
+  /** Nodes for attribute objects whose next key is not `key`. */
+  others: Map<string, Node> | undefined;
+  /** The series of the attributes walked so far; -1 when none yet. */
+  index: number;
+}
+
+function node(): Node {
+  return { key: undefined, values: new Map(), others: undefined, index: -1 };
+}
+
+/** The attribute key a series over the limit carries, as OTel names it. */
+const OVERFLOW_KEY = "otel.metric.overflow";
+
+/** Which attribute keys a stream keeps: all, only some, or all but some. */
+export interface KeyFilter {
+  readonly keep?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+/** See the module documentation. */
+export class AttributeTable {
+  /** The instrument's name, for warnings. */
+  readonly metric: string;
+  readonly stride: number;
+  /** Values of all series: series `i` owns `[i * stride, (i + 1) * stride)`. */
+  data: Float64Array;
+  /** When each series was created (milliseconds since the epoch). */
+  created: Float64Array;
+  /** Prometheus labels per series, frozen. */
+  readonly labels: Labels[] = [];
+  /** Typed OTel attributes per series, when they differ from the labels. */
+  readonly attributes: (Attributes | undefined)[] = [];
+  /** Records folded into the overflow series. */
+  droppedLabelSets = 0;
+
+  readonly #clock: Clock;
+  readonly #maxSeries: number;
+  readonly #root: Node = node();
+  readonly #canonical = new Map<string, number>();
+  /** Keys dropped during the walk; undefined when the stream keeps all. */
+  readonly #skip: ReadonlySet<string> | undefined;
+  readonly #keep: ReadonlySet<string> | undefined;
+  #overflow = -1;
+
+  constructor(
+    metric: string,
+    stride: number,
+    maxSeries: number,
+    clock: Clock,
+    filter: KeyFilter | undefined,
+  ) {
+    this.metric = metric;
+    this.stride = stride;
+    this.#maxSeries = maxSeries;
+    this.#clock = clock;
+    this.#keep = filter?.keep === undefined ? undefined : new Set(filter.keep);
+    this.#skip = filter?.exclude === undefined
+      ? undefined
+      : new Set(filter.exclude);
+    this.data = new Float64Array(8 * stride);
+    this.created = new Float64Array(8);
+  }
+
+  /** The number of series, the overflow series included. */
+  get size(): number {
+    return this.labels.length;
+  }
+
+  /** The series number of an attribute set, created on first use. */
+  indexOf(attributes: Attributes | undefined): number {
+    let at = this.#root;
+    if (attributes !== undefined && attributes !== null) {
+      const keep = this.#keep;
+      const skip = this.#skip;
+      for (const key in attributes) {
+        if (
+          (keep !== undefined && !keep.has(key)) ||
+          (skip !== undefined && skip.has(key))
+        ) continue;
+        const next = at.key === key
+          ? at.values.get(attributes[key])
+          : at.others?.get(key)?.values.get(attributes[key]);
+        if (next === undefined) return this.#miss(attributes);
+        at = next;
+      }
+    }
+    const index = at.index;
+    return index >= 0 ? index : this.#miss(attributes);
+  }
+
+  /** The slow path: find or create the canonical series, then link the walk to it. */
+  #miss(attributes: Attributes | undefined): number {
+    const clean = this.#clean(attributes);
+    const keys = Object.keys(clean).sort();
+    // Typed: 200, "200" and true are different attribute sets.
+    const key = JSON.stringify(
+      keys.map((k) => [k, typeof clean[k], String(clean[k])]),
+    );
+    let index = this.#canonical.get(key);
+    if (index === undefined) {
+      if (this.#canonical.size >= this.#maxSeries) {
+        this.droppedLabelSets++;
+        if (this.#overflow < 0) {
+          this.#overflow = this.#create({ [OVERFLOW_KEY]: true });
+        }
+        return this.#overflow; // not linked: nothing grows past the limit
+      }
+      const sorted: Record<string, string | number | boolean> = {};
+      for (const k of keys) sorted[k] = clean[k]!;
+      index = this.#create(sorted);
+      this.#canonical.set(key, index);
+    }
+    this.#link(attributes, index);
+    return index;
+  }
+
+  /** Links the walk of `attributes` (as the caller ordered them) to series `index`. */
+  #link(attributes: Attributes | undefined, index: number): void {
+    let at = this.#root;
+    if (attributes !== undefined && attributes !== null) {
+      for (const key in attributes) {
+        if (
+          (this.#keep !== undefined && !this.#keep.has(key)) ||
+          (this.#skip !== undefined && this.#skip.has(key))
+        ) continue;
+        let level: Node;
+        if (at.key === undefined || at.key === key) {
+          at.key = key;
+          level = at;
+        } else {
+          at.others ??= new Map();
+          let other = at.others.get(key);
+          if (other === undefined) {
+            other = node();
+            other.key = key;
+            at.others.set(key, other);
+          }
+          level = other;
+        }
+        const value = attributes[key];
+        let next = level.values.get(value);
+        if (next === undefined) {
+          next = node();
+          level.values.set(value, next);
+        }
+        at = next;
+      }
+    }
+    at.index = index;
+  }
+
+  /**
+   * The attributes a series keeps: the view's keys only, and only values
+   * of an OTel attribute type; others are dropped with one warning per
+   * instrument and key, as the OTel API expects (no throw).
+   */
+  #clean(
+    attributes: Attributes | undefined,
+  ): Record<string, string | number | boolean> {
+    const clean: Record<string, string | number | boolean> = {};
+    if (attributes === undefined || attributes === null) return clean;
+    if (typeof attributes !== "object") {
+      warnOnce(
+        `otel-attrs:${this.metric}`,
+        `ignored attributes of instrument "${this.metric}": attributes must be an object, got ${
+          describe(attributes)
+        }`,
+      );
+      return clean;
+    }
+    for (const key in attributes) {
+      if (this.#keep !== undefined && !this.#keep.has(key)) continue;
+      if (this.#skip !== undefined && this.#skip.has(key)) continue;
+      const value: unknown = attributes[key];
+      const type = typeof value;
+      if (type === "string" || type === "boolean" || type === "number") {
+        clean[key] = value as string | number | boolean;
+      } else if (value !== undefined) {
+        warnOnce(
+          `otel-attr:${this.metric}:${key}`,
+          `dropped attribute "${key}" of instrument "${this.metric}": an attribute value must be a string, number or boolean, got ${
+            Array.isArray(value) ? "an array" : describe(value)
+          }`,
+        );
+      }
+    }
+    return clean;
+  }
+
+  /** Creates a series for canonical attributes. */
+  #create(attributes: Record<string, string | number | boolean>): number {
+    const index = this.labels.length;
+    if (index >= this.created.length) {
+      const data = new Float64Array(this.data.length * 2);
+      data.set(this.data);
+      this.data = data;
+      const created = new Float64Array(this.created.length * 2);
+      created.set(this.created);
+      this.created = created;
+    }
+    this.created[index] = this.#clock.now();
+    const labels = Object.freeze(prometheusLabels(attributes));
+    this.labels.push(labels);
+    let same = true;
+    for (const key in attributes) {
+      if (labels[key] !== attributes[key]) same = false;
+    }
+    this.attributes.push(same ? undefined : Object.freeze(attributes));
+    return index;
+  }
+}
