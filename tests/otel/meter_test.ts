@@ -77,7 +77,7 @@ Deno.test("MeterProvider registered in @opentelemetry/api serves every kind with
     const om = encodeOpenMetrics(await registry.collect());
     assert.match(
       om,
-      /^# TYPE target info\ntarget_info\{service_name="shop"\} 1$/m,
+      /^# TYPE target info\n# HELP target Target metadata\ntarget_info\{service_name="shop"\} 1$/m,
     );
     assert.match(om, /^# UNIT http_server_request_duration_seconds seconds$/m);
   } finally {
