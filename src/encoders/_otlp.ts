@@ -222,7 +222,6 @@ export function toUcumUnit(unit: string | undefined): string {
   return unit;
 }
 
-
 /**
  * The OTLP metric name: the family name (counters already without `_total`)
  * without its `_<unit>` suffix when it has one.

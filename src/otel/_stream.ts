@@ -97,7 +97,9 @@ export class Stream implements Collector {
     if (!(value >= 0) && !this.#accept(value)) return;
     if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
     const table = this.table;
-    table.data[table.indexOf(attributes)]! += value;
+    // The lookup first: creating a series may replace `data`.
+    const index = table.indexOf(attributes);
+    table.data[index]! += value;
   }
 
   /** Sets a gauge's last value. */
@@ -108,7 +110,8 @@ export class Stream implements Collector {
     }
     if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
     const table = this.table;
-    table.data[table.indexOf(attributes)] = value;
+    const index = table.indexOf(attributes);
+    table.data[index] = value;
   }
 
   /** Records a histogram value; negative and NaN values are dropped with a warning. */
