@@ -105,6 +105,15 @@ export const GOALS: readonly Goal[] = [
     text: "≤ 5 kB min+gzip, no Node built-ins",
     check: (f) => f.self <= 5 && noNodeBuiltins(f),
   },
+  {
+    workload: "W7",
+    case: "meter add(1, attributes)",
+    text:
+      "≤ 1.5× edgemetrics' own inc(labels), ≥ 10× faster than the OTel SDK's add() with a reader",
+    check: (f) =>
+      f.self / f.of("edgemetrics", "inc(labels), same label sets") <= 1.5 &&
+      f.of("OTel") / f.self >= 10,
+  },
 ];
 
 /** A goal's verdict: met, missed, or not judged (a figure is missing or partial). */
