@@ -57,4 +57,4 @@ export * from "./src/push/pushgateway.ts";
 export * from "./src/otel/meter_provider.ts";
 export * from "./src/otel/meter.ts";
 export * from "./src/otel/instruments.ts";
-export * from "./src/otel/view.ts";
+export * from "./src/view.ts";

@@ -17,6 +17,7 @@ import {
   sampleNames,
 } from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
+import { checkViews, type View } from "./view.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
 import { LabelCache, labelsOfPoint } from "./encoders/_text.ts";
 
@@ -85,6 +86,11 @@ export interface RegistryOptions {
   collectTimeoutMs?: number;
   /** Told about every collector that failed; the default logs with `console.error`. */
   onError?: (error: unknown, metric: string) => void;
+  /**
+   * Views applied to every metric declared here, prom-client-style and
+   * meter instruments alike (see {@linkcode View}).
+   */
+  views?: readonly View[];
 }
 
 /**
@@ -132,6 +138,8 @@ export class Registry {
   readonly maxSeries: number;
   /** Default clock for metrics registered here. */
   readonly clock: Clock;
+  /** Views applied to metrics declared here. */
+  readonly views: readonly View[];
   #collectors = new Map<string, Collector>();
   /** Every sample name a registered collector exposes, to the collector. */
   #claims = new Map<string, Collector>();
@@ -180,6 +188,7 @@ export class Registry {
     }
     this.#timeoutMs = timeout;
     this.#onError = options.onError ?? reportToConsole;
+    this.views = Object.freeze(checkViews(options.views, what));
   }
 
   /**

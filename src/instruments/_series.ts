@@ -79,6 +79,8 @@ export interface SeriesTableOptions {
   /** The metric's name as declared, for messages. */
   metric: string;
   labelNames: readonly string[];
+  /** Label names a view dropped: accepted in label objects, never part of a series. */
+  ignoredLabelNames?: readonly string[];
   maxSeries: number;
   /** Where a new series' `created` time comes from. */
   clock?: Clock;
@@ -117,6 +119,7 @@ export class SeriesTable {
   labels: (Labels | undefined)[] = [];
 
   readonly #maxSeries: number;
+  readonly #ignored: readonly string[];
   #root: Node = new Map();
   #size = 0; // series in the tree, the overflow series excluded
   #next = 0; // the next never-used series number
@@ -140,6 +143,7 @@ export class SeriesTable {
     this.labelNames = [...options.labelNames];
     this.stride = stride;
     this.#maxSeries = options.maxSeries;
+    this.#ignored = options.ignoredLabelNames ?? [];
     this.#clock = options.clock;
     this.#owner = owner;
     const capacity = this.labelNames.length === 0 ? 1 : 8;
@@ -377,7 +381,7 @@ export class SeriesTable {
       this.#fail(`labels must be an object, got ${JSON.stringify(labels)}`);
     }
     for (const name of Object.keys(labels)) {
-      if (!this.labelNames.includes(name)) {
+      if (!this.labelNames.includes(name) && !this.#ignored.includes(name)) {
         this.#fail(
           `label "${name}" is not declared (declared: ${
             this.labelNames.length ? this.labelNames.join(", ") : "none"

@@ -263,7 +263,7 @@ export class Counter<L extends string = never>
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: CounterOptions<L>) {
-    const resolved = resolveOptions(options, [], counterFamilyName);
+    const resolved = resolveOptions(options, [], counterFamilyName, "counter");
     const state = new CounterState(resolved);
     super(resolved, options.collect, state);
     this.#state = state;

@@ -266,7 +266,7 @@ export class Gauge<L extends string = never>
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: GaugeOptions<L>) {
-    const resolved = resolveOptions(options, []);
+    const resolved = resolveOptions(options, [], undefined, "gauge");
     const aggregation = checkAggregation(options.name, options.aggregation);
     const state = new GaugeState(resolved, aggregation);
     super(resolved, options.collect, state);

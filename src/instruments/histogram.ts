@@ -373,8 +373,11 @@ export class Histogram<L extends string = never>
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: HistogramOptions<L>) {
-    const resolved = resolveOptions(options, ["le"]);
-    const bounds = checkBuckets(options.name, options.buckets);
+    const resolved = resolveOptions(options, ["le"], undefined, "histogram");
+    const bounds = checkBuckets(
+      options.name,
+      resolved.view?.buckets ?? options.buckets,
+    );
     const state = new HistogramState(resolved, bounds);
     super(resolved, options.collect, state);
     this.bounds = bounds;

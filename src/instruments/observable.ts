@@ -332,7 +332,12 @@ export class ObservableCounter<L extends string = never> {
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableCounterOptions<L>) {
-    const resolved = resolveOptions(options, [], counterFamilyName);
+    const resolved = resolveOptions(
+      options,
+      [],
+      counterFamilyName,
+      "observablecounter",
+    );
     this.#observations = new Observations(
       resolved,
       "counter",
@@ -416,7 +421,7 @@ export class ObservableGauge<L extends string = never> {
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableGaugeOptions<L>) {
-    const resolved = resolveOptions(options, []);
+    const resolved = resolveOptions(options, [], undefined, "observablegauge");
     const aggregation = checkAggregation(options.name, options.aggregation);
     this.#observations = new Observations(
       resolved,

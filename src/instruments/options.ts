@@ -15,6 +15,7 @@ import {
 } from "../names.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { checkMaxSeries, DEFAULT_MAX_SERIES } from "./_series.ts";
+import { type InstrumentKind, type View, viewForMetric } from "../view.ts";
 
 /**
  * The `collect` hook that {@linkcode Counter}, {@linkcode Gauge},
@@ -79,7 +80,7 @@ export interface MetricOptions<L extends string> {
   clock?: Clock;
 }
 
-/** Checked, defaulted options. */
+/** Checked, defaulted options, the registry's view applied. */
 export interface ResolvedOptions {
   /** The name as declared (a counter's with `_total`), for messages. */
   metric: string;
@@ -88,9 +89,13 @@ export interface ResolvedOptions {
   help: string;
   unit: string | undefined;
   labelNames: readonly string[];
+  /** Declared label names a view dropped: accepted in label objects, never a series. */
+  ignoredLabelNames: readonly string[];
   registry: Registry | null;
   maxSeries: number;
   clock: Clock;
+  /** The registry's view that selected the metric, if any. */
+  view: View | undefined;
 }
 
 /**
@@ -101,6 +106,7 @@ export function resolveOptions<L extends string>(
   options: MetricOptions<L>,
   reserved: readonly string[],
   familyName: (name: string) => string = (name) => name,
+  kind?: InstrumentKind,
 ): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
@@ -110,7 +116,14 @@ export function resolveOptions<L extends string>(
     );
   }
   assertMetricName(options.name);
-  const name = familyName(options.name);
+  const chosen = options.registry === undefined
+    ? defaultRegistry
+    : options.registry;
+  const view = chosen === null || chosen.views.length === 0
+    ? undefined
+    : viewForMetric(chosen.views, options.name, kind);
+  if (view?.name !== undefined) assertMetricName(view.name);
+  const name = familyName(view?.name ?? options.name);
   if (typeof options.help !== "string") {
     throw new TypeError(
       `Cannot declare metric "${options.name}": help must be a string, got ${
@@ -119,25 +132,39 @@ export function resolveOptions<L extends string>(
     );
   }
   assertLabelNames(options.name, options.labelNames ?? [], reserved);
-  const labelNames = Object.freeze([...(options.labelNames ?? [])]);
+  const declared = options.labelNames ?? [];
+  const keys = view?.attributeKeys as
+    | { keep?: readonly string[]; exclude?: readonly string[] }
+    | undefined;
+  const kept = keys === undefined
+    ? declared
+    : declared.filter((label) =>
+      keys.keep !== undefined
+        ? keys.keep.includes(label)
+        : !keys.exclude!.includes(label)
+    );
+  const labelNames = Object.freeze([...kept]);
   if (options.unit !== undefined) assertUnit(name, options.unit);
-  const registry = options.registry === undefined
-    ? defaultRegistry
-    : options.registry;
+  // A dropped metric records into itself and is never collected.
+  const registry = view?.drop === true ? null : chosen;
   return {
-    metric: options.name,
+    metric: view?.name ?? options.name,
     name,
-    help: options.help,
+    help: view?.description ?? options.help,
     unit: options.unit,
     labelNames,
+    ignoredLabelNames: declared.filter((label) => !kept.includes(label)),
     registry,
-    maxSeries: options.maxSeries === undefined
+    maxSeries: view?.maxSeries !== undefined
+      ? view.maxSeries
+      : options.maxSeries === undefined
       ? registry?.maxSeries ?? DEFAULT_MAX_SERIES
       : checkMaxSeries(
         `Cannot declare metric "${options.name}"`,
         options.maxSeries,
       ),
     clock: options.clock ?? registry?.clock ?? systemClock,
+    view,
   };
 }
 

@@ -170,7 +170,12 @@ export class UpDownCounter<L extends string = never>
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: UpDownCounterOptions<L>) {
-    const resolved = resolveOptions(options, []);
+    const resolved = resolveOptions(
+      options,
+      [],
+      undefined,
+      "updowncounter",
+    );
     const state = new UpDownCounterState(resolved);
     super(resolved, options.collect, state);
     this.#state = state;

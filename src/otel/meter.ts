@@ -37,7 +37,7 @@ import {
   type InstrumentKind,
   type View,
   viewsFor,
-} from "./view.ts";
+} from "../view.ts";
 
 /**
  * OTel's default explicit bucket boundaries for histograms (the SDK

@@ -9,7 +9,7 @@ import type { Attributes, GaugeFamily } from "../model.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { describe, prometheusLabels } from "../names.ts";
 import { Meter } from "./meter.ts";
-import { checkViews, type View } from "./view.ts";
+import { checkViews, type View } from "../view.ts";
 
 /**
  * Options of a {@linkcode MeterProvider}.
@@ -114,7 +114,11 @@ export class MeterProvider {
    */
   constructor(options: MeterProviderOptions = {}) {
     this.registry = options.registry ?? defaultRegistry;
-    this.#views = Object.freeze(checkViews(options.views));
+    // The registry's views first, then the provider's own.
+    this.#views = Object.freeze([
+      ...this.registry.views,
+      ...checkViews(options.views),
+    ]);
     this.resource = checkResource(options.resource);
     if (Object.keys(this.resource).length > 0) {
       const family: GaugeFamily = {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { describe } from "../names.ts";
-import { checkMaxSeries } from "../instruments/_series.ts";
+import { describe } from "./names.ts";
+import { checkMaxSeries } from "./instruments/_series.ts";
 
 /**
  * The seven kinds of OpenTelemetry instrument.
@@ -107,17 +107,18 @@ export interface ViewSelector {
  * would give many instruments one name).
  * @throws {RangeError} For a bad `maxSeries` or unsorted buckets.
  */
-export function checkViews(views: readonly View[] | undefined): View[] {
+export function checkViews(
+  views: readonly View[] | undefined,
+  action = "Cannot create MeterProvider",
+): View[] {
   if (views === undefined) return [];
   if (!Array.isArray(views)) {
     throw new TypeError(
-      `Cannot create MeterProvider: views must be an array, got ${
-        describe(views)
-      }`,
+      `${action}: views must be an array, got ${describe(views)}`,
     );
   }
   return views.map((view, i) => {
-    const what = `Cannot create MeterProvider: view ${i}`;
+    const what = `${action}: view ${i}`;
     if (typeof view !== "object" || view === null) {
       throw new TypeError(`${what} must be an object, got ${describe(view)}`);
     }
@@ -197,17 +198,53 @@ export function checkBounds(what: string, bounds: unknown): readonly number[] {
 export function selects(view: View, instrument: ViewSelector): boolean {
   if (view.kind !== undefined && view.kind !== instrument.kind) return false;
   if (view.meter !== undefined && view.meter !== instrument.meter) return false;
-  const pattern = view.instrument;
+  return matchesName(view.instrument, instrument.name);
+}
+
+/** Whether a view's `instrument` pattern (exact, `*` wildcards, or none) matches a name. */
+function matchesName(pattern: string | undefined, name: string): boolean {
   if (pattern === undefined || pattern === "*") return true;
-  if (!pattern.includes("*")) return pattern === instrument.name;
+  if (!pattern.includes("*")) return pattern === name;
   const regex = new RegExp(
     "^" + pattern.split("*").map(escapeRegExp).join(".*") + "$",
   );
-  return regex.test(instrument.name);
+  return regex.test(name);
 }
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The one view that applies to a prom-client-style metric (`Counter`,
+ * `Gauge`, …), which exports one stream: views with a `meter` criterion
+ * select only meters' instruments, and a summary only by name. Returns
+ * undefined when none selects it.
+ *
+ * @throws {TypeError} When two views select it (two streams of one metric).
+ */
+export function viewForMetric(
+  views: readonly View[],
+  name: string,
+  kind: InstrumentKind | undefined,
+): View | undefined {
+  let found: View | undefined;
+  for (const view of views) {
+    if (view.meter !== undefined) continue;
+    if (view.kind !== undefined && view.kind !== kind) continue;
+    if (!matchesName(view.instrument, name)) continue;
+    if (found !== undefined) {
+      throw new TypeError(
+        `Cannot declare metric "${name}": two views select it (${
+          describe(found.instrument ?? "*")
+        } and ${
+          describe(view.instrument ?? "*")
+        }), and a metric declared with new exports one stream`,
+      );
+    }
+    found = view;
+  }
+  return found;
 }
 
 /** The views that select an instrument; an empty list means one stream as declared. */
