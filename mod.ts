@@ -54,7 +54,25 @@ export * from "./src/workers/aggregator.ts";
 export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
-export * from "./src/otel/meter_provider.ts";
-export * from "./src/otel/meter.ts";
-export * from "./src/otel/instruments.ts";
-export * from "./src/view.ts";
+export {
+  type GlobalMetricsApi,
+  MeterProvider,
+  type MeterProviderOptions,
+} from "./src/otel/meter_provider.ts";
+export {
+  Meter,
+  OTEL_DEFAULT_BUCKETS,
+  type OtelBatchObservableCallback,
+  type OtelBatchObservableResult,
+} from "./src/otel/meter.ts";
+export type {
+  OtelCounter,
+  OtelGauge,
+  OtelHistogram,
+  OtelInstrumentOptions,
+  OtelObservable,
+  OtelObservableCallback,
+  OtelObservableResult,
+  OtelUpDownCounter,
+} from "./src/otel/instruments.ts";
+export type { InstrumentKind, View } from "./src/view.ts";

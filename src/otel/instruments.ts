@@ -40,7 +40,7 @@ export interface OtelInstrumentOptions {
 }
 
 /** Fans a record out to an instrument's streams (none when dropped or invalid). */
-class Streams {
+export class Streams {
   protected readonly first: Stream | undefined;
   protected readonly rest: readonly Stream[] | undefined;
 
@@ -67,14 +67,19 @@ class Streams {
  * assert.match(await registry.metrics(), /^shop_orders_total\{payment_method="card"\} 2$/m);
  * ```
  */
-export class OtelCounter extends Streams {
+export interface OtelCounter {
   /**
    * Adds to the series of an attribute set.
    *
    * @param value A non-negative amount.
    * @param attributes The series' attributes (string, number or boolean values).
-   * @param _context Ignored (exemplars come from the core API).
+   * @param context Ignored (exemplars come from the core API).
    */
+  add(value: number, attributes?: Attributes, context?: unknown): void;
+}
+
+/** The {@linkcode OtelCounter} a meter makes. */
+export class CounterFront extends Streams implements OtelCounter {
   add(value: number, attributes?: Attributes, _context?: unknown): void {
     this.first?.add(value, attributes);
     if (this.rest !== undefined) {
@@ -100,14 +105,19 @@ export class OtelCounter extends Streams {
  * assert.match(await registry.metrics(), /^db_client_connections_usage 2$/m);
  * ```
  */
-export class OtelUpDownCounter extends Streams {
+export interface OtelUpDownCounter {
   /**
    * Adds to the series of an attribute set; a negative amount takes away.
    *
    * @param value The amount.
    * @param attributes The series' attributes.
-   * @param _context Ignored.
+   * @param context Ignored.
    */
+  add(value: number, attributes?: Attributes, context?: unknown): void;
+}
+
+/** The {@linkcode OtelUpDownCounter} a meter makes. */
+export class UpDownCounterFront extends Streams implements OtelUpDownCounter {
   add(value: number, attributes?: Attributes, _context?: unknown): void {
     this.first?.add(value, attributes);
     if (this.rest !== undefined) {
@@ -131,14 +141,19 @@ export class OtelUpDownCounter extends Streams {
  * assert.match(await registry.metrics(), /^system_cpu_utilization_ratio 0.25$/m);
  * ```
  */
-export class OtelGauge extends Streams {
+export interface OtelGauge {
   /**
    * Sets the series of an attribute set.
    *
    * @param value The current value.
    * @param attributes The series' attributes.
-   * @param _context Ignored.
+   * @param context Ignored.
    */
+  record(value: number, attributes?: Attributes, context?: unknown): void;
+}
+
+/** The {@linkcode OtelGauge} a meter makes. */
+export class GaugeFront extends Streams implements OtelGauge {
   record(value: number, attributes?: Attributes, _context?: unknown): void {
     this.first?.set(value, attributes);
     if (this.rest !== undefined) {
@@ -170,14 +185,19 @@ export class OtelGauge extends Streams {
  * );
  * ```
  */
-export class OtelHistogram extends Streams {
+export interface OtelHistogram {
   /**
    * Records a value in the series of an attribute set.
    *
    * @param value A non-negative value.
    * @param attributes The series' attributes.
-   * @param _context Ignored.
+   * @param context Ignored.
    */
+  record(value: number, attributes?: Attributes, context?: unknown): void;
+}
+
+/** The {@linkcode OtelHistogram} a meter makes. */
+export class HistogramFront extends Streams implements OtelHistogram {
   record(value: number, attributes?: Attributes, _context?: unknown): void {
     this.first?.record(value, attributes);
     if (this.rest !== undefined) {
@@ -227,11 +247,11 @@ export type OtelObservableCallback = (
 export interface CallbackHost {
   addCallback(
     callback: OtelObservableCallback,
-    instrument: OtelObservable,
+    instrument: ObservableFront,
   ): void;
   removeCallback(
     callback: OtelObservableCallback,
-    instrument: OtelObservable,
+    instrument: ObservableFront,
   ): void;
 }
 
@@ -251,38 +271,39 @@ export interface CallbackHost {
  * assert.match(await registry.metrics(), /^runtime_heap_used_bytes\{space="old"\} 1024$/m);
  * ```
  */
-export class OtelObservable extends Streams {
-  readonly #host: CallbackHost | undefined;
-
-  /**
-   * Internal: made by a meter.
-   *
-   * @ignore
-   */
-  constructor(streams: readonly Stream[], host: CallbackHost | undefined) {
-    super(streams);
-    this.#host = host;
-  }
-
+export interface OtelObservable {
   /**
    * Adds a callback, called at every collection.
    *
    * @param callback Reports the instrument's values.
    */
-  addCallback(callback: OtelObservableCallback): void {
-    this.#host?.addCallback(callback, this);
-  }
-
+  addCallback(callback: OtelObservableCallback): void;
   /**
    * Removes a callback added with `addCallback`.
    *
    * @param callback The callback to remove.
    */
+  removeCallback(callback: OtelObservableCallback): void;
+}
+
+/** The {@linkcode OtelObservable} a meter makes. */
+export class ObservableFront extends Streams implements OtelObservable {
+  readonly #host: CallbackHost | undefined;
+
+  constructor(streams: readonly Stream[], host: CallbackHost | undefined) {
+    super(streams);
+    this.#host = host;
+  }
+
+  addCallback(callback: OtelObservableCallback): void {
+    this.#host?.addCallback(callback, this);
+  }
+
   removeCallback(callback: OtelObservableCallback): void {
     this.#host?.removeCallback(callback, this);
   }
 
-  /** Records an observed value in every stream. Internal. @ignore */
+  /** Records an observed value in every stream. */
   observe(value: number, attributes: Attributes | undefined): void {
     this.first?.observe(value, attributes);
     if (this.rest !== undefined) {
@@ -290,7 +311,7 @@ export class OtelObservable extends Streams {
     }
   }
 
-  /** Starts a round in every stream. Internal. @ignore */
+  /** Starts a round in every stream. */
   beginRound(): void {
     this.first?.beginRound();
     if (this.rest !== undefined) {

@@ -24,13 +24,18 @@ import {
 import { type Aggregation, Stream } from "./_stream.ts";
 import {
   type CallbackHost,
-  OtelCounter,
-  OtelGauge,
-  OtelHistogram,
+  CounterFront,
+  GaugeFront,
+  HistogramFront,
+  ObservableFront,
+  type OtelCounter,
+  type OtelGauge,
+  type OtelHistogram,
   type OtelInstrumentOptions,
-  OtelObservable,
+  type OtelObservable,
   type OtelObservableCallback,
-  OtelUpDownCounter,
+  type OtelUpDownCounter,
+  UpDownCounterFront,
 } from "./instruments.ts";
 import {
   checkBounds,
@@ -114,13 +119,13 @@ export interface MeterContext {
 interface CallbackEntry {
   readonly callback: OtelObservableCallback | OtelBatchObservableCallback;
   /** The one observable of an `addCallback`, or undefined for a batch. */
-  readonly single: OtelObservable | undefined;
-  readonly targets: ReadonlySet<OtelObservable>;
+  readonly single: ObservableFront | undefined;
+  readonly targets: ReadonlySet<ObservableFront>;
 }
 
 interface Round {
   readonly pending: Promise<void> | undefined;
-  readonly failed: Map<OtelObservable, unknown>;
+  readonly failed: Map<ObservableFront, unknown>;
 }
 
 /** An instrument the meter made, by lowercased name (OTel names are case-insensitive). */
@@ -162,7 +167,7 @@ export class Meter {
   readonly scope: InstrumentationScope;
   readonly #context: MeterContext;
   readonly #made = new Map<string, Made>();
-  readonly #observables: OtelObservable[] = [];
+  readonly #observables: ObservableFront[] = [];
   #callbacks: CallbackEntry[] = [];
   #round: Round | undefined;
 
@@ -184,7 +189,7 @@ export class Meter {
    * @returns The counter (a no-op one for an invalid name).
    */
   createCounter(name: string, options?: OtelInstrumentOptions): OtelCounter {
-    return this.#create(name, "counter", options, "sum", OtelCounter);
+    return this.#create(name, "counter", options, "sum", CounterFront);
   }
 
   /**
@@ -203,7 +208,7 @@ export class Meter {
       "updowncounter",
       options,
       "updown",
-      OtelUpDownCounter,
+      UpDownCounterFront,
     );
   }
 
@@ -215,7 +220,7 @@ export class Meter {
    * @returns The gauge.
    */
   createGauge(name: string, options?: OtelInstrumentOptions): OtelGauge {
-    return this.#create(name, "gauge", options, "last", OtelGauge);
+    return this.#create(name, "gauge", options, "last", GaugeFront);
   }
 
   /**
@@ -230,7 +235,13 @@ export class Meter {
     name: string,
     options?: OtelInstrumentOptions,
   ): OtelHistogram {
-    return this.#create(name, "histogram", options, "histogram", OtelHistogram);
+    return this.#create(
+      name,
+      "histogram",
+      options,
+      "histogram",
+      HistogramFront,
+    );
   }
 
   /**
@@ -294,8 +305,8 @@ export class Meter {
   ): void {
     if (typeof callback !== "function") return;
     const targets = new Set(
-      observables.filter((o): o is OtelObservable =>
-        o instanceof OtelObservable
+      observables.filter((o): o is ObservableFront =>
+        o instanceof ObservableFront
       ),
     );
     if (
@@ -334,7 +345,7 @@ export class Meter {
 
   #addCallback(
     callback: OtelObservableCallback,
-    instrument: OtelObservable,
+    instrument: ObservableFront,
   ): void {
     if (typeof callback !== "function") return;
     if (
@@ -351,7 +362,7 @@ export class Meter {
 
   #removeCallback(
     callback: OtelObservableCallback,
-    instrument: OtelObservable,
+    instrument: ObservableFront,
   ): void {
     this.#callbacks = this.#callbacks.filter((entry) =>
       !(entry.callback === callback && entry.single === instrument)
@@ -380,9 +391,9 @@ export class Meter {
     kind: InstrumentKind,
     options: OtelInstrumentOptions | undefined,
     aggregation: Aggregation,
-  ): OtelObservable {
+  ): ObservableFront {
     const found = this.#existing(name, kind);
-    if (found !== undefined) return found as OtelObservable;
+    if (found !== undefined) return found as ObservableFront;
     const collectors: ObservedCollector[] = [];
     const streams = this.#streams(
       name,
@@ -398,7 +409,7 @@ export class Meter {
         return collector;
       },
     );
-    const observable = new OtelObservable(streams, this.#host);
+    const observable = new ObservableFront(streams, this.#host);
     for (const collector of collectors) collector.observable = observable;
     observable.beginRound(); // nothing is exported before a callback observes it
     if (!isOtelInstrumentName(name)) return observable;
@@ -528,7 +539,7 @@ export class Meter {
    */
   #startRound(): Round {
     if (this.#round !== undefined) return this.#round;
-    const failed = new Map<OtelObservable, unknown>();
+    const failed = new Map<ObservableFront, unknown>();
     for (const observable of this.#observables) observable.beginRound();
     const pending: Promise<unknown>[] = [];
     for (const entry of this.#callbacks) {
@@ -543,14 +554,14 @@ export class Meter {
           })
           : (entry.callback as OtelBatchObservableCallback)({
             observe: (observable, value, attributes) => {
-              if (!entry.targets.has(observable as OtelObservable)) {
+              if (!entry.targets.has(observable as ObservableFront)) {
                 warnOnce(
                   `otel-batch:${this.scope.name}`,
                   `ignored a batch observation of meter "${this.scope.name}": the observable was not passed to addBatchObservableCallback`,
                 );
                 return;
               }
-              (observable as OtelObservable).observe(value, attributes);
+              (observable as ObservableFront).observe(value, attributes);
             },
           });
         if (isThenable(result)) {
@@ -583,7 +594,7 @@ class ObservedCollector implements Collector {
   readonly name: string;
   readonly type: MetricType;
   /** Set right after the observable is made. */
-  observable: OtelObservable | undefined;
+  observable: ObservableFront | undefined;
   readonly #stream: Stream;
   readonly #round: () => Round;
 
