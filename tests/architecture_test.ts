@@ -153,3 +153,25 @@ Deno.test("src/encoders/ reaches no instrument, registry, pull or push module, e
     assert.deepEqual(reached, [], file.pathname);
   }
 });
+
+Deno.test("src/otel/ (the OTel front end) imports no encoder, transport or worker module", async () => {
+  const OTEL = new URL("otel/", SRC);
+  const forbidden = ["encoders/", "pull/", "push/", "workers/"].map((dir) =>
+    new URL(dir, SRC).href
+  );
+  const violations: string[] = [];
+  let files = 0;
+  for await (const entry of Deno.readDir(OTEL)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    files++;
+    const file = new URL(entry.name, OTEL);
+    for (const specifier of importsOf(await Deno.readTextFile(file))) {
+      const target = new URL(specifier, file).href;
+      if (forbidden.some((dir) => target.startsWith(dir))) {
+        violations.push(`${entry.name} imports ${specifier}`);
+      }
+    }
+  }
+  assert.ok(files >= 4, "the otel folder was found");
+  assert.deepEqual(violations, []);
+});

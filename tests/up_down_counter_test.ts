@@ -5,6 +5,8 @@ import {
   encodeOtlpJson,
   encodeOtlpProtobuf,
   mergeSnapshots,
+  MeterProvider,
+  OtlpExporter,
   Registry,
   UpDownCounter,
 } from "@edgemetrics/edgemetrics";
@@ -120,4 +122,48 @@ Deno.test("mergeSnapshots() adds up-down counters across workers", () => {
   ]);
   assert.deepEqual(conflicts, []);
   assert.deepEqual(families, [family(2)]);
+});
+
+Deno.test("OtlpExporter with delta temporality sends an up-down counter's changes, negative ones too, keeping typed meter attributes", async () => {
+  let t = 1_700_000_000_000;
+  const clock = { now: () => t, monotonic: () => 0 };
+  const registry = new Registry({ clock });
+  const meter = new MeterProvider({ registry }).getMeter("m");
+  const open = meter.createUpDownCounter("sessions.open");
+  open.add(5, { shard: 1 });
+  // deno-lint-ignore no-explicit-any
+  const bodies: any[] = [];
+  const exporter = new OtlpExporter({
+    url: "http://collector.test/v1/metrics",
+    protocol: "json",
+    registry,
+    temporality: "delta",
+    clock,
+    fetch: async (request: Request) => {
+      bodies.push(await request.json());
+      return new Response("{}");
+    },
+  });
+  t += 1_000;
+  await exporter.flush();
+  open.add(-7, { shard: 1 });
+  t += 1_000;
+  await exporter.flush();
+  const sums = bodies.map((body) =>
+    body.resourceMetrics[0].scopeMetrics[0].metrics[0].sum
+  );
+  assert.deepEqual(sums.map((s) => s.aggregationTemporality), [1, 1]);
+  assert.deepEqual(sums.map((s) => s.isMonotonic), [false, false]);
+  assert.deepEqual(
+    sums.map((s) => [s.dataPoints[0].asDouble, s.dataPoints[0].attributes]),
+    [
+      [5, [{ key: "shard", value: { intValue: "1" } }]],
+      [-7, [{ key: "shard", value: { intValue: "1" } }]],
+    ],
+  );
+  assert.equal(
+    sums[1].dataPoints[0].startTimeUnixNano,
+    "1700000001000000000",
+  );
+  await exporter.shutdown();
 });
