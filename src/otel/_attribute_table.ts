@@ -101,7 +101,7 @@ export class AttributeTable {
   /** The series number of an attribute set, created on first use. */
   indexOf(attributes: Attributes | undefined): number {
     let at = this.#root;
-    if (attributes !== undefined && attributes !== null) {
+    if (typeof attributes === "object" && attributes !== null) {
       const keep = this.#keep;
       const skip = this.#skip;
       for (const key in attributes) {
@@ -149,7 +149,7 @@ export class AttributeTable {
   /** Links the walk of `attributes` (as the caller ordered them) to series `index`. */
   #link(attributes: Attributes | undefined, index: number): void {
     let at = this.#root;
-    if (attributes !== undefined && attributes !== null) {
+    if (typeof attributes === "object" && attributes !== null) {
       for (const key in attributes) {
         if (
           (this.#keep !== undefined && !this.#keep.has(key)) ||

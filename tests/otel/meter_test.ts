@@ -296,3 +296,26 @@ Deno.test("Meter: a library that got its meter before registration keeps the API
     metrics.disable();
   }
 });
+
+Deno.test("Meter: attributes that are not an object are ignored with a warning, the value recorded unlabeled", async () => {
+  const registry = new Registry();
+  const counter = new MeterProvider({ registry }).getMeter("m").createCounter(
+    "calls",
+  );
+  const warnings = captureWarnings(() => {
+    counter.add(1, "route=/a" as unknown as Record<string, string>);
+    counter.add(1, "route=/a" as unknown as Record<string, string>);
+  });
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    /ignored attributes of instrument "calls": attributes must be an object, got "route=\/a"/,
+  );
+  const [family] = await registry.collect();
+  assert.deepEqual(
+    family?.points.map((p) => [p.labels, "value" in p && p.value]),
+    [
+      [{}, 2],
+    ],
+  );
+});
