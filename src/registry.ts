@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Labels, MetricFamily, MetricType } from "./model.ts";
+import type { Attributes, Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
 import {
@@ -488,7 +488,15 @@ export class Registry {
     );
     const decorated = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
-      decorated[i] = { ...points[i]!, labels: labels[i]! };
+      const point = points[i]!;
+      decorated[i] = "attributes" in point && point.attributes !== undefined
+        // A meter's typed attributes get the default labels too (for OTLP).
+        ? {
+          ...point,
+          labels: labels[i]!,
+          attributes: this.#withDefaultAttributes(point.attributes),
+        }
+        : { ...point, labels: labels[i]! };
     }
     return { ...prefixed, points: decorated } as MetricFamily;
   }
@@ -507,6 +515,16 @@ export class Registry {
   #hasDefaults = false;
   /** Decorated label objects by the series' own (frozen) label objects. */
   #labels = new LabelCache<Labels>();
+  /** A meter series' attributes with the default labels, made once per (frozen) attributes object. */
+  #withDefaultAttributes(attributes: Attributes): Attributes {
+    let decorated = this.#attributes.get(attributes);
+    if (decorated === undefined) {
+      decorated = Object.freeze({ ...this.defaultLabels, ...attributes });
+      this.#attributes.set(attributes, decorated);
+    }
+    return decorated;
+  }
+  #attributes = new WeakMap<Attributes, Attributes>();
   #withDefaults = (labels: Labels): Labels => {
     const decorated = { ...this.defaultLabels, ...labels };
     // Frozen like its source, so encoders cache by it only when they may.

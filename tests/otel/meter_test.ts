@@ -319,3 +319,22 @@ Deno.test("Meter: attributes that are not an object are ignored with a warning, 
     ],
   );
 });
+
+Deno.test("Registry default labels reach a meter series' OTLP attributes as well as its labels", async () => {
+  const registry = new Registry({ defaultLabels: { region: "eu" } });
+  new MeterProvider({ registry }).getMeter("m").createCounter("hits").add(1, {
+    code: 200,
+  });
+  const [family] = await registry.collect();
+  const point = family!.points[0]!;
+  assert.deepEqual(point.labels, { region: "eu", code: "200" });
+  assert.deepEqual("attributes" in point && point.attributes, {
+    region: "eu",
+    code: 200,
+  });
+  const again = (await registry.collect())[0]!.points[0]!;
+  assert.equal(
+    "attributes" in again && again.attributes,
+    "attributes" in point && point.attributes,
+  );
+});
