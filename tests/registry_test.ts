@@ -7,6 +7,7 @@ import {
   DuplicateMetricError,
   Gauge,
   Histogram,
+  type MetricFamily,
   ObservableGauge,
   Registry,
 } from "@edgemetrics/edgemetrics";
@@ -580,4 +581,49 @@ Deno.test("an observable instrument's overflow is counted in the same collection
   assert.deepEqual(families.at(-1)?.points, [
     { labels: { metric: "observed" }, value: 1, created: 0 },
   ]);
+});
+
+Deno.test("Registry.collect() aborts the signal it gave a collector still running at collectTimeoutMs, and only then", async () => {
+  const errors: string[] = [];
+  const registry = new Registry({
+    collectTimeoutMs: 30,
+    onError: (error) => errors.push((error as Error).message),
+  });
+  const signals: Record<string, AbortSignal | undefined> = {};
+  const family = (name: string): MetricFamily => ({
+    type: "gauge",
+    name,
+    help: "",
+    aggregation: "sum",
+    points: [{ labels: {}, value: 1 }],
+  });
+  registry.register({
+    name: "quick",
+    type: "gauge",
+    collect(signal) {
+      signals.quick = signal;
+      return Promise.resolve(family("quick"));
+    },
+  });
+  registry.register({
+    name: "stuck",
+    type: "gauge",
+    collect(signal) {
+      signals.stuck = signal;
+      return new Promise(() => {});
+    },
+  });
+  assert.deepEqual(await registry.collect(), [family("quick")]);
+  assert.deepEqual(errors, [
+    'Cannot collect metric "stuck": collect took longer than 30 ms',
+  ]);
+  assert.equal(signals.stuck?.aborted, true);
+  assert.equal(signals.stuck?.reason.name, "TimeoutError");
+
+  // A collection that ends in time aborts nothing, before or after.
+  registry.remove("stuck");
+  assert.deepEqual(await registry.collect(), [family("quick")]);
+  assert.equal(signals.quick?.aborted, false);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(signals.quick?.aborted, false);
 });
