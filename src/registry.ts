@@ -7,6 +7,7 @@
 import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
+import { declaredName } from "./_declared.ts";
 import {
   assertLabelNames,
   describe,
@@ -197,7 +198,8 @@ export class Registry {
    * `x_created`; a summary `x` takes `x`, `x_sum`, `x_count` and `x_created`;
    * a gauge takes its name. So a counter `x_total` and a gauge `x` cannot
    * both be registered (OpenMetrics and OTLP would see two families `x`),
-   * nor a gauge `x_total` beside a counter `x`.
+   * nor a gauge `x_total` beside a counter `x`. The error names both
+   * metrics as they were declared (`c_total` for a counter declared so).
    *
    * @param collector The metric or collector to add.
    * @throws {DuplicateMetricError} When a registered metric already takes one of its names.
@@ -233,22 +235,23 @@ export class Registry {
       if (kept.includes(this.prefix + name)) {
         throw new TypeError(
           `Cannot register metric "${
-            this.prefix + collector.name
+            this.prefix + declaredName(collector)
           }": the name "${DROPPED_LABEL_SETS}" is kept for the registry's counter of dropped label sets`,
         );
       }
       const existing = this.#claims.get(name);
       if (existing === undefined) continue;
+      // Both named as declared: a counter `c_total` is the family `c`.
+      const declared = declaredName(collector);
+      const taken = declaredName(existing);
       throw new DuplicateMetricError(
-        this.prefix + collector.name,
+        this.prefix + declared,
         existing,
-        existing.name === collector.name
+        taken === declared
           ? undefined
           : `the name "${
             this.prefix + name
-          }" is already taken by ${existing.type} "${
-            this.prefix + existing.name
-          }"`,
+          }" is already taken by ${existing.type} "${this.prefix + taken}"`,
       );
     }
     this.#collectors.set(collector.name, collector);

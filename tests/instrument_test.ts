@@ -431,7 +431,7 @@ Deno.test("instrument() rejects bad declarations with a TypeError", () => {
     (error: Error) =>
       error instanceof TypeError &&
       error.message.startsWith(
-        'Cannot instrument handler: Cannot register metric "http_requests"',
+        'Cannot instrument handler: Cannot register metric "http_requests_total": a metric with this name already exists, and it is not a Counter',
       ),
   );
 });

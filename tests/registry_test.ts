@@ -8,6 +8,7 @@ import {
   Gauge,
   Histogram,
   type MetricFamily,
+  ObservableCounter,
   ObservableGauge,
   Registry,
 } from "@edgemetrics/edgemetrics";
@@ -128,7 +129,7 @@ Deno.test("Registry.collect() returns families in registration order, filtered b
   ]);
 });
 
-Deno.test("Registry.register() throws DuplicateMetricError naming the metric and the clash", async (t) => {
+Deno.test("Registry.register() throws DuplicateMetricError naming the metric as declared, and the clash", async (t) => {
   const cases: [
     string,
     (r: Registry) => unknown,
@@ -142,16 +143,40 @@ Deno.test("Registry.register() throws DuplicateMetricError naming the metric and
       'Cannot register metric "dup": a metric with this name already exists',
     ],
     [
+      "a counter c_total twice",
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      'Cannot register metric "c_total": a metric with this name already exists',
+    ],
+    [
+      "an observable counter c_total after a counter c_total",
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      (registry) =>
+        new ObservableCounter({
+          name: "c_total",
+          help: "X.",
+          registry,
+          observe: () => {},
+        }),
+      'Cannot register metric "c_total": a metric with this name already exists',
+    ],
+    [
       "a counter x_total, then a gauge x (both families are x)",
       (registry) => new Counter({ name: "x_total", help: "X.", registry }),
       (registry) => new Gauge({ name: "x", help: "X.", registry }),
-      'Cannot register metric "x": a metric with this name already exists',
+      'Cannot register metric "x": the name "x" is already taken by counter "x_total"',
     ],
     [
       "a counter x, then a counter x_total",
       (registry) => new Counter({ name: "x", help: "X.", registry }),
       (registry) => new Counter({ name: "x_total", help: "X.", registry }),
-      'Cannot register metric "x": a metric with this name already exists',
+      'Cannot register metric "x_total": the name "x" is already taken by counter "x"',
+    ],
+    [
+      "a counter x_total, then a gauge x_created",
+      (registry) => new Counter({ name: "x_total", help: "X.", registry }),
+      (registry) => new Gauge({ name: "x_created", help: "X.", registry }),
+      'Cannot register metric "x_created": the name "x_created" is already taken by counter "x_total"',
     ],
     [
       "a counter x, then a gauge x_total (sample x_total)",
@@ -207,6 +232,15 @@ Deno.test("Registry.register() throws DuplicateMetricError naming the metric and
           'Cannot register metric "p_g": a metric with this name already exists',
       },
     );
+    new Counter({ name: "c_total", help: "X.", registry });
+    assert.throws(
+      () => new Gauge({ name: "c", help: "X.", registry }),
+      {
+        name: "DuplicateMetricError",
+        message:
+          'Cannot register metric "p_c": the name "p_c" is already taken by counter "p_c_total"',
+      },
+    );
   });
 });
 
@@ -222,7 +256,7 @@ Deno.test("Registry refuses the name it keeps for the dropped-label-sets counter
     {
       name: "TypeError",
       message:
-        'Cannot register metric "edgemetrics_dropped_label_sets": the name "edgemetrics_dropped_label_sets" is kept for the registry\'s counter of dropped label sets',
+        'Cannot register metric "edgemetrics_dropped_label_sets_total": the name "edgemetrics_dropped_label_sets" is kept for the registry\'s counter of dropped label sets',
     },
   );
 });

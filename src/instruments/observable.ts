@@ -15,6 +15,7 @@ import type {
   LabelValues,
 } from "../model.ts";
 import { warnOnce } from "../_warn.ts";
+import { declareName } from "../_declared.ts";
 import {
   checkCallback,
   isPromise,
@@ -356,6 +357,7 @@ export class ObservableCounter<L extends string = never> {
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
+    declareName(this, resolved.metric);
     resolved.registry?.register(this);
   }
 
