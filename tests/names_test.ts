@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
-import { Counter, Gauge, Histogram, Summary } from "@edgemetrics/edgemetrics";
-import { assertMetricName } from "../src/names.ts";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricType,
+  Summary,
+} from "@edgemetrics/edgemetrics";
+import {
+  assertMetricName,
+  isMetricName,
+  isOtelInstrumentName,
+  prometheusLabels,
+  prometheusName,
+  prometheusUnit,
+} from "../src/names.ts";
 
 Deno.test("metric and label names that follow the Prometheus rules are accepted", () => {
   for (
@@ -192,4 +205,79 @@ Deno.test("a counter's unit is checked against its name without _total", () => {
     registry: null,
   });
   assert.equal(counter.unit, "bytes");
+});
+
+Deno.test("prometheusName() translates OTel names, units and monotonic sums as the compatibility spec says", async (t) => {
+  const cases: [string, string, MetricType, string][] = [
+    [
+      "http.server.request.duration",
+      "s",
+      "histogram",
+      "http_server_request_duration_seconds",
+    ],
+    ["http.server.requests", "{request}", "counter", "http_server_requests"],
+    ["jobs.done_total", "", "counter", "jobs_done"],
+    ["system.cpu.utilization", "1", "gauge", "system_cpu_utilization_ratio"],
+    ["net.io", "By/s", "counter", "net_io_bytes_per_second"],
+    ["packets", "{packet}/s", "gauge", "packets_per_second"],
+    ["latency_seconds", "s", "histogram", "latency_seconds"],
+    ["a..b--c", "ms", "gauge", "a_b_c_milliseconds"],
+    ["temp", "Cel", "gauge", "temp_celsius"],
+    ["weird", "mA", "gauge", "weird"],
+    ["1st.metric", "", "gauge", "_1st_metric"],
+  ];
+  for (const [name, unit, type, expected] of cases) {
+    await t.step(
+      `${name} in ${JSON.stringify(unit)} (${type}) → ${expected}`,
+      () => {
+        assert.equal(prometheusName(name, unit, type), expected);
+        assert.ok(isMetricName(expected));
+      },
+    );
+  }
+});
+
+Deno.test("prometheusUnit() gives OpenMetrics unit words, or none when it cannot", () => {
+  assert.deepEqual(
+    ["s", "ms", "By", "1", "%", "{request}", "By/s", "{packet}/s", "mA", ""]
+      .map(
+        prometheusUnit,
+      ),
+    [
+      "seconds",
+      "milliseconds",
+      "bytes",
+      "ratio",
+      "percent",
+      "",
+      "bytes_per_second",
+      "per_second",
+      "",
+      "",
+    ],
+  );
+});
+
+Deno.test("prometheusLabels() sanitises keys, stringifies typed values and joins colliding keys with ;", () => {
+  assert.deepEqual(
+    prometheusLabels({
+      "http.route": "/a",
+      "http_route": "/b",
+      "code": 200,
+      "ok": true,
+      "1st": "x",
+      "__meta": "y",
+    }),
+    {
+      "key_1st": "x",
+      "key__meta": "y",
+      code: "200",
+      http_route: "/a;/b",
+      ok: "true",
+    },
+  );
+  assert.equal(isOtelInstrumentName("http.server/duration-x_1"), true);
+  assert.equal(isOtelInstrumentName("1abc"), false);
+  assert.equal(isOtelInstrumentName("a".repeat(256)), false);
+  assert.equal(isOtelInstrumentName("a b"), false);
 });
