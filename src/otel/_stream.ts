@@ -221,25 +221,28 @@ export class Stream implements Collector {
         attrs === undefined ? point : { ...point, attributes: attrs },
       );
     }
+    const header = seen === undefined
+      ? this.#header
+      : { ...this.#header, observed: true as const };
     switch (this.type) {
       case "histogram":
         return {
           type: "histogram",
-          ...this.#header,
+          ...header,
           bounds: this.#bounds,
           points: points as HistogramPoint[],
         };
       case "gauge":
         return {
           type: "gauge",
-          ...this.#header,
+          ...header,
           aggregation: "sum",
           points: points as GaugePoint[],
         };
       default:
         return {
           type: this.type as "counter" | "updowncounter",
-          ...this.#header,
+          ...header,
           points: points as CounterPoint[],
         };
     }

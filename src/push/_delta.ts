@@ -9,7 +9,12 @@
  * acknowledged export's time, or the series' own start when it was never
  * acknowledged or has restarted since. The baseline only moves when the
  * collector acknowledges a batch, so a failed export leaves its increments
- * to the next one: nothing lost, nothing counted twice.
+ * to the next one: nothing lost, nothing counted twice. A series that did
+ * not change since the baseline is left out of the batch, as the
+ * OpenTelemetry JS SDK leaves out attribute sets without measurements in a
+ * delta interval, unless its family was `observed` by a callback in this
+ * collection (the SDK reports every observation of an asynchronous
+ * instrument, zero deltas included).
  *
  * @module
  */
@@ -70,25 +75,33 @@ export class DeltaTracker {
     const next = new Map<string, Baseline>();
     const out: MetricFamily[] = [];
     for (const family of families) {
+      const keep = family.observed === true;
+      const changed = changedOnly;
       if (family.type === "counter") {
         out.push({
           ...family,
-          points: family.points.map((point) =>
-            this.#counter(family.name, point, time, next)
+          points: changed(
+            family.points.map((point) =>
+              this.#counter(family.name, point, time, next, keep)
+            ),
           ),
         });
       } else if (family.type === "updowncounter") {
         out.push({
           ...family,
-          points: family.points.map((point) =>
-            this.#upDown(family.name, point, time, next)
+          points: changed(
+            family.points.map((point) =>
+              this.#upDown(family.name, point, time, next, keep)
+            ),
           ),
         });
       } else if (family.type === "histogram") {
         out.push({
           ...family,
-          points: family.points.map((point) =>
-            this.#histogram(family.name, point, time, next)
+          points: changed(
+            family.points.map((point) =>
+              this.#histogram(family.name, point, time, next, keep)
+            ),
           ),
         });
       } else {
@@ -116,7 +129,8 @@ export class DeltaTracker {
     point: CounterPoint,
     time: number,
     next: Map<string, Baseline>,
-  ): CounterPoint {
+    keep: boolean,
+  ): CounterPoint | null {
     const key = seriesKey("counter", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -133,6 +147,7 @@ export class DeltaTracker {
     ) {
       return point;
     }
+    if (point.value === base.value && !keep) return null;
     const { exemplar, ...rest } = point;
     const delta: CounterPoint = {
       ...rest,
@@ -150,7 +165,8 @@ export class DeltaTracker {
     point: UpDownCounterPoint,
     time: number,
     next: Map<string, Baseline>,
-  ): UpDownCounterPoint {
+    keep: boolean,
+  ): UpDownCounterPoint | null {
     const key = seriesKey("updowncounter", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -162,6 +178,7 @@ export class DeltaTracker {
     });
     const base = this.#acked.get(key);
     if (base === undefined || base.created !== point.created) return point;
+    if (point.value === base.value && !keep) return null;
     return { ...point, value: point.value - base.value, created: base.time };
   }
 
@@ -170,7 +187,8 @@ export class DeltaTracker {
     point: HistogramPoint,
     time: number,
     next: Map<string, Baseline>,
-  ): HistogramPoint {
+    keep: boolean,
+  ): HistogramPoint | null {
     const key = seriesKey("histogram", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -189,6 +207,9 @@ export class DeltaTracker {
     ) {
       return point;
     }
+    if (point.count === base.count && point.sum === base.value && !keep) {
+      return null;
+    }
     const counts = point.counts.map((count, i) => count - base.counts![i]!);
     const { exemplars: _, ...rest } = point;
     const delta: HistogramPoint = {
@@ -206,6 +227,11 @@ export class DeltaTracker {
       ),
     };
   }
+}
+
+/** The points that carry a change: `null` marks a series unchanged since its baseline. */
+function changedOnly<P>(points: (P | null)[]): P[] {
+  return points.filter((point): point is P => point !== null);
 }
 
 /** A key naming one series: kind, family name and sorted labels. */

@@ -22,6 +22,13 @@
  *   interval), edgemetrics adds each value to its running total; addition
  *   of doubles is not associative, so sums are compared to 12 significant
  *   digits (`round()` below), counts and bucket counts exactly.
+ * - with delta temporality, a synchronous gauge: the JS SDK's delta reader
+ *   reports only the attribute sets recorded since its last collection;
+ *   edgemetrics reports every series of a gauge, a current value. The OTel
+ *   data model gives a Gauge no temporality ("Gauge ... [has no]
+ *   AggregationTemporality", metrics/data-model.md, Gauge), so both are
+ *   valid; the test checks the SDK's points are among edgemetrics' with the
+ *   same values.
  * - `asInt` versus `asDouble` for `valueType: INT`: the SDK's exporter writes
  *   integers as `asInt`, edgemetrics writes every value as `asDouble`
  *   (Prometheus values are float64). The values are compared as numbers,
@@ -31,6 +38,7 @@
  */
 
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import {
   encodeOtlpProtobuf,
   MeterProvider,
@@ -39,6 +47,7 @@ import {
 } from "@edgemetrics/edgemetrics";
 import { decodeOtlpProtobuf } from "../_otlp_decode.ts";
 import { requirePeer } from "../_npm.ts";
+import { DeltaTracker } from "../../src/push/_delta.ts";
 import { api, type ApiMeter, type ApiObservable } from "./_api.ts";
 
 type Value = string | number | boolean;
@@ -206,7 +215,7 @@ function random(seed: number): () => number {
 }
 
 const CALLS = 12_000;
-const CHECKPOINTS = [1_000, 5_000, CALLS];
+const CHECKPOINTS = [1_000, 1_001, 5_000, CALLS];
 
 /**
  * Runs the seeded sequence against whatever provider is registered in
@@ -436,6 +445,9 @@ function sdkViews(): Any[] {
 }
 
 class Reader extends sdk.MetricReader {
+  constructor(options: Any) {
+    super(options);
+  }
   protected onShutdown(): Promise<void> {
     return Promise.resolve();
   }
@@ -444,14 +456,23 @@ class Reader extends sdk.MetricReader {
   }
 }
 
-Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point over 12,000 seeded API calls", async () => {
-  const seed = 20_261_201;
+/**
+ * Runs the sequence through both, reading at every checkpoint with the
+ * given temporality, and returns both sides' metrics per checkpoint and the
+ * calls made per kind.
+ */
+async function runBoth(temporality: "cumulative" | "delta", seed: number) {
   const sdkOut = new Map<number, Metric[]>();
   const ourOut = new Map<number, Metric[]>();
 
   // 1. The OTel SDK, through the API.
   metrics.disable();
-  const reader = new Reader();
+  const reader = new Reader({
+    aggregationTemporalitySelector: () =>
+      temporality === "delta"
+        ? sdk.AggregationTemporality.DELTA
+        : sdk.AggregationTemporality.CUMULATIVE,
+  });
   const sdkProvider = new sdk.MeterProvider({
     readers: [reader],
     views: sdkViews(),
@@ -474,15 +495,27 @@ Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point
   });
   assert.equal(metrics.setGlobalMeterProvider(provider), true);
   let ourCounts: Record<string, number> = {};
+  // Delta as OtlpExporter makes it: its tracker, committed per export.
+  const tracker = new DeltaTracker();
   {
     const warn = console.warn;
     console.warn = () => {}; // negative amounts warn once each; checked elsewhere
     try {
       ourCounts = await runSequence(seed, async (calls) => {
-        const bytes = encodeOtlpProtobuf(await registry.collect(), {
+        const now = Date.now();
+        let families = await registry.collect();
+        let commit = () => {};
+        if (temporality === "delta") {
+          const batch = tracker.prepare(families, now);
+          families = batch.families;
+          commit = batch.commit;
+        }
+        const bytes = encodeOtlpProtobuf(families, {
           resource: provider.resource,
-          timeUnixMs: Date.now(),
+          timeUnixMs: now,
+          temporality,
         });
+        commit();
         ourOut.set(calls, fromOtlp(decodeOtlpProtobuf(bytes)));
       });
     } finally {
@@ -490,6 +523,56 @@ Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point
     }
   }
   metrics.disable();
+  return { sdkOut, ourOut, sdkCounts, ourCounts };
+}
+
+/** The synchronous gauges of the sequence (see the module doc on delta). */
+const SYNC_GAUGES = ["app.temperature"];
+
+/** Compares both sides at every checkpoint, metric by metric. */
+function compare(
+  sdkOut: Map<number, Metric[]>,
+  ourOut: Map<number, Metric[]>,
+  temporality: "cumulative" | "delta" = "cumulative",
+): void {
+  for (const calls of CHECKPOINTS) {
+    const theirs = sdkOut.get(calls)!;
+    let ours = ourOut.get(calls)!;
+    if (temporality === "delta") {
+      for (const name of SYNC_GAUGES) {
+        const mine = ours.find((m) => m.name === name)!;
+        const sdkGauge = theirs.find((m) => m.name === name);
+        for (const point of sdkGauge?.points ?? []) {
+          assert.ok(
+            mine.points.some((p) => isDeepStrictEqual(p, point)),
+            `${name} at ${calls} calls: ${JSON.stringify(point)}`,
+          );
+        }
+        ours = ours.map((m) => m === mine ? sdkGauge : m).filter(
+          (m): m is Metric => m !== undefined,
+        );
+      }
+    }
+    assert.deepEqual(
+      ours.map((m) => `${m.scope}/${m.name}`),
+      theirs.map((m) => `${m.scope}/${m.name}`),
+      `metrics at ${calls} calls`,
+    );
+    for (let i = 0; i < theirs.length; i++) {
+      assert.deepEqual(
+        ours[i],
+        theirs[i],
+        `${theirs[i]!.scope}/${theirs[i]!.name} at ${calls} calls`,
+      );
+    }
+  }
+}
+
+Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point over 12,000 seeded API calls", async () => {
+  const { sdkOut, ourOut, sdkCounts, ourCounts } = await runBoth(
+    "cumulative",
+    20_261_201,
+  );
 
   // The sequence covered all seven kinds, the same way in both runs.
   assert.deepEqual(ourCounts, sdkCounts);
@@ -507,22 +590,7 @@ Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point
     CALLS,
   );
 
-  for (const calls of CHECKPOINTS) {
-    const theirs = sdkOut.get(calls)!;
-    const ours = ourOut.get(calls)!;
-    assert.deepEqual(
-      ours.map((m) => `${m.scope}/${m.name}`),
-      theirs.map((m) => `${m.scope}/${m.name}`),
-      `metrics at ${calls} calls`,
-    );
-    for (let i = 0; i < theirs.length; i++) {
-      assert.deepEqual(
-        ours[i],
-        theirs[i],
-        `${theirs[i]!.scope}/${theirs[i]!.name} at ${calls} calls`,
-      );
-    }
-  }
+  compare(sdkOut, ourOut);
   // Both had plenty to compare: every instrument but the dropped one, from
   // three meters, with hundreds of points.
   const last = ourOut.get(CALLS)!;
@@ -545,4 +613,22 @@ Deno.test("MeterProvider matches @opentelemetry/sdk-metrics 3.1.1 point by point
   );
   const payload = last.find((m) => m.name === "lib.payload.size")!;
   assert.deepEqual(payload.points[0]!.bounds, [100, 1_000, 10_000]);
+});
+
+Deno.test("MeterProvider with delta temporality (OtlpExporter's tracker) matches @opentelemetry/sdk-metrics 3.1.1 with a delta reader", async () => {
+  const { sdkOut, ourOut, sdkCounts, ourCounts } = await runBoth(
+    "delta",
+    7_340_033,
+  );
+  assert.deepEqual(ourCounts, sdkCounts);
+  compare(sdkOut, ourOut, "delta");
+  const last = ourOut.get(CALLS)!;
+  assert.ok(last.every((m) => m.kind === "gauge" || m.temporality === "delta"));
+  // One call between the first two checkpoints: few series changed, and
+  // only those were sent (observables: every observed series).
+  const quiet = ourOut.get(1_001)!.filter((m) =>
+    m.kind !== "gauge" && !m.name.startsWith("process.") &&
+    !m.name.startsWith("app.queue")
+  );
+  assert.ok(quiet.reduce((n, m) => n + m.points.length, 0) <= 1);
 });
