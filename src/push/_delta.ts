@@ -75,8 +75,8 @@ export class DeltaTracker {
     const next = new Map<string, Baseline>();
     const out: MetricFamily[] = [];
     for (const family of families) {
+      // A series observed by a callback is sent even unchanged.
       const keep = family.observed === true;
-      const changed = changedOnly;
       if (family.type === "counter") {
         out.push({
           ...family,
@@ -230,7 +230,7 @@ export class DeltaTracker {
 }
 
 /** The points that carry a change: `null` marks a series unchanged since its baseline. */
-function changedOnly<P>(points: (P | null)[]): P[] {
+function changed<P>(points: (P | null)[]): P[] {
   return points.filter((point): point is P => point !== null);
 }
 
