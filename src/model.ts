@@ -328,12 +328,6 @@ export interface FamilyBase {
    * Prometheus reads it as a metric, OTLP carries it as the resource instead.
    */
   readonly target?: true;
-  /**
-   * Set on families read by callbacks at collection (a meter's observable
-   * instruments): each of their series was measured in this collection, so
-   * a delta export sends it even when it did not change.
-   */
-  readonly observed?: true;
 }
 
 /**

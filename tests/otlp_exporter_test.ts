@@ -851,13 +851,9 @@ Deno.test("OtlpExporter reports a partial success (JSON and protobuf answers) an
       assert.deepEqual(errors.map((e) => e.message), [
         `Exported metrics to ${URL_} in part: the collector rejected 2 data points (NaN not allowed)`,
       ]);
-      // Acknowledged: the next delta does not resend the 5 (nothing
-      // changed, so the unchanged series is left out, as the OTel SDK does).
+      // Acknowledged: the next delta does not resend the 5.
       await exp.flush();
-      assert.deepEqual(
-        sent[1]!.json().resourceMetrics[0].scopeMetrics[0].metrics,
-        [],
-      );
+      assert.equal(points(sent[1]!.json())[0].asDouble, 0);
       assert.equal(errors.length, 1);
       await exp.shutdown();
     });

@@ -221,28 +221,25 @@ export class Stream implements Collector {
         attrs === undefined ? point : { ...point, attributes: attrs },
       );
     }
-    const header = seen === undefined
-      ? this.#header
-      : { ...this.#header, observed: true as const };
     switch (this.type) {
       case "histogram":
         return {
           type: "histogram",
-          ...header,
+          ...this.#header,
           bounds: this.#bounds,
           points: points as HistogramPoint[],
         };
       case "gauge":
         return {
           type: "gauge",
-          ...header,
+          ...this.#header,
           aggregation: "sum",
           points: points as GaugePoint[],
         };
       default:
         return {
           type: this.type as "counter" | "updowncounter",
-          ...header,
+          ...this.#header,
           points: points as CounterPoint[],
         };
     }

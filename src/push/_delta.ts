@@ -9,12 +9,7 @@
  * acknowledged export's time, or the series' own start when it was never
  * acknowledged or has restarted since. The baseline only moves when the
  * collector acknowledges a batch, so a failed export leaves its increments
- * to the next one: nothing lost, nothing counted twice. A series that did
- * not change since the baseline is left out of the batch, as the
- * OpenTelemetry JS SDK leaves out attribute sets without measurements in a
- * delta interval, unless its family was `observed` by a callback in this
- * collection (the SDK reports every observation of an asynchronous
- * instrument, zero deltas included).
+ * to the next one: nothing lost, nothing counted twice.
  *
  * @module
  */
@@ -75,33 +70,25 @@ export class DeltaTracker {
     const next = new Map<string, Baseline>();
     const out: MetricFamily[] = [];
     for (const family of families) {
-      // A series observed by a callback is sent even unchanged.
-      const keep = family.observed === true;
       if (family.type === "counter") {
         out.push({
           ...family,
-          points: changed(
-            family.points.map((point) =>
-              this.#counter(family.name, point, time, next, keep)
-            ),
+          points: family.points.map((point) =>
+            this.#counter(family.name, point, time, next)
           ),
         });
       } else if (family.type === "updowncounter") {
         out.push({
           ...family,
-          points: changed(
-            family.points.map((point) =>
-              this.#upDown(family.name, point, time, next, keep)
-            ),
+          points: family.points.map((point) =>
+            this.#upDown(family.name, point, time, next)
           ),
         });
       } else if (family.type === "histogram") {
         out.push({
           ...family,
-          points: changed(
-            family.points.map((point) =>
-              this.#histogram(family.name, point, time, next, keep)
-            ),
+          points: family.points.map((point) =>
+            this.#histogram(family.name, point, time, next)
           ),
         });
       } else {
@@ -129,8 +116,7 @@ export class DeltaTracker {
     point: CounterPoint,
     time: number,
     next: Map<string, Baseline>,
-    keep: boolean,
-  ): CounterPoint | null {
+  ): CounterPoint {
     const key = seriesKey("counter", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -147,7 +133,6 @@ export class DeltaTracker {
     ) {
       return point;
     }
-    if (point.value === base.value && !keep) return null;
     const { exemplar, ...rest } = point;
     const delta: CounterPoint = {
       ...rest,
@@ -165,8 +150,7 @@ export class DeltaTracker {
     point: UpDownCounterPoint,
     time: number,
     next: Map<string, Baseline>,
-    keep: boolean,
-  ): UpDownCounterPoint | null {
+  ): UpDownCounterPoint {
     const key = seriesKey("updowncounter", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -178,7 +162,6 @@ export class DeltaTracker {
     });
     const base = this.#acked.get(key);
     if (base === undefined || base.created !== point.created) return point;
-    if (point.value === base.value && !keep) return null;
     return { ...point, value: point.value - base.value, created: base.time };
   }
 
@@ -187,8 +170,7 @@ export class DeltaTracker {
     point: HistogramPoint,
     time: number,
     next: Map<string, Baseline>,
-    keep: boolean,
-  ): HistogramPoint | null {
+  ): HistogramPoint {
     const key = seriesKey("histogram", name, point.labels);
     next.set(key, {
       created: point.created,
@@ -207,9 +189,6 @@ export class DeltaTracker {
     ) {
       return point;
     }
-    if (point.count === base.count && point.sum === base.value && !keep) {
-      return null;
-    }
     const counts = point.counts.map((count, i) => count - base.counts![i]!);
     const { exemplars: _, ...rest } = point;
     const delta: HistogramPoint = {
@@ -227,11 +206,6 @@ export class DeltaTracker {
       ),
     };
   }
-}
-
-/** The points that carry a change: `null` marks a series unchanged since its baseline. */
-function changed<P>(points: (P | null)[]): P[] {
-  return points.filter((point): point is P => point !== null);
 }
 
 /** A key naming one series: kind, family name and sorted labels. */

@@ -312,7 +312,6 @@ function finish({ first, cells }: Merged): MetricFamily {
     : { name: first.name, help: first.help, unit: first.unit };
   if (first.otel !== undefined) header.otel = first.otel;
   if (first.target !== undefined) header.target = first.target;
-  if (first.observed !== undefined) header.observed = first.observed;
   const series = [...cells.values()];
   const labels = (cell: Cell) => ({ ...cell.labels });
   // A meter's series keep their typed OTel attributes beside their labels.
