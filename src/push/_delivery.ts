@@ -284,6 +284,9 @@ async function attempt(
       method: outgoing.method,
       headers: outgoing.headers,
       body: (outgoing.body ?? null) as BodyInit | null,
+      // Followed, a 301, 302 or 303 turns the POST into a body-less GET
+      // whose 2xx would pass for an acknowledgement: see the answer instead.
+      redirect: "manual",
       signal,
     });
   } catch (error) {
@@ -299,6 +302,12 @@ async function attempt(
     response = await settings.fetch(request);
   } catch (error) {
     return networkFailure(error, signal, timeoutMs);
+  }
+  // A redirect is never an acknowledgement, whatever answers at its end.
+  const redirect = redirectFailure(response);
+  if (redirect !== undefined) {
+    await response.body?.cancel().catch(noop);
+    return redirect;
   }
   // The status decides: a 2xx means the receiver took the batch, so a body
   // that breaks off afterwards must not make it send the batch again.
@@ -329,6 +338,47 @@ async function attempt(
       settings.clock.now(),
     ),
   };
+}
+
+/**
+ * Why `response` is a redirect and so no delivery, or `undefined` when it
+ * is none. Sent with `redirect: "manual"`, a runtime hands back the 3xx
+ * answer itself (Deno, Node, Bun, workerd), or an opaque redirect with
+ * status 0 and no headers (browsers); a `fetch` that follows anyway marks
+ * its answer `redirected`. Not retryable: the next attempt would be
+ * redirected again; the URL must name the final address.
+ */
+function redirectFailure(response: Response): Failure | undefined {
+  const { status } = response;
+  const advice =
+    "(a redirect never counts as delivery: set the URL to the final address)";
+  if (response.type === "opaqueredirect" || status === 0) {
+    return {
+      detail:
+        `got a redirect whose Location the runtime hides (an opaque redirect, status ${status}) ${advice}`,
+      retryable: false,
+    };
+  }
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location");
+    return {
+      detail: `got HTTP ${status}${
+        response.statusText ? ` ${response.statusText}` : ""
+      } redirecting to ${
+        location === null ? "nowhere (no Location)" : JSON.stringify(location)
+      } ${advice}`,
+      retryable: false,
+    };
+  }
+  if (response.redirected) {
+    return {
+      detail: `was redirected to ${
+        JSON.stringify(response.url)
+      } by the fetch in use ${advice}`,
+      retryable: false,
+    };
+  }
+  return undefined;
 }
 
 function networkFailure(
