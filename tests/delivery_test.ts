@@ -502,3 +502,56 @@ Deno.test("deliver() sends with redirect: manual and never counts an opaque or f
     );
   });
 });
+
+Deno.test("deliver() decides on the status when an error answer's body breaks off: 400 is not retried, 503 is", async (t) => {
+  const broken = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"code":3,'));
+        controller.error(new Error("connection reset"));
+      },
+    });
+  await t.step("400", async () => {
+    const time = fakeTime();
+    const { fetch, bodies } = scripted([
+      () => new Response(broken(), { status: 400 }),
+      () => new Response("{}", { status: 200 }),
+    ]);
+    await assert.rejects(
+      deliver(
+        "Cannot export metrics to",
+        outgoing,
+        settings({ fetch, ...time }),
+      ),
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          `Cannot export metrics to ${URL_}: got HTTP 400 (its body broke off: connection reset) after 1 attempt (not retryable)`,
+        );
+        assert.match(String(error.cause), /connection reset/);
+        return true;
+      },
+    );
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(time.waits, []);
+  });
+  await t.step("503 with Retry-After", async () => {
+    const time = fakeTime();
+    const { fetch, bodies } = scripted([
+      () =>
+        new Response(broken(), {
+          status: 503,
+          headers: { "retry-after": "3" },
+        }),
+      () => new Response("{}", { status: 200 }),
+    ]);
+    const delivered = await deliver(
+      "Cannot export metrics to",
+      outgoing,
+      settings({ fetch, ...time }),
+    );
+    assert.equal(delivered.attempts, 2);
+    assert.equal(bodies.length, 2);
+    assert.deepEqual(time.waits, [3000]);
+  });
+});

@@ -309,28 +309,31 @@ async function attempt(
     await response.body?.cancel().catch(noop);
     return redirect;
   }
-  // The status decides: a 2xx means the receiver took the batch, so a body
-  // that breaks off afterwards must not make it send the batch again.
+  // The status decides, never the body: a 2xx means the receiver took the
+  // batch, so a body that breaks off afterwards must not make it send the
+  // batch again; a 400 whose body breaks off is still a 400, not retried.
   const { status } = response;
   let body = new Uint8Array(0);
   let bodyError: unknown;
-  let bodyFailed = false;
   try {
     body = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    bodyFailed = true;
     bodyError = error;
   }
   if (status >= 200 && status < 300) {
     return { status, headers: response.headers, body, attempts, bodyError };
   }
-  if (bodyFailed) return networkFailure(bodyError, signal, timeoutMs);
-  const text = describeBody(body);
+  const text = bodyError === undefined
+    ? describeBody(body)
+    : ` (its body broke off: ${describeError(bodyError)})`;
   const detail = `got HTTP ${status}${
     response.statusText ? ` ${response.statusText}` : ""
   }${text}`;
-  if (!RETRYABLE_STATUSES.has(status)) return { detail, retryable: false };
+  if (!RETRYABLE_STATUSES.has(status)) {
+    return { detail, retryable: false, cause: bodyError };
+  }
   return {
+    cause: bodyError,
     detail,
     retryable: true,
     retryAfterMs: parseRetryAfter(
