@@ -72,11 +72,12 @@ class CounterState extends InstrumentState {
       : undefined;
   }
 
-  /** Adds to series `index`, found by a label lookup just now. */
+  /**
+   * Adds a checked amount to series `index`, found by a label lookup just
+   * now: the amount is checked before the lookup, so a record that throws
+   * never creates its series.
+   */
   add(index: number, value: number, exemplar: Labels | undefined): void {
-    if (typeof value !== "number" || !(value >= 0)) {
-      if (!this.accept(value)) return;
-    }
     this.table.data[index]! += value;
     if (exemplar !== undefined) this.keep(index, value, exemplar);
   }
@@ -306,10 +307,14 @@ export class Counter<L extends string = never>
     const self = this.#self;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       const state = this.#state;
-      const index = state.table.indexOf(labelsOrValue);
       const value = valueOrExemplar === undefined
         ? 1
         : valueOrExemplar as number;
+      // The amount first: a record that throws must not create its series.
+      if (typeof value !== "number" || !(value >= 0)) {
+        if (!state.accept(value)) return;
+      }
+      const index = state.table.indexOf(labelsOrValue);
       if (self === undefined) state.add(index, value, exemplar);
       else self.inc(value, exemplar);
     } else if (self !== undefined) {

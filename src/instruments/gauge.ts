@@ -98,18 +98,18 @@ class GaugeState extends InstrumentState {
     this.aggregation = aggregation;
   }
 
+  // Each record checks its value before the label lookup (the callers
+  // below), so a record that throws never creates its series.
+
   add(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("increment", "amount", value);
     this.table.data[index]! += value;
   }
 
   sub(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("decrement", "amount", value);
     this.table.data[index]! -= value;
   }
 
   set(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("set", "value", value);
     this.table.data[index] = value;
   }
 
@@ -297,12 +297,14 @@ export class Gauge<L extends string = never>
   inc(labelsOrValue?: LabelValues<L> | number, value = 1): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number") state.reject("increment", "amount", value);
       state.add(state.table.indexOf(labelsOrValue), value);
     } else {
-      state.add(
-        state.table.indexOf(undefined),
-        labelsOrValue === undefined ? 1 : labelsOrValue,
-      );
+      const amount = labelsOrValue === undefined ? 1 : labelsOrValue;
+      if (typeof amount !== "number") {
+        state.reject("increment", "amount", amount);
+      }
+      state.add(state.table.indexOf(undefined), amount);
     }
   }
 
@@ -328,12 +330,14 @@ export class Gauge<L extends string = never>
   dec(labelsOrValue?: LabelValues<L> | number, value = 1): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number") state.reject("decrement", "amount", value);
       state.sub(state.table.indexOf(labelsOrValue), value);
     } else {
-      state.sub(
-        state.table.indexOf(undefined),
-        labelsOrValue === undefined ? 1 : labelsOrValue,
-      );
+      const amount = labelsOrValue === undefined ? 1 : labelsOrValue;
+      if (typeof amount !== "number") {
+        state.reject("decrement", "amount", amount);
+      }
+      state.sub(state.table.indexOf(undefined), amount);
     }
   }
 
@@ -359,8 +363,12 @@ export class Gauge<L extends string = never>
   set(labelsOrValue: LabelValues<L> | number, value?: number): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number") state.reject("set", "value", value);
       state.set(state.table.indexOf(labelsOrValue), value as number);
     } else {
+      if (typeof labelsOrValue !== "number") {
+        state.reject("set", "value", labelsOrValue);
+      }
       state.set(state.table.indexOf(undefined), labelsOrValue);
     }
   }

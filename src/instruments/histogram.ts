@@ -123,6 +123,14 @@ class HistogramState extends InstrumentState {
       this.skip(value);
       return;
     }
+    this.record(index, value, exemplar);
+  }
+
+  /**
+   * Observes a checked value into series `index`. A labeled record checks
+   * its value before the lookup, so one that throws never creates its series.
+   */
+  record(index: number, value: number, exemplar: Labels | undefined): void {
     const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
@@ -415,11 +423,12 @@ export class Histogram<L extends string = never>
   ): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
-      state.observe(
-        state.table.indexOf(labelsOrValue),
-        valueOrExemplar as number,
-        exemplar,
-      );
+      const value = valueOrExemplar as number;
+      if (typeof value !== "number" || value !== value) {
+        state.skip(value);
+        return;
+      }
+      state.record(state.table.indexOf(labelsOrValue), value, exemplar);
     } else {
       state.observe(
         state.table.indexOf(undefined),

@@ -102,11 +102,28 @@ class SummaryState extends InstrumentState {
   }
 
   observe(index: number, value: number): void {
+    if (this.skip(value)) return;
+    this.record(index, value);
+  }
+
+  /**
+   * Throws for a value that is not a number; true (skip it, warned once)
+   * for NaN.
+   */
+  skip(value: unknown): boolean {
     if (typeof value !== "number") this.reject("observe", "value", value);
     if (value !== value) {
       this.ignoreNaN("observation");
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /**
+   * Observes a checked value into series `index`. A labeled record checks
+   * its value before the lookup, so one that throws never creates its series.
+   */
+  record(index: number, value: number): void {
     const data = this.table.data;
     data[index * STRIDE]! += 1;
     data[index * STRIDE + 1]! += value;
@@ -410,7 +427,8 @@ export class Summary<L extends string = never>
   observe(labelsOrValue: LabelValues<L> | number, value?: number): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object") {
-      state.observe(state.table.indexOf(labelsOrValue), value as number);
+      if (state.skip(value)) return;
+      state.record(state.table.indexOf(labelsOrValue), value as number);
     } else {
       state.observe(state.table.indexOf(undefined), labelsOrValue);
     }
