@@ -83,3 +83,53 @@ Deno.test("A record that throws creates no series (Counter, Gauge, Histogram, Su
     ].join("\n"),
   );
 });
+
+Deno.test("Counter keys values that differ only in lone surrogates to one series, with and without String.prototype.toWellFormed", async (t) => {
+  const run = async () => {
+    const registry = new Registry();
+    const c = new Counter({
+      name: "lone_total",
+      help: "L.",
+      labelNames: ["v", "w"] as const,
+      registry,
+    });
+    const high = JSON.parse('"a\\ud800"') as string;
+    const low = JSON.parse('"a\\udc00"') as string;
+    c.inc({ v: high, w: "x" });
+    c.inc({ v: low, w: "x" });
+    c.labels("a\ufffd", "x").inc();
+    c.labels(high, "x").inc(); // bound child of the same series
+    c.inc({ v: "a\ud83d\ude00", w: "x" }); // a well-formed pair stays itself
+    assert.equal(
+      await registry.metrics(),
+      [
+        "# HELP lone_total L.",
+        "# TYPE lone_total counter",
+        'lone_total{v="a\ufffd",w="x"} 4',
+        'lone_total{v="a\ud83d\ude00",w="x"} 1',
+        "",
+      ].join("\n"),
+    );
+    c.remove(low, "x");
+    assert.equal(
+      await registry.metrics(),
+      [
+        "# HELP lone_total L.",
+        "# TYPE lone_total counter",
+        'lone_total{v="a\ud83d\ude00",w="x"} 1',
+        "",
+      ].join("\n"),
+    );
+  };
+  await t.step("native toWellFormed", run);
+  await t.step("fallback", async () => {
+    const proto = String.prototype as { toWellFormed?: unknown };
+    const native = proto.toWellFormed;
+    delete proto.toWellFormed;
+    try {
+      await run();
+    } finally {
+      proto.toWellFormed = native;
+    }
+  });
+});

@@ -55,6 +55,23 @@ function keyOf(raw: unknown): string | undefined {
     : undefined;
 }
 
+/**
+ * `value` with each lone surrogate replaced by U+FFFD, as every encoder
+ * writes it anyway: two values that differ only in lone surrogates (e.g.
+ * from `JSON.parse('"\\ud800"')`) then key one series, not two series that
+ * encode the same. `String.prototype.toWellFormed` where the runtime has it
+ * (ES2024), the same replacement by a regular expression where not.
+ */
+export function wellFormed(value: string): string {
+  const native = (value as { toWellFormed?: () => string }).toWellFormed;
+  return typeof native === "function"
+    ? native.call(value)
+    : value.replace(LONE_SURROGATE, "\ufffd");
+}
+
+const LONE_SURROGATE =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 // deno-lint-ignore no-explicit-any
 type Node = Map<string | undefined, any>;
 
@@ -208,6 +225,7 @@ export class SeriesTable {
       this.#checkCount("Cannot remove from metric", args.length);
       values = this.#checkValues(args);
     }
+    values = values.map(wellFormed);
     const path: Node[] = [];
     let node = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
@@ -300,8 +318,23 @@ export class SeriesTable {
     return this.#order = order;
   }
 
-  /** Creates the series of checked label values, or folds it into the overflow. */
+  /**
+   * The series of checked label values, created unless their well-formed
+   * form already has one; past the limit, the overflow series. Only a
+   * lookup that missed comes here, so the well-formed pass costs nothing
+   * on the hot path; a value with a lone surrogate misses every time and
+   * finds its series here.
+   */
   #create(values: string[]): number {
+    let node = this.#root;
+    for (let i = 0; i < values.length; i++) {
+      const value = wellFormed(values[i]!);
+      values[i] = value;
+      node = node?.get(value);
+    }
+    if (node !== undefined && values.length > 0) {
+      return node as unknown as number;
+    }
     if (this.#size >= this.#maxSeries) {
       this.droppedLabelSets++;
       if (this.#overflow < 0) {
@@ -310,7 +343,7 @@ export class SeriesTable {
       }
       return this.#overflow;
     }
-    let node = this.#root;
+    node = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
       let next = node.get(values[i]!);
       if (next === undefined) {
