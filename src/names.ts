@@ -7,6 +7,9 @@
 
 import type { MetricType } from "./model.ts";
 
+/** The longest metric name, in characters: the OpenTelemetry instrument name limit. */
+export const MAX_METRIC_NAME_LENGTH = 255;
+
 /** The metric name rule, as error messages quote it. */
 export const METRIC_NAME_RULE = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*";
@@ -32,6 +35,14 @@ export function describe(value: unknown): string {
  * @throws {TypeError} When the name breaks the rule.
  */
 export function assertMetricName(name: string): void {
+  if (typeof name === "string" && name.length > MAX_METRIC_NAME_LENGTH) {
+    // Quote the start only: the name may be megabytes long.
+    throw new RangeError(
+      `Cannot declare metric "${
+        name.slice(0, 40)
+      }…": a metric name must be at most ${MAX_METRIC_NAME_LENGTH} characters (the OpenTelemetry limit), got ${name.length}`,
+    );
+  }
   if (!isMetricName(name)) {
     throw new TypeError(
       `Cannot declare metric ${

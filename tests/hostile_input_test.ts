@@ -10,6 +10,7 @@ import {
   Registry,
   Summary,
 } from "@edgemetrics/edgemetrics";
+import { captureWarnings } from "./_warnings.ts";
 
 Deno.test("A record that throws creates no series (Counter, Gauge, Histogram, Summary)", async (t) => {
   const registry = new Registry();
@@ -132,4 +133,201 @@ Deno.test("Counter keys values that differ only in lone surrogates to one series
       proto.toWellFormed = native;
     }
   });
+});
+
+Deno.test("Declarations refuse names past 255 characters, more than 1,000 buckets and more than 60 ageBuckets", async (t) => {
+  const cases: [string, () => unknown, string][] = [
+    [
+      "a 256-character name",
+      () => new Counter({ name: "a".repeat(256), help: "N.", registry: null }),
+      `Cannot declare metric "${
+        "a".repeat(40)
+      }…": a metric name must be at most 255 characters (the OpenTelemetry limit), got 256`,
+    ],
+    [
+      "a 1,000,000-character name",
+      () => new Gauge({ name: "b".repeat(1e6), help: "N.", registry: null }),
+      `Cannot declare metric "${
+        "b".repeat(40)
+      }…": a metric name must be at most 255 characters (the OpenTelemetry limit), got 1000000`,
+    ],
+    [
+      "1,001 buckets",
+      () =>
+        new Histogram({
+          name: "wide",
+          help: "W.",
+          buckets: Array.from({ length: 1001 }, (_, i) => i),
+          registry: null,
+        }),
+      'Cannot declare metric "wide": buckets must hold at most 1000 bounds (each series keeps a count per bucket), got 1001',
+    ],
+    [
+      "100,000 buckets",
+      () =>
+        new Histogram({
+          name: "wider",
+          help: "W.",
+          buckets: Array.from({ length: 100_000 }, (_, i) => i),
+          registry: null,
+        }),
+      'Cannot declare metric "wider": buckets must hold at most 1000 bounds (each series keeps a count per bucket), got 100000',
+    ],
+    [
+      "ageBuckets: 1e8",
+      () =>
+        new Summary({
+          name: "aged",
+          help: "A.",
+          percentiles: [0.5],
+          ageBuckets: 1e8,
+          registry: null,
+        }),
+      'Cannot declare summary "aged": ageBuckets must be an integer from 1 to 60, got 100000000',
+    ],
+  ];
+  for (const [name, declare, message] of cases) {
+    await t.step(name, () => assert.throws(declare, new RangeError(message)));
+  }
+  await t.step("the limits themselves are accepted", () => {
+    new Counter({ name: "c".repeat(255), help: "N.", registry: null });
+    new Histogram({
+      name: "thousand",
+      help: "T.",
+      buckets: Array.from({ length: 1000 }, (_, i) => i),
+      registry: null,
+    }).observe(999);
+    new Summary({
+      name: "sixty",
+      help: "S.",
+      percentiles: [0.5],
+      ageBuckets: 60,
+      registry: null,
+    }).observe(1);
+  });
+});
+
+Deno.test("Counter.inc(new Number(3)) throws a TypeError instead of reading the object as a label set", async (t) => {
+  const plain = new Counter({
+    name: "boxed_total",
+    help: "B.",
+    registry: null,
+  });
+  const labeled = new Counter({
+    name: "boxed_labeled_total",
+    help: "B.",
+    labelNames: ["k"] as const,
+    registry: null,
+  });
+  const gauge = new Gauge({ name: "boxed_gauge", help: "B.", registry: null });
+  const cases: [string, () => void, string][] = [
+    [
+      "unlabeled counter",
+      () => plain.inc(new Number(3) as never),
+      'Cannot record to metric "boxed_total": labels must be a plain object, got a Number object (3); pass an amount or a value as a primitive: Number(x) unwraps it',
+    ],
+    [
+      "labeled counter",
+      () => labeled.inc(new Number(3) as never),
+      'Cannot record to metric "boxed_labeled_total": labels must be a plain object, got a Number object (3); pass an amount or a value as a primitive: Number(x) unwraps it',
+    ],
+    [
+      "histogram observe",
+      () =>
+        new Histogram({ name: "boxed_hist", help: "B.", registry: null })
+          .observe(new Number(0.5) as never),
+      'Cannot record to metric "boxed_hist": labels must be a plain object, got a Number object (0.5); pass an amount or a value as a primitive: Number(x) unwraps it',
+    ],
+    [
+      "gauge set",
+      () => gauge.set(new Number(7) as never),
+      'Cannot record to metric "boxed_gauge": labels must be a plain object, got a Number object (7); pass an amount or a value as a primitive: Number(x) unwraps it',
+    ],
+  ];
+  for (const [name, record, message] of cases) {
+    await t.step(name, () => assert.throws(record, new TypeError(message)));
+  }
+  assert.equal((await plain.collect()).points[0]?.value, 0);
+  assert.equal((await gauge.collect()).points[0]?.value, 0);
+});
+
+Deno.test("Non-finite increments and observations are ignored with one warning per metric, on every instrument", async () => {
+  const registry = new Registry();
+  const counter = new Counter({
+    name: "nf_total",
+    help: "C.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const gauge = new Gauge({
+    name: "nf_gauge",
+    help: "G.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const histogram = new Histogram({
+    name: "nf_hist",
+    help: "H.",
+    buckets: [1],
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const summary = new Summary({
+    name: "nf_sum",
+    help: "S.",
+    labelNames: ["k"] as const,
+    registry,
+  });
+  const warnings = captureWarnings(() => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      gauge.inc({ k: "a" }, bad);
+      gauge.dec({ k: "a" }, bad);
+      gauge.labels("a").inc(bad);
+      gauge.labels("a").dec(bad);
+      histogram.observe({ k: "a" }, bad);
+      histogram.labels("a").observe(bad);
+      summary.observe({ k: "a" }, bad);
+      summary.labels("a").observe(bad);
+    }
+    for (const bad of [NaN, Infinity]) {
+      counter.inc({ k: "a" }, bad);
+      counter.labels("a").inc(bad);
+    }
+  });
+  assert.deepEqual(
+    warnings.map((w) => w.replace(/, got .*/, "")),
+    [
+      'edgemetrics: ignored a non-finite increment of gauge "nf_gauge"',
+      'edgemetrics: ignored a non-finite observation of histogram "nf_hist"',
+      'edgemetrics: ignored a non-finite observation of summary "nf_sum"',
+      'edgemetrics: ignored a non-finite increment of counter "nf_total"',
+    ],
+  );
+  // Nothing entered a value, and no series was created by a skipped record
+  // before its bound child made it.
+  assert.equal(
+    await registry.metrics(),
+    [
+      "# HELP nf_total C.",
+      "# TYPE nf_total counter",
+      'nf_total{k="a"} 0',
+      "# HELP nf_gauge G.",
+      "# TYPE nf_gauge gauge",
+      'nf_gauge{k="a"} 0',
+      "# HELP nf_hist H.",
+      "# TYPE nf_hist histogram",
+      'nf_hist_bucket{k="a",le="1.0"} 0',
+      'nf_hist_bucket{k="a",le="+Inf"} 0',
+      'nf_hist_sum{k="a"} 0',
+      'nf_hist_count{k="a"} 0',
+      "# HELP nf_sum S.",
+      "# TYPE nf_sum summary",
+      'nf_sum_sum{k="a"} 0',
+      'nf_sum_count{k="a"} 0',
+      "",
+    ].join("\n"),
+  );
+  // set() is not an accumulation: it keeps what it is told.
+  gauge.set({ k: "a" }, NaN);
+  assert.match(await registry.metrics(), /^nf_gauge\{k="a"\} NaN$/m);
 });

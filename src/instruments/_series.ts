@@ -13,6 +13,7 @@
 
 import type { Labels, LabelValue, LabelValues } from "../model.ts";
 import type { Clock } from "../clock.ts";
+import { describe } from "../names.ts";
 
 export type { LabelValue, LabelValues };
 
@@ -44,6 +45,25 @@ export function checkMaxSeries(
     );
   }
   return value;
+}
+
+/**
+ * Throws when `labels` is a boxed primitive (`new Number(3)`), which a
+ * record would otherwise read as a label set without a single label.
+ *
+ * @throws {TypeError} Naming the metric and the boxed value.
+ */
+export function refuseBoxed(metric: string, labels: unknown): void {
+  if (
+    labels instanceof Number || labels instanceof String ||
+    labels instanceof Boolean
+  ) {
+    throw new TypeError(
+      `Cannot record to metric "${metric}": labels must be a plain object, got a ${labels.constructor.name} object (${
+        describe(labels.valueOf())
+      }); pass an amount or a value as a primitive: Number(x) unwraps it`,
+    );
+  }
 }
 
 /** The key a label value indexes with; `undefined` for a value of the wrong type. */
@@ -407,8 +427,9 @@ export class SeriesTable {
 
   #checkLabelObject(labels: LabelValues<string>): void {
     if (typeof labels !== "object" || labels === null) {
-      this.#fail(`labels must be an object, got ${JSON.stringify(labels)}`);
+      this.#fail(`labels must be an object, got ${describe(labels)}`);
     }
+    refuseBoxed(this.metric, labels);
     for (const name of Object.keys(labels)) {
       if (!this.labelNames.includes(name)) {
         this.#fail(

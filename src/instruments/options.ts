@@ -59,7 +59,7 @@ export type CollectHook<M> = {
  * ```
  */
 export interface MetricOptions<L extends string> {
-  /** The metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  /** The metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, at most 255 characters. */
   name: string;
   /** One line that says what it measures. */
   help: string;
