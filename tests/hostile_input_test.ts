@@ -331,3 +331,66 @@ Deno.test("Non-finite increments and observations are ignored with one warning p
   gauge.set({ k: "a" }, NaN);
   assert.match(await registry.metrics(), /^nf_gauge\{k="a"\} NaN$/m);
 });
+
+Deno.test("Messages name the metric, the rule and the value for bigint, symbol and function values", async (t) => {
+  const counter = new Counter({
+    name: "odd_total",
+    help: "O.",
+    labelNames: ["k"] as const,
+    registry: null,
+  });
+  function handler() {}
+  const cases: [string, () => unknown, ErrorConstructor, string][] = [
+    [
+      "a bigint label value",
+      () => counter.inc({ k: 1n as never }),
+      TypeError,
+      'Cannot record to metric "odd_total": label "k" must be a string or number, got 1n',
+    ],
+    [
+      "a bigint positional label value",
+      () => counter.labels(2n as never),
+      TypeError,
+      'Cannot record to metric "odd_total": label "k" must be a string or number, got 2n',
+    ],
+    [
+      "a symbol label value",
+      () => counter.inc({ k: Symbol("route") as never }),
+      TypeError,
+      'Cannot record to metric "odd_total": label "k" must be a string or number, got Symbol(route)',
+    ],
+    [
+      "a function label value",
+      () => counter.inc({ k: handler as never }),
+      TypeError,
+      'Cannot record to metric "odd_total": label "k" must be a string or number, got function handler',
+    ],
+    [
+      "maxSeries: 1n on an instrument",
+      () =>
+        new Counter({
+          name: "big_total",
+          help: "B.",
+          maxSeries: 1n as never,
+          registry: null,
+        }),
+      RangeError,
+      'Cannot declare metric "big_total": maxSeries must be a whole number of at least 1 or Infinity, got 1n',
+    ],
+    [
+      "maxSeries: 1n on a registry",
+      () => new Registry({ maxSeries: 1n as never }),
+      RangeError,
+      "Cannot create registry: maxSeries must be a whole number of at least 1 or Infinity, got 1n",
+    ],
+    [
+      "help holding a bigint",
+      () => new Gauge({ name: "h", help: { n: 1n } as never, registry: null }),
+      TypeError,
+      'Cannot declare metric "h": help must be a string, got an unprintable object',
+    ],
+  ];
+  for (const [name, act, type, message] of cases) {
+    await t.step(name, () => assert.throws(act, new type(message)));
+  }
+});

@@ -147,7 +147,7 @@ export function checkAggregation(
   if (!AGGREGATIONS.includes(aggregation)) {
     throw new TypeError(
       `Cannot declare metric "${metric}": aggregation must be one of "sum", "max", "min", "all", got ${
-        JSON.stringify(aggregation)
+        describe(aggregation)
       }`,
     );
   }

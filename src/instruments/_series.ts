@@ -40,7 +40,7 @@ export function checkMaxSeries(
   ) {
     throw new RangeError(
       `${action}: maxSeries must be a whole number of at least 1 or Infinity, got ${
-        typeof value === "number" ? value : JSON.stringify(value)
+        describe(value)
       }`,
     );
   }
@@ -408,7 +408,7 @@ export class SeriesTable {
       if (typeof raw === "number") return String(raw);
       this.#fail(
         `label "${this.labelNames[i]}" must be a string or number, got ${
-          raw === undefined ? "undefined (missing)" : JSON.stringify(raw)
+          raw === undefined ? "undefined (missing)" : describe(raw)
         }`,
       );
     });

@@ -105,7 +105,7 @@ export function resolveOptions<L extends string>(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
       `Cannot declare metric: options must be an object, got ${
-        JSON.stringify(options)
+        describe(options)
       }`,
     );
   }
@@ -114,7 +114,7 @@ export function resolveOptions<L extends string>(
   if (typeof options.help !== "string") {
     throw new TypeError(
       `Cannot declare metric "${options.name}": help must be a string, got ${
-        JSON.stringify(options.help)
+        describe(options.help)
       }`,
     );
   }
