@@ -5,12 +5,14 @@
 import assert from "node:assert/strict";
 import {
   Counter,
+  encodeOpenMetrics,
   Gauge,
   Histogram,
   Registry,
   Summary,
 } from "@edgemetrics/edgemetrics";
 import { captureWarnings } from "./_warnings.ts";
+import { promtoolCheckMetrics } from "./_peers.ts";
 
 Deno.test("A record that throws creates no series (Counter, Gauge, Histogram, Summary)", async (t) => {
   const registry = new Registry();
@@ -393,4 +395,49 @@ Deno.test("Messages name the metric, the rule and the value for bigint, symbol a
   for (const [name, act, type, message] of cases) {
     await t.step(name, () => assert.throws(act, new type(message)));
   }
+});
+
+Deno.test("Whitespace-only HELP is refused at declaration and left out by the encoders; promtool agrees", async () => {
+  for (const help of [" ", "\t", " \n "]) {
+    assert.throws(
+      () => new Counter({ name: "blank_total", help, registry: null }),
+      new TypeError(
+        `Cannot declare metric "blank_total": help must be empty or say what the metric measures, got ${
+          JSON.stringify(help)
+        } (whitespace only)`,
+      ),
+    );
+  }
+  // A hand-made collector can still carry one: it is written as no HELP.
+  const registry = new Registry();
+  new Gauge({ name: "said", help: "Says what it measures.", registry }).set(1);
+  registry.register({
+    name: "blank",
+    type: "gauge",
+    collect: () => ({
+      type: "gauge",
+      name: "blank",
+      help: " \t",
+      aggregation: "sum",
+      points: [{ labels: {}, value: 2 }],
+    }),
+  });
+  const text = await registry.metrics();
+  assert.equal(
+    text,
+    "# HELP said Says what it measures.\n# TYPE said gauge\nsaid 1\n" +
+      "# TYPE blank gauge\nblank 2\n",
+  );
+  const om = encodeOpenMetrics(await registry.collect());
+  assert.match(om, /^# TYPE blank gauge\nblank 2\n# EOF\n$/m);
+  assert.doesNotMatch(om, /# HELP blank/);
+  // promtool: the declared metric passes; the blank one draws only the lint
+  // every metric without HELP draws, never a parse error.
+  const { code, output } = await promtoolCheckMetrics(text);
+  assert.equal(output.trim(), "blank no help text");
+  assert.equal(code, 3);
+  const said = await promtoolCheckMetrics(
+    "# HELP said Says what it measures.\n# TYPE said gauge\nsaid 1\n",
+  );
+  assert.deepEqual(said, { code: 0, output: "" });
 });
