@@ -16,6 +16,10 @@ import { type Clock, systemClock } from "../clock.ts";
  * How a push exporter sends and retries: the transport, the clock and the
  * retry budget. Every field is optional; the defaults suit a serverless job.
  *
+ * Requests are sent with `redirect: "manual"`: a redirect never counts as
+ * delivery (followed, a 303 would turn the POST into a GET whose 200 says
+ * nothing about the batch), so it fails the delivery naming its `Location`.
+ *
  * A delivery makes at most `maxAttempts` attempts. Each attempt may take
  * `timeoutMs`; it is retried when the receiver answers 429, 502, 503 or 504,
  * when the connection fails, or when the attempt times out. Between attempts
@@ -217,7 +221,9 @@ interface Failure {
 
 /**
  * Sends `outgoing` until the receiver answers 2xx, retrying transient
- * failures within the settings' budget.
+ * failures within the settings' budget. Only a 2xx counts: a redirect is an
+ * error that names its `Location` and is not retried, and the status alone
+ * decides whether to retry (a 400 whose body breaks off is still a 400).
  *
  * @returns The successful answer, its body read in full.
  * @throws {Error} After a non-retryable answer, or when attempts or the
