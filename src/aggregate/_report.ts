@@ -1,0 +1,94 @@
+/**
+ * The report a {@linkcode MetricsReporter} sends to a
+ * {@linkcode MetricsAggregator}, and the check that a received body has its
+ * shape.
+ *
+ * Protocol, version 1: `POST` a body of exact JSON (see `_exact_json.ts`)
+ * `{ edgemetrics: 1, reporter, seq, families }`, content type
+ * {@linkcode REPORT_CONTENT_TYPE}. `reporter` is the isolate's unique id,
+ * `seq` counts that reporter's reports from 1 (per shard), and `families`
+ * hold deltas since the reporter's previous acknowledged report for
+ * counters, histograms and summaries (count and sum), and current values for
+ * gauges. A report is resent unchanged, same `seq`, until it is
+ * acknowledged; the aggregator applies each (reporter, seq) once.
+ *
+ * The answer: 200 with `{ applied: true }` (or `{ duplicate: true }` for a
+ * report already applied), 400 for a body that is not a report (never
+ * retried), 503 when storage failed (retried).
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "../model.ts";
+import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
+import { isFamily } from "../workers/_messages.ts";
+
+/** The content type of a report and of a shard's snapshot. */
+export const REPORT_CONTENT_TYPE = "application/vnd.edgemetrics+json";
+
+/** The longest reporter id accepted. */
+const MAX_REPORTER_CHARS = 128;
+
+/** One reporter's delta, as sent. */
+export interface Report {
+  readonly edgemetrics: 1;
+  /** The reporting isolate's unique id. */
+  readonly reporter: string;
+  /** The report's number, from 1, one more for each acknowledged report. */
+  readonly seq: number;
+  /** Deltas (counters, histograms, summaries) and current gauges. */
+  readonly families: readonly MetricFamily[];
+}
+
+/** The body of `report`. */
+export function encodeReport(report: Report): string {
+  return stringifyExactJson(report);
+}
+
+/**
+ * The report in `text`, or a string saying why it is not one.
+ */
+export function parseReport(text: string): Report | string {
+  let data: unknown;
+  try {
+    data = parseExactJson(text);
+  } catch {
+    return "the body is not JSON";
+  }
+  if (typeof data !== "object" || data === null) return "not a report";
+  const report = data as Record<string, unknown>;
+  if (report.edgemetrics !== 1) return "not a version 1 report";
+  const { reporter, seq, families } = report;
+  if (
+    typeof reporter !== "string" || reporter === "" ||
+    reporter.length > MAX_REPORTER_CHARS || reporter.includes("\u0000")
+  ) {
+    return `reporter must be a string of 1 to ${MAX_REPORTER_CHARS} characters without NUL, got ${
+      JSON.stringify(reporter)
+    }`;
+  }
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
+    return `seq must be a whole number from 1, got ${JSON.stringify(seq)}`;
+  }
+  if (!Array.isArray(families) || !families.every(isFamily)) {
+    return "families must be an array of metric families";
+  }
+  return data as Report;
+}
+
+/** A shard's snapshot, as `GET /snapshot` answers it. */
+export function encodeFamilies(families: readonly MetricFamily[]): string {
+  return stringifyExactJson(families);
+}
+
+/** The families of a shard's snapshot, or `undefined` when `text` is not one. */
+export function parseFamilies(text: string): MetricFamily[] | undefined {
+  try {
+    const data = parseExactJson(text);
+    return Array.isArray(data) && data.every(isFamily)
+      ? data as MetricFamily[]
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * The aggregator: receives many reporters' deltas and serves the
+ * service-wide cumulative totals to Prometheus.
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "../model.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import type { CollectFilter } from "../registry.ts";
+import {
+  type MetricsAuth,
+  metricsHandler,
+  type MetricsHandlerOptions,
+  type MetricsSource,
+} from "../pull/handler.ts";
+import { positive } from "../push/_delivery.ts";
+import { warnOnce } from "../_warn.ts";
+import { type AggregateStorage, MemoryStorage } from "./storage.ts";
+import { AggregateState, type Limits } from "./_state.ts";
+import { encodeFamilies, parseReport, REPORT_CONTENT_TYPE } from "./_report.ts";
+
+/**
+ * Options of {@linkcode MetricsAggregator}.
+ *
+ * @example A gateway that keeps gauges of silent reporters for 2 minutes
+ * ```ts
+ * import type { MetricsAggregatorOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: MetricsAggregatorOptions = {
+ *   gaugeExpiryMs: 120_000,
+ *   auth: { bearer: "reporters-token" },
+ *   metrics: { path: "/metrics" },
+ * };
+ * assert.equal(options.gaugeExpiryMs, 120_000);
+ * ```
+ */
+export interface MetricsAggregatorOptions {
+  /** Where the state lives (default: a new {@linkcode MemoryStorage}). */
+  storage?: AggregateStorage;
+  /**
+   * A reporter that has not reported for this long has its gauges left out
+   * of scrapes and removed, in milliseconds (default 60,000). Counters,
+   * histograms and summaries are totals and never expire.
+   */
+  gaugeExpiryMs?: number;
+  /**
+   * A reporter silent for this long is forgotten, its last sequence number
+   * with it, in milliseconds (default one hour, at least `gaugeExpiryMs`).
+   * A retry arrives within its reporter's delivery deadline, far sooner.
+   */
+  forgetReportersMs?: number;
+  /**
+   * The most series kept, totals and gauges together (default 100,000).
+   * New series past it are left out and counted in
+   * `edgemetrics_aggregate_dropped_series_total`.
+   */
+  maxSeries?: number;
+  /** Where time comes from (default the system clock). */
+  clock?: Clock;
+  /**
+   * Who may send reports and read `/snapshot`; refused requests answer 401.
+   * Default: anyone, which suits a Durable Object (only your Workers can
+   * reach it); set it for a gateway on a network.
+   */
+  auth?: MetricsAuth;
+  /** How scrapes are served: path, auth, format, compression (see {@linkcode metricsHandler}). */
+  metrics?: MetricsHandlerOptions;
+}
+
+/** The path reports are posted to. */
+export const AGGREGATE_REPORT_PATH = "/report";
+/** The path a shard's snapshot is read from (see {@linkcode ShardedSource}). */
+export const AGGREGATE_SNAPSHOT_PATH = "/snapshot";
+
+const OWNER = "MetricsAggregator";
+
+/** The outcomes a report can have, counted in `edgemetrics_aggregate_reports_total`. */
+type Outcome = "applied" | "duplicate" | "rejected" | "failed";
+
+/**
+ * Keeps service-wide cumulative totals from the deltas that many
+ * {@linkcode MetricsReporter}s send, and serves them through
+ * {@linkcode metricsHandler}: a `(Request) => Promise<Response>` core for a
+ * Durable Object's `fetch`, or for `Deno.serve`/`Bun.serve` as an
+ * aggregation gateway for short-lived jobs (which the Pushgateway is not: it
+ * replaces a group's values and never adds them up).
+ *
+ * Routes of {@linkcode MetricsAggregator.fetch}:
+ * - `POST /report`: applies a report. Each (reporter id, sequence number)
+ *   is applied once: a retry or duplicate of a report already applied
+ *   answers 200 and changes nothing. A body that is not a report answers 400;
+ *   a storage failure answers 503 and changes nothing, so the reporter's
+ *   retry applies it in full.
+ * - `GET /snapshot`: this aggregator's families as exact JSON, for a
+ *   {@linkcode ShardedSource} that merges shards.
+ * - anything else: the scrape, by {@linkcode metricsHandler} with the
+ *   `metrics` options (text, OpenMetrics, gzip, HEAD, `?name[]=`, auth).
+ *
+ * What the totals are: counters and histograms add every reporter's deltas
+ * (histograms only over the bounds first seen for the name), summaries add
+ * count and sum (their quantiles cannot be added and are not served), and
+ * gauges are each live reporter's latest value, combined by the family's
+ * `aggregation` (`sum`, `max`, `min`, or `all`, one series per reporter
+ * under a `worker` label holding its id). Data whose kind or bounds disagree
+ * with what is stored is left out and reported once with `console.warn`.
+ *
+ * The aggregator also serves its own metrics:
+ * `edgemetrics_aggregate_reports_total{outcome}` (applied, duplicate,
+ * rejected, failed; since this instance started), `edgemetrics_aggregate_reporters`
+ * (reporters heard within `gaugeExpiryMs`), `edgemetrics_aggregate_series`
+ * and `edgemetrics_aggregate_dropped_series_total`.
+ *
+ * State is read from storage on the first request, then kept in memory:
+ * each report is one write of the series it changed (and its sequence
+ * number), in one transaction, and a scrape reads memory only. Reports are
+ * applied one at a time.
+ *
+ * @example Apply a report, see its duplicate ignored, scrape the total
+ * ```ts
+ * import { Counter, MetricsAggregator, MetricsReporter, Registry } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const aggregator = new MetricsAggregator();
+ * const registry = new Registry();
+ * const jobs = new Counter({ name: "jobs_total", help: "Jobs done.", registry });
+ * const posted: Request[] = [];
+ * const reporter = new MetricsReporter({
+ *   registry,
+ *   fetch: (request) => {
+ *     posted.push(request.clone());
+ *     return aggregator.fetch(request);
+ *   },
+ * });
+ * jobs.inc(3);
+ * await reporter.flush();
+ * await aggregator.fetch(posted[0]!); // the same report again: a duplicate
+ *
+ * const scrape = await aggregator.fetch(new Request("http://agg/metrics?name[]=jobs_total"));
+ * assert.equal(await scrape.text(), "# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\njobs_total 3\n");
+ * ```
+ */
+export class MetricsAggregator implements MetricsSource {
+  /**
+   * Handles one request: a report, a snapshot or a scrape (see the class
+   * documentation). Never throws and never rejects. Bound, so it can be
+   * passed around as a handler.
+   */
+  readonly fetch: (request: Request) => Promise<Response>;
+
+  #storage: AggregateStorage;
+  #limits: Limits;
+  #clock: Clock;
+  #authGate: ((request: Request) => Promise<Response>) | undefined;
+  #state: Promise<AggregateState> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #started: number | undefined;
+  #outcomes: Record<Outcome, number> = {
+    applied: 0,
+    duplicate: 0,
+    rejected: 0,
+    failed: 0,
+  };
+  #dropped = 0;
+
+  /**
+   * Creates an aggregator; it reads its storage on the first request.
+   *
+   * @param options Storage, expiry, limits, auth and scrape options.
+   * @throws {RangeError} When a time or limit is not a number above 0.
+   * @throws {TypeError} When an option has the wrong shape.
+   */
+  constructor(options: MetricsAggregatorOptions = {}) {
+    const storage = options.storage ?? new MemoryStorage();
+    if (
+      typeof storage?.list !== "function" ||
+      typeof storage.write !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot create ${OWNER}: storage must have list() and write()`,
+      );
+    }
+    this.#storage = storage;
+    const gaugeExpiryMs = positive(
+      OWNER,
+      "gaugeExpiryMs",
+      options.gaugeExpiryMs,
+      60_000,
+    );
+    this.#limits = {
+      gaugeExpiryMs,
+      forgetMs: Math.max(
+        gaugeExpiryMs,
+        positive(OWNER, "forgetReportersMs", options.forgetReportersMs, 3.6e6),
+      ),
+      maxSeries: positive(OWNER, "maxSeries", options.maxSeries, 100_000),
+    };
+    this.#clock = options.clock ?? systemClock;
+    // The scrape handler checks `auth` already; reuse it for the report
+    // route with a HEAD request that carries the same headers.
+    this.#authGate = options.auth === undefined ? undefined : metricsHandler(
+      { collect: () => Promise.resolve([]) },
+      { auth: options.auth },
+    );
+    const scrape = metricsHandler(this, options.metrics ?? {});
+    this.fetch = async (request) => {
+      try {
+        const { pathname } = new URL(request.url);
+        if (pathname === AGGREGATE_REPORT_PATH && request.method === "POST") {
+          return await this.#guarded(request, () => this.#report(request));
+        }
+        if (pathname === AGGREGATE_SNAPSHOT_PATH && request.method === "GET") {
+          return await this.#guarded(
+            request,
+            async () =>
+              new Response(encodeFamilies(await this.collect()), {
+                headers: {
+                  "Content-Type": REPORT_CONTENT_TYPE,
+                  "Cache-Control": "no-store",
+                },
+              }),
+          );
+        }
+        return await scrape(request);
+      } catch (error) {
+        console.error(`${OWNER}: cannot answer ${request.url}:`, error);
+        return text(500, "Internal Server Error\n");
+      }
+    };
+  }
+
+  /**
+   * The service-wide snapshot: totals, live reporters' gauges and the
+   * aggregator's own metrics, sorted by name.
+   *
+   * @param filter Which families to include, by name and kind.
+   * @returns The families.
+   */
+  async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
+    const state = await this.#load();
+    const now = this.#clock.now();
+    const families = [
+      ...state.families(now, this.#limits),
+      ...this.#own(state, now),
+    ];
+    return filter === undefined
+      ? families
+      : families.filter((family) => filter(family.name, family.type));
+  }
+
+  async #guarded(
+    request: Request,
+    answer: () => Promise<Response>,
+  ): Promise<Response> {
+    if (this.#authGate !== undefined) {
+      const gate = await this.#authGate(
+        new Request(request.url, { method: "HEAD", headers: request.headers }),
+      );
+      if (gate.status === 401) return text(401, "Unauthorized\n");
+    }
+    return await answer();
+  }
+
+  async #report(request: Request): Promise<Response> {
+    const report = parseReport(await request.text());
+    if (typeof report === "string") {
+      this.#outcomes.rejected++;
+      return text(400, `Cannot apply the report: ${report}\n`);
+    }
+    return await this.#exclusive(async () => {
+      const state = await this.#load();
+      if (report.seq <= state.seqOf(report.reporter)) {
+        this.#outcomes.duplicate++;
+        return json({ duplicate: true });
+      }
+      const change = state.prepare(report, this.#clock.now(), this.#limits);
+      try {
+        await this.#storage.write(change.puts, change.deletes);
+      } catch (error) {
+        this.#outcomes.failed++;
+        console.error(`${OWNER}: cannot store a report, not applied:`, error);
+        return text(503, "Cannot store the report\n");
+      }
+      change.commit();
+      this.#outcomes.applied++;
+      this.#dropped += change.dropped;
+      if (change.dropped > 0) {
+        warnOnce(
+          "aggregate-dropped",
+          `${OWNER} left out new series past maxSeries (${this.#limits.maxSeries}) or with keys over 2,048 bytes; see edgemetrics_aggregate_dropped_series_total`,
+        );
+      }
+      for (const conflict of change.conflicts) warnOnce(conflict, conflict);
+      return json({ applied: true });
+    });
+  }
+
+  /** Runs `task` after every task queued before it. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The state, read from storage once; a failed read is tried again next time. */
+  #load(): Promise<AggregateState> {
+    this.#started ??= this.#clock.now();
+    if (this.#state === undefined) {
+      const loading = this.#storage.list("").then(AggregateState.load);
+      this.#state = loading;
+      loading.catch(() => {
+        if (this.#state === loading) this.#state = undefined;
+      });
+    }
+    return this.#state;
+  }
+
+  #own(state: AggregateState, now: number): MetricFamily[] {
+    const created = this.#started ?? now;
+    return [
+      {
+        type: "counter",
+        name: "edgemetrics_aggregate_dropped_series",
+        help:
+          "New series the aggregator left out (past maxSeries, or keys too long for storage).",
+        points: [{ labels: {}, value: this.#dropped, created }],
+      },
+      {
+        type: "gauge",
+        name: "edgemetrics_aggregate_reporters",
+        help: "Reporters heard from within the gauge expiry time.",
+        aggregation: "sum",
+        points: [{
+          labels: {},
+          value: state.liveReporters(now, this.#limits),
+        }],
+      },
+      {
+        type: "counter",
+        name: "edgemetrics_aggregate_reports",
+        help: "Reports received by this aggregator instance, by outcome.",
+        points: Object.entries(this.#outcomes).map(([outcome, value]) => ({
+          labels: { outcome },
+          value,
+          created,
+        })),
+      },
+      {
+        type: "gauge",
+        name: "edgemetrics_aggregate_series",
+        help: "Series the aggregator holds (totals and live gauges).",
+        aggregation: "sum",
+        points: [{ labels: {}, value: state.seriesCount() }],
+      },
+    ];
+  }
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+    },
+  });
+}
+
+function json(body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    headers: {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+    },
+  });
+}
