@@ -384,3 +384,94 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "examples/worker_aggregated.ts in workerd: requests reported by the 10 s schedule reach its Durable Object, scraped at /metrics behind METRICS_TOKEN",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-example-" });
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    let peer: Peer | undefined;
+    try {
+      const file = `${dir}/example.mjs`;
+      await bundle("examples/worker_aggregated.ts", "esm", file);
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        JSON.stringify({
+          port,
+          workers: [{
+            name: "edge",
+            file,
+            bindings: { METRICS_TOKEN: "t0ken" },
+            durableObjects: { METRICS: { className: "MetricsObject" } },
+          }],
+        }),
+      );
+      peer = await startPeer(NODE, [
+        "tests/runtimes/miniflare_workers_driver.ts",
+        `${dir}/config.json`,
+      ], {
+        env: { NO_COLOR: "1" },
+        // Scrapes are not counted: poll those (401 without the token).
+        ready: async () => {
+          const response = await fetch(`${base}/metrics`, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          await response.body?.cancel();
+          return response.status === 401;
+        },
+        readyTimeoutMs: 60_000,
+      });
+      const scrape = async (token?: string) => {
+        const response = await fetch(`${base}/metrics`, {
+          headers: token ? { Authorization: `Bearer ${token}` } : {},
+        });
+        return { status: response.status, text: await response.text() };
+      };
+      // The reporter's clock starts with the first request it sees.
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) {
+        assert.equal(
+          await (await fetch(`${base}/`)).text(),
+          "hello from the edge\n",
+        );
+      }
+      assert.equal((await fetch(`${base}/nope`)).status, 404);
+      // Nothing is reported before the interval: no request to the object.
+      assert.doesNotMatch(
+        (await scrape("t0ken")).text,
+        /worker_requests_total/,
+      );
+      // The first request after 10 s starts a report through waitUntil.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, 10_500 - (Date.now() - started)))
+      );
+      await (await fetch(`${base}/`)).body?.cancel();
+      let text = "";
+      await waitFor("the report to reach the object", async () => {
+        text = (await scrape("t0ken")).text;
+        return /worker_requests_total\{route="\/",status="200"\} 6$/m.test(
+          text,
+        );
+      });
+      assert.match(
+        text,
+        /^worker_requests_total\{route="other",status="404"\} 1$/m,
+      );
+      assert.match(
+        text,
+        /^worker_request_duration_seconds_count\{route="\/"\} 6$/m,
+      );
+      assert.match(
+        text,
+        /^edgemetrics_aggregate_reports_total\{outcome="applied"\} 1$/m,
+      );
+    } finally {
+      await peer?.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
