@@ -272,7 +272,8 @@ Deno.test({
       for (const count of [1_000, 3_000]) {
         const before = reportsReceived(await scrape(run.base));
         const ms = await traffic(run.base, edges, count, expected);
-        const reports = reportsReceived(await scrape(run.base)) - before;
+        const reports: number = reportsReceived(await scrape(run.base)) -
+          before;
         // Each isolate starts a report at most once per interval, plus the
         // one its first interval may leave in flight at the end.
         const bound = edges * (Math.floor(ms / intervalMs) + 1);
@@ -283,7 +284,7 @@ Deno.test({
             (reports / count * 1000).toFixed(1)
           } per 1,000 requests`,
         );
-        assert.ok(reports <= bound, rows.at(-1));
+        assert.ok(reports <= bound, rows.at(-1)!);
       }
       console.log(
         `aggregator requests, ${edges} isolates, interval ${intervalMs} ms:\n  ${
