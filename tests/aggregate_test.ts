@@ -211,6 +211,9 @@ Deno.test("MetricsAggregator answers 400 to a body that is not a report, and the
       "{}",
       '{"edgemetrics":1,"reporter":"r","seq":0,"families":[]}',
       '{"edgemetrics":1,"reporter":"r","seq":1,"families":[{"name":"x"}]}',
+      '{"edgemetrics":1,"reporter":"r","seq":1,"families":[{"type":"counter","name":"x","help":"","points":[{"labels":{},"value":"7","created":0}]}]}',
+      '{"edgemetrics":1,"reporter":"r","seq":1,"families":[{"type":"counter","name":"x","help":"","points":[{"labels":{},"value":-1,"created":0}]}]}',
+      '{"edgemetrics":1,"reporter":"r","seq":1,"families":[{"type":"gauge","name":"x","help":"","aggregation":"sum","points":[{"labels":{"a":1},"value":1}]}]}',
     ]
   ) {
     const response = await aggregator.fetch(

@@ -73,7 +73,49 @@ export function parseReport(text: string): Report | string {
   if (!Array.isArray(families) || !families.every(isFamily)) {
     return "families must be an array of metric families";
   }
+  for (const family of families as MetricFamily[]) {
+    const bad = family.points.findIndex((point) => !isPoint(family, point));
+    if (bad >= 0) {
+      return `metric ${
+        JSON.stringify(family.name)
+      }: point ${bad} must have string labels, numbers, and no negative increment, got ${
+        JSON.stringify(family.points[bad])
+      }`;
+    }
+  }
   return data as Report;
+}
+
+/**
+ * Whether a point's fields are what totals can be made of: string label
+ * values, numbers where numbers go, and no negative counts or increments
+ * (a counter's delta only goes up).
+ */
+function isPoint(family: MetricFamily, point: MetricFamily["points"][number]) {
+  const record = point as unknown as Record<string, unknown>;
+  if (!Object.values(point.labels).every((v) => typeof v === "string")) {
+    return false;
+  }
+  const notNegative = (value: unknown) =>
+    typeof value === "number" && !(value < 0);
+  switch (family.type) {
+    case "gauge":
+      return typeof record.value === "number";
+    case "counter":
+      return notNegative(record.value) && typeof record.created === "number";
+    case "histogram":
+      // Classic buckets are checked; another kind of point (native buckets)
+      // is left to the merge.
+      return (!Array.isArray(record.counts) ||
+        record.counts.every(notNegative)) &&
+        notNegative(record.count) && typeof record.sum === "number" &&
+        typeof record.created === "number";
+    case "summary":
+      return notNegative(record.count) && typeof record.sum === "number" &&
+        typeof record.created === "number";
+    default:
+      return true;
+  }
 }
 
 /** A shard's snapshot, as `GET /snapshot` answers it. */
