@@ -192,9 +192,15 @@ async function flushAll(base: string, edges: number): Promise<void> {
   }
 }
 
-/** The scrape through the router's ShardedSource, as sample → value. */
-async function scrape(base: string): Promise<Map<string, number>> {
-  const response = await fetch(`${base}/metrics`, {
+/**
+ * The scrape through the router's ShardedSource (or `path`), as sample →
+ * value.
+ */
+async function scrape(
+  base: string,
+  path = "/metrics",
+): Promise<Map<string, number>> {
+  const response = await fetch(`${base}${path}`, {
     headers: { Accept: "text/plain" },
     signal: AbortSignal.timeout(10_000),
   });
@@ -370,6 +376,10 @@ Deno.test({
       const samples = await scrape(run.base);
       assertTotals(samples, expected);
       assert.equal(samples.get("edge_last_value"), 20 + edges - 1);
+      // One of the objects can serve the merged scrape itself.
+      for (const shard of [0, 1]) {
+        assertTotals(await scrape(run.base, `/agg/${shard}/merged`), expected);
+      }
       assert.equal(resets, 4);
       for (const kind of ["503", "throw", "hang", "lost", "duplicate"]) {
         assert.ok((injected[kind] ?? 0) > 0, `${kind} faults were injected`);

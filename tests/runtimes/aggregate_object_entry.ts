@@ -6,7 +6,9 @@
  * ShardedSource over `SHARDS` objects, `/abort/<shard>` resets that object
  * (Durable Object `state.abort()`: memory gone, storage kept) as a restart
  * in the middle of a run; `/agg/<shard>/instance` names the object's
- * current instance, so a test can see that the reset happened.
+ * current instance, so a test can see that the reset happened, and
+ * `/agg/<shard>/merged` is a scrape of every shard served by that object
+ * itself (its own shard reached through its own namespace).
  *
  * @module
  */
@@ -39,9 +41,16 @@ export class TestAggregator {
   #state: State;
   #aggregator: MetricsAggregator;
   #instance = crypto.randomUUID();
+  #merged: (request: Request) => Promise<Response>;
 
-  constructor(state: State) {
+  constructor(state: State, env: Env) {
     this.#state = state;
+    this.#merged = metricsHandler(
+      new ShardedSource({
+        shards: Number(env.SHARDS),
+        fetch: (inner, shard) => stub(env, shard).fetch(inner),
+      }),
+    );
     this.#aggregator = new MetricsAggregator({
       storage: durableObjectStorage(state.storage),
       gaugeExpiryMs: 600_000,
@@ -50,6 +59,7 @@ export class TestAggregator {
 
   fetch(request: Request): Promise<Response> {
     const { pathname } = new URL(request.url);
+    if (pathname === "/merged") return this.#merged(request);
     if (pathname === "/instance") {
       return Promise.resolve(new Response(this.#instance));
     }
