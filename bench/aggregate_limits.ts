@@ -35,7 +35,7 @@ await Deno.writeTextFile(
     workers: [{
       name: "aggregator",
       file: object,
-      bindings: { SHARDS: "1" },
+      bindings: { SHARDS: "1", STORE: Deno.args[0] ?? "durable" },
       durableObjects: { AGG: { className: "TestAggregator" } },
     }],
   }),

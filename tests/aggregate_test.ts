@@ -680,3 +680,106 @@ Deno.test("durableObjectStorage() and MetricsReporter refuse wrong shapes with a
     /Cannot create MetricsAggregator: gaugeExpiryMs must be a number above 0/,
   );
 });
+
+/** A counter report of `value` from `reporter`. */
+function counterReport(reporter: string, seq: number, value: number): string {
+  return encodeReport({
+    edgemetrics: 1,
+    reporter,
+    seq,
+    families: [{
+      type: "counter",
+      name: "jobs",
+      help: "Jobs.",
+      points: [{ labels: {}, value, created: EPOCH }],
+    }],
+  });
+}
+
+Deno.test("MetricsAggregator writes the reports that arrive during a write in one batch, a duplicate in the batch applied once", async () => {
+  const memory = new MemoryStorage();
+  const writes: number[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const storage: AggregateStorage = {
+    list: (prefix) => memory.list(prefix),
+    write: async (puts, deletes) => {
+      writes.push(puts.size);
+      if (writes.length === 1) await gate;
+      await memory.write(puts, deletes);
+    },
+  };
+  const aggregator = new MetricsAggregator({ storage });
+  const post = (body: string) =>
+    aggregator.fetch(
+      new Request("http://agg/report", { method: "POST", body }),
+    ).then((response) => response.json());
+  const first = post(counterReport("a", 1, 1));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const rest = Promise.all([
+    post(counterReport("b", 1, 2)),
+    post(counterReport("c", 1, 3)),
+    post(counterReport("c", 1, 3)), // a duplicate, in the same batch
+    post(counterReport("d", 1, 4)),
+  ]);
+  release();
+  assert.deepEqual(await first, { applied: true });
+  assert.deepEqual(await rest, [
+    { applied: true },
+    { applied: true },
+    { duplicate: true },
+    { applied: true },
+  ]);
+  // One write for the first report, one for the batch: the jobs series
+  // once, three reporter records.
+  assert.deepEqual(writes, [3, 4]);
+  const [jobs] = await aggregator.collect((name) => name === "jobs");
+  assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 10);
+});
+
+Deno.test("MetricsAggregator answers 503 to every report of a batch whose write fails, shows none of them, and applies their retries", async () => {
+  const memory = new MemoryStorage();
+  let fail = false;
+  let release: () => void = () => {};
+  let gate = Promise.resolve();
+  const storage: AggregateStorage = {
+    list: (prefix) => memory.list(prefix),
+    write: async (puts, deletes) => {
+      await gate;
+      if (fail) throw new Error("storage down");
+      await memory.write(puts, deletes);
+    },
+  };
+  const aggregator = new MetricsAggregator({ storage });
+  const post = (body: string) =>
+    aggregator.fetch(
+      new Request("http://agg/report", { method: "POST", body }),
+    ).then((response) => response.status);
+  assert.equal(await post(counterReport("a", 1, 1)), 200);
+  fail = true;
+  gate = new Promise<void>((resolve) => release = resolve);
+  const errors: unknown[] = [];
+  const error = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    const statuses = Promise.all([
+      post(counterReport("a", 2, 10)),
+      post(counterReport("b", 1, 100)),
+    ]);
+    // A scrape during the write waits for it, and sees none of the batch.
+    const during = aggregator.collect((name) => name === "jobs");
+    release();
+    assert.deepEqual(await statuses, [503, 503]);
+    const [jobs] = await during;
+    assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 1);
+  } finally {
+    console.error = error;
+  }
+  // One batch or two, depending on when each body was read: each logged.
+  assert.ok(errors.length >= 1 && errors.length <= 2, String(errors.length));
+  fail = false;
+  assert.equal(await post(counterReport("a", 2, 10)), 200);
+  assert.equal(await post(counterReport("b", 1, 100)), 200);
+  const [jobs] = await aggregator.collect((name) => name === "jobs");
+  assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 111);
+});

@@ -18,7 +18,12 @@ import { positive } from "../push/_delivery.ts";
 import { warnOnce } from "../_warn.ts";
 import { type AggregateStorage, MemoryStorage } from "./storage.ts";
 import { AggregateState, type Limits } from "./_state.ts";
-import { encodeFamilies, parseReport, REPORT_CONTENT_TYPE } from "./_report.ts";
+import {
+  encodeFamilies,
+  parseReport,
+  type Report,
+  REPORT_CONTENT_TYPE,
+} from "./_report.ts";
 
 /**
  * Options of {@linkcode MetricsAggregator}.
@@ -75,6 +80,9 @@ export const AGGREGATE_REPORT_PATH = "/report";
 export const AGGREGATE_SNAPSHOT_PATH = "/snapshot";
 
 const OWNER = "MetricsAggregator";
+
+/** The most reports applied in one storage write. */
+const MAX_BATCH = 64;
 
 /** The outcomes a report can have, counted in `edgemetrics_aggregate_reports_total`. */
 type Outcome = "applied" | "duplicate" | "rejected" | "failed";
@@ -154,7 +162,13 @@ export class MetricsAggregator implements MetricsSource {
   #clock: Clock;
   #authGate: ((request: Request) => Promise<Response>) | undefined;
   #state: Promise<AggregateState> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Reports waiting for the next batch. */
+  #waiting: {
+    readonly report: Report;
+    readonly resolve: (response: Response) => void;
+  }[] = [];
+  /** The batches being written, while there are any. */
+  #writing: Promise<void> | undefined;
   #started: number | undefined;
   #outcomes: Record<Outcome, number> = {
     applied: 0,
@@ -238,6 +252,9 @@ export class MetricsAggregator implements MetricsSource {
    * @returns The families.
    */
   async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
+    // Memory runs ahead of storage while a batch is written: wait for it,
+    // so a scrape never sees reports that a failed write then takes back.
+    await this.#writing;
     const state = await this.#load();
     const now = this.#clock.now();
     const families = [
@@ -268,39 +285,86 @@ export class MetricsAggregator implements MetricsSource {
       this.#outcomes.rejected++;
       return text(400, `Cannot apply the report: ${report}\n`);
     }
-    return await this.#exclusive(async () => {
-      const state = await this.#load();
-      if (report.seq <= state.seqOf(report.reporter)) {
-        this.#outcomes.duplicate++;
-        return json({ duplicate: true });
-      }
-      const change = state.prepare(report, this.#clock.now(), this.#limits);
+    const answer = new Promise<Response>((resolve) =>
+      this.#waiting.push({ report, resolve })
+    );
+    this.#writing ??= this.#writeAll().finally(() => {
+      this.#writing = undefined;
+    });
+    return await answer;
+  }
+
+  /**
+   * Applies the waiting reports, in batches: every report that arrived
+   * while the previous batch was being written goes into the next one, in
+   * one storage write (group commit), so the storage's cost per write is
+   * shared and an object takes more reports per second the busier it is.
+   * Memory is updated report by report as the batch is built; when the
+   * write fails, the state is read back from storage (which has none of
+   * the batch) and every report of the batch answers 503.
+   */
+  async #writeAll(): Promise<void> {
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, MAX_BATCH);
+      let state: AggregateState;
       try {
-        await this.#storage.write(change.puts, change.deletes);
+        state = await this.#load();
       } catch (error) {
-        this.#outcomes.failed++;
-        console.error(`${OWNER}: cannot store a report, not applied:`, error);
-        return text(503, "Cannot store the report\n");
+        console.error(`${OWNER}: cannot read storage:`, error);
+        for (const { resolve } of batch) resolve(unavailable());
+        continue;
       }
-      change.commit();
-      this.#outcomes.applied++;
-      this.#dropped += change.dropped;
-      if (change.dropped > 0) {
+      const puts = new Map<string, unknown>();
+      const deletes = new Set<string>();
+      const applied: ((response: Response) => void)[] = [];
+      let dropped = 0;
+      const conflicts: string[] = [];
+      const now = this.#clock.now();
+      for (const { report, resolve } of batch) {
+        if (report.seq <= state.seqOf(report.reporter)) {
+          this.#outcomes.duplicate++;
+          resolve(json({ duplicate: true }));
+          continue;
+        }
+        const change = state.prepare(report, now, this.#limits);
+        change.commit();
+        for (const key of change.deletes) {
+          puts.delete(key);
+          deletes.add(key);
+        }
+        for (const [key, value] of change.puts) {
+          deletes.delete(key);
+          puts.set(key, value);
+        }
+        dropped += change.dropped;
+        conflicts.push(...change.conflicts);
+        applied.push(resolve);
+      }
+      if (applied.length === 0) continue;
+      try {
+        await this.#storage.write(puts, [...deletes]);
+      } catch (error) {
+        // Memory holds the batch, storage does not: read storage back.
+        this.#state = undefined;
+        this.#outcomes.failed += applied.length;
+        console.error(
+          `${OWNER}: cannot store ${applied.length} report(s), not applied:`,
+          error,
+        );
+        for (const resolve of applied) resolve(unavailable());
+        continue;
+      }
+      this.#outcomes.applied += applied.length;
+      this.#dropped += dropped;
+      if (dropped > 0) {
         warnOnce(
           "aggregate-dropped",
           `${OWNER} left out new series past maxSeries (${this.#limits.maxSeries}) or with keys over 2,048 bytes; see edgemetrics_aggregate_dropped_series_total`,
         );
       }
-      for (const conflict of change.conflicts) warnOnce(conflict, conflict);
-      return json({ applied: true });
-    });
-  }
-
-  /** Runs `task` after every task queued before it. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
+      for (const conflict of conflicts) warnOnce(conflict, conflict);
+      for (const resolve of applied) resolve(json({ applied: true }));
+    }
   }
 
   /** The state, read from storage once; a failed read is tried again next time. */
@@ -365,6 +429,10 @@ function text(status: number, body: string): Response {
       "Cache-Control": "no-store",
     },
   });
+}
+
+function unavailable(): Response {
+  return text(503, "Cannot store the report\n");
 }
 
 function json(body: unknown): Response {

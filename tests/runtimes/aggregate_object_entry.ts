@@ -16,6 +16,7 @@
 import {
   durableObjectStorage,
   type DurableObjectStorageLike,
+  MemoryStorage,
   MetricsAggregator,
   metricsHandler,
   ShardedSource,
@@ -29,6 +30,7 @@ interface Namespace {
 interface Env {
   AGG: Namespace;
   SHARDS: string;
+  STORE?: string;
   [service: string]: unknown;
 }
 
@@ -52,7 +54,10 @@ export class TestAggregator {
       }),
     );
     this.#aggregator = new MetricsAggregator({
-      storage: durableObjectStorage(state.storage),
+      // STORE=memory measures the aggregator without the storage's cost.
+      storage: env.STORE === "memory"
+        ? new MemoryStorage()
+        : durableObjectStorage(state.storage),
       gaugeExpiryMs: 600_000,
     });
   }
