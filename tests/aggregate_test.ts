@@ -783,3 +783,48 @@ Deno.test("MetricsAggregator answers 503 to every report of a batch whose write 
   const [jobs] = await aggregator.collect((name) => name === "jobs");
   assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 111);
 });
+
+Deno.test("DeltaTracker with summaries turns a summary's count and sum into deltas without quantiles, and leaves them cumulative without it", async () => {
+  const { DeltaTracker } = await import("../src/push/_delta.ts");
+  const point = (count: number, sum: number) => ({
+    labels: {},
+    count,
+    sum,
+    created: EPOCH,
+    quantiles: [{ quantile: 0.5, value: 7 }],
+  });
+  const family = (count: number, sum: number): MetricFamily[] => [{
+    type: "summary",
+    name: "s",
+    help: "S.",
+    points: [point(count, sum)],
+  }];
+  const tracker = new DeltaTracker({ summaries: true });
+  const first = tracker.prepare(family(2, 10), EPOCH + 1_000);
+  assert.deepEqual(first.families[0]?.points, [{
+    ...point(2, 10),
+    quantiles: [],
+  }]);
+  first.commit();
+  const second = tracker.prepare(family(5, 16), EPOCH + 2_000);
+  assert.deepEqual(second.families[0]?.points, [{
+    labels: {},
+    count: 3,
+    sum: 6,
+    created: EPOCH + 1_000,
+    quantiles: [],
+  }]);
+  // Not committed: the next batch still counts from the first.
+  const third = tracker.prepare(family(6, 20), EPOCH + 3_000);
+  assert.equal(
+    third.families[0]?.type === "summary" && third.families[0].points[0]?.count,
+    4,
+  );
+  const plain = new DeltaTracker();
+  const cumulative = plain.prepare(family(2, 10), EPOCH);
+  cumulative.commit();
+  assert.deepEqual(
+    plain.prepare(family(5, 16), EPOCH + 1_000).families,
+    family(5, 16),
+  );
+});
