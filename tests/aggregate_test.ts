@@ -14,6 +14,7 @@ import {
   MemoryStorage,
 } from "../src/aggregate/storage.ts";
 import { encodeReport } from "../src/aggregate/_report.ts";
+import { DeltaTracker } from "../src/push/_delta.ts";
 
 const EPOCH = 1_700_000_000_000;
 
@@ -784,8 +785,7 @@ Deno.test("MetricsAggregator answers 503 to every report of a batch whose write 
   assert.equal(jobs?.type === "counter" && jobs.points[0]?.value, 111);
 });
 
-Deno.test("DeltaTracker with summaries turns a summary's count and sum into deltas without quantiles, and leaves them cumulative without it", async () => {
-  const { DeltaTracker } = await import("../src/push/_delta.ts");
+Deno.test("DeltaTracker with summaries turns a summary's count and sum into deltas without quantiles, and leaves them cumulative without it", () => {
   const point = (count: number, sum: number) => ({
     labels: {},
     count,
