@@ -15,15 +15,9 @@ import {
   type MetricsSource,
 } from "../pull/handler.ts";
 import { positive } from "../push/_delivery.ts";
-import { warnOnce } from "../_warn.ts";
 import { type AggregateStorage, MemoryStorage } from "./storage.ts";
-import { AggregateState, type Limits } from "./_state.ts";
-import {
-  encodeFamilies,
-  parseReport,
-  type Report,
-  REPORT_CONTENT_TYPE,
-} from "./_report.ts";
+import { Applier } from "./_applier.ts";
+import { encodeFamilies, parseReport, REPORT_CONTENT_TYPE } from "./_report.ts";
 
 /**
  * Options of {@linkcode MetricsAggregator}.
@@ -80,12 +74,6 @@ export const AGGREGATE_REPORT_PATH = "/report";
 export const AGGREGATE_SNAPSHOT_PATH = "/snapshot";
 
 const OWNER = "MetricsAggregator";
-
-/** The most reports applied in one storage write. */
-const MAX_BATCH = 64;
-
-/** The outcomes a report can have, counted in `edgemetrics_aggregate_reports_total`. */
-type Outcome = "applied" | "duplicate" | "rejected" | "failed";
 
 /**
  * Keeps service-wide cumulative totals from the deltas that many
@@ -157,26 +145,8 @@ export class MetricsAggregator implements MetricsSource {
    */
   readonly fetch: (request: Request) => Promise<Response>;
 
-  #storage: AggregateStorage;
-  #limits: Limits;
-  #clock: Clock;
+  #applier: Applier;
   #authGate: ((request: Request) => Promise<Response>) | undefined;
-  #state: Promise<AggregateState> | undefined;
-  /** Reports waiting for the next batch. */
-  #waiting: {
-    readonly report: Report;
-    readonly resolve: (response: Response) => void;
-  }[] = [];
-  /** The batches being written, while there are any. */
-  #writing: Promise<void> | undefined;
-  #started: number | undefined;
-  #outcomes: Record<Outcome, number> = {
-    applied: 0,
-    duplicate: 0,
-    rejected: 0,
-    failed: 0,
-  };
-  #dropped = 0;
 
   /**
    * Creates an aggregator; it reads its storage on the first request.
@@ -195,14 +165,13 @@ export class MetricsAggregator implements MetricsSource {
         `Cannot create ${OWNER}: storage must have list() and write()`,
       );
     }
-    this.#storage = storage;
     const gaugeExpiryMs = positive(
       OWNER,
       "gaugeExpiryMs",
       options.gaugeExpiryMs,
       60_000,
     );
-    this.#limits = {
+    const limits = {
       gaugeExpiryMs,
       forgetMs: Math.max(
         gaugeExpiryMs,
@@ -210,7 +179,11 @@ export class MetricsAggregator implements MetricsSource {
       ),
       maxSeries: positive(OWNER, "maxSeries", options.maxSeries, 100_000),
     };
-    this.#clock = options.clock ?? systemClock;
+    this.#applier = new Applier(
+      storage,
+      limits,
+      options.clock ?? systemClock,
+    );
     // The scrape handler checks `auth` already; reuse it for the report
     // route with a HEAD request that carries the same headers.
     this.#authGate = options.auth === undefined ? undefined : metricsHandler(
@@ -252,15 +225,7 @@ export class MetricsAggregator implements MetricsSource {
    * @returns The families.
    */
   async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
-    // Memory runs ahead of storage while a batch is written: wait for it,
-    // so a scrape never sees reports that a failed write then takes back.
-    await this.#writing;
-    const state = await this.#load();
-    const now = this.#clock.now();
-    const families = [
-      ...state.families(now, this.#limits),
-      ...this.#own(state, now),
-    ];
+    const families = await this.#applier.families();
     return filter === undefined
       ? families
       : families.filter((family) => filter(family.name, family.type));
@@ -282,142 +247,13 @@ export class MetricsAggregator implements MetricsSource {
   async #report(request: Request): Promise<Response> {
     const report = parseReport(await request.text());
     if (typeof report === "string") {
-      this.#outcomes.rejected++;
+      this.#applier.rejected();
       return text(400, `Cannot apply the report: ${report}\n`);
     }
-    const answer = new Promise<Response>((resolve) =>
-      this.#waiting.push({ report, resolve })
-    );
-    this.#writing ??= this.#writeAll().finally(() => {
-      this.#writing = undefined;
-    });
-    return await answer;
-  }
-
-  /**
-   * Applies the waiting reports, in batches: every report that arrived
-   * while the previous batch was being written goes into the next one, in
-   * one storage write (group commit), so the storage's cost per write is
-   * shared and an object takes more reports per second the busier it is.
-   * Memory is updated report by report as the batch is built; when the
-   * write fails, the state is read back from storage (which has none of
-   * the batch) and every report of the batch answers 503.
-   */
-  async #writeAll(): Promise<void> {
-    while (this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, MAX_BATCH);
-      let state: AggregateState;
-      try {
-        state = await this.#load();
-      } catch (error) {
-        console.error(`${OWNER}: cannot read storage:`, error);
-        for (const { resolve } of batch) resolve(unavailable());
-        continue;
-      }
-      const puts = new Map<string, unknown>();
-      const deletes = new Set<string>();
-      const applied: ((response: Response) => void)[] = [];
-      let dropped = 0;
-      const conflicts: string[] = [];
-      const now = this.#clock.now();
-      for (const { report, resolve } of batch) {
-        if (report.seq <= state.seqOf(report.reporter)) {
-          this.#outcomes.duplicate++;
-          resolve(json({ duplicate: true }));
-          continue;
-        }
-        const change = state.prepare(report, now, this.#limits);
-        change.commit();
-        for (const key of change.deletes) {
-          puts.delete(key);
-          deletes.add(key);
-        }
-        for (const [key, value] of change.puts) {
-          deletes.delete(key);
-          puts.set(key, value);
-        }
-        dropped += change.dropped;
-        conflicts.push(...change.conflicts);
-        applied.push(resolve);
-      }
-      if (applied.length === 0) continue;
-      try {
-        await this.#storage.write(puts, [...deletes]);
-      } catch (error) {
-        // Memory holds the batch, storage does not: read storage back.
-        this.#state = undefined;
-        this.#outcomes.failed += applied.length;
-        console.error(
-          `${OWNER}: cannot store ${applied.length} report(s), not applied:`,
-          error,
-        );
-        for (const resolve of applied) resolve(unavailable());
-        continue;
-      }
-      this.#outcomes.applied += applied.length;
-      this.#dropped += dropped;
-      if (dropped > 0) {
-        warnOnce(
-          "aggregate-dropped",
-          `${OWNER} left out new series past maxSeries (${this.#limits.maxSeries}) or with keys over 2,048 bytes; see edgemetrics_aggregate_dropped_series_total`,
-        );
-      }
-      for (const conflict of conflicts) warnOnce(conflict, conflict);
-      for (const resolve of applied) resolve(json({ applied: true }));
-    }
-  }
-
-  /** The state, read from storage once; a failed read is tried again next time. */
-  #load(): Promise<AggregateState> {
-    this.#started ??= this.#clock.now();
-    if (this.#state === undefined) {
-      const loading = this.#storage.list("").then(AggregateState.load);
-      this.#state = loading;
-      loading.catch(() => {
-        if (this.#state === loading) this.#state = undefined;
-      });
-    }
-    return this.#state;
-  }
-
-  #own(state: AggregateState, now: number): MetricFamily[] {
-    const created = this.#started ?? now;
-    return [
-      {
-        type: "counter",
-        name: "edgemetrics_aggregate_dropped_series",
-        help:
-          "New series the aggregator left out (past maxSeries, or keys too long for storage).",
-        points: [{ labels: {}, value: this.#dropped, created }],
-      },
-      {
-        type: "gauge",
-        name: "edgemetrics_aggregate_reporters",
-        help: "Reporters heard from within the gauge expiry time.",
-        aggregation: "sum",
-        points: [{
-          labels: {},
-          value: state.liveReporters(now, this.#limits),
-        }],
-      },
-      {
-        type: "counter",
-        name: "edgemetrics_aggregate_reports",
-        help: "Reports received by this aggregator instance, by outcome.",
-        points: Object.entries(this.#outcomes).map(([outcome, value]) => ({
-          labels: { outcome },
-          value,
-          created,
-        })),
-      },
-      {
-        type: "gauge",
-        name: "edgemetrics_aggregate_series",
-        help: "Series the aggregator holds (totals and live gauges).",
-        aggregation: "sum",
-        points: [{ labels: {}, value: state.seriesCount() }],
-      },
-    ];
+    const outcome = await this.#applier.apply(report);
+    return outcome === "failed"
+      ? text(503, "Cannot store the report\n")
+      : json(outcome === "applied" ? { applied: true } : { duplicate: true });
   }
 }
 
@@ -429,10 +265,6 @@ function text(status: number, body: string): Response {
       "Cache-Control": "no-store",
     },
   });
-}
-
-function unavailable(): Response {
-  return text(503, "Cannot store the report\n");
 }
 
 function json(body: unknown): Response {
