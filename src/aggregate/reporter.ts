@@ -279,6 +279,29 @@ export class MetricsReporter {
     return this.#serial.run(() => this.#report());
   }
 
+  /**
+   * Flushes, so `await using reporter = new MetricsReporter(…)` reports what
+   * a short job recorded when it leaves the scope.
+   *
+   * @example
+   * ```ts
+   * import { Counter, MetricsAggregator, MetricsReporter, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const aggregator = new MetricsAggregator();
+   * const registry = new Registry();
+   * {
+   *   await using reporter = new MetricsReporter({ registry, fetch: aggregator.fetch });
+   *   new Counter({ name: "rows_total", help: "Rows.", registry }).inc(7);
+   * }
+   * const [rows] = await aggregator.collect((name) => name === "rows");
+   * assert.equal(rows?.type === "counter" && rows.points[0]?.value, 7);
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.flush();
+  }
+
   async #report(): Promise<void> {
     const families = await this.#registry.collect();
     const time = this.#clock.now();
