@@ -1,7 +1,7 @@
 /**
  * The report a {@linkcode MetricsReporter} sends to a
- * {@linkcode MetricsAggregator}, and the check that a received body has its
- * shape.
+ * {@linkcode MetricsAggregator}: what it carries, how it is written, and the
+ * check that a received body has its shape.
  *
  * Protocol, version 1: `POST` a body of exact JSON (see `_exact_json.ts`)
  * `{ edgemetrics: 1, reporter, seq, families }`, content type
@@ -22,6 +22,7 @@
 import type { MetricFamily } from "../model.ts";
 import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
 import { isFamily } from "../workers/_messages.ts";
+import { warnOnce } from "../_warn.ts";
 
 /** The content type of a report and of a shard's snapshot. */
 export const REPORT_CONTENT_TYPE = "application/vnd.edgemetrics+json";
@@ -133,4 +134,58 @@ export function parseFamilies(text: string): MetricFamily[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a report needs to carry: gauges as they are, and the delta points
+ * that changed something or that the aggregator has not seen yet (a delta
+ * point keeps its series' own start time only when it was never
+ * acknowledged). Families left with no points are left out.
+ */
+export function reportFamilies(
+  deltas: readonly MetricFamily[],
+  families: readonly MetricFamily[],
+): MetricFamily[] {
+  const out: MetricFamily[] = [];
+  for (let i = 0; i < deltas.length; i++) {
+    const delta = deltas[i]!;
+    if (delta.type === "gauge") {
+      if (delta.points.length > 0) out.push(delta);
+      continue;
+    }
+    if (!DELTA_KINDS.has(delta.type)) {
+      // A kind the delta tracker does not turn into deltas would be added
+      // up whole at every report: leave it out, and say so once.
+      warnOnce(
+        `aggregate-kind-${delta.type}`,
+        `MetricsReporter leaves out metric "${delta.name}": a ${delta.type} cannot be reported as deltas yet`,
+      );
+      continue;
+    }
+    const original = families[i]!.points;
+    const points = (delta.points as readonly DeltaPoint[]).filter((point, j) =>
+      point.created === (original[j] as DeltaPoint | undefined)?.created ||
+      (point.value ?? 0) !== 0 || (point.count ?? 0) !== 0 ||
+      (point.sum ?? 0) !== 0
+    );
+    if (points.length > 0) {
+      out.push({ ...delta, points } as unknown as MetricFamily);
+    }
+  }
+  return out;
+}
+
+/** The kinds whose points the delta tracker turns into deltas. */
+const DELTA_KINDS: ReadonlySet<string> = new Set([
+  "counter",
+  "histogram",
+  "summary",
+]);
+
+/** The fields of a counter, histogram or summary point that say whether it changed. */
+interface DeltaPoint {
+  readonly created?: number;
+  readonly value?: number;
+  readonly count?: number;
+  readonly sum?: number;
 }

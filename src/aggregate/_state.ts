@@ -35,6 +35,14 @@ const TOTAL = "t\u0000";
 const REPORTER = "r\u0000";
 const GAUGE = "g\u0000";
 
+/** The kinds it aggregates: gauges by value, the others by adding deltas. */
+const KINDS: ReadonlySet<string> = new Set([
+  "counter",
+  "gauge",
+  "histogram",
+  "summary",
+]);
+
 /** Durable Object storage refuses longer keys. */
 const MAX_KEY_BYTES = 2_048;
 
@@ -176,6 +184,12 @@ export class AggregateState {
     const gaugesBefore = this.#gauges.get(id);
     const gaugesAfter = new Map<string, Map<string, GaugePoint>>();
     for (const family of report.families) {
+      if (!KINDS.has(family.type)) {
+        conflicts.push(
+          `Cannot aggregate metric "${family.name}" from reporter "${id}": a ${family.type} is not a kind the aggregator adds up`,
+        );
+        continue;
+      }
       const meta = metaFor(family);
       if (meta === undefined) continue;
       if (family.type === "gauge") {

@@ -21,7 +21,11 @@ import {
   Serial,
 } from "../push/_delivery.ts";
 import { DeltaTracker } from "../push/_delta.ts";
-import { encodeReport, REPORT_CONTENT_TYPE } from "./_report.ts";
+import {
+  encodeReport,
+  REPORT_CONTENT_TYPE,
+  reportFamilies,
+} from "./_report.ts";
 import { shardOf } from "./shards.ts";
 import { withSignal } from "./_signal.ts";
 
@@ -335,7 +339,7 @@ export class MetricsReporter {
       const fresh = shard.pending === undefined;
       if (fresh) {
         const batch = shard.delta.prepare(families, time);
-        const news = newsOf(batch.families, families);
+        const news = reportFamilies(batch.families, families);
         if (news.length === 0) {
           batch.commit();
           return;
@@ -382,42 +386,4 @@ export class MetricsReporter {
       if (fresh) return;
     }
   }
-}
-
-/**
- * What a report needs to carry: gauges as they are, and the delta points
- * that changed something or that the aggregator has not seen yet (a delta
- * point keeps its series' own start time only when it was never
- * acknowledged). Families left with no points are left out.
- */
-function newsOf(
-  deltas: readonly MetricFamily[],
-  families: readonly MetricFamily[],
-): MetricFamily[] {
-  const out: MetricFamily[] = [];
-  for (let i = 0; i < deltas.length; i++) {
-    const delta = deltas[i]!;
-    if (delta.type === "gauge") {
-      if (delta.points.length > 0) out.push(delta);
-      continue;
-    }
-    const original = families[i]!.points;
-    const points = (delta.points as readonly DeltaPoint[]).filter((point, j) =>
-      point.created === (original[j] as DeltaPoint | undefined)?.created ||
-      (point.value ?? 0) !== 0 || (point.count ?? 0) !== 0 ||
-      (point.sum ?? 0) !== 0
-    );
-    if (points.length > 0) {
-      out.push({ ...delta, points } as unknown as MetricFamily);
-    }
-  }
-  return out;
-}
-
-/** The fields of a counter, histogram or summary point that say whether it changed. */
-interface DeltaPoint {
-  readonly created?: number;
-  readonly value?: number;
-  readonly count?: number;
-  readonly sum?: number;
 }
