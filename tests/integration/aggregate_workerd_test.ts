@@ -398,7 +398,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "examples/worker_aggregated.ts in workerd: requests reported by the 10 s schedule reach its Durable Object, scraped at /metrics behind METRICS_TOKEN",
+    "examples/worker_aggregated.ts in workerd, its object SQLite-backed: requests reported by the 10 s schedule reach its Durable Object, scraped at /metrics behind METRICS_TOKEN",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -417,7 +417,10 @@ Deno.test({
             name: "edge",
             file,
             bindings: { METRICS_TOKEN: "t0ken" },
-            durableObjects: { METRICS: { className: "MetricsObject" } },
+            // SQLite-backed, as the example's wrangler config declares it.
+            durableObjects: {
+              METRICS: { className: "MetricsObject", useSQLite: true },
+            },
           }],
         }),
       );

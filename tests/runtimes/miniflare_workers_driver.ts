@@ -24,7 +24,10 @@ interface WorkerConfig {
   name: string;
   file: string;
   bindings?: Record<string, unknown>;
-  durableObjects?: Record<string, { className: string; scriptName?: string }>;
+  durableObjects?: Record<
+    string,
+    { className: string; scriptName?: string; useSQLite?: boolean }
+  >;
   serviceBindings?: Record<string, string>;
 }
 
