@@ -472,6 +472,28 @@ Deno.test("MetricsAggregator with auth answers 401 to reports without the token;
   assert.equal(counterValue((await totals(aggregator)).requests, "/"), 1);
 });
 
+Deno.test("MetricsAggregator serves /snapshot only with the scrape's credentials when no report auth is set", async () => {
+  const aggregator = new MetricsAggregator({
+    metrics: { auth: { bearer: "scrape" } },
+  });
+  const read = (token?: string) =>
+    aggregator.fetch(
+      new Request("http://agg/snapshot", {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      }),
+    ).then(async (response) => {
+      await response.body?.cancel();
+      return response.status;
+    });
+  assert.equal(await read(), 401);
+  assert.equal(await read("wrong"), 401);
+  assert.equal(await read("scrape"), 200);
+  // Reports need no token: the object is reachable only through bindings.
+  const one = counterOnly(aggregator.fetch);
+  one.requests.inc({ route: "/" });
+  await one.reporter.flush();
+});
+
 Deno.test("MetricsAggregator serves scrapes through metricsHandler: OpenMetrics by Accept, gzip, path", async () => {
   const aggregator = new MetricsAggregator({ metrics: { path: "/metrics" } });
   const one = isolate(aggregator.fetch);

@@ -60,8 +60,10 @@ export interface MetricsAggregatorOptions {
   clock?: Clock;
   /**
    * Who may send reports and read `/snapshot`; refused requests answer 401.
-   * Default: anyone, which suits a Durable Object (only your Workers can
-   * reach it); set it for a gateway on a network.
+   * Default: anyone may report, which suits a Durable Object (only your
+   * Workers can reach it); set it for a gateway on a network. Without it,
+   * `/snapshot` takes the scrape's `metrics.auth`, so the totals are never
+   * readable there without the scrape's credentials.
    */
   auth?: MetricsAuth;
   /** How scrapes are served: path, auth, format, compression (see {@linkcode metricsHandler}). */
@@ -146,7 +148,8 @@ export class MetricsAggregator implements MetricsSource {
   readonly fetch: (request: Request) => Promise<Response>;
 
   #applier: Applier;
-  #authGate: ((request: Request) => Promise<Response>) | undefined;
+  #reportGate: Gate | undefined;
+  #snapshotGate: Gate | undefined;
 
   /**
    * Creates an aggregator; it reads its storage on the first request.
@@ -184,21 +187,22 @@ export class MetricsAggregator implements MetricsSource {
       limits,
       options.clock ?? systemClock,
     );
-    // The scrape handler checks `auth` already; reuse it for the report
-    // route with a HEAD request that carries the same headers.
-    this.#authGate = options.auth === undefined ? undefined : metricsHandler(
-      { collect: () => Promise.resolve([]) },
-      { auth: options.auth },
-    );
+    this.#reportGate = gate(options.auth);
+    this.#snapshotGate = gate(options.auth ?? options.metrics?.auth);
     const scrape = metricsHandler(this, options.metrics ?? {});
     this.fetch = async (request) => {
       try {
         const { pathname } = new URL(request.url);
         if (pathname === AGGREGATE_REPORT_PATH && request.method === "POST") {
-          return await this.#guarded(request, () => this.#report(request));
+          return await guarded(
+            this.#reportGate,
+            request,
+            () => this.#report(request),
+          );
         }
         if (pathname === AGGREGATE_SNAPSHOT_PATH && request.method === "GET") {
-          return await this.#guarded(
+          return await guarded(
+            this.#snapshotGate,
             request,
             async () =>
               new Response(encodeFamilies(await this.collect()), {
@@ -231,19 +235,6 @@ export class MetricsAggregator implements MetricsSource {
       : families.filter((family) => filter(family.name, family.type));
   }
 
-  async #guarded(
-    request: Request,
-    answer: () => Promise<Response>,
-  ): Promise<Response> {
-    if (this.#authGate !== undefined) {
-      const gate = await this.#authGate(
-        new Request(request.url, { method: "HEAD", headers: request.headers }),
-      );
-      if (gate.status === 401) return text(401, "Unauthorized\n");
-    }
-    return await answer();
-  }
-
   async #report(request: Request): Promise<Response> {
     const report = parseReport(await request.text());
     if (typeof report === "string") {
@@ -255,6 +246,33 @@ export class MetricsAggregator implements MetricsSource {
       ? text(503, "Cannot store the report\n")
       : json(outcome === "applied" ? { applied: true } : { duplicate: true });
   }
+}
+
+/** A handler that answers 401 to the requests `auth` refuses. */
+type Gate = (request: Request) => Promise<Response>;
+
+/**
+ * The scrape handler checks auth already (bearer in constant time, or a
+ * predicate): reuse it, asked with a HEAD request carrying the same headers.
+ */
+function gate(auth: MetricsAuth | undefined): Gate | undefined {
+  return auth === undefined
+    ? undefined
+    : metricsHandler({ collect: () => Promise.resolve([]) }, { auth });
+}
+
+async function guarded(
+  check: Gate | undefined,
+  request: Request,
+  answer: () => Promise<Response>,
+): Promise<Response> {
+  if (check !== undefined) {
+    const verdict = await check(
+      new Request(request.url, { method: "HEAD", headers: request.headers }),
+    );
+    if (verdict.status === 401) return text(401, "Unauthorized\n");
+  }
+  return await answer();
 }
 
 function text(status: number, body: string): Response {
