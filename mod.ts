@@ -53,3 +53,7 @@ export * from "./src/workers/aggregator.ts";
 export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
+export * from "./src/aggregate/aggregator.ts";
+export * from "./src/aggregate/reporter.ts";
+export * from "./src/aggregate/shards.ts";
+export * from "./src/aggregate/storage.ts";
