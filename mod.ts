@@ -76,3 +76,7 @@ export type {
   OtelUpDownCounter,
 } from "./src/otel/instruments.ts";
 export type { InstrumentKind, View } from "./src/view.ts";
+export * from "./src/aggregate/aggregator.ts";
+export * from "./src/aggregate/reporter.ts";
+export * from "./src/aggregate/shards.ts";
+export * from "./src/aggregate/storage.ts";

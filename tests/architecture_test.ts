@@ -175,3 +175,29 @@ Deno.test("src/otel/ (the OTel front end) imports no encoder, transport or worke
   assert.ok(files >= 4, "the otel folder was found");
   assert.deepEqual(violations, []);
 });
+
+Deno.test("src/aggregate/ imports no instrument and no encoder: it moves snapshots and serves them through pull/handler.ts", async () => {
+  const folder = new URL("aggregate/", SRC);
+  const forbidden = [
+    new URL("instruments/", SRC).href,
+    new URL("encoders/", SRC).href,
+  ];
+  const violations: string[] = [];
+  let files = 0;
+  for await (const entry of Deno.readDir(folder)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    files++;
+    const file = new URL(entry.name, folder);
+    for (const specifier of importsOf(await Deno.readTextFile(file))) {
+      const target = new URL(specifier, file).href;
+      if (
+        !specifier.startsWith(".") ||
+        forbidden.some((prefix) => target.startsWith(prefix))
+      ) {
+        violations.push(`${entry.name} imports ${specifier}`);
+      }
+    }
+  }
+  assert.ok(files >= 5, "the aggregate folder was found");
+  assert.deepEqual(violations, []);
+});

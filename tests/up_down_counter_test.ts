@@ -41,16 +41,32 @@ Deno.test("UpDownCounter.add() adds positive and negative amounts per series", a
   }]);
 });
 
-Deno.test("UpDownCounter.add() ignores NaN with one warning and throws for a non-number", async () => {
+Deno.test("UpDownCounter.add() ignores NaN and ±Infinity with one warning, throws for a non-number, and creates no series for either", async () => {
   const registry = new Registry();
   const open = new UpDownCounter({ name: "q", help: "Q.", registry });
+  const pools = new UpDownCounter({
+    name: "pools",
+    help: "P.",
+    labelNames: ["pool"] as const,
+    registry,
+  });
   open.add(2);
   const warnings = captureWarnings(() => {
     open.add(NaN);
-    open.labels().add(NaN);
+    open.labels().add(Infinity);
+    open.add(-Infinity);
   });
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /ignored a NaN addition of updowncounter "q"/);
+  assert.match(
+    warnings[0]!,
+    /ignored a non-finite addition of updowncounter "q", got NaN/,
+  );
+  captureWarnings(() => pools.add({ pool: "a" }, NaN));
+  assert.throws(
+    () => pools.add({ pool: "b" }, "1" as unknown as number),
+    TypeError,
+  );
+  assert.deepEqual((await pools.collect()).points, []);
   assert.throws(
     () => open.add("1" as unknown as number),
     new TypeError(

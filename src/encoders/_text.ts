@@ -316,8 +316,12 @@ export function encodeText(
   return out === "" ? "" : out + "\n";
 }
 
+/** Any character that is not whitespace: a HELP without one says nothing. */
+const VISIBLE = /\S/;
+
 /**
- * A family's metadata lines: HELP (left out when empty) and TYPE in text
+ * A family's metadata lines: HELP (left out when empty or whitespace only,
+ * which promtool reports as "no help text" either way) and TYPE in text
  * 0.0.4, which names a counter family after its `_total` samples; TYPE,
  * UNIT and HELP in OpenMetrics.
  */
@@ -331,7 +335,7 @@ function metadata(family: MetricFamily, openMetrics: boolean): string {
     : info
     ? family.name.slice(0, -"_info".length)
     : family.name;
-  const help = family.help;
+  const help = VISIBLE.test(family.help) ? family.help : "";
   let out = "# TYPE " + name + " " +
     (info ? "info" : family.type === "updowncounter" ? "gauge" : family.type);
   if (!openMetrics) {

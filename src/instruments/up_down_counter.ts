@@ -54,18 +54,19 @@ class UpDownCounterState extends InstrumentState {
     super(resolved, "updowncounter", 1);
   }
 
-  /** Adds to series `index`; NaN is skipped (it would poison the total for good). */
-  add(index: number, value: number): void {
-    if (typeof value !== "number" || value !== value) {
-      if (!this.accept(value)) return;
-    }
-    this.table.data[index]! += value;
-  }
+  // Each record checks its value before the label lookup (the callers
+  // below), so a record that throws never creates its series.
 
-  /** Judges an amount that is not a number or NaN: throws for a non-number, skips NaN. */
-  accept(value: unknown): boolean {
-    if (typeof value !== "number") this.reject("add to", "amount", value);
-    this.ignoreNaN("addition");
+  /**
+   * Judges an amount that is not a finite number: throws for a non-number,
+   * returns false (skip it, warned once) for NaN and ±Infinity, which would
+   * stay in the total for good.
+   */
+  accept(value: unknown, labels?: unknown): boolean {
+    if (typeof value !== "number") {
+      this.reject("add to", "amount", value, labels);
+    }
+    this.ignoreNonFinite("addition", value);
     return false;
   }
 
@@ -110,7 +111,7 @@ export interface UpDownCounterChild {
   /**
    * Adds to the series' total; a negative amount takes away.
    *
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @throws {TypeError} When `value` is not a number.
    */
   add(value?: number): void;
@@ -119,7 +120,7 @@ export interface UpDownCounterChild {
 class BoundUpDownCounter extends SeriesCursor<UpDownCounterState>
   implements UpDownCounterChild {
   add(value = 1): void {
-    if (typeof value !== "number" || value !== value) {
+    if (typeof value !== "number" || value - value !== 0) {
       if (!this.state().accept(value)) return;
     }
     this.data()[this.base()]! += value;
@@ -185,7 +186,7 @@ export class UpDownCounter<L extends string = never>
   /**
    * Adds to the unlabeled series; a negative amount takes away.
    *
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @throws {TypeError} When the metric has labels, or the amount is not a number.
    */
   add(value?: number): void;
@@ -193,7 +194,7 @@ export class UpDownCounter<L extends string = never>
    * Adds to the series of a label set; a negative amount takes away.
    *
    * @param labels One value per declared label, checked when the series is created.
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
    * type (checked when the series is created), or the amount is not a number.
    */
@@ -201,12 +202,19 @@ export class UpDownCounter<L extends string = never>
   add(labelsOrValue?: LabelValues<L> | number, value = 1): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
-      state.add(state.table.indexOf(labelsOrValue), value);
+      if (typeof value !== "number" || value - value !== 0) {
+        if (!state.accept(value, labelsOrValue)) return;
+      }
+      // The lookup first: creating a series may replace `data`.
+      const index = state.table.indexOf(labelsOrValue);
+      state.table.data[index]! += value;
     } else {
-      state.add(
-        state.table.indexOf(undefined),
-        labelsOrValue === undefined ? 1 : labelsOrValue,
-      );
+      const amount = labelsOrValue === undefined ? 1 : labelsOrValue;
+      if (typeof amount !== "number" || amount - amount !== 0) {
+        if (!state.accept(amount)) return;
+      }
+      const index = state.table.indexOf(undefined);
+      state.table.data[index]! += amount;
     }
   }
 }

@@ -94,7 +94,8 @@ export class Stream implements Collector {
 
   /** Adds to a sum: a counter's negative or NaN amount is dropped with a warning. */
   add(value: number, attributes: Attributes | undefined): void {
-    if (!(value >= 0) && !this.#accept(value)) return;
+    // One test for the common case: a finite number of at least 0.
+    if (!(value >= 0 && value - value === 0) && !this.#accept(value)) return;
     if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
     const table = this.table;
     // The lookup first: creating a series may replace `data`.
@@ -116,7 +117,8 @@ export class Stream implements Collector {
 
   /** Records a histogram value; negative and NaN values are dropped with a warning. */
   record(value: number, attributes: Attributes | undefined): void {
-    if (!(value >= 0) && !this.#accept(value)) return;
+    // One test for the common case: a finite number of at least 0.
+    if (!(value >= 0 && value - value === 0) && !this.#accept(value)) return;
     if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
     const table = this.table;
     const bounds = this.#bounds;
@@ -136,10 +138,11 @@ export class Stream implements Collector {
    */
   #accept(value: unknown): boolean {
     if (typeof value !== "number") return this.#reject(value);
-    if (value !== value) {
+    if (value - value !== 0) {
+      // NaN and ±Infinity never enter a sum (they would stay in it).
       warnOnce(
-        `otel-nan:${this.name}`,
-        `ignored a NaN value of instrument "${this.table.metric}"`,
+        `otel-non-finite:${this.name}`,
+        `ignored a non-finite value of instrument "${this.table.metric}", got ${value}`,
       );
       return false;
     }
@@ -178,7 +181,9 @@ export class Stream implements Collector {
       this.#reject(value);
       return;
     }
-    if (value !== value) {
+    // A gauge keeps NaN and ±Infinity (the next value replaces them); a sum
+    // never takes them.
+    if (value - value !== 0 && this.#aggregation !== "last") {
       if (!this.#accept(value)) return;
     }
     if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);

@@ -164,10 +164,10 @@ Deno.test("Meter: negative counter and histogram values, NaN and wrong attribute
   });
   assert.deepEqual(warnings.map((w) => w.replace(/^edgemetrics: /, "")), [
     'ignored a negative value of counter "c" (got -1): it only takes values of at least 0',
-    'ignored a NaN value of instrument "c"',
+    'ignored a non-finite value of instrument "c", got NaN',
     'dropped attribute "bad" of instrument "c": an attribute value must be a string, number or boolean, got {"nested":1}',
     'ignored a negative value of histogram "h" (got -5): it only takes values of at least 0',
-    'ignored a NaN value of instrument "u"',
+    'ignored a non-finite value of instrument "u", got NaN',
   ]);
   const [c, h, u] = await registry.collect();
   assert.deepEqual(c?.points.map((p) => [p.labels, "value" in p && p.value]), [
