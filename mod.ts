@@ -53,3 +53,6 @@ export * from "./src/workers/aggregator.ts";
 export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
+export * from "./src/encoders/remote_write.ts";
+export * from "./src/encoders/remote_write_v2.ts";
+export * from "./src/push/remote_write.ts";
