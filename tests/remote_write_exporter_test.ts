@@ -131,9 +131,8 @@ Deno.test("RemoteWriteExporter rejects a non-http URL, reserved headers, a batch
     ],
     [{ maxSeriesPerRequest: 2.5 }, RangeError, /got 2.5$/],
     [{ maxSeriesPerRequest: -1 }, RangeError, /got -1$/],
-    // deno-lint-ignore no-explicit-any
     [
-      { protocol: "3.0" as any },
+      { protocol: "3.0" as unknown as "2.0" },
       TypeError,
       /protocol must be "1.0" or "2.0", got "3.0"$/,
     ],
@@ -143,9 +142,8 @@ Deno.test("RemoteWriteExporter rejects a non-http URL, reserved headers, a batch
       TypeError,
       /give auth or an Authorization header, not both/,
     ],
-    // deno-lint-ignore no-explicit-any
     [
-      { auth: { token: "x" } as any },
+      { auth: { token: "x" } as unknown as { bearer: string } },
       TypeError,
       /auth must be \{ username, password \} or \{ bearer \}, got keys \["token"\]$/,
     ],
