@@ -58,7 +58,7 @@ export function applyAuth(
 }
 
 /** Standard base64 of the UTF-8 bytes of `text`. */
-function base64(text: string): string {
+export function base64(text: string): string {
   let binary = "";
   for (const byte of new TextEncoder().encode(text)) {
     binary += String.fromCharCode(byte);
