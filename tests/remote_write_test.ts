@@ -326,3 +326,24 @@ Deno.test("encodeRemoteWrite() is a pure function: the same snapshot and options
     encodeRemoteWriteV2(SNAPSHOT, OPTIONS),
   );
 });
+
+Deno.test("encodeRemoteWrite() sorts a frozen label set once and still follows the job and instance of each call", () => {
+  const labels = Object.freeze({ b: "2", a: "1" });
+  const snapshot: MetricFamily[] = [{
+    type: "gauge",
+    name: "g",
+    help: "",
+    aggregation: "sum",
+    points: [{ labels, value: 1 }],
+  }];
+  const labelsWith = (options: { job?: string; instance?: string }) =>
+    text(
+      decodeWriteRequest(
+        encodeRemoteWrite(snapshot, { timestampMs: T, ...options })[0]!,
+      ).timeseries[0].labels,
+    );
+  assert.equal(labelsWith({ job: "x" }), "__name__=g,a=1,b=2,job=x");
+  assert.equal(labelsWith({ instance: "x" }), "__name__=g,a=1,b=2,instance=x");
+  assert.equal(labelsWith({}), "__name__=g,a=1,b=2");
+  assert.equal(labelsWith({ job: "x" }), "__name__=g,a=1,b=2,job=x");
+});

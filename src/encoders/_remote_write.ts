@@ -67,10 +67,20 @@ export interface FlatMetadata {
   readonly unit: string;
 }
 
-/** One series with one sample. */
+/**
+ * One series with one sample. Its labels are `base` (shared by every
+ * series of one point) with `__name__` set to `name`, and for a bucket or
+ * quantile one more label inserted in its place: {@linkcode labelsOf}
+ * writes them out.
+ */
 export interface FlatSeries {
-  /** Name, value, name, value…, sorted by name (byte order), `__name__` included. */
-  readonly labels: readonly string[];
+  /** Name, value, name, value…, sorted by name (byte order), with a `__name__` slot. */
+  readonly base: readonly string[];
+  /** The value of `__name__`. */
+  readonly name: string;
+  /** `le` or `quantile`, or `""` for none. */
+  readonly extraName: string;
+  readonly extraValue: string;
   readonly value: number;
   readonly exemplar: Exemplar | undefined;
   readonly metadata: FlatMetadata;
@@ -92,6 +102,7 @@ export function flattenSeries(
   const target: [string, string][] = [];
   if (options.job) target.push(["job", options.job]);
   if (options.instance) target.push(["instance", options.instance]);
+  const targetKey = `${options.job || ""}\u0000${options.instance || ""}`;
   for (const family of families) {
     const { name } = family;
     const unit = family.unit ?? "";
@@ -104,9 +115,11 @@ export function flattenSeries(
           unit,
         };
         for (const point of family.points) {
-          const base = baseLabels(point.labels, target);
           out.push({
-            labels: withName(base, `${name}_total`),
+            base: baseLabels(point.labels, target, targetKey),
+            name: `${name}_total`,
+            extraName: "",
+            extraValue: "",
             value: point.value,
             exemplar: point.exemplar,
             metadata,
@@ -124,7 +137,10 @@ export function flattenSeries(
         };
         for (const point of family.points) {
           out.push({
-            labels: withName(baseLabels(point.labels, target), name),
+            base: baseLabels(point.labels, target, targetKey),
+            name,
+            extraName: "",
+            extraValue: "",
             value: point.value,
             exemplar: undefined,
             metadata,
@@ -143,13 +159,16 @@ export function flattenSeries(
         const les = family.bounds.map(formatCanonical);
         les.push("+Inf");
         for (const point of family.points) {
-          const base = baseLabels(point.labels, target);
-          const bucket = withName(base, `${name}_bucket`);
+          const base = baseLabels(point.labels, target, targetKey);
+          const bucket = `${name}_bucket`;
           let cumulative = 0;
           for (let i = 0; i < les.length; i++) {
             cumulative += point.counts[i] ?? 0;
             out.push({
-              labels: withLabel(bucket, "le", les[i]!),
+              base,
+              name: bucket,
+              extraName: "le",
+              extraValue: les[i]!,
               value: cumulative,
               exemplar: point.exemplars?.[i] ?? undefined,
               metadata,
@@ -157,14 +176,20 @@ export function flattenSeries(
             });
           }
           out.push({
-            labels: withName(base, `${name}_sum`),
+            base,
+            name: `${name}_sum`,
+            extraName: "",
+            extraValue: "",
             value: point.sum,
             exemplar: undefined,
             metadata,
             created: point.created,
           });
           out.push({
-            labels: withName(base, `${name}_count`),
+            base,
+            name: `${name}_count`,
+            extraName: "",
+            extraValue: "",
             value: point.count,
             exemplar: undefined,
             metadata,
@@ -181,15 +206,13 @@ export function flattenSeries(
           unit,
         };
         for (const point of family.points) {
-          const base = baseLabels(point.labels, target);
-          const quantile = withName(base, name);
+          const base = baseLabels(point.labels, target, targetKey);
           for (const q of point.quantiles) {
             out.push({
-              labels: withLabel(
-                quantile,
-                "quantile",
-                formatCanonical(q.quantile),
-              ),
+              base,
+              name,
+              extraName: "quantile",
+              extraValue: formatCanonical(q.quantile),
               value: q.value,
               exemplar: undefined,
               metadata,
@@ -197,14 +220,20 @@ export function flattenSeries(
             });
           }
           out.push({
-            labels: withName(base, `${name}_sum`),
+            base,
+            name: `${name}_sum`,
+            extraName: "",
+            extraValue: "",
             value: point.sum,
             exemplar: undefined,
             metadata,
             created: point.created,
           });
           out.push({
-            labels: withName(base, `${name}_count`),
+            base,
+            name: `${name}_count`,
+            extraName: "",
+            extraValue: "",
             value: point.count,
             exemplar: undefined,
             metadata,
@@ -227,7 +256,12 @@ export function flattenSeries(
 function baseLabels(
   labels: Labels,
   target: readonly (readonly [string, string])[],
-): string[] {
+  targetKey: string,
+): readonly string[] {
+  const cached = Object.isFrozen(labels) ? baseCache.get(labels) : undefined;
+  if (cached !== undefined && cached.targetKey === targetKey) {
+    return cached.base;
+  }
   const pairs: [string, string][] = [["__name__", ""]];
   for (const name in labels) {
     const value = labels[name]!;
@@ -237,8 +271,23 @@ function baseLabels(
     pairs.push([taken ? `exported_${name}` : name, value]);
   }
   for (const pair of target) pairs.push([pair[0], pair[1]]);
-  return sortPairs(pairs);
+  const base = sortPairs(pairs);
+  if (Object.isFrozen(labels)) baseCache.set(labels, { targetKey, base });
+  return base;
 }
+
+/**
+ * The sorted base labels of a series, kept per label object: the
+ * instruments hand out the same frozen label object for a series at every
+ * collection, and a frozen object cannot change, so the labels are sorted
+ * once in a series' life rather than at every export (the encoders stay
+ * pure functions of the snapshot). Entries are weak: they go with their
+ * label objects. Not frozen (a hand-made snapshot): sorted every time.
+ */
+const baseCache = /* @__PURE__ */ new WeakMap<
+  Labels,
+  { readonly targetKey: string; readonly base: readonly string[] }
+>();
 
 /** Label pairs sorted by name in byte order (names are ASCII), flattened. */
 export function sortPairs(pairs: [string, string][]): string[] {
@@ -246,26 +295,25 @@ export function sortPairs(pairs: [string, string][]): string[] {
   return pairs.flat();
 }
 
-/** `base` with the `__name__` slot filled in. */
-function withName(base: readonly string[], name: string): string[] {
-  const labels = base.slice();
-  // Names sit at even indices; a label value may be "__name__" too.
-  let at = 0;
-  while (labels[at] !== "__name__") at += 2;
-  labels[at + 1] = name;
-  return labels;
-}
-
-/** Sorted `labels` with one more label inserted in its place. */
-function withLabel(
-  labels: readonly string[],
-  name: string,
-  value: string,
-): string[] {
-  let at = 0;
-  while (at < labels.length && labels[at]! < name) at += 2;
-  const out = labels.slice();
-  out.splice(at, 0, name, value);
+/**
+ * Writes the complete sorted labels of `series` into `out` (cleared
+ * first) as name, value, name, value…, and returns it: one scratch array
+ * serves every series of a request, so no array is made per series.
+ */
+export function labelsOf(series: FlatSeries, out: string[]): string[] {
+  out.length = 0;
+  const { base, extraName } = series;
+  let pending = extraName !== "";
+  for (let i = 0; i < base.length; i += 2) {
+    const label = base[i]!;
+    if (pending && extraName < label) {
+      out.push(extraName, series.extraValue);
+      pending = false;
+    }
+    // Names sit at even indices; a label value may be "__name__" too.
+    out.push(label, label === "__name__" ? series.name : base[i + 1]!);
+  }
+  if (pending) out.push(extraName, series.extraValue);
   return out;
 }
 

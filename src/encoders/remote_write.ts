@@ -16,6 +16,7 @@ import {
   type FlatMetadata,
   type FlatSeries,
   flattenSeries,
+  labelsOf,
   type RemoteWriteEncodeOptions,
   sortPairs,
   wholeMs,
@@ -105,9 +106,10 @@ function writeRequest(
     writeMetadata(writer, metadata[i]!);
     writer.endLen(3, mark);
   }
+  const scratch: string[] = [];
   for (let i = batch.length - 1; i >= 0; i--) {
     const mark = writer.mark();
-    writeTimeSeries(writer, batch[i]!, timestamp);
+    writeTimeSeries(writer, batch[i]!, timestamp, scratch);
     writer.endLen(1, mark);
   }
   return writer.finish();
@@ -121,6 +123,7 @@ function writeTimeSeries(
   writer: ProtoWriter,
   series: FlatSeries,
   timestamp: number,
+  scratch: string[],
 ): void {
   if (series.exemplar !== undefined) {
     const mark = writer.mark();
@@ -130,7 +133,7 @@ function writeTimeSeries(
   const sample = writer.mark();
   writeSample(writer, series.value, timestamp);
   writer.endLen(2, sample);
-  writeLabels(writer, 1, series.labels);
+  writeLabels(writer, 1, labelsOf(series, scratch));
 }
 
 /** Repeated `Label` (name = 1, value = 2) in field `field`, in order. */

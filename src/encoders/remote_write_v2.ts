@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_SERIES_PER_REQUEST,
   type FlatSeries,
   flattenSeries,
+  labelsOf,
   type RemoteWriteEncodeOptions,
   sortPairs,
   wholeMs,
@@ -124,9 +125,10 @@ function writeRequest(
 ): Uint8Array {
   // References first, in order, so symbols are numbered by first use.
   const symbols = new Symbols();
+  const scratch: string[] = [];
   const referenced: Referenced[] = batch.map((series) => ({
     series,
-    labels: symbols.refs(series.labels),
+    labels: symbols.refs(labelsOf(series, scratch)),
     exemplar: series.exemplar === undefined
       ? undefined
       : symbols.refs(sortPairs(Object.entries(series.exemplar.labels))),
