@@ -104,48 +104,37 @@ export function flattenSeries(
   if (options.instance) target.push(["instance", options.instance]);
   const targetKey = `${options.job || ""}\u0000${options.instance || ""}`;
   for (const family of families) {
-    const { name } = family;
+    const { name, help } = family;
     const unit = family.unit ?? "";
     switch (family.type) {
       case "counter": {
+        const total = `${name}_total`;
         const metadata = {
           type: METRIC_TYPE.counter,
-          family: `${name}_total`,
-          help: family.help,
+          family: total,
+          help,
           unit,
         };
         for (const point of family.points) {
-          out.push({
-            base: baseLabels(point.labels, target, targetKey),
-            name: `${name}_total`,
-            extraName: "",
-            extraValue: "",
-            value: point.value,
-            exemplar: point.exemplar,
-            metadata,
-            created: point.created,
-          });
+          const base = baseLabels(point.labels, target, targetKey);
+          out.push(
+            series(
+              base,
+              total,
+              point.value,
+              metadata,
+              point.created,
+              point.exemplar,
+            ),
+          );
         }
         break;
       }
       case "gauge": {
-        const metadata = {
-          type: METRIC_TYPE.gauge,
-          family: name,
-          help: family.help,
-          unit,
-        };
+        const metadata = { type: METRIC_TYPE.gauge, family: name, help, unit };
         for (const point of family.points) {
-          out.push({
-            base: baseLabels(point.labels, target, targetKey),
-            name,
-            extraName: "",
-            extraValue: "",
-            value: point.value,
-            exemplar: undefined,
-            metadata,
-            created: 0,
-          });
+          const base = baseLabels(point.labels, target, targetKey);
+          out.push(series(base, name, point.value, metadata, 0));
         }
         break;
       }
@@ -153,48 +142,38 @@ export function flattenSeries(
         const metadata = {
           type: METRIC_TYPE.histogram,
           family: name,
-          help: family.help,
+          help,
           unit,
         };
+        const [bucket, sum, count] = [
+          `${name}_bucket`,
+          `${name}_sum`,
+          `${name}_count`,
+        ];
         const les = family.bounds.map(formatCanonical);
         les.push("+Inf");
         for (const point of family.points) {
           const base = baseLabels(point.labels, target, targetKey);
-          const bucket = `${name}_bucket`;
+          const { created } = point;
           let cumulative = 0;
           for (let i = 0; i < les.length; i++) {
             cumulative += point.counts[i] ?? 0;
-            out.push({
-              base,
-              name: bucket,
-              extraName: "le",
-              extraValue: les[i]!,
-              value: cumulative,
-              exemplar: point.exemplars?.[i] ?? undefined,
-              metadata,
-              created: point.created,
-            });
+            const exemplar = point.exemplars?.[i] ?? undefined;
+            out.push(
+              series(
+                base,
+                bucket,
+                cumulative,
+                metadata,
+                created,
+                exemplar,
+                "le",
+                les[i]!,
+              ),
+            );
           }
-          out.push({
-            base,
-            name: `${name}_sum`,
-            extraName: "",
-            extraValue: "",
-            value: point.sum,
-            exemplar: undefined,
-            metadata,
-            created: point.created,
-          });
-          out.push({
-            base,
-            name: `${name}_count`,
-            extraName: "",
-            extraValue: "",
-            value: point.count,
-            exemplar: undefined,
-            metadata,
-            created: point.created,
-          });
+          out.push(series(base, sum, point.sum, metadata, created));
+          out.push(series(base, count, point.count, metadata, created));
         }
         break;
       }
@@ -202,49 +181,59 @@ export function flattenSeries(
         const metadata = {
           type: METRIC_TYPE.summary,
           family: name,
-          help: family.help,
+          help,
           unit,
         };
+        const [sum, count] = [`${name}_sum`, `${name}_count`];
         for (const point of family.points) {
           const base = baseLabels(point.labels, target, targetKey);
+          const { created } = point;
           for (const q of point.quantiles) {
-            out.push({
-              base,
-              name,
-              extraName: "quantile",
-              extraValue: formatCanonical(q.quantile),
-              value: q.value,
-              exemplar: undefined,
-              metadata,
-              created: point.created,
-            });
+            const quantile = formatCanonical(q.quantile);
+            out.push(
+              series(
+                base,
+                name,
+                q.value,
+                metadata,
+                created,
+                undefined,
+                "quantile",
+                quantile,
+              ),
+            );
           }
-          out.push({
-            base,
-            name: `${name}_sum`,
-            extraName: "",
-            extraValue: "",
-            value: point.sum,
-            exemplar: undefined,
-            metadata,
-            created: point.created,
-          });
-          out.push({
-            base,
-            name: `${name}_count`,
-            extraName: "",
-            extraValue: "",
-            value: point.count,
-            exemplar: undefined,
-            metadata,
-            created: point.created,
-          });
+          out.push(series(base, sum, point.sum, metadata, created));
+          out.push(series(base, count, point.count, metadata, created));
         }
         break;
       }
     }
   }
   return out;
+}
+
+/** One flat series (the object literal in one place, so all have one shape). */
+function series(
+  base: readonly string[],
+  name: string,
+  value: number,
+  metadata: FlatMetadata,
+  created: number,
+  exemplar?: Exemplar,
+  extraName = "",
+  extraValue = "",
+): FlatSeries {
+  return {
+    base,
+    name,
+    extraName,
+    extraValue,
+    value,
+    exemplar,
+    metadata,
+    created,
+  };
 }
 
 /**
