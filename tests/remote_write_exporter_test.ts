@@ -394,3 +394,27 @@ Deno.test("RemoteWriteExporter sends nothing for a registry without series, and 
     "the two callers that came during the first share one export",
   );
 });
+
+Deno.test("RemoteWriteExporter with protocol 2.0 reports a batch the receiver wrote in part, from X-Prometheus-Remote-Write-Samples-Written", async () => {
+  const errors: Error[] = [];
+  const written = ["2", "1"];
+  const { sent, fetch } = recorder([], () =>
+    new Response(null, {
+      status: 204,
+      headers: {
+        "X-Prometheus-Remote-Write-Samples-Written": written.shift() ?? "0",
+      },
+    }));
+  const rw = exporter({
+    protocol: "2.0",
+    registry: gauges(4),
+    fetch,
+    maxSeriesPerRequest: 2,
+    onError: (error) => errors.push(error),
+  });
+  await rw.flush();
+  assert.equal(sent.length, 2);
+  assert.deepEqual(errors.map((error) => error.message), [
+    `Wrote metrics to ${URL} (batch 2 of 2) in part: the receiver wrote 1 of 2 samples`,
+  ]);
+});

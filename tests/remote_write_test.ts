@@ -17,6 +17,7 @@ import {
   decodeWriteRequest,
   decodeWriteRequestV2,
 } from "./_remote_write_decode.ts";
+import { countSeries, flattenSeries } from "../src/encoders/_remote_write.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -346,4 +347,10 @@ Deno.test("encodeRemoteWrite() sorts a frozen label set once and still follows t
   assert.equal(labelsWith({ instance: "x" }), "__name__=g,a=1,b=2,instance=x");
   assert.equal(labelsWith({}), "__name__=g,a=1,b=2");
   assert.equal(labelsWith({ job: "x" }), "__name__=g,a=1,b=2,job=x");
+});
+
+Deno.test("countSeries() counts the series flattenSeries() makes, for every kind", () => {
+  assert.equal(countSeries(SNAPSHOT), 10);
+  assert.equal(countSeries(SNAPSHOT), flattenSeries(SNAPSHOT, OPTIONS).length);
+  assert.equal(countSeries([]), 0);
 });

@@ -307,6 +307,30 @@ export function labelsOf(series: FlatSeries, out: string[]): string[] {
 }
 
 /**
+ * How many series (each with one sample) {@linkcode flattenSeries} makes of
+ * `families`, counted without making them.
+ */
+export function countSeries(families: readonly MetricFamily[]): number {
+  let count = 0;
+  for (const family of families) {
+    switch (family.type) {
+      case "counter":
+      case "gauge":
+        count += family.points.length;
+        break;
+      case "histogram":
+        // a bucket per bound, +Inf, _sum and _count
+        count += family.points.length * (family.bounds.length + 3);
+        break;
+      case "summary":
+        for (const point of family.points) count += point.quantiles.length + 2;
+        break;
+    }
+  }
+  return count;
+}
+
+/**
  * Cuts `series` into batches of at most `max`.
  *
  * @throws {RangeError} When `max` is not a whole number of at least 1.

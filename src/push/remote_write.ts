@@ -16,7 +16,10 @@ import {
   encodeRemoteWriteV2,
   REMOTE_WRITE_V2_CONTENT_TYPE,
 } from "../encoders/remote_write_v2.ts";
-import { DEFAULT_MAX_SERIES_PER_REQUEST } from "../encoders/_remote_write.ts";
+import {
+  countSeries,
+  DEFAULT_MAX_SERIES_PER_REQUEST,
+} from "../encoders/_remote_write.ts";
 import {
   checkHeaders,
   deliver,
@@ -368,6 +371,7 @@ export class RemoteWriteExporter implements AsyncDisposable {
     });
     if (requests.length === 0) return;
     const bodies = requests.map(snappyCompress);
+    const total = countSeries(families);
     const deadline = clock.monotonic() + this.#delivery.deadlineMs;
     for (let i = 0; i < bodies.length; i++) {
       const which = bodies.length === 1
@@ -418,15 +422,30 @@ export class RemoteWriteExporter implements AsyncDisposable {
         );
         continue;
       }
-      if (this.protocol === "2.0") this.#checkWritten(delivered.headers, which);
+      if (this.protocol === "2.0") {
+        const sent = Math.min(this.#maxSeries, total - i * this.#maxSeries);
+        this.#checkWritten(delivered.headers, which, sent);
+      }
     }
   }
 
-  /** Reads the 2.0 `*-Written` headers of a 2xx answer. */
-  #checkWritten(headers: Headers, which: string): void {
+  /**
+   * Reads the 2.0 `*-Written` headers of a 2xx answer: none means a
+   * receiver that does not speak 2.0 (an error); fewer samples than `sent`
+   * a write in part (reported).
+   */
+  #checkWritten(headers: Headers, which: string, sent: number): void {
     if (!WRITTEN_HEADERS.some((name) => headers.has(name))) {
       throw new Error(
         `Cannot write metrics to ${this.url}${which}: the receiver answered 2xx without the X-Prometheus-Remote-Write-*-Written headers, so it does not speak remote write 2.0 and wrote nothing; treated as 415 Unsupported Media Type as the specification says (use protocol "1.0" for this receiver)`,
+      );
+    }
+    const written = headers.get(WRITTEN_HEADERS[0]!)?.trim() ?? "";
+    if (/^\d+$/.test(written) && Number(written) < sent) {
+      this.#onError(
+        new Error(
+          `Wrote metrics to ${this.url}${which} in part: the receiver wrote ${written} of ${sent} samples`,
+        ),
       );
     }
   }
