@@ -160,6 +160,15 @@ Deno.test("RemoteWriteExporter rejects a non-http URL, reserved headers, a batch
       return true;
     });
   }
+  // Credentials in the URL are refused without being quoted.
+  assert.throws(
+    () => exporter({ url: "https://tenant:s3cr3t@mimir.test/api/v1/push" }),
+    (error: Error) =>
+      error instanceof TypeError &&
+      /url must not carry credentials.*give auth: \{ username, password \} instead, got a URL for mimir.test with user info$/
+        .test(error.message) &&
+      !error.message.includes("s3cr3t"),
+  );
   // A header value that is a credential is never quoted.
   assert.throws(
     () => exporter({ headers: { "X-Api-Key": "s3\ncr3t" } }),

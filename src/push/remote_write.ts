@@ -202,8 +202,9 @@ export class RemoteWriteExporter implements AsyncDisposable {
    * Creates an exporter; no request is made until the first export.
    *
    * @param options The receiver's URL, protocol, auth, labels and delivery options.
-   * @throws {TypeError} When the URL is not http(s), a header is reserved or
-   * invalid, `auth`, `protocol`, `job` or `instance` is invalid.
+   * @throws {TypeError} When the URL is not http(s) or carries credentials,
+   * a header is reserved or invalid, `auth`, `protocol`, `job` or
+   * `instance` is invalid.
    * @throws {RangeError} When `maxSeriesPerRequest` is below 1 or not whole,
    * or a duration or `maxAttempts` is not above 0.
    */
@@ -213,6 +214,13 @@ export class RemoteWriteExporter implements AsyncDisposable {
     }
     this.#delivery = resolveDelivery(OWNER, options);
     this.url = httpUrl(OWNER, options.url);
+    const parsed = new URL(this.url);
+    if (parsed.username !== "" || parsed.password !== "") {
+      // fetch refuses URLs with credentials; the URL is not quoted: it holds one.
+      throw new TypeError(
+        `Cannot create ${OWNER}: url must not carry credentials (fetch refuses them), give auth: { username, password } instead, got a URL for ${parsed.host} with user info`,
+      );
+    }
     const protocol = options.protocol ?? "1.0";
     if (protocol !== "1.0" && protocol !== "2.0") {
       rejectOption(OWNER, 'protocol must be "1.0" or "2.0"', protocol);
