@@ -233,7 +233,7 @@ Deno.test({
               registry,
               // 9 series (2 counters, 1 gauge, 6 histogram): batches of 6 and 3
               maxSeriesPerRequest: 6,
-              timeoutMs: 1_500,
+              timeoutMs: 3_000, // room for a loaded Prometheus; the hang costs this once
               deadlineMs: 20_000,
               initialBackoffMs: 50,
               onError: (error) => errors.push(error),
