@@ -16,7 +16,6 @@ import {
   type FlatMetadata,
   type FlatSeries,
   flattenSeries,
-  labelsOf,
   type RemoteWriteEncodeOptions,
   sortPairs,
   wholeMs,
@@ -106,10 +105,9 @@ function writeRequest(
     writeMetadata(writer, metadata[i]!);
     writer.endLen(3, mark);
   }
-  const scratch: string[] = [];
   for (let i = batch.length - 1; i >= 0; i--) {
     const mark = writer.mark();
-    writeTimeSeries(writer, batch[i]!, timestamp, scratch);
+    writeTimeSeries(writer, batch[i]!, timestamp);
     writer.endLen(1, mark);
   }
   return writer.finish();
@@ -123,7 +121,6 @@ function writeTimeSeries(
   writer: ProtoWriter,
   series: FlatSeries,
   timestamp: number,
-  scratch: string[],
 ): void {
   if (series.exemplar !== undefined) {
     const mark = writer.mark();
@@ -133,7 +130,46 @@ function writeTimeSeries(
   const sample = writer.mark();
   writeSample(writer, series.value, timestamp);
   writer.endLen(2, sample);
-  writeLabels(writer, 1, labelsOf(series, scratch));
+  writeSeriesLabels(writer, series);
+}
+
+/**
+ * The series' complete sorted labels as repeated `Label` in field 1: its
+ * base labels with `__name__` filled in and the extra label (`le`,
+ * `quantile`) in its place, written last to first straight from the
+ * shared base, with no array made per series.
+ */
+function writeSeriesLabels(writer: ProtoWriter, series: FlatSeries): void {
+  const { base, extraName } = series;
+  let pending = extraName !== "";
+  for (let i = base.length - 2; i >= 0; i -= 2) {
+    const name = base[i]!;
+    if (pending && name < extraName) {
+      writeLabel(writer, 1, extraName, series.extraValue);
+      pending = false;
+    }
+    // Names sit at even indices; a label value may be "__name__" too.
+    writeLabel(
+      writer,
+      1,
+      name,
+      name === "__name__" ? series.name : base[i + 1]!,
+    );
+  }
+  if (pending) writeLabel(writer, 1, extraName, series.extraValue);
+}
+
+/** One `Label` (name = 1, value = 2) in field `field`. */
+function writeLabel(
+  writer: ProtoWriter,
+  field: number,
+  name: string,
+  value: string,
+): void {
+  const mark = writer.mark();
+  writer.string(2, value);
+  writer.string(1, name);
+  writer.endLen(field, mark);
 }
 
 /** Repeated `Label` (name = 1, value = 2) in field `field`, in order. */
@@ -143,10 +179,7 @@ function writeLabels(
   labels: readonly string[],
 ): void {
   for (let i = labels.length - 2; i >= 0; i -= 2) {
-    const mark = writer.mark();
-    writer.string(2, labels[i + 1]!);
-    writer.string(1, labels[i]!);
-    writer.endLen(field, mark);
+    writeLabel(writer, field, labels[i]!, labels[i + 1]!);
   }
 }
 
