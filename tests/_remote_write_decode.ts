@@ -3,47 +3,27 @@
  * INDEPENDENT decoder, protobufjs (installed by `.ci/setup` from
  * `.ci/peers.json`), and snappy bodies with snappyjs.
  *
- * No npm package ships the remote write `.proto` files, so the schema below
- * is written here from the messages the specifications publish
- * (prometheus.io/docs/specs/remote_write_spec and remote_write_spec_2_0,
- * i.e. `prompb/types.proto`, `prompb/remote.proto` and
- * `prompb/io/prometheus/write/v2/types.proto`), leaving out only the gogo
- * options and the native histogram messages, which edgemetrics does not
- * write.
+ * The 1.0 schema is `prom.proto` as the npm package
+ * `prometheus-remote-write@0.5.1` ships it: the `prometheus.WriteRequest`,
+ * `TimeSeries`, `Label`, `Sample`, `Exemplar` and `MetricMetadata`
+ * messages of Prometheus' `prompb/types.proto` and `prompb/remote.proto`
+ * (without native histograms, which edgemetrics does not write).
+ *
+ * No npm package ships the 2.0 schema, so `PROTO_V2` below is written here
+ * from the messages the 2.0 specification publishes
+ * (prometheus.io/docs/specs/remote_write_spec_2_0, i.e.
+ * `prompb/io/prometheus/write/v2/types.proto`), with the same field numbers
+ * and types, leaving out only the gogo options and the native `Histogram`
+ * and `BucketSpan` messages (field 3 of `TimeSeries`), which edgemetrics
+ * does not write.
  *
  * @module
  */
 
-import { requirePeer } from "./_npm.ts";
+import { requirePeer, TOOLS_MODULES } from "./_npm.ts";
 
-const PROTO = `
-syntax = "proto3";
-package prometheus;
-
-message WriteRequest {
-  repeated TimeSeries timeseries = 1;
-  reserved 2;
-  repeated MetricMetadata metadata = 3;
-}
-message MetricMetadata {
-  enum MetricType {
-    UNKNOWN = 0; COUNTER = 1; GAUGE = 2; HISTOGRAM = 3;
-    GAUGEHISTOGRAM = 4; SUMMARY = 5; INFO = 6; STATESET = 7;
-  }
-  MetricType type = 1;
-  string metric_family_name = 2;
-  string help = 4;
-  string unit = 5;
-}
-message Sample { double value = 1; int64 timestamp = 2; }
-message Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
-message TimeSeries {
-  repeated Label labels = 1;
-  repeated Sample samples = 2;
-  repeated Exemplar exemplars = 3;
-}
-message Label { string name = 1; string value = 2; }
-`;
+/** The 1.0 schema as an npm package ships it. */
+const PROTO_V1_FILE = `${TOOLS_MODULES}prometheus-remote-write/prom.proto`;
 
 const PROTO_V2 = `
 syntax = "proto3";
@@ -80,8 +60,13 @@ interface ProtoType {
   toObject(message: unknown, options: Record<string, unknown>): unknown;
 }
 
+interface ProtoRoot {
+  lookupType(name: string): ProtoType;
+}
+
 interface Protobufjs {
-  parse(source: string): { root: { lookupType(name: string): ProtoType } };
+  parse(source: string): { root: ProtoRoot };
+  loadSync(file: string): ProtoRoot;
 }
 
 let types: { v1: ProtoType; v2: ProtoType } | undefined;
@@ -90,7 +75,9 @@ function loadTypes(): { v1: ProtoType; v2: ProtoType } {
   if (types === undefined) {
     const protobuf = requirePeer<Protobufjs>("protobufjs");
     types = {
-      v1: protobuf.parse(PROTO).root.lookupType("prometheus.WriteRequest"),
+      v1: protobuf.loadSync(PROTO_V1_FILE).lookupType(
+        "prometheus.WriteRequest",
+      ),
       v2: protobuf.parse(PROTO_V2).root.lookupType(
         "io.prometheus.write.v2.Request",
       ),
