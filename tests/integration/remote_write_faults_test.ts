@@ -18,6 +18,11 @@
  * against Prometheus in remote_write_prometheus_test.ts). Waits between
  * retries advance a fake clock; only hangs cost real time (20 ms each).
  * Bounded: 40 seeds × 6 rounds. A failing seed is printed for replay.
+ *
+ * It complements remote_write_property_test.ts (the property every push
+ * exporter keeps): this one plays the 400s that drop a batch, and checks
+ * at the receiver that a retry never stores a second value at one
+ * timestamp.
  */
 import assert from "node:assert/strict";
 import {
