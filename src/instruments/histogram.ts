@@ -29,6 +29,13 @@ import {
   type Writable,
 } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
+import {
+  checkNative,
+  NativeLayout,
+  type NativeHistogramOptions,
+} from "./_exponential.ts";
+
+export type { NativeHistogramOptions };
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -56,6 +63,14 @@ export interface HistogramOptions<L extends string> extends MetricOptions<L> {
    * dropped). Default: {@linkcode DEFAULT_BUCKETS}.
    */
   buckets?: readonly number[];
+  /**
+   * Native (exponential) buckets as well, or instead: `true` for the
+   * defaults (scale 8, up to 160 buckets per sign, zero threshold 0), or
+   * {@linkcode NativeHistogramOptions}. Without `buckets`, the histogram is
+   * native only: text formats then show only its `_count`, `_sum` and `+Inf`
+   * bucket; with `buckets`, it keeps both, as client_golang does.
+   */
+  native?: boolean | NativeHistogramOptions;
   /**
    * Called with the histogram (also as `this`) before each collection, sync
    * or async. If it throws or rejects, the registry reports it and leaves
@@ -103,10 +118,22 @@ class HistogramState extends InstrumentState {
   exemplars: (Exemplar | undefined)[] = [];
   /** How many slots series use before the sum: one per bucket, `+Inf` included. */
   readonly buckets: number;
+  /** Slots per series. */
+  readonly stride: number;
+  /** The native buckets, after the count; `undefined` when not native. */
+  readonly native: NativeLayout | undefined;
 
-  constructor(resolved: ResolvedOptions, bounds: readonly number[]) {
-    // Per series: one count per bucket, then the sum and the count.
-    super(resolved, "histogram", bounds.length + 3);
+  constructor(
+    resolved: ResolvedOptions,
+    bounds: readonly number[],
+    native: NativeLayout | undefined,
+  ) {
+    // Per series: one count per bucket, then the sum and the count, then
+    // the native buckets.
+    const stride = bounds.length + 3 + (native?.stride ?? 0);
+    super(resolved, "histogram", stride);
+    this.stride = stride;
+    this.native = native;
     this.bounds = bounds;
     let steps = 1;
     while ((1 << steps) - 1 < bounds.length) steps++;
@@ -120,16 +147,17 @@ class HistogramState extends InstrumentState {
   observe(index: number, value: number, exemplar: Labels | undefined): void {
     // `value !== value` is NaN; both checks are one comparison on numbers.
     if (typeof value !== "number" || value !== value) {
-      this.skip(value);
+      this.skip(value, index);
       return;
     }
     const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
-    const base = index * (buckets + 2);
+    const base = index * this.stride;
     data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
+    this.native?.observe(data, base + buckets + 2, value);
     if (exemplar !== undefined) this.keep(index, bucket, value, exemplar);
   }
 
@@ -141,10 +169,24 @@ class HistogramState extends InstrumentState {
     }
   }
 
-  /** Throws for a value that is not a number; warns once for NaN. */
-  skip(value: unknown): void {
+  /**
+   * Throws for a value that is not a number. NaN is ignored with one
+   * warning, except on a native histogram, where the Prometheus rule
+   * counts it (in `count`, `sum` and the classic `+Inf` bucket, as
+   * client_golang does) and puts it in no native bucket.
+   */
+  skip(value: unknown, index: number): void {
     if (typeof value !== "number") this.reject("observe", "value", value);
-    this.ignoreNaN("observation");
+    if (this.native === undefined) {
+      this.ignoreNaN("observation");
+      return;
+    }
+    const data = this.table.data;
+    const base = index * this.stride;
+    const buckets = this.buckets;
+    data[base + buckets - 1]!++;
+    data[base + buckets] = NaN;
+    data[base + buckets + 1]!++;
   }
 
   override forget(index: number): void {
@@ -166,7 +208,7 @@ class HistogramState extends InstrumentState {
     const { table, exemplars, buckets } = this;
     const order = table.order();
     const { labels, data, created } = table;
-    const stride = buckets + 2;
+    const { stride, native } = this;
     const points: HistogramPoint[] = new Array(order.length);
     for (let i = 0; i < order.length; i++) {
       const index = order[i]!;
@@ -182,6 +224,9 @@ class HistogramState extends InstrumentState {
         count: data[base + buckets + 1]!,
         created: created[index]!,
       };
+      if (native !== undefined) {
+        point.native = native.read(data, base + buckets + 2);
+      }
       let kept: (Exemplar | null)[] | undefined;
       const first = index * buckets;
       for (let b = 0; b < buckets && first < exemplars.length; b++) {
@@ -288,6 +333,7 @@ class BoundHistogram extends SeriesCursor<HistogramState>
   readonly #search: Float64Array;
   readonly #steps: number;
   readonly #buckets: number;
+  readonly #native: NativeLayout | undefined;
 
   constructor(
     state: HistogramState,
@@ -298,11 +344,13 @@ class BoundHistogram extends SeriesCursor<HistogramState>
     this.#search = state.search;
     this.#steps = state.steps;
     this.#buckets = state.buckets;
+    this.#native = state.native;
   }
 
   observe(value: number, exemplar?: Labels): void {
     if (typeof value !== "number" || value !== value) {
-      this.state().skip(value);
+      this.data(); // the index is current after it
+      this.state().skip(value, this.index());
       return;
     }
     const bucket = bucketOf(this.#search, this.#steps, value);
@@ -312,6 +360,7 @@ class BoundHistogram extends SeriesCursor<HistogramState>
     data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
+    this.#native?.observe(data, base + buckets + 2, value);
     if (exemplar !== undefined) {
       this.state().keep(this.index(), bucket, value, exemplar);
     }
@@ -332,6 +381,14 @@ class BoundHistogram extends SeriesCursor<HistogramState>
  * the encoders make them cumulative. NaN observations are ignored with one
  * warning, since they would poison the sum; ±Infinity and negative values
  * are recorded. The label `le` is reserved.
+ *
+ * With `native`, the histogram also keeps native (exponential) buckets,
+ * chosen automatically at a resolution that adapts to the data: one series
+ * for the whole distribution, with no bounds to guess (see
+ * {@linkcode NativeHistogramOptions}). Prometheus reads them from the
+ * protobuf exposition, OTLP as an `ExponentialHistogram`. There, NaN and
+ * ±Infinity follow the Prometheus native-histogram rule: counted in `count`
+ * and `sum`, in no native bucket.
  *
  * @typeParam L The label names (declare them `as const` to type label objects).
  *
@@ -354,6 +411,21 @@ class BoundHistogram extends SeriesCursor<HistogramState>
  * const [family] = await registry.collect();
  * assert.deepEqual(family?.type === "histogram" && family.points[0]?.counts, [0, 2, 0, 1]);
  * ```
+ *
+ * @example A native histogram: buckets chosen for you
+ * ```ts
+ * import { Histogram } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const latency = new Histogram({
+ *   name: "rpc_duration_seconds", help: "RPC latency.", native: true, registry: null,
+ * });
+ * latency.observe(0.25);
+ * latency.observe(0.3);
+ * const native = (await latency.collect()).points[0]?.native;
+ * assert.equal(native?.schema, 8); // 256 buckets per power of two
+ * assert.equal(native?.positive.counts.reduce((a, b) => a + b), 2);
+ * ```
  */
 export class Histogram<L extends string = never>
   extends Metric<L, HistogramChild, HistogramFamily> {
@@ -367,15 +439,26 @@ export class Histogram<L extends string = never>
    *
    * @param options Name, help, label names, buckets, limits and an optional `collect` hook.
    * @throws {TypeError} When a name or label name is invalid or reserved
-   * (`le`), a bucket is not a number, or `collect` is not a function.
+   * (`le`), a bucket is not a number, `native` is not a boolean or an
+   * object, or `collect` is not a function.
    * @throws {RangeError} When the buckets are empty, not finite, unsorted or
-   * repeated, or `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * repeated, `maxSeries` is not a whole number of at least 1 or `Infinity`,
+   * or a native option is out of range (a scale outside -4..20, fewer than
+   * 1 bucket, a negative zero threshold).
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: HistogramOptions<L>) {
     const resolved = resolveOptions(options, ["le"]);
-    const bounds = checkBuckets(options.name, options.buckets);
-    const state = new HistogramState(resolved, bounds);
+    const native = checkNative(options.name, options.native);
+    // Native only: no finite bound, the `+Inf` bucket counts everything.
+    const bounds = native !== undefined && options.buckets === undefined
+      ? NO_BOUNDS
+      : checkBuckets(options.name, options.buckets);
+    const state = new HistogramState(
+      resolved,
+      bounds,
+      native && new NativeLayout(native),
+    );
     super(resolved, options.collect, state);
     this.bounds = bounds;
     this.#state = state;
@@ -448,6 +531,8 @@ export class Histogram<L extends string = never>
     );
   }
 }
+
+const NO_BOUNDS: readonly number[] = Object.freeze([]);
 
 /** Checks bucket bounds; returns them frozen, a trailing `+Inf` dropped. */
 function checkBuckets(

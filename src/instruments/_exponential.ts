@@ -1,0 +1,347 @@
+/**
+ * The native (exponential) histogram aggregation: base-2 exponential buckets
+ * kept in a series' own slots of the table's `Float64Array`, recorded with
+ * no allocation, downscaled automatically when a value would need more
+ * buckets than the limit.
+ *
+ * Per series, after the classic slots, {@linkcode NativeLayout.stride}
+ * slots: a header, then a ring of `maxBuckets` counts for positive values
+ * and one for negative values. Bucket `k` of a sign lives in slot
+ * `k mod maxBuckets` of its ring; a sign's used range `[low, low + width)`
+ * never spans more than `maxBuckets` indexes, so no two buckets share a
+ * slot, and every slot outside the range is zero. A fresh series' slots are
+ * all zero, which the header is laid out to read as "empty, at the
+ * configured scale, with the configured zero threshold".
+ *
+ * Indexes follow the OpenTelemetry JS SDK's mapping exactly (exact powers of
+ * two by their bits, other values by `Math.log`), so the same observations
+ * give the same buckets as its `ExponentialHistogram` aggregation.
+ *
+ * When a value falls outside the range the limit allows, the scale goes down
+ * by the fewest steps that make the range fit, for both signs at once (the
+ * SDK's rule). At scale -4, the coarsest Prometheus accepts, the zero bucket
+ * widens instead: it swallows the lowest buckets until the range fits (what
+ * client_golang does). So memory per series is fixed, whatever the values.
+ *
+ * @module
+ */
+
+import { describe } from "../names.ts";
+import { MAX_SCHEMA, MIN_SCHEMA, upperBound } from "../_native.ts";
+import type { NativeHistogram } from "../model.ts";
+
+/**
+ * The `native` option of a histogram: `true` for the defaults, or the
+ * bucket limit, the finest scale and the zero threshold.
+ *
+ * @example
+ * ```ts
+ * import type { NativeHistogramOptions } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NativeHistogramOptions = { maxBuckets: 100, scale: 3, zeroThreshold: 1e-9 };
+ * assert.equal(options.scale, 3);
+ * ```
+ */
+export interface NativeHistogramOptions {
+  /**
+   * The most buckets kept per sign (positive, negative), at least 1; when a
+   * value needs more, the scale goes down. Default 160, as OTel.
+   */
+  maxBuckets?: number;
+  /**
+   * The scale (Prometheus: schema) to start at, the finest kept: a whole
+   * number from -4 to 8 for Prometheus, up to 20 (OTel's finest) for OTLP;
+   * the Prometheus exposition then shows it at 8. Default 8.
+   */
+  scale?: number;
+  /** Values with `|v| <= zeroThreshold` go to the zero bucket; at least 0, default 0. */
+  zeroThreshold?: number;
+}
+
+/** Checked native options. */
+export interface NativeConfig {
+  readonly maxBuckets: number;
+  readonly scale: number;
+  readonly zeroThreshold: number;
+}
+
+/** Header slots, relative to a series' native base. */
+const DROP = 0; // configured scale minus the current scale (0 when fresh)
+const ZERO_COUNT = 1;
+const THRESHOLD = 2; // a zero threshold widened past the configured one, or 0
+const SEEN = 3; // 1 once a finite value was recorded: min and max are set
+const MIN = 4;
+const MAX = 5;
+const POS_LOW = 6;
+const POS_WIDTH = 7; // 0: no positive bucket
+const NEG_LOW = 8;
+const NEG_WIDTH = 9;
+const HEADER = 10;
+
+/** The smallest normal double, 2^-1022. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** Checks the `native` option of histogram `metric`; `undefined` when off. */
+export function checkNative(
+  metric: string,
+  native: boolean | NativeHistogramOptions | undefined,
+): NativeConfig | undefined {
+  if (native === undefined || native === false) return undefined;
+  const what = `Cannot declare metric "${metric}"`;
+  if (native === true) return { maxBuckets: 160, scale: 8, zeroThreshold: 0 };
+  if (typeof native !== "object" || native === null) {
+    throw new TypeError(
+      `${what}: native must be true, false or an object, got ${
+        describe(native)
+      }`,
+    );
+  }
+  const { maxBuckets = 160, scale = 8, zeroThreshold = 0 } = native;
+  for (const [name, value] of Object.entries({ maxBuckets, scale, zeroThreshold })) {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `${what}: native.${name} must be a number, got ${describe(value)}`,
+      );
+    }
+  }
+  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) {
+    throw new RangeError(
+      `${what}: native.maxBuckets must be a whole number of at least 1, got ${maxBuckets}`,
+    );
+  }
+  if (!Number.isInteger(scale) || scale < MIN_SCHEMA || scale > MAX_SCHEMA) {
+    throw new RangeError(
+      `${what}: native.scale must be a whole number from ${MIN_SCHEMA} to ${MAX_SCHEMA}, got ${scale}`,
+    );
+  }
+  if (!(zeroThreshold >= 0 && zeroThreshold < Infinity)) {
+    throw new RangeError(
+      `${what}: native.zeroThreshold must be a finite number of at least 0, got ${zeroThreshold}`,
+    );
+  }
+  return { maxBuckets, scale, zeroThreshold };
+}
+
+/**
+ * The native buckets of every series of one histogram: where they live in
+ * a series' slots, how a value is recorded, and how they are read back.
+ */
+export class NativeLayout {
+  readonly config: NativeConfig;
+  /** Slots per series. */
+  readonly stride: number;
+  readonly #size: number;
+  /** `Math.LOG2E * 2 ** scale` at index `scale - MIN_SCHEMA`. */
+  readonly #factors: Float64Array;
+  /** `2 ** scale` at index `scale - MIN_SCHEMA`. */
+  readonly #powers: Float64Array;
+  /** A double and its two 32-bit halves, to read a value's bits. */
+  readonly #bits: Float64Array;
+  readonly #words: Uint32Array;
+  /** Which half of `#words` holds the sign, exponent and top of the significand. */
+  readonly #hi: number;
+  /** Scratch for a downscale: one ring's counts. */
+  readonly #scratch: Float64Array;
+
+  constructor(config: NativeConfig) {
+    this.config = config;
+    this.#size = config.maxBuckets;
+    this.stride = HEADER + 2 * config.maxBuckets;
+    this.#factors = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
+    this.#powers = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
+    for (let s = MIN_SCHEMA; s <= MAX_SCHEMA; s++) {
+      this.#factors[s - MIN_SCHEMA] = Math.LOG2E * 2 ** s;
+      this.#powers[s - MIN_SCHEMA] = 2 ** s;
+    }
+    this.#bits = new Float64Array(1);
+    this.#words = new Uint32Array(this.#bits.buffer);
+    this.#bits[0] = 1; // 0x3ff00000_00000000: the high half is not zero
+    this.#hi = this.#words[1] !== 0 ? 1 : 0;
+    this.#scratch = new Float64Array(config.maxBuckets);
+  }
+
+  /**
+   * Records `value` (not NaN: the caller counted it, with the sum) into the
+   * native slots starting at `base`. No allocation.
+   */
+  observe(data: Float64Array, base: number, value: number): void {
+    if (value - value !== 0) return; // ±Infinity: counted, in no bucket
+    if (data[base + SEEN] === 0) {
+      data[base + SEEN] = 1;
+      data[base + MIN] = value;
+      data[base + MAX] = value;
+    } else {
+      if (value < data[base + MIN]!) data[base + MIN] = value;
+      if (value > data[base + MAX]!) data[base + MAX] = value;
+    }
+    const threshold = Math.max(this.config.zeroThreshold, data[base + THRESHOLD]!);
+    if (value <= threshold && value >= -threshold) {
+      data[base + ZERO_COUNT]!++;
+      return;
+    }
+    const negative = value < 0;
+    const magnitude = negative ? -value : value;
+    const low = negative ? base + NEG_LOW : base + POS_LOW;
+    const size = this.#size;
+    for (;;) {
+      const scale = this.config.scale - data[base + DROP]!;
+      const index = this.#indexOf(magnitude, scale);
+      const first = data[low]!;
+      const width = data[low + 1]!;
+      let from = first;
+      let to = first + width - 1;
+      if (width === 0) from = to = index;
+      else if (index < first) from = index;
+      else if (index > to) to = index;
+      if (to - from < size) {
+        data[low] = from;
+        data[low + 1] = to - from + 1;
+        let slot = index % size;
+        if (slot < 0) slot += size;
+        data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
+        return;
+      }
+      this.#makeRoom(data, base, from, to);
+      // The zero bucket may have widened over the value.
+      const wider = data[base + THRESHOLD]!;
+      if (magnitude <= wider) {
+        data[base + ZERO_COUNT]!++;
+        return;
+      }
+    }
+  }
+
+  /** The bucket of a positive finite `value` at `scale`, as the OTel JS SDK maps it. */
+  #indexOf(value: number, scale: number): number {
+    const bits = this.#bits;
+    const words = this.#words;
+    if (scale > 0) {
+      const power = this.#powers[scale - MIN_SCHEMA]!;
+      if (value <= MIN_NORMAL) return -1022 * power - 1;
+      bits[0] = value;
+      const hi = words[this.#hi]!;
+      if ((hi & 0xfffff) === 0 && words[1 - this.#hi] === 0) {
+        return (((hi & 0x7ff00000) >> 20) - 1023) * power - 1;
+      }
+      const index = Math.floor(
+        Math.log(value) * this.#factors[scale - MIN_SCHEMA]!,
+      );
+      const max = 1024 * power - 1;
+      return index >= max ? max : index;
+    }
+    const shift = -scale;
+    if (value < MIN_NORMAL) return (-1022 >> shift) - (shift < 2 ? 1 : 0);
+    bits[0] = value;
+    const hi = words[this.#hi]!;
+    const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
+    const power = (hi & 0xfffff) === 0 && words[1 - this.#hi] === 0;
+    return (exponent - (power ? 1 : 0)) >> shift;
+  }
+
+  /**
+   * Makes the range `[from, to]` of one sign fit: the scale goes down by the
+   * fewest steps (both signs), or, at the coarsest scale, the zero bucket
+   * widens over the lowest buckets.
+   */
+  #makeRoom(data: Float64Array, base: number, from: number, to: number): void {
+    const size = this.#size;
+    const scale = this.config.scale - data[base + DROP]!;
+    let change = 0;
+    while (to - from >= size && scale - change > MIN_SCHEMA) {
+      from >>= 1;
+      to >>= 1;
+      change++;
+    }
+    if (change > 0) {
+      this.#downscale(data, base, POS_LOW, change);
+      this.#downscale(data, base, NEG_LOW, change);
+      data[base + DROP]! += change;
+    }
+    if (to - from >= size) {
+      // At the coarsest scale: the zero bucket takes the lowest buckets.
+      this.#foldBelow(data, base, POS_LOW, to - size);
+      this.#foldBelow(data, base, NEG_LOW, to - size);
+      data[base + THRESHOLD] = upperBound(scale - change, to - size);
+    }
+  }
+
+  /** Moves one sign's buckets `change` scales coarser, in place. */
+  #downscale(data: Float64Array, base: number, low: number, change: number) {
+    const width = data[base + low + 1]!;
+    if (width === 0) return;
+    const size = this.#size;
+    const ring = base + HEADER + (low === NEG_LOW ? size : 0);
+    const first = data[base + low]!;
+    const scratch = this.#scratch;
+    for (let i = 0; i < width; i++) {
+      let slot = (first + i) % size;
+      if (slot < 0) slot += size;
+      scratch[i] = data[ring + slot]!;
+      data[ring + slot] = 0;
+    }
+    const from = first >> change;
+    for (let i = 0; i < width; i++) {
+      let slot = ((first + i) >> change) % size;
+      if (slot < 0) slot += size;
+      data[ring + slot]! += scratch[i]!;
+    }
+    data[base + low] = from;
+    data[base + low + 1] = ((first + width - 1) >> change) - from + 1;
+  }
+
+  /** Moves one sign's buckets up to index `last` into the zero count. */
+  #foldBelow(
+    data: Float64Array,
+    base: number,
+    low: number,
+    last: number,
+  ): void {
+    const width = data[base + low + 1]!;
+    if (width === 0) return;
+    const size = this.#size;
+    const ring = base + HEADER + (low === NEG_LOW ? size : 0);
+    let first = data[base + low]!;
+    const end = first + width;
+    for (; first < end && first <= last; first++) {
+      let slot = first % size;
+      if (slot < 0) slot += size;
+      data[base + ZERO_COUNT]! += data[ring + slot]!;
+      data[ring + slot] = 0;
+    }
+    // Skip buckets left empty, so the range starts on a counted one.
+    for (; first < end; first++) {
+      let slot = first % size;
+      if (slot < 0) slot += size;
+      if (data[ring + slot] !== 0) break;
+    }
+    data[base + low] = first < end ? first : 0;
+    data[base + low + 1] = first < end ? end - first : 0;
+  }
+
+  /** Reads the native buckets of the series whose native slots start at `base`. */
+  read(data: Float64Array, base: number): NativeHistogram {
+    const size = this.#size;
+    const buckets = (low: number, ring: number) => {
+      const first = data[base + low]!;
+      const width = data[base + low + 1]!;
+      const counts: number[] = new Array(width);
+      for (let i = 0; i < width; i++) {
+        let slot = (first + i) % size;
+        if (slot < 0) slot += size;
+        counts[i] = data[ring + slot]!;
+      }
+      return { offset: width === 0 ? 0 : first, counts };
+    };
+    const native = {
+      schema: this.config.scale - data[base + DROP]!,
+      zeroThreshold: Math.max(this.config.zeroThreshold, data[base + THRESHOLD]!),
+      zeroCount: data[base + ZERO_COUNT]!,
+      positive: buckets(POS_LOW, base + HEADER),
+      negative: buckets(NEG_LOW, base + HEADER + size),
+    };
+    return data[base + SEEN] === 0
+      ? native
+      : { ...native, min: data[base + MIN]!, max: data[base + MAX]! };
+  }
+}
