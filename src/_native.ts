@@ -28,7 +28,10 @@ export function upperBound(schema: number, index: number): number {
 }
 
 /** Buckets moved `shift` schemas coarser: index `k` → `k >> shift`. */
-function coarser(buckets: ExponentialBuckets, shift: number): ExponentialBuckets {
+function coarser(
+  buckets: ExponentialBuckets,
+  shift: number,
+): ExponentialBuckets {
   if (shift === 0 || buckets.counts.length === 0) return buckets;
   const offset = buckets.offset >> shift;
   const last = (buckets.offset + buckets.counts.length - 1) >> shift;
@@ -113,7 +116,9 @@ function combine(
   if (a.counts.length === 0 && sign === 1) return b;
   const aEnd = a.offset + a.counts.length;
   const bEnd = b.offset + b.counts.length;
-  const offset = a.counts.length === 0 ? b.offset : Math.min(a.offset, b.offset);
+  const offset = a.counts.length === 0
+    ? b.offset
+    : Math.min(a.offset, b.offset);
   const end = a.counts.length === 0 ? bEnd : Math.max(aEnd, bEnd);
   const counts = new Array<number>(end - offset).fill(0);
   for (let i = 0; i < a.counts.length; i++) {

@@ -98,7 +98,9 @@ export function checkNative(
     );
   }
   const { maxBuckets = 160, scale = 8, zeroThreshold = 0 } = native;
-  for (const [name, value] of Object.entries({ maxBuckets, scale, zeroThreshold })) {
+  for (
+    const [name, value] of Object.entries({ maxBuckets, scale, zeroThreshold })
+  ) {
     if (typeof value !== "number") {
       throw new TypeError(
         `${what}: native.${name} must be a number, got ${describe(value)}`,
@@ -175,7 +177,10 @@ export class NativeLayout {
       if (value < data[base + MIN]!) data[base + MIN] = value;
       if (value > data[base + MAX]!) data[base + MAX] = value;
     }
-    const threshold = Math.max(this.config.zeroThreshold, data[base + THRESHOLD]!);
+    const threshold = Math.max(
+      this.config.zeroThreshold,
+      data[base + THRESHOLD]!,
+    );
     if (value <= threshold && value >= -threshold) {
       data[base + ZERO_COUNT]!++;
       return;
@@ -335,7 +340,10 @@ export class NativeLayout {
     };
     const native = {
       schema: this.config.scale - data[base + DROP]!,
-      zeroThreshold: Math.max(this.config.zeroThreshold, data[base + THRESHOLD]!),
+      zeroThreshold: Math.max(
+        this.config.zeroThreshold,
+        data[base + THRESHOLD]!,
+      ),
       zeroCount: data[base + ZERO_COUNT]!,
       positive: buckets(POS_LOW, base + HEADER),
       negative: buckets(NEG_LOW, base + HEADER + size),

@@ -31,8 +31,8 @@ import {
 import { Metric } from "./metric.ts";
 import {
   checkNative,
-  NativeLayout,
   type NativeHistogramOptions,
+  NativeLayout,
 } from "./_exponential.ts";
 
 export type { NativeHistogramOptions };
