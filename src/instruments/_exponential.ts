@@ -73,10 +73,10 @@ const THRESHOLD = 2; // a zero threshold widened past the configured one, or 0
 const SEEN = 3; // 1 once a finite value was recorded: min and max are set
 const MIN = 4;
 const MAX = 5;
+// A sign's lowest bucket index, then (the slot after it) its width in
+// buckets: 0 when it has no bucket.
 const POS_LOW = 6;
-const POS_WIDTH = 7; // 0: no positive bucket
 const NEG_LOW = 8;
-const NEG_WIDTH = 9;
 const HEADER = 10;
 
 /** The smallest normal double, 2^-1022. */
