@@ -73,14 +73,46 @@ const THRESHOLD = 2; // a zero threshold widened past the configured one, or 0
 const SEEN = 3; // 1 once a finite value was recorded: min and max are set
 const MIN = 4;
 const MAX = 5;
-// A sign's lowest bucket index, then (the slot after it) its width in
-// buckets: 0 when it has no bucket.
+// Per sign, three slots: the lowest bucket index; the width in buckets (0:
+// no bucket); the origin, the index whose count is in the ring's slot 0.
+// The range always holds the origin, so an index's slot is `index - origin`,
+// plus the ring size when negative: no division on the hot path.
 const POS_LOW = 6;
-const NEG_LOW = 8;
-const HEADER = 10;
+const NEG_LOW = 9;
+const HEADER = 12;
 
 /** The smallest normal double, 2^-1022. */
 const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** Scales up to this one find an index by table instead of `Math.log`. */
+const MAX_TABLE_SCALE = 8;
+/** Mantissa bits a table reads beyond the scale: 1 cell in 16 holds a boundary. */
+const EXTRA_BITS = 4;
+
+/** Per scale 1..8, made on first use (never at import). */
+let octaveTables: Int16Array[] | undefined;
+
+/**
+ * The bucket within an octave for each cell of the top `scale + 4` mantissa
+ * bits, where the SDK's `Math.floor(Math.log(v) * factor)` is the same for
+ * every value of the cell (with a wide margin for its rounding); -1 where a
+ * bucket boundary is near, which then takes `Math.log`.
+ */
+function octaveTable(scale: number): Int16Array {
+  const tables = octaveTables ??= [];
+  let table = tables[scale];
+  if (table !== undefined) return table;
+  const cells = 2 ** (scale + EXTRA_BITS);
+  const factor = Math.LOG2E * 2 ** scale;
+  table = new Int16Array(cells);
+  for (let c = 0; c < cells; c++) {
+    const from = Math.log(1 + c / cells) * factor;
+    const to = Math.log(1 + (c + 1) / cells) * factor;
+    const low = Math.floor(from - 1e-6);
+    table[c] = low === Math.floor(to + 1e-6) ? low : -1;
+  }
+  return tables[scale] = table;
+}
 
 /** Checks the `native` option of histogram `metric`; `undefined` when off. */
 export function checkNative(
@@ -134,10 +166,14 @@ export class NativeLayout {
   /** Slots per series. */
   readonly stride: number;
   readonly #size: number;
+  readonly #scale: number;
+  readonly #threshold: number;
   /** `Math.LOG2E * 2 ** scale` at index `scale - MIN_SCHEMA`. */
   readonly #factors: Float64Array;
   /** `2 ** scale` at index `scale - MIN_SCHEMA`. */
   readonly #powers: Float64Array;
+  /** {@linkcode octaveTable} of scale `s` at index `s`, for scales 1..8. */
+  readonly #tables: Int16Array[];
   /** A double and its two 32-bit halves, to read a value's bits. */
   readonly #bits: Float64Array;
   readonly #words: Uint32Array;
@@ -149,12 +185,18 @@ export class NativeLayout {
   constructor(config: NativeConfig) {
     this.config = config;
     this.#size = config.maxBuckets;
+    this.#scale = config.scale;
+    this.#threshold = config.zeroThreshold;
     this.stride = HEADER + 2 * config.maxBuckets;
     this.#factors = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
     this.#powers = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
     for (let s = MIN_SCHEMA; s <= MAX_SCHEMA; s++) {
       this.#factors[s - MIN_SCHEMA] = Math.LOG2E * 2 ** s;
       this.#powers[s - MIN_SCHEMA] = 2 ** s;
+    }
+    this.#tables = [];
+    for (let s = 0; s <= MAX_TABLE_SCALE; s++) {
+      this.#tables.push(s === 0 ? new Int16Array(0) : octaveTable(s));
     }
     this.#bits = new Float64Array(1);
     this.#words = new Uint32Array(this.#bits.buffer);
@@ -177,44 +219,77 @@ export class NativeLayout {
       if (value < data[base + MIN]!) data[base + MIN] = value;
       if (value > data[base + MAX]!) data[base + MAX] = value;
     }
-    const threshold = Math.max(
-      this.config.zeroThreshold,
-      data[base + THRESHOLD]!,
-    );
-    if (value <= threshold && value >= -threshold) {
+    const negative = value < 0;
+    const magnitude = negative ? -value : value;
+    const widened = data[base + THRESHOLD]!;
+    if (magnitude <= this.#threshold || magnitude <= widened) {
       data[base + ZERO_COUNT]!++;
       return;
     }
-    const negative = value < 0;
-    const magnitude = negative ? -value : value;
+    const low = negative ? base + NEG_LOW : base + POS_LOW;
+    const index = this.#indexOf(magnitude, this.#scale - data[base + DROP]!);
+    const width = data[low + 1]!;
+    const first = data[low]!;
+    const size = this.#size;
+    // The common case: the bucket is in the range, or extends it within the limit.
+    if (width !== 0 && index >= first - size + width && index < first + size) {
+      if (index < first) {
+        data[low] = index;
+        data[low + 1] = first + width - index;
+      } else if (index >= first + width) {
+        data[low + 1] = index - first + 1;
+      }
+      let slot = index - data[low + 2]!;
+      if (slot < 0) slot += size;
+      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
+      return;
+    }
+    this.#observeSlow(data, base, magnitude, negative);
+  }
+
+  /** Records a value into an empty sign, or one that needs a downscale first. */
+  #observeSlow(
+    data: Float64Array,
+    base: number,
+    magnitude: number,
+    negative: boolean,
+  ): void {
     const low = negative ? base + NEG_LOW : base + POS_LOW;
     const size = this.#size;
     for (;;) {
-      const scale = this.config.scale - data[base + DROP]!;
-      const index = this.#indexOf(magnitude, scale);
-      const first = data[low]!;
+      const index = this.#indexOf(magnitude, this.#scale - data[base + DROP]!);
       const width = data[low + 1]!;
-      let from = first;
-      let to = first + width - 1;
-      if (width === 0) from = to = index;
-      else if (index < first) from = index;
-      else if (index > to) to = index;
-      if (to - from < size) {
-        data[low] = from;
-        data[low + 1] = to - from + 1;
-        let slot = index % size;
-        if (slot < 0) slot += size;
-        data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
-        return;
+      if (width === 0) {
+        data[low] = index;
+        data[low + 1] = 1;
+        data[low + 2] = index;
+      } else {
+        const first = data[low]!;
+        const last = first + width - 1;
+        if (index < first) {
+          if (last - index >= size) {
+            this.#makeRoom(data, base, index, last);
+            if (magnitude <= data[base + THRESHOLD]!) break;
+            continue;
+          }
+          data[low] = index;
+          data[low + 1] = last - index + 1;
+        } else if (index > last) {
+          if (index - first >= size) {
+            this.#makeRoom(data, base, first, index);
+            if (magnitude <= data[base + THRESHOLD]!) break;
+            continue;
+          }
+          data[low + 1] = index - first + 1;
+        }
       }
-      this.#makeRoom(data, base, from, to);
-      // The zero bucket may have widened over the value.
-      const wider = data[base + THRESHOLD]!;
-      if (magnitude <= wider) {
-        data[base + ZERO_COUNT]!++;
-        return;
-      }
+      let slot = index - data[low + 2]!;
+      if (slot < 0) slot += size;
+      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
+      return;
     }
+    // The zero bucket widened over the value.
+    data[base + ZERO_COUNT]!++;
   }
 
   /** The bucket of a positive finite `value` at `scale`, as the OTel JS SDK maps it. */
@@ -226,8 +301,15 @@ export class NativeLayout {
       if (value <= MIN_NORMAL) return -1022 * power - 1;
       bits[0] = value;
       const hi = words[this.#hi]!;
-      if ((hi & 0xfffff) === 0 && words[1 - this.#hi] === 0) {
-        return (((hi & 0x7ff00000) >> 20) - 1023) * power - 1;
+      const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
+      const mantissa = hi & 0xfffff;
+      if (mantissa === 0 && words[1 - this.#hi] === 0) {
+        return exponent * power - 1;
+      }
+      if (scale <= MAX_TABLE_SCALE) {
+        const cell = this
+          .#tables[scale]![mantissa >>> (20 - EXTRA_BITS - scale)]!;
+        if (cell >= 0) return exponent * power + cell;
       }
       const index = Math.floor(
         Math.log(value) * this.#factors[scale - MIN_SCHEMA]!,
@@ -251,7 +333,7 @@ export class NativeLayout {
    */
   #makeRoom(data: Float64Array, base: number, from: number, to: number): void {
     const size = this.#size;
-    const scale = this.config.scale - data[base + DROP]!;
+    const scale = this.#scale - data[base + DROP]!;
     let change = 0;
     while (to - from >= size && scale - change > MIN_SCHEMA) {
       from >>= 1;
@@ -259,69 +341,68 @@ export class NativeLayout {
       change++;
     }
     if (change > 0) {
-      this.#downscale(data, base, POS_LOW, change);
-      this.#downscale(data, base, NEG_LOW, change);
+      this.#rebuild(data, base, POS_LOW, change, -Infinity);
+      this.#rebuild(data, base, NEG_LOW, change, -Infinity);
       data[base + DROP]! += change;
     }
     if (to - from >= size) {
       // At the coarsest scale: the zero bucket takes the lowest buckets.
-      this.#foldBelow(data, base, POS_LOW, to - size);
-      this.#foldBelow(data, base, NEG_LOW, to - size);
+      this.#rebuild(data, base, POS_LOW, 0, to - size);
+      this.#rebuild(data, base, NEG_LOW, 0, to - size);
       data[base + THRESHOLD] = upperBound(scale - change, to - size);
     }
   }
 
-  /** Moves one sign's buckets `change` scales coarser, in place. */
-  #downscale(data: Float64Array, base: number, low: number, change: number) {
-    const width = data[base + low + 1]!;
-    if (width === 0) return;
-    const size = this.#size;
-    const ring = base + HEADER + (low === NEG_LOW ? size : 0);
-    const first = data[base + low]!;
-    const scratch = this.#scratch;
-    for (let i = 0; i < width; i++) {
-      let slot = (first + i) % size;
-      if (slot < 0) slot += size;
-      scratch[i] = data[ring + slot]!;
-      data[ring + slot] = 0;
-    }
-    const from = first >> change;
-    for (let i = 0; i < width; i++) {
-      let slot = ((first + i) >> change) % size;
-      if (slot < 0) slot += size;
-      data[ring + slot]! += scratch[i]!;
-    }
-    data[base + low] = from;
-    data[base + low + 1] = ((first + width - 1) >> change) - from + 1;
-  }
-
-  /** Moves one sign's buckets up to index `last` into the zero count. */
-  #foldBelow(
+  /**
+   * Rebuilds one sign's ring: buckets `change` scales coarser, those up to
+   * index `last` (after the change) moved into the zero count, the origin
+   * at the new lowest bucket.
+   */
+  #rebuild(
     data: Float64Array,
     base: number,
     low: number,
+    change: number,
     last: number,
   ): void {
     const width = data[base + low + 1]!;
     if (width === 0) return;
     const size = this.#size;
     const ring = base + HEADER + (low === NEG_LOW ? size : 0);
-    let first = data[base + low]!;
-    const end = first + width;
-    for (; first < end && first <= last; first++) {
-      let slot = first % size;
+    const first = data[base + low]!;
+    const origin = data[base + low + 2]!;
+    const scratch = this.#scratch;
+    for (let i = 0; i < width; i++) {
+      let slot = first + i - origin;
       if (slot < 0) slot += size;
-      data[base + ZERO_COUNT]! += data[ring + slot]!;
+      scratch[i] = data[ring + slot]!;
       data[ring + slot] = 0;
     }
-    // Skip buckets left empty, so the range starts on a counted one.
-    for (; first < end; first++) {
-      let slot = first % size;
-      if (slot < 0) slot += size;
-      if (data[ring + slot] !== 0) break;
+    // The new range: non-empty buckets above `last`, at the new scale.
+    let from = Infinity;
+    let to = -Infinity;
+    for (let i = 0; i < width; i++) {
+      const index = (first + i) >> change;
+      if (index <= last) {
+        data[base + ZERO_COUNT]! += scratch[i]!;
+      } else if (scratch[i] !== 0) {
+        if (index < from) from = index;
+        if (index > to) to = index;
+      }
     }
-    data[base + low] = first < end ? first : 0;
-    data[base + low + 1] = first < end ? end - first : 0;
+    if (from > to) {
+      data[base + low] = 0;
+      data[base + low + 1] = 0;
+      data[base + low + 2] = 0;
+      return;
+    }
+    for (let i = 0; i < width; i++) {
+      const index = (first + i) >> change;
+      if (index > last) data[ring + index - from]! += scratch[i]!;
+    }
+    data[base + low] = from;
+    data[base + low + 1] = to - from + 1;
+    data[base + low + 2] = from;
   }
 
   /** Reads the native buckets of the series whose native slots start at `base`. */
@@ -330,20 +411,18 @@ export class NativeLayout {
     const buckets = (low: number, ring: number) => {
       const first = data[base + low]!;
       const width = data[base + low + 1]!;
+      const origin = data[base + low + 2]!;
       const counts: number[] = new Array(width);
       for (let i = 0; i < width; i++) {
-        let slot = (first + i) % size;
+        let slot = first + i - origin;
         if (slot < 0) slot += size;
         counts[i] = data[ring + slot]!;
       }
       return { offset: width === 0 ? 0 : first, counts };
     };
     const native = {
-      schema: this.config.scale - data[base + DROP]!,
-      zeroThreshold: Math.max(
-        this.config.zeroThreshold,
-        data[base + THRESHOLD]!,
-      ),
+      schema: this.#scale - data[base + DROP]!,
+      zeroThreshold: Math.max(this.#threshold, data[base + THRESHOLD]!),
       zeroCount: data[base + ZERO_COUNT]!,
       positive: buckets(POS_LOW, base + HEADER),
       negative: buckets(NEG_LOW, base + HEADER + size),
