@@ -251,6 +251,20 @@ Deno.test("metricsHandler() serves protobuf to Prometheus with native histograms
         headers: accept === undefined ? {} : { Accept: accept },
       }),
     );
+  for (
+    const accept of [
+      // Prometheus 2.42's own header with native histograms enabled.
+      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+    ]
+  ) {
+    const r = await get(accept);
+    assert.equal(
+      r.headers.get("Content-Type"),
+      PROMETHEUS_PROTOBUF_CONTENT_TYPE,
+    );
+    await r.body?.cancel();
+  }
   const response = await get(PROMETHEUS_NATIVE_ACCEPT);
   assert.equal(
     response.headers.get("Content-Type"),
@@ -294,4 +308,28 @@ Deno.test("metricsHandler() serves protobuf to Prometheus with native histograms
       .arrayBuffer(),
   );
   assert.equal(decodePrometheusProtobuf(unzipped).length, 1);
+});
+
+Deno.test("encodePrometheusProtobuf() keeps each series' labels right across expositions, as series come and go (label bytes cached per series)", async () => {
+  const registry = new Registry();
+  const counter = new Counter({
+    name: "a_total",
+    help: "",
+    labelNames: ["x", "y"] as const,
+    registry,
+  });
+  const labelsOf = async () =>
+    decodePrometheusProtobuf(encodePrometheusProtobuf(await registry.collect()))
+      .flatMap((f: Json) =>
+        f.metric.map((m: Json) =>
+          m.label.map((l: Json) => `${l.name}=${l.value}`).join(",")
+        )
+      );
+  counter.inc({ x: "1", y: "é" });
+  counter.inc({ x: "2", y: "b" });
+  assert.deepEqual(await labelsOf(), ["x=1,y=é", "x=2,y=b"]);
+  counter.inc({ x: "3", y: "" });
+  counter.remove({ x: "1", y: "é" });
+  assert.deepEqual(await labelsOf(), ["x=2,y=b", "x=3,y="]);
+  assert.deepEqual(await labelsOf(), ["x=2,y=b", "x=3,y="]);
 });

@@ -158,6 +158,15 @@ export class ProtoWriter {
     this.endLen(field, mark);
   }
 
+  /** Prepends `length` bytes of `source` from `offset`, as they are (e.g. fields encoded before). */
+  raw(source: Uint8Array, offset: number, length: number): void {
+    const p = this.#take(length);
+    const buf = this.#buf;
+    if (length < 32) {
+      for (let i = 0; i < length; i++) buf[p + i] = source[offset + i]!;
+    } else buf.set(source.subarray(offset, offset + length), p);
+  }
+
   /** Prepends the bytes a lowercase or uppercase hex string stands for (no length, no key). */
   hex(value: string): void {
     const n = value.length >> 1;

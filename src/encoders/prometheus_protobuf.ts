@@ -20,6 +20,61 @@ import type {
 } from "../model.ts";
 import { downscale, MAX_PROMETHEUS_SCHEMA } from "../_native.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
+import { LabelCache, labelsOfPoint } from "./_text.ts";
+
+/**
+ * A series' `Metric.label` fields, encoded once in its life (see
+ * {@linkcode LabelCache}): `length` bytes at `offset` in `arena`, an array
+ * shared by the series encoded in the same exposition of a family.
+ */
+interface LabelBytes {
+  arena: Uint8Array;
+  offset: number;
+  length: number;
+}
+
+const LABEL_BYTES = /* @__PURE__ */ new LabelCache<LabelBytes>();
+
+function anyBytes(): boolean {
+  return true;
+}
+
+function newBytes(): LabelBytes {
+  return { arena: new Uint8Array(0), offset: 0, length: -1 };
+}
+
+/**
+ * The encoded labels of each point of a family, from the cache; the ones
+ * not encoded yet are encoded now, all into one new arena.
+ */
+function labelBytes(
+  points: readonly { readonly labels: Labels }[],
+): readonly LabelBytes[] {
+  const cached = LABEL_BYTES.lookup(points, labelsOfPoint, anyBytes, newBytes);
+  let w: ProtoWriter | undefined;
+  const fresh: number[] = [];
+  const ends: number[] = [];
+  // Written back to front: the last fresh series' bytes come first.
+  for (let i = cached.length - 1; i >= 0; i--) {
+    if (cached[i]!.length >= 0) continue;
+    w ??= new ProtoWriter(64 * (i + 1));
+    writeLabels(w, 1, points[i]!.labels);
+    fresh.push(i);
+    ends.push(w.mark());
+  }
+  if (w === undefined) return cached;
+  const arena = w.finish().slice();
+  const total = arena.length;
+  let previous = 0;
+  for (let k = 0; k < fresh.length; k++) {
+    const bytes = cached[fresh[k]!]!;
+    bytes.arena = arena;
+    bytes.length = ends[k]! - previous;
+    bytes.offset = total - ends[k]!;
+    previous = ends[k]!;
+  }
+  return cached;
+}
 
 /**
  * The `Content-Type` of the Prometheus protobuf exposition.
@@ -110,6 +165,7 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
     w.string(5, unit);
   }
   // metric = 4 (repeated Metric)
+  const labels = labelBytes(family.points);
   for (let i = family.points.length - 1; i >= 0; i--) {
     const metric = w.mark();
     switch (family.type) {
@@ -151,8 +207,9 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
         writeHistogram(w, family, i);
         break;
     }
-    // Metric.label = 1 (repeated LabelPair)
-    writeLabels(w, 1, family.points[i]!.labels);
+    // Metric.label = 1 (repeated LabelPair), encoded once per series
+    const bytes = labels[i]!;
+    w.raw(bytes.arena, bytes.offset, bytes.length);
     w.endLen(4, metric);
   }
   writeVarintField(w, 3, TYPES[family.type]);
