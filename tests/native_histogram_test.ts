@@ -416,3 +416,66 @@ Deno.test("DeltaTracker: native buckets go out as the change since the acknowled
   const now = (await histogram.collect()).points[0]!.native!;
   assert.equal(point.native.schema, now.schema);
 });
+
+Deno.test("WorkerAggregator.collect() merges native histograms of workers at different scales, packed answers included", async () => {
+  const { WorkerAggregator } = await import("../src/workers/aggregator.ts");
+  const channel = `native-test-${crypto.randomUUID()}`;
+  const random = seeded(11);
+  // Worker b's values span far more: its scale comes down further. Many
+  // series make its answer big enough to travel gzipped.
+  const narrow = Array.from({ length: 300 }, () => logNormal(random, 1, 0.2));
+  const wide = Array.from({ length: 300 }, () => logNormal(random, 1, 3));
+  const registries = [narrow, wide].map((values) => {
+    const registry = new Registry();
+    const histogram = new Histogram({
+      name: "x_seconds",
+      help: "x",
+      labelNames: ["shard"] as const,
+      native: true,
+      registry,
+    });
+    for (let shard = 0; shard < 60; shard++) {
+      for (const v of values) histogram.observe({ shard: String(shard) }, v);
+    }
+    return registry;
+  });
+  const { packFamilies } = await import("../src/workers/_messages.ts");
+  assert.ok(
+    await packFamilies(await registries[1]!.collect()),
+    "worker b's answer is big enough to travel gzipped",
+  );
+  using a = new WorkerAggregator({
+    registry: registries[0]!,
+    channel,
+    worker: "a",
+  });
+  using b = new WorkerAggregator({
+    registry: registries[1]!,
+    channel,
+    worker: "b",
+  });
+  a.start();
+  b.start();
+  const all = await family([...narrow, ...wide], { scale: 8 });
+  const expected = all.type === "histogram" && all.points[0]!.native!;
+  assert.ok(expected);
+  await waitForMerged(async () => {
+    const families = await a.collect();
+    const merged = families.find((f) => f.name === "x_seconds");
+    if (merged?.type !== "histogram") return false;
+    assert.equal(merged.points.length, 60);
+    for (const point of merged.points) {
+      assert.equal(point.count, 600);
+      assert.deepEqual(point.native, expected);
+    }
+    return true;
+  });
+});
+
+async function waitForMerged(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the workers' native histograms were never merged");
+}
