@@ -292,8 +292,30 @@ export class NativeLayout {
     data[base + ZERO_COUNT]!++;
   }
 
-  /** The bucket of a positive finite `value` at `scale`, as the OTel JS SDK maps it. */
+  /**
+   * The bucket of a positive finite `value` at `scale`, as the OTel JS SDK
+   * maps it: by table at scales 1 to 8 (the common case, kept small so it
+   * inlines), else by {@linkcode #indexBy}.
+   */
   #indexOf(value: number, scale: number): number {
+    if (scale > 0 && scale <= MAX_TABLE_SCALE && value > MIN_NORMAL) {
+      const words = this.#words;
+      this.#bits[0] = value;
+      const hi = words[this.#hi]!;
+      const cell = this.#tables[scale]![
+        (hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)
+      ]!;
+      // Cell 0 holds the powers of two, which the SDK puts one bucket down.
+      if (cell > 0 || (cell === 0 && words[1 - this.#hi] !== 0)) {
+        return (((hi >>> 20) & 0x7ff) - 1023) *
+            this.#powers[scale - MIN_SCHEMA]! + cell;
+      }
+    }
+    return this.#indexBy(value, scale);
+  }
+
+  /** {@linkcode #indexOf} the long way: bits, and `Math.log` near boundaries. */
+  #indexBy(value: number, scale: number): number {
     const bits = this.#bits;
     const words = this.#words;
     if (scale > 0) {
