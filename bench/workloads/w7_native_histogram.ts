@@ -86,7 +86,7 @@ function row(
 }
 
 /** The W4 registry's shape, recorded by edgemetrics alone. */
-function w4Registry(): Registry {
+export function w4Registry(): Registry {
   const registry = new Registry({ maxSeries: Infinity });
   const counterSets = labelSets({
     method: METHODS,

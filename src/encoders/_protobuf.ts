@@ -162,7 +162,9 @@ export class ProtoWriter {
   raw(source: Uint8Array, offset: number, length: number): void {
     const p = this.#take(length);
     const buf = this.#buf;
-    if (length < 32) {
+    // A loop up to a few hundred bytes: a subarray for set() is an
+    // allocation per call, which a field of a few dozen bytes does not repay.
+    if (length < 256) {
       for (let i = 0; i < length; i++) buf[p + i] = source[offset + i]!;
     } else buf.set(source.subarray(offset, offset + length), p);
   }
