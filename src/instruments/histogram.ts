@@ -201,7 +201,9 @@ class HistogramState extends InstrumentState {
   }
 
   child(values: readonly LabelValue[], index: number): HistogramChild {
-    return new BoundHistogram(this, values, index);
+    return this.native === undefined
+      ? new BoundHistogram(this, values, index)
+      : new BoundNativeHistogram(this, values, index);
   }
 
   snapshot(): HistogramFamily {
@@ -333,7 +335,6 @@ class BoundHistogram extends SeriesCursor<HistogramState>
   readonly #search: Float64Array;
   readonly #steps: number;
   readonly #buckets: number;
-  readonly #native: NativeLayout | undefined;
 
   constructor(
     state: HistogramState,
@@ -344,7 +345,6 @@ class BoundHistogram extends SeriesCursor<HistogramState>
     this.#search = state.search;
     this.#steps = state.steps;
     this.#buckets = state.buckets;
-    this.#native = state.native;
   }
 
   observe(value: number, exemplar?: Labels): void {
@@ -360,7 +360,54 @@ class BoundHistogram extends SeriesCursor<HistogramState>
     data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
-    this.#native?.observe(data, base + buckets + 2, value);
+    if (exemplar !== undefined) {
+      this.state().keep(this.index(), bucket, value, exemplar);
+    }
+  }
+
+  startTimer(): () => number {
+    return timer(this.state().clock, (seconds) => this.observe(seconds));
+  }
+}
+
+/**
+ * {@linkcode BoundHistogram} of a native histogram: the classic buckets,
+ * then the native ones. A class of its own, so the classic child's code
+ * never sees a native histogram and stays as small as before.
+ */
+class BoundNativeHistogram extends SeriesCursor<HistogramState>
+  implements HistogramChild {
+  readonly #search: Float64Array;
+  readonly #steps: number;
+  readonly #buckets: number;
+  readonly #native: NativeLayout;
+
+  constructor(
+    state: HistogramState,
+    values: readonly LabelValue[],
+    index: number,
+  ) {
+    super(state, values, index);
+    this.#search = state.search;
+    this.#steps = state.steps;
+    this.#buckets = state.buckets;
+    this.#native = state.native!;
+  }
+
+  observe(value: number, exemplar?: Labels): void {
+    if (typeof value !== "number" || value !== value) {
+      this.data(); // the index is current after it
+      this.state().skip(value, this.index());
+      return;
+    }
+    const bucket = bucketOf(this.#search, this.#steps, value);
+    const buckets = this.#buckets;
+    const data = this.data();
+    const base = this.base();
+    data[base + bucket]!++;
+    data[base + buckets]! += value;
+    data[base + buckets + 1]!++;
+    this.#native.observe(data, base + buckets + 2, value);
     if (exemplar !== undefined) {
       this.state().keep(this.index(), bucket, value, exemplar);
     }
