@@ -94,6 +94,12 @@ async function everyKind(): Promise<MetricFamily[]> {
   }
   new Histogram({ name: "empty_seconds", help: "", native: true, registry })
     .labels();
+  new Histogram({
+    name: "empty_exact_seconds",
+    help: "",
+    native: { zeroThreshold: 0 },
+    registry,
+  }).labels();
   return await registry.collect();
 }
 
@@ -108,6 +114,7 @@ Deno.test("encodePrometheusProtobuf() carries every kind, decoded by protobufjs 
     ["classic_seconds", "HISTOGRAM"],
     ["both_seconds", "HISTOGRAM"],
     ["empty_seconds", "HISTOGRAM"],
+    ["empty_exact_seconds", "HISTOGRAM"],
   ]);
   const counter = byName.jobs_total.metric[0].counter;
   assert.equal(counter.value, 3);
@@ -157,11 +164,17 @@ Deno.test("encodePrometheusProtobuf() carries every kind, decoded by protobufjs 
     down(at8.negative),
   );
   assert.equal(h.zero_count, 1);
-  assert.equal(h.zero_threshold, 0);
+  assert.equal(h.zero_threshold, 2 ** -128, "client_golang's default");
 
   const empty = byName.empty_seconds.metric[0].histogram;
   assert.equal(empty.sample_count, 0);
-  assert.deepEqual(empty.positive_span, [{}], "the empty span marks it native");
+  // Native with nothing in it: a zero threshold above 0 says so, or, with
+  // a threshold of 0, the empty span.
+  assert.equal(empty.zero_threshold, 2 ** -128);
+  assert.equal(empty.positive_span, undefined);
+  const exact = byName.empty_exact_seconds.metric[0].histogram;
+  assert.equal(exact.zero_threshold, 0);
+  assert.deepEqual(exact.positive_span, [{}], "the empty span marks it native");
 });
 
 Deno.test("encodePrometheusProtobuf() numbers buckets as Prometheus does (upper bound base^k) and splits spans at gaps", async () => {

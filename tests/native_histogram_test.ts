@@ -89,7 +89,8 @@ async function ours(values: readonly number[], maxBuckets: number) {
   const histogram = new Histogram({
     name: "x",
     help: "x",
-    native: { scale: 20, maxBuckets },
+    // The SDK has no zero threshold: only exact zeros are in its zero bucket.
+    native: { scale: 20, maxBuckets, zeroThreshold: 0 },
     registry: null,
   });
   for (const value of values) histogram.observe(value);
@@ -205,7 +206,8 @@ Deno.test("Histogram native: memory stays bounded for values spanning 1e-300..1e
     const histogram = new Histogram({
       name: "x",
       help: "x",
-      native: { maxBuckets },
+      // Threshold 0: even 1e-300 needs a bucket of its own.
+      native: { maxBuckets, zeroThreshold: 0 },
       registry: null,
     });
     const random = seeded(maxBuckets);

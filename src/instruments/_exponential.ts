@@ -55,7 +55,13 @@ export interface NativeHistogramOptions {
    * the Prometheus exposition then shows it at 8. Default 8.
    */
   scale?: number;
-  /** Values with `|v| <= zeroThreshold` go to the zero bucket; at least 0, default 0. */
+  /**
+   * Values with `|v| <= zeroThreshold` go to the zero bucket; at least 0.
+   * Default `2 ** -128` (about 2.9e-39), as client_golang: tiny values that
+   * are noise share one bucket, and a histogram with no value yet is still
+   * native to Prometheus 2.x, which tells native from classic by a zero
+   * threshold above 0 or a bucket. 0 counts only exact zeros there, as OTel.
+   */
   zeroThreshold?: number;
 }
 
@@ -80,6 +86,9 @@ const MAX = 5;
 const POS_LOW = 6;
 const NEG_LOW = 9;
 const HEADER = 12;
+
+/** The default zero threshold, 2^-128, client_golang's. */
+const DEFAULT_ZERO_THRESHOLD = 2.938735877055719e-39;
 
 /** The smallest normal double, 2^-1022. */
 const MIN_NORMAL = 2.2250738585072014e-308;
@@ -121,7 +130,9 @@ export function checkNative(
 ): NativeConfig | undefined {
   if (native === undefined || native === false) return undefined;
   const what = `Cannot declare metric "${metric}"`;
-  if (native === true) return { maxBuckets: 160, scale: 8, zeroThreshold: 0 };
+  if (native === true) {
+    return { maxBuckets: 160, scale: 8, zeroThreshold: DEFAULT_ZERO_THRESHOLD };
+  }
   if (typeof native !== "object" || native === null) {
     throw new TypeError(
       `${what}: native must be true, false or an object, got ${
@@ -129,7 +140,11 @@ export function checkNative(
       }`,
     );
   }
-  const { maxBuckets = 160, scale = 8, zeroThreshold = 0 } = native;
+  const {
+    maxBuckets = 160,
+    scale = 8,
+    zeroThreshold = DEFAULT_ZERO_THRESHOLD,
+  } = native;
   for (
     const [name, value] of Object.entries({ maxBuckets, scale, zeroThreshold })
   ) {

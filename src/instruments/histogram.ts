@@ -65,7 +65,7 @@ export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   buckets?: readonly number[];
   /**
    * Native (exponential) buckets as well, or instead: `true` for the
-   * defaults (scale 8, up to 160 buckets per sign, zero threshold 0), or
+   * defaults (scale 8, up to 160 buckets per sign, zero threshold 2^-128), or
    * {@linkcode NativeHistogramOptions}. Without `buckets`, the histogram is
    * native only: text formats then show only its `_count`, `_sum` and `+Inf`
    * bucket; with `buckets`, it keeps both, as client_golang does.
