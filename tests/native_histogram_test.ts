@@ -187,6 +187,35 @@ Deno.test("Histogram native: NaN and ±Infinity count in count and sum and in no
   assert.deepEqual(point.counts, [2, 3]);
 });
 
+Deno.test("Histogram native: NaN and ±Infinity by label object count too, classic ones are still ignored", async () => {
+  const native = new Histogram({
+    name: "x",
+    help: "x",
+    labelNames: ["route"] as const,
+    native: true,
+    registry: null,
+  });
+  const classic = new Histogram({
+    name: "y",
+    help: "y",
+    labelNames: ["route"] as const,
+    registry: null,
+  });
+  const warnings = captureWarnings(() => {
+    for (const v of [NaN, Infinity, -Infinity, 2]) {
+      native.observe({ route: "/a" }, v);
+      classic.observe({ route: "/a" }, v);
+    }
+  });
+  const point = (await native.collect()).points[0]!;
+  assert.equal(point.count, 4);
+  assert.ok(Number.isNaN(point.sum));
+  assert.equal(total(point.native!.positive.counts), 1);
+  assert.equal((await classic.collect()).points[0]!.count, 1);
+  assert.equal(warnings.length, 1, "one warning, for the classic histogram");
+  assert.match(warnings[0]!, /"y"/);
+});
+
 Deno.test("Histogram native: values within the zero threshold go to the zero bucket", async () => {
   const histogram = new Histogram({
     name: "x",

@@ -58,7 +58,7 @@ export type { NativeHistogramOptions };
  */
 export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   /**
-   * Upper bounds of the buckets: finite, strictly increasing, at least one.
+   * Upper bounds of the buckets: finite, strictly increasing, from 1 to 1,000 of them.
    * The `+Inf` bucket is implicit (a trailing `Infinity` is accepted and
    * dropped). Default: {@linkcode DEFAULT_BUCKETS}.
    */
@@ -145,11 +145,21 @@ class HistogramState extends InstrumentState {
 
   /** Observes into series `index`, found by a label lookup just now. */
   observe(index: number, value: number, exemplar: Labels | undefined): void {
-    // `value !== value` is NaN; both checks are one comparison on numbers.
-    if (typeof value !== "number" || value !== value) {
-      this.skip(value, index);
+    // `value - value` is 0 for a finite number only: one subtraction.
+    if (typeof value !== "number" || value - value !== 0) {
+      if (this.native !== undefined && typeof value === "number") {
+        this.nonFinite(index, value);
+      } else this.skip(value);
       return;
     }
+    this.record(index, value, exemplar);
+  }
+
+  /**
+   * Observes a checked value into series `index`. A labeled record checks
+   * its value before the lookup, so one that throws never creates its series.
+   */
+  record(index: number, value: number, exemplar: Labels | undefined): void {
     const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
@@ -169,23 +179,29 @@ class HistogramState extends InstrumentState {
     }
   }
 
-  /**
-   * Throws for a value that is not a number. NaN is ignored with one
-   * warning, except on a native histogram, where the Prometheus rule
-   * counts it (in `count`, `sum` and the classic `+Inf` bucket, as
-   * client_golang does) and puts it in no native bucket.
-   */
-  skip(value: unknown, index: number): void {
-    if (typeof value !== "number") this.reject("observe", "value", value);
-    if (this.native === undefined) {
-      this.ignoreNaN("observation");
-      return;
+  /** Throws for a value that is not a number; warns once for NaN and ±Infinity. */
+  skip(value: unknown, labels?: unknown): void {
+    if (typeof value !== "number") {
+      this.reject("observe", "value", value, labels);
     }
+    this.ignoreNonFinite("observation", value);
+  }
+
+  /**
+   * Records NaN or ±Infinity on a native histogram, by the Prometheus
+   * native-histogram rule: in `count` and `sum`, in no native bucket; in
+   * the classic buckets as client_golang does (NaN and +Inf in `+Inf`,
+   * -Inf in the first).
+   */
+  nonFinite(index: number, value: number): void {
+    const buckets = this.buckets;
+    const bucket = value !== value
+      ? buckets - 1
+      : bucketOf(this.search, this.steps, value);
     const data = this.table.data;
     const base = index * this.stride;
-    const buckets = this.buckets;
-    data[base + buckets - 1]!++;
-    data[base + buckets] = NaN;
+    data[base + bucket]!++;
+    data[base + buckets]! += value;
     data[base + buckets + 1]!++;
   }
 
@@ -315,7 +331,8 @@ export interface HistogramChild {
   /**
    * Records one observation in its bucket, the sum and the count.
    *
-   * @param value The observed value; NaN is ignored with one warning, ±Infinity is recorded.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar to keep as the bucket's latest,
    * e.g. `{ trace_id, span_id }`; over 128 code points it is dropped with one warning.
    * @throws {TypeError} When `value` is not a number.
@@ -348,9 +365,8 @@ class BoundHistogram extends SeriesCursor<HistogramState>
   }
 
   observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value !== value) {
-      this.data(); // the index is current after it
-      this.state().skip(value, this.index());
+    if (typeof value !== "number" || value - value !== 0) {
+      this.state().skip(value);
       return;
     }
     const bucket = bucketOf(this.#search, this.#steps, value);
@@ -395,9 +411,11 @@ class BoundNativeHistogram extends SeriesCursor<HistogramState>
   }
 
   observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value !== value) {
-      this.data(); // the index is current after it
-      this.state().skip(value, this.index());
+    if (typeof value !== "number" || value - value !== 0) {
+      if (typeof value === "number") {
+        this.data(); // the index is current after it
+        this.state().nonFinite(this.index(), value);
+      } else this.state().skip(value);
       return;
     }
     const bucket = bucketOf(this.#search, this.#steps, value);
@@ -425,9 +443,9 @@ class BoundNativeHistogram extends SeriesCursor<HistogramState>
  * A value equal to a bound is counted in that bound's bucket (`le` means
  * "less than or equal"); values above the last bound go to the implicit
  * `+Inf` bucket. The snapshot keeps per-bucket counts (not cumulative) and
- * the encoders make them cumulative. NaN observations are ignored with one
- * warning, since they would poison the sum; ±Infinity and negative values
- * are recorded. The label `le` is reserved.
+ * the encoders make them cumulative. NaN and ±Infinity observations are
+ * ignored with one warning, since they would poison the sum for good;
+ * negative values are recorded. The label `le` is reserved.
  *
  * With `native`, the histogram also keeps native (exponential) buckets,
  * chosen automatically at a resolution that adapts to the data: one series
@@ -488,10 +506,11 @@ export class Histogram<L extends string = never>
    * @throws {TypeError} When a name or label name is invalid or reserved
    * (`le`), a bucket is not a number, `native` is not a boolean or an
    * object, or `collect` is not a function.
-   * @throws {RangeError} When the buckets are empty, not finite, unsorted or
-   * repeated, `maxSeries` is not a whole number of at least 1 or `Infinity`,
-   * or a native option is out of range (a scale outside -4..20, fewer than
-   * 1 bucket, a negative zero threshold).
+   * @throws {RangeError} When the buckets are empty, not finite, unsorted,
+   * repeated or more than 1,000, the name is longer than 255 characters,
+   * `maxSeries` is not a whole number of at least 1 or `Infinity`, or a
+   * native option is out of range (a scale outside -4..20, fewer than 1
+   * bucket, a negative zero threshold).
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: HistogramOptions<L>) {
@@ -517,7 +536,8 @@ export class Histogram<L extends string = never>
    * exemplar as the latest of the value's bucket: `observe(0.2)`,
    * `observe(0.2, { trace_id, span_id })`.
    *
-   * @param value The observed value; NaN is ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When the histogram has labels, or the value is not a number.
@@ -531,7 +551,8 @@ export class Histogram<L extends string = never>
    * Labels are checked when a series is created; later calls look up only
    * the declared names, so an undeclared extra key on the label set of an
    * existing series is ignored, not rejected.
-   * @param value The observed value; NaN is ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
@@ -545,11 +566,14 @@ export class Histogram<L extends string = never>
   ): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
-      state.observe(
-        state.table.indexOf(labelsOrValue),
-        valueOrExemplar as number,
-        exemplar,
-      );
+      const value = valueOrExemplar as number;
+      if (typeof value !== "number" || value - value !== 0) {
+        if (state.native !== undefined && typeof value === "number") {
+          state.nonFinite(state.table.indexOf(labelsOrValue), value);
+        } else state.skip(value, labelsOrValue);
+        return;
+      }
+      state.record(state.table.indexOf(labelsOrValue), value, exemplar);
     } else {
       state.observe(
         state.table.indexOf(undefined),
@@ -581,6 +605,13 @@ export class Histogram<L extends string = never>
 
 const NO_BOUNDS: readonly number[] = Object.freeze([]);
 
+/**
+ * The most finite bounds a histogram may declare: a series keeps one
+ * 8-byte count per bucket, so 1,000 bounds already cost 8 KB per series
+ * (16 MB at the default 2,000 series).
+ */
+const MAX_BUCKETS = 1000;
+
 /** Checks bucket bounds; returns them frozen, a trailing `+Inf` dropped. */
 function checkBuckets(
   metric: string,
@@ -594,6 +625,11 @@ function checkBuckets(
     );
   }
   const bounds = buckets.at(-1) === Infinity ? buckets.slice(0, -1) : buckets;
+  if (bounds.length > MAX_BUCKETS) {
+    throw new RangeError(
+      `${what}: buckets must hold at most ${MAX_BUCKETS} bounds (each series keeps a count per bucket), got ${bounds.length}`,
+    );
+  }
   if (bounds.length === 0) {
     // `buckets` is `[]` or `[Infinity]` here.
     throw new RangeError(

@@ -186,8 +186,10 @@ export class Pushgateway {
    * metrics of the group that are not pushed again are removed.
    *
    * @returns A promise that settles when the Pushgateway accepted the push.
-   * @throws {Error} When the Pushgateway rejected it or retries ran out; the
-   * message names the URL, the last status or error, and the attempts.
+   * @throws {Error} When the Pushgateway rejected it, answered with a
+   * redirect (never a delivery: the message names its `Location`) or
+   * retries ran out; the message names the URL, the last status or error,
+   * and the attempts.
    */
   push(): Promise<void> {
     return this.#send("PUT", "Cannot push metrics to");
