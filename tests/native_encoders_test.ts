@@ -346,3 +346,33 @@ Deno.test("encodePrometheusProtobuf() keeps each series' labels right across exp
   assert.deepEqual(await labelsOf(), ["x=2,y=b", "x=3,y="]);
   assert.deepEqual(await labelsOf(), ["x=2,y=b", "x=3,y="]);
 });
+
+Deno.test("encodePrometheusProtobuf() re-encodes a cached series' created timestamp when it changes, and per kind", () => {
+  const labels = Object.freeze({ job: "a" });
+  const snapshot = (created: number): MetricFamily[] => [
+    {
+      type: "counter",
+      name: "c",
+      help: "",
+      points: [{ labels, value: 1, created }],
+    },
+    {
+      type: "summary",
+      name: "s",
+      help: "",
+      points: [{ labels, count: 1, sum: 2, created, quantiles: [] }],
+    },
+  ];
+  for (const created of [1_700_000_000_250, 1_700_000_001_500, 0]) {
+    const [counter, summary] = decodePrometheusProtobuf(
+      encodePrometheusProtobuf(snapshot(created)),
+    ) as Json[];
+    const expected = created === 0 ? undefined : {
+      seconds: Math.floor(created / 1000),
+      nanos: (created % 1000) * 1e6,
+    };
+    assert.deepEqual(counter.metric[0].counter.created_timestamp, expected);
+    assert.deepEqual(summary.metric[0].summary.created_timestamp, expected);
+    assert.deepEqual(counter.metric[0].label, [{ name: "job", value: "a" }]);
+  }
+});

@@ -23,59 +23,97 @@ import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
 import { LabelCache, labelsOfPoint } from "./_text.ts";
 
 /**
- * A series' `Metric.label` fields, encoded once in its life (see
- * {@linkcode LabelCache}): `length` bytes at `offset` in `arena`, an array
- * shared by the series encoded in the same exposition of a family.
+ * What a series' labels and start time encode to, made once in its life
+ * (see {@linkcode LabelCache}): its `Metric.label` fields, `length` bytes
+ * at `offset` in `arena`, and its created timestamp field, `createdLength`
+ * bytes at `createdOffset`, for the `createdMs` and field number it was
+ * made with. The series encoded in one exposition of a family share one
+ * arena.
  */
-interface LabelBytes {
+interface SeriesBytes {
   arena: Uint8Array;
   offset: number;
   length: number;
+  createdMs: number;
+  createdField: number;
+  createdOffset: number;
+  createdLength: number;
 }
 
-const LABEL_BYTES = /* @__PURE__ */ new LabelCache<LabelBytes>();
+const SERIES_BYTES = /* @__PURE__ */ new LabelCache<SeriesBytes>();
+const NO_BYTES = /* @__PURE__ */ new Uint8Array(0);
 
 function anyBytes(): boolean {
   return true;
 }
 
-const NO_BYTES = /* @__PURE__ */ new Uint8Array(0);
-
-function newBytes(): LabelBytes {
-  return { arena: NO_BYTES, offset: 0, length: -1 };
+function newBytes(): SeriesBytes {
+  return {
+    arena: NO_BYTES,
+    offset: 0,
+    length: -1,
+    createdMs: 0,
+    createdField: 0,
+    createdOffset: 0,
+    createdLength: 0,
+  };
 }
 
 /**
- * The encoded labels of each point of a family, from the cache; the ones
- * not encoded yet are encoded now, all into one new arena.
+ * The encoded labels and created timestamps (field `createdField` of the
+ * kind's message; 0 for none) of each point of a family, from the cache;
+ * the ones not made yet, or made for another start time, are made now, all
+ * into one new arena.
  */
-function labelBytes(
-  points: readonly { readonly labels: Labels }[],
-): readonly LabelBytes[] {
-  const cached = LABEL_BYTES.lookup(points, labelsOfPoint, anyBytes, newBytes);
+function seriesBytes(
+  points: readonly { readonly labels: Labels; readonly created?: number }[],
+  createdField: number,
+): readonly SeriesBytes[] {
+  const cached = SERIES_BYTES.lookup(points, labelsOfPoint, anyBytes, newBytes);
   let w: ProtoWriter | undefined;
   const fresh: number[] = [];
-  const ends: number[] = [];
+  const marks: number[] = [];
   // Written back to front: the last fresh series' bytes come first.
   for (let i = cached.length - 1; i >= 0; i--) {
-    if (cached[i]!.length >= 0) continue;
+    const bytes = cached[i]!;
+    const created = createdField === 0 ? 0 : points[i]!.created ?? 0;
+    if (
+      bytes.length >= 0 && bytes.createdField === createdField &&
+      bytes.createdMs === created
+    ) {
+      continue;
+    }
     w ??= new ProtoWriter(64 * (i + 1));
+    const start = w.mark();
     writeLabels(w, 1, points[i]!.labels);
+    const middle = w.mark();
+    if (createdField !== 0) writeTimestamp(w, createdField, created);
+    bytes.createdMs = created;
+    bytes.createdField = createdField;
     fresh.push(i);
-    ends.push(w.mark());
+    marks.push(start, middle, w.mark());
   }
   if (w === undefined) return cached;
   const arena = w.finish().slice();
   const total = arena.length;
-  let previous = 0;
   for (let k = 0; k < fresh.length; k++) {
     const bytes = cached[fresh[k]!]!;
+    const start = marks[3 * k]!;
+    const middle = marks[3 * k + 1]!;
+    const end = marks[3 * k + 2]!;
+    // A mark counts bytes from the end: content written later lies before.
     bytes.arena = arena;
-    bytes.length = ends[k]! - previous;
-    bytes.offset = total - ends[k]!;
-    previous = ends[k]!;
+    bytes.createdOffset = total - end;
+    bytes.createdLength = end - middle;
+    bytes.offset = total - middle;
+    bytes.length = middle - start;
   }
   return cached;
+}
+
+/** Prepends a series' cached created timestamp field. */
+function writeCreated(w: ProtoWriter, bytes: SeriesBytes): void {
+  w.raw(bytes.arena, bytes.createdOffset, bytes.createdLength);
 }
 
 /**
@@ -91,6 +129,12 @@ function labelBytes(
  */
 export const PROMETHEUS_PROTOBUF_CONTENT_TYPE =
   "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+/**
+ * The field of the created timestamp in each kind's message: Counter = 3,
+ * Summary = 4, Histogram = 15; gauges have none.
+ */
+const CREATED_FIELDS = { counter: 3, gauge: 0, summary: 4, histogram: 15 };
 
 /** `MetricType`: COUNTER = 0, GAUGE = 1, SUMMARY = 2, HISTOGRAM = 4. */
 const TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
@@ -172,7 +216,7 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
     w.string(5, unit);
   }
   // metric = 4 (repeated Metric)
-  const labels = labelBytes(family.points);
+  const series = seriesBytes(family.points, CREATED_FIELDS[family.type]);
   for (let i = family.points.length - 1; i >= 0; i--) {
     const metric = w.mark();
     switch (family.type) {
@@ -180,7 +224,7 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
         // Metric.counter = 3: Counter { value = 1; exemplar = 2; created_timestamp = 3 }
         const p = family.points[i]!;
         const counter = w.mark();
-        writeTimestamp(w, 3, p.created);
+        writeCreated(w, series[i]!);
         if (p.exemplar !== undefined) writeExemplar(w, 2, p.exemplar);
         writeDouble(w, 1, p.value);
         w.endLen(3, counter);
@@ -198,7 +242,7 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
         // quantile = 3 (Quantile { quantile = 1; value = 2 }); created_timestamp = 4 }
         const p = family.points[i]!;
         const summary = w.mark();
-        writeTimestamp(w, 4, p.created);
+        writeCreated(w, series[i]!);
         for (let q = p.quantiles.length - 1; q >= 0; q--) {
           const quantile = w.mark();
           writeDouble(w, 2, p.quantiles[q]!.value);
@@ -211,11 +255,11 @@ function writeFamily(w: ProtoWriter, family: MetricFamily): void {
         break;
       }
       case "histogram":
-        writeHistogram(w, family, i);
+        writeHistogram(w, family, i, series[i]!);
         break;
     }
     // Metric.label = 1 (repeated LabelPair), encoded once per series
-    const bytes = labels[i]!;
+    const bytes = series[i]!;
     w.raw(bytes.arena, bytes.offset, bytes.length);
     w.endLen(4, metric);
   }
@@ -235,6 +279,7 @@ function writeHistogram(
   w: ProtoWriter,
   family: HistogramFamily,
   i: number,
+  bytes: SeriesBytes,
 ): void {
   const p = family.points[i]!;
   const histogram = w.mark();
@@ -249,7 +294,7 @@ function writeHistogram(
       if (exemplar) writeExemplar(w, 16, exemplar);
     }
   }
-  writeTimestamp(w, 15, p.created);
+  writeCreated(w, bytes);
   if (native !== undefined) writeNative(w, native);
   // bucket = 3: Bucket { cumulative_count = 1; upper_bound = 2; exemplar = 3 }
   const counts = p.counts;
