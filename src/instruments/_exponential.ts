@@ -90,6 +90,15 @@ const HEADER = 12;
 /** The default zero threshold, 2^-128, client_golang's. */
 const DEFAULT_ZERO_THRESHOLD = 2.938735877055719e-39;
 
+/** A double and its two 32-bit halves, to read a value's bits. */
+const BITS = /* @__PURE__ */ new Float64Array(1);
+const WORDS = /* @__PURE__ */ new Uint32Array(BITS.buffer);
+/** Which half of `WORDS` holds the sign, exponent and top of the significand. */
+const HI: number = /* @__PURE__ */ new Uint8Array(
+  new Uint16Array([1]).buffer,
+)[0]!;
+const LO = 1 - HI;
+
 /** The smallest normal double, 2^-1022. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
@@ -120,6 +129,9 @@ function octaveTable(scale: number): Int16Array {
     const low = Math.floor(from - 1e-6);
     table[c] = low === Math.floor(to + 1e-6) ? low : -1;
   }
+  // The first cell holds the powers of two, which the SDK puts one bucket
+  // down: they take the long way, so the table needs no second test.
+  table[0] = -1;
   return tables[scale] = table;
 }
 
@@ -189,11 +201,6 @@ export class NativeLayout {
   readonly #powers: Float64Array;
   /** {@linkcode octaveTable} of scale `s` at index `s`, for scales 1..8. */
   readonly #tables: Int16Array[];
-  /** A double and its two 32-bit halves, to read a value's bits. */
-  readonly #bits: Float64Array;
-  readonly #words: Uint32Array;
-  /** Which half of `#words` holds the sign, exponent and top of the significand. */
-  readonly #hi: number;
   /** Scratch for a downscale: one ring's counts. */
   readonly #scratch: Float64Array;
 
@@ -213,10 +220,6 @@ export class NativeLayout {
     for (let s = 0; s <= MAX_TABLE_SCALE; s++) {
       this.#tables.push(s === 0 ? new Int16Array(0) : octaveTable(s));
     }
-    this.#bits = new Float64Array(1);
-    this.#words = new Uint32Array(this.#bits.buffer);
-    this.#bits[0] = 1; // 0x3ff00000_00000000: the high half is not zero
-    this.#hi = this.#words[1] !== 0 ? 1 : 0;
     this.#scratch = new Float64Array(config.maxBuckets);
   }
 
@@ -242,7 +245,16 @@ export class NativeLayout {
       return;
     }
     const low = negative ? base + NEG_LOW : base + POS_LOW;
-    const index = this.#indexOf(magnitude, this.#scale - data[base + DROP]!);
+    const scale = (this.#scale - data[base + DROP]!) | 0;
+    // #indexOf's table lookup, written out: the common case.
+    BITS[0] = magnitude;
+    const hi = WORDS[HI]!;
+    const cell = scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
+      ? this.#tables[scale]![(hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)]!
+      : -1;
+    const index = cell >= 0
+      ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
+      : this.#indexOf(magnitude, scale);
     const width = data[low + 1]!;
     const first = data[low]!;
     const size = this.#size;
@@ -272,7 +284,17 @@ export class NativeLayout {
     const low = negative ? base + NEG_LOW : base + POS_LOW;
     const size = this.#size;
     for (;;) {
-      const index = this.#indexOf(magnitude, this.#scale - data[base + DROP]!);
+      const scale = (this.#scale - data[base + DROP]!) | 0;
+      // #indexOf's table lookup, written out: the common case.
+      BITS[0] = magnitude;
+      const hi = WORDS[HI]!;
+      const cell =
+        scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
+          ? this.#tables[scale]![(hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)]!
+          : -1;
+      const index = cell >= 0
+        ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
+        : this.#indexOf(magnitude, scale);
       const width = data[low + 1]!;
       if (width === 0) {
         data[low] = index;
@@ -309,38 +331,20 @@ export class NativeLayout {
 
   /**
    * The bucket of a positive finite `value` at `scale`, as the OTel JS SDK
-   * maps it: by table at scales 1 to 8 (the common case, kept small so it
-   * inlines), else by {@linkcode #indexBy}.
+   * maps it: exact powers of two by their bits, other values by
+   * `Math.floor(Math.log(value) * 2 ** scale / Math.LN2)`, which the octave
+   * tables give without the logarithm where no bucket boundary is near.
+   * {@linkcode observe} does the common case itself.
    */
   #indexOf(value: number, scale: number): number {
-    if (scale > 0 && scale <= MAX_TABLE_SCALE && value > MIN_NORMAL) {
-      const words = this.#words;
-      this.#bits[0] = value;
-      const hi = words[this.#hi]!;
-      const cell = this.#tables[scale]![
-        (hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)
-      ]!;
-      // Cell 0 holds the powers of two, which the SDK puts one bucket down.
-      if (cell > 0 || (cell === 0 && words[1 - this.#hi] !== 0)) {
-        return (((hi >>> 20) & 0x7ff) - 1023) *
-            this.#powers[scale - MIN_SCHEMA]! + cell;
-      }
-    }
-    return this.#indexBy(value, scale);
-  }
-
-  /** {@linkcode #indexOf} the long way: bits, and `Math.log` near boundaries. */
-  #indexBy(value: number, scale: number): number {
-    const bits = this.#bits;
-    const words = this.#words;
     if (scale > 0) {
       const power = this.#powers[scale - MIN_SCHEMA]!;
       if (value <= MIN_NORMAL) return -1022 * power - 1;
-      bits[0] = value;
-      const hi = words[this.#hi]!;
+      BITS[0] = value;
+      const hi = WORDS[HI]!;
       const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
       const mantissa = hi & 0xfffff;
-      if (mantissa === 0 && words[1 - this.#hi] === 0) {
+      if (mantissa === 0 && WORDS[LO] === 0) {
         return exponent * power - 1;
       }
       if (scale <= MAX_TABLE_SCALE) {
@@ -356,10 +360,10 @@ export class NativeLayout {
     }
     const shift = -scale;
     if (value < MIN_NORMAL) return (-1022 >> shift) - (shift < 2 ? 1 : 0);
-    bits[0] = value;
-    const hi = words[this.#hi]!;
+    BITS[0] = value;
+    const hi = WORDS[HI]!;
     const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
-    const power = (hi & 0xfffff) === 0 && words[1 - this.#hi] === 0;
+    const power = (hi & 0xfffff) === 0 && WORDS[LO] === 0;
     return (exponent - (power ? 1 : 0)) >> shift;
   }
 
