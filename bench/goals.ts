@@ -87,6 +87,22 @@ export const GOALS: readonly Goal[] = [
     text: "≤ 100 bytes per series",
     check: (f) => f.self <= 100,
   },
+  {
+    workload: "W7",
+    case: "native observe(v)",
+    text:
+      "≤ 2× a classic observe(v), ≥ 5× faster than the OTel SDK's exponential record(v)",
+    check: (f) =>
+      f.self / f.of("edgemetrics", "classic observe(v), 12 buckets") <= 2 &&
+      f.of("OTel") / f.self >= 5,
+  },
+  {
+    workload: "W7",
+    case: "Prometheus protobuf (W4 registry)",
+    text: "≤ the Prometheus text exposition of the same registry",
+    check: (f) =>
+      f.self <= f.of("edgemetrics", "Prometheus text (W4 registry)"),
+  },
   ...["Deno", "Bun", "Node (built .js)"].map((runtime): Goal => ({
     workload: "W6",
     case: `import time, ${runtime}`,

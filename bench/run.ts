@@ -25,6 +25,7 @@ import { w4 } from "./workloads/w4_exposition.ts";
 import { w5 } from "./workloads/w5_memory.ts";
 import { w6ColdStart } from "./workloads/w6_cold_start.ts";
 import { w6Size } from "./workloads/w6_bundle_size.ts";
+import { w7 } from "./workloads/w7_native_histogram.ts";
 
 const known = /^--(quick|only=W\d(,W\d)*|out=.+)$/;
 const unknown = Deno.args.filter((arg) => !known.test(arg));
@@ -55,6 +56,7 @@ const workloads: Record<string, () => Promise<Row[]>> = {
     ...await w6ColdStart(settings, scratch),
     ...await w6Size(scratch),
   ],
+  W7: () => w7(settings),
 };
 
 const rows: Row[] = [];
