@@ -80,3 +80,7 @@ export * from "./src/aggregate/aggregator.ts";
 export * from "./src/aggregate/reporter.ts";
 export * from "./src/aggregate/shards.ts";
 export * from "./src/aggregate/storage.ts";
+export * from "./src/encoders/remote_write.ts";
+export * from "./src/encoders/remote_write_v2.ts";
+export * from "./src/push/remote_write.ts";
+export * from "./src/encoders/prometheus_protobuf.ts";

@@ -87,6 +87,22 @@ export const GOALS: readonly Goal[] = [
     text: "≤ 100 bytes per series",
     check: (f) => f.self <= 100,
   },
+  {
+    workload: "W7",
+    case: "native observe(v)",
+    text:
+      "≤ 2× a classic observe(v), ≥ 5× faster than the OTel SDK's exponential record(v)",
+    check: (f) =>
+      f.self / f.of("edgemetrics", "classic observe(v), 12 buckets") <= 2 &&
+      f.of("OTel") / f.self >= 5,
+  },
+  {
+    workload: "W7",
+    case: "Prometheus protobuf (W4 registry)",
+    text: "≤ the Prometheus text exposition of the same registry",
+    check: (f) =>
+      f.self <= f.of("edgemetrics", "Prometheus text (W4 registry)"),
+  },
   ...["Deno", "Bun", "Node (built .js)"].map((runtime): Goal => ({
     workload: "W6",
     case: `import time, ${runtime}`,
@@ -106,7 +122,7 @@ export const GOALS: readonly Goal[] = [
     check: (f) => f.self <= 5 && noNodeBuiltins(f),
   },
   {
-    workload: "W7",
+    workload: "W8",
     case: "meter add(1, attributes)",
     text:
       "≤ 1.5× edgemetrics' own inc(labels), ≥ 10× faster than the OTel SDK's add() with a reader",

@@ -25,7 +25,8 @@ import { w4 } from "./workloads/w4_exposition.ts";
 import { w5 } from "./workloads/w5_memory.ts";
 import { w6ColdStart } from "./workloads/w6_cold_start.ts";
 import { w6Size } from "./workloads/w6_bundle_size.ts";
-import { w7 } from "./workloads/w7_meter.ts";
+import { w7 } from "./workloads/w7_native_histogram.ts";
+import { w8 } from "./workloads/w8_meter.ts";
 
 const known = /^--(quick|only=W\d(,W\d)*|out=.+)$/;
 const unknown = Deno.args.filter((arg) => !known.test(arg));
@@ -57,6 +58,7 @@ const workloads: Record<string, () => Promise<Row[]>> = {
     ...await w6Size(scratch),
   ],
   W7: () => w7(settings),
+  W8: () => w8(settings),
 };
 
 const rows: Row[] = [];

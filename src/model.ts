@@ -230,6 +230,82 @@ export interface HistogramPoint {
   readonly created: number;
   /** The latest exemplar per bucket, aligned with `counts`; `null` where none. */
   readonly exemplars?: readonly (Exemplar | null)[];
+  /**
+   * The native (exponential) buckets, on a histogram declared `native`. A
+   * native-only histogram's family has no bounds: `counts` is then `[count]`,
+   * its one `+Inf` bucket, which is all that text formats can show of it.
+   */
+  readonly native?: NativeHistogram;
+}
+
+/**
+ * The buckets of one sign of a native histogram: `counts[i]` counts the
+ * observations whose absolute value lies in bucket `offset + i`.
+ *
+ * Buckets are numbered as in OTLP: bucket `k` holds the values `v` with
+ * `base ** k < |v| <= base ** (k + 1)`, where `base = 2 ** (2 ** -schema)`.
+ * (Prometheus numbers the same bucket `k + 1`, after its upper bound.)
+ *
+ * @example Two buckets at schema 0 (base 2): (1, 2] and (2, 4]
+ * ```ts
+ * import type { ExponentialBuckets } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const positive: ExponentialBuckets = { offset: 0, counts: [3, 1] };
+ * assert.equal(positive.counts.length, 2);
+ * ```
+ */
+export interface ExponentialBuckets {
+  /** The index of the first bucket (may be negative). */
+  readonly offset: number;
+  /** Observations per bucket, from `offset` on; edge buckets are not empty. */
+  readonly counts: readonly number[];
+}
+
+/**
+ * The native (exponential) buckets of a histogram point, as Prometheus
+ * native histograms and OTLP `ExponentialHistogram` carry them: base-2
+ * exponential buckets at a resolution `schema` (OTel's "scale"), a zero
+ * bucket for values whose absolute value is at most `zeroThreshold`, and
+ * positive and negative buckets.
+ *
+ * The point's `count` and `sum` are shared with the classic buckets. NaN
+ * and ±Infinity observations are counted in `count` and `sum` and in no
+ * native bucket (the Prometheus rule), so `count` may exceed the zero count
+ * plus the bucket counts.
+ *
+ * @example Three observations: 0, 1.5 and -3
+ * ```ts
+ * import type { NativeHistogram } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const native: NativeHistogram = {
+ *   schema: 0,
+ *   zeroThreshold: 0,
+ *   zeroCount: 1,
+ *   positive: { offset: 0, counts: [1] }, // (1, 2]
+ *   negative: { offset: 1, counts: [1] }, // (2, 4] for -3
+ *   min: -3,
+ *   max: 1.5,
+ * };
+ * assert.equal(native.zeroCount + native.positive.counts[0]! + native.negative.counts[0]!, 3);
+ * ```
+ */
+export interface NativeHistogram {
+  /** The resolution: each power of two is split into `2 ** schema` buckets; -4 to 8 for Prometheus, up to 20 in OTLP. */
+  readonly schema: number;
+  /** Values with `|v| <= zeroThreshold` are counted in the zero bucket. */
+  readonly zeroThreshold: number;
+  /** Observations in the zero bucket. */
+  readonly zeroCount: number;
+  /** Buckets of positive values. */
+  readonly positive: ExponentialBuckets;
+  /** Buckets of negative values, by absolute value. */
+  readonly negative: ExponentialBuckets;
+  /** The smallest finite observation, when known (absent in delta points). */
+  readonly min?: number;
+  /** The largest finite observation, when known (absent in delta points). */
+  readonly max?: number;
 }
 
 /**
@@ -453,7 +529,7 @@ export interface GaugeFamily extends FamilyBase {
 export interface HistogramFamily extends FamilyBase {
   /** The kind of family. */
   readonly type: "histogram";
-  /** Upper bounds of the buckets, strictly increasing, without `+Inf`. */
+  /** Upper bounds of the buckets, strictly increasing, without `+Inf`; empty on a native-only histogram. */
   readonly bounds: readonly number[];
   /** One point per series. */
   readonly points: readonly HistogramPoint[];

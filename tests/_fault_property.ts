@@ -140,6 +140,12 @@ export interface ExporterUnderTest {
   error: RegExp;
   /** Whether it reports a broken or partial answer to `onError`. */
   reportsToOnError: boolean;
+  /**
+   * Faults this exporter's protocol retries, when they differ from the
+   * default (429, 502, 503, 504, a reset before the answer, a hang): remote
+   * write, for one, retries every 5xx.
+   */
+  transient?: readonly Fault[];
 }
 
 /** What one run of the property found. */
@@ -404,6 +410,9 @@ async function runSequence(
   seed: number,
 ): Promise<SequenceResult> {
   const random = prng(seed);
+  const transient: ReadonlySet<Fault> = adapter.transient === undefined
+    ? TRANSIENT
+    : new Set(adapter.transient);
   const time = new FakeTime();
   const receiver = new Receiver(adapter, time, random);
   const seen: string[] = [];
@@ -482,7 +491,7 @@ async function runSequence(
         // The exporter waits only to retry: never after an answer that
         // must not be retried (a 2xx, a redirect, 400, 404, 413, 500).
         const last = receiver.log.at(-1);
-        if (last !== undefined && !TRANSIENT.has(last) && last !== "late-200") {
+        if (last !== undefined && !transient.has(last) && last !== "late-200") {
           retriedAfter.push(last);
         }
         time.advance(ms);
@@ -493,7 +502,7 @@ async function runSequence(
           seen.push("shutdown during retries");
           receiver.onRequest = undefined;
           receiver.script = receiver.script
-            .filter((fault) => TRANSIENT.has(fault))
+            .filter((fault) => transient.has(fault))
             .slice(0, 2);
           shuttingDown = exporter.shutdown();
           shuttingDown.catch(() => {});

@@ -239,9 +239,13 @@ Deno.test("metricsHandler() negotiates the format from Accept and its q-values",
       openMetrics === false ? " with openMetrics: false" : ""
     } → ${expected}`;
     await t.step(name, async () => {
+      // Text and OpenMetrics only: the protobuf cases are in
+      // native_encoders_test.ts; here a protobuf-first Accept falls back.
       const handler = metricsHandler(
         shop(),
-        openMetrics === undefined ? {} : { openMetrics },
+        openMetrics === undefined
+          ? { protobuf: false }
+          : { openMetrics, protobuf: false },
       );
       const response = await handler(
         get(

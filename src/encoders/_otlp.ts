@@ -23,6 +23,10 @@
  *   `sum`, start time = `created`; no `min`/`max`. `sum` is always set: the
  *   proto asks to leave it out when negative values were recorded, but a
  *   snapshot cannot tell, and Prometheus histograms always carry a sum.
+ * - histogram declared `native` → `ExponentialHistogram` (its native
+ *   buckets; classic buckets it may also have are left out): `scale` = the
+ *   schema, `positive`/`negative` with the snapshot's offsets, `zeroCount`,
+ *   `zeroThreshold`, `min`/`max` when known (not in delta points).
  * - summary → `Summary` with `quantileValues`, `count`, `sum`, start time.
  * - `help` → `description`; `unit` → UCUM (see {@linkcode toUcumUnit}), and
  *   the unit suffix is trimmed from the name (`http_request_duration_seconds`
@@ -65,7 +69,9 @@ import type {
   SummaryPoint,
   UpDownCounterPoint,
 } from "../model.ts";
-import { PER_UNITS, UCUM_UNITS } from "../names.ts";
+import { otlpName, toUcumUnit } from "./_otlp_names.ts";
+
+export { otlpName, toUcumUnit };
 
 /** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
 export type OtlpAttributes = Readonly<
@@ -144,6 +150,24 @@ export interface OtlpHistogramMetric extends OtlpMetricBase {
 }
 
 /**
+ * An OTLP `Metric` holding an `ExponentialHistogram` (10) of
+ * `ExponentialHistogramDataPoint`s, from histograms declared `native`: per
+ * point, `attributes` (1) = the labels, `count` (4), `sum` (5), `scale` (6)
+ * = the schema, `zero_count` (7), `positive` (8) and `negative` (9) buckets
+ * (`Buckets { offset = 1; bucket_counts = 2 }`, numbered alike), `min` (12)
+ * and `max` (13) when known, `zero_threshold` (14), start time =
+ * `created`, `exemplars` (11) from the point's bucket exemplars.
+ */
+export interface OtlpExponentialHistogramMetric extends OtlpMetricBase {
+  /** Which `data` oneof member is set. */
+  readonly kind: "exponentialHistogram";
+  /** `ExponentialHistogram.aggregation_temporality` (2). */
+  readonly temporality: OtlpTemporality;
+  /** `ExponentialHistogram.data_points` (1): points that all have `native`. */
+  readonly points: readonly HistogramPoint[];
+}
+
+/**
  * An OTLP `Metric` holding a `Summary` (11) of `SummaryDataPoint`s: per
  * point, `attributes` (7) = the labels, `count` (4) as fixed64, `sum` (5),
  * `quantile_values` (6) = the quantiles, start time = `created`.
@@ -165,6 +189,7 @@ export type OtlpMetric =
   | OtlpGaugeMetric
   | OtlpSumMetric
   | OtlpHistogramMetric
+  | OtlpExponentialHistogramMetric
   | OtlpSummaryMetric;
 
 /** One `ScopeMetrics` (2 of `ResourceMetrics`). */
@@ -199,39 +224,6 @@ export interface OtlpBuildOptions {
   readonly temporality?: "cumulative" | "delta";
   /** Collection time, milliseconds since the epoch. */
   readonly timeUnixMs: number;
-}
-
-/**
- * Translates a Prometheus unit word to UCUM: `seconds` → `s`, `bytes` →
- * `By`, `ratio` → `1`, `percent` → `%`, …; `<a>_per_<b>` → `<a>/<b>` with
- * each side translated (`bytes_per_second` → `By/s`, singular time words
- * `second`, `minute`, `hour`, `day` are accepted after `per`); any other word
- * passes through unchanged; no unit gives `""`.
- */
-export function toUcumUnit(unit: string | undefined): string {
-  if (unit === undefined || unit === "") return "";
-  const known = UCUM_UNITS[unit];
-  if (known !== undefined) return known;
-  const per = unit.indexOf("_per_");
-  if (per > 0) {
-    const left = unit.slice(0, per);
-    const right = unit.slice(per + 5);
-    const rightUcum = PER_UNITS[right] ?? UCUM_UNITS[right] ?? right;
-    return `${UCUM_UNITS[left] ?? left}/${rightUcum}`;
-  }
-  return unit;
-}
-
-/**
- * The OTLP metric name: the family name (counters already without `_total`)
- * without its `_<unit>` suffix when it has one.
- */
-export function otlpName(name: string, unit: string | undefined): string {
-  if (!unit) return name;
-  const suffix = "_" + unit;
-  return name.length > suffix.length && name.endsWith(suffix)
-    ? name.slice(0, name.length - suffix.length)
-    : name;
 }
 
 /**
@@ -330,7 +322,8 @@ export function exemplarsOf(
     const exemplar = (metric.points[i] as CounterPoint).exemplar;
     return exemplar === undefined ? NO_EXEMPLARS : [toOtlpExemplar(exemplar)];
   }
-  const list = metric.kind === "histogram"
+  const list = metric.kind === "histogram" ||
+      metric.kind === "exponentialHistogram"
     ? metric.points[i]!.exemplars
     : undefined;
   if (list === undefined) return NO_EXEMPLARS;
@@ -405,6 +398,17 @@ export function buildOtlpRequest(
         metrics.push({ ...base, kind: "gauge", points: family.points });
         break;
       case "histogram":
+        // Native buckets go out as an ExponentialHistogram: the
+        // resolution the user chose over the classic bounds.
+        if (family.points.every((point) => point.native !== undefined)) {
+          metrics.push({
+            ...base,
+            kind: "exponentialHistogram",
+            temporality,
+            points: family.points,
+          });
+          break;
+        }
         metrics.push({
           ...base,
           kind: "histogram",

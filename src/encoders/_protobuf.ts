@@ -158,6 +158,17 @@ export class ProtoWriter {
     this.endLen(field, mark);
   }
 
+  /** Prepends `length` bytes of `source` from `offset`, as they are (e.g. fields encoded before). */
+  raw(source: Uint8Array, offset: number, length: number): void {
+    const p = this.#take(length);
+    const buf = this.#buf;
+    // A loop up to a few hundred bytes: a subarray for set() is an
+    // allocation per call, which a field of a few dozen bytes does not repay.
+    if (length < 256) {
+      for (let i = 0; i < length; i++) buf[p + i] = source[offset + i]!;
+    } else buf.set(source.subarray(offset, offset + length), p);
+  }
+
   /** Prepends the bytes a lowercase or uppercase hex string stands for (no length, no key). */
   hex(value: string): void {
     const n = value.length >> 1;

@@ -67,6 +67,8 @@ export interface OpenMetricsOptions {
  * the format treats sums as counters. A histogram without its `_sum` has
  * no `_count` either (the format allows one if and only if the other; the
  * `+Inf` bucket still holds the count); a summary keeps its `_count`.
+ * OpenMetrics 1.0 has no native histogram buckets: a native-only histogram
+ * is written as its `+Inf` bucket, `_count` and `_sum`.
  * Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
  * `false`. Exemplars follow the counter's `_total` sample and the bucket they

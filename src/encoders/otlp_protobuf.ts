@@ -10,13 +10,14 @@
  * @module
  */
 
-import type { MetricFamily } from "../model.ts";
+import type { ExponentialBuckets, MetricFamily } from "../model.ts";
 import {
   buildOtlpRequest,
   estimateProtobufSize,
   exemplarsOf,
   type OtlpAttributes,
   type OtlpExemplar,
+  type OtlpExponentialHistogramMetric,
   type OtlpMetric,
   startUsOf,
   toCount,
@@ -136,10 +137,16 @@ function writeVarint(w: ProtoWriter, field: number, value: number): void {
 
 /**
  * The `Metric` field holding each kind's data: gauge = 5 (Gauge), sum = 7
- * (Sum), histogram = 9 (Histogram), summary = 11 (Summary); in each,
- * data_points = 1.
+ * (Sum), histogram = 9 (Histogram), exponential_histogram = 10
+ * (ExponentialHistogram), summary = 11 (Summary); in each, data_points = 1.
  */
-const DATA_FIELDS = { gauge: 5, sum: 7, histogram: 9, summary: 11 } as const;
+const DATA_FIELDS = {
+  gauge: 5,
+  sum: 7,
+  histogram: 9,
+  exponentialHistogram: 10,
+  summary: 11,
+} as const;
 
 /** Writes `Metric` (ScopeMetrics field 2). */
 function writeMetric(w: ProtoWriter, m: OtlpMetric, timeUs: number): void {
@@ -147,10 +154,14 @@ function writeMetric(w: ProtoWriter, m: OtlpMetric, timeUs: number): void {
   const data = w.mark();
   // Sum.is_monotonic = 3 (bool), Sum/Histogram.aggregation_temporality = 2 (enum)
   if (m.kind === "sum" && m.isMonotonic) writeVarint(w, 3, 1);
-  if (m.kind === "sum" || m.kind === "histogram") {
+  if (m.kind !== "gauge" && m.kind !== "summary") {
     writeVarint(w, 2, m.temporality);
   }
-  for (let i = m.points.length - 1; i >= 0; i--) writePoint(w, m, i, timeUs);
+  for (let i = m.points.length - 1; i >= 0; i--) {
+    if (m.kind === "exponentialHistogram") {
+      writeExponentialPoint(w, m, i, timeUs);
+    } else writePoint(w, m, i, timeUs);
+  }
   w.endLen(DATA_FIELDS[m.kind], data);
   // Metric.unit = 3, description = 2, name = 1 (string)
   if (m.unit !== "") w.string(3, m.unit);
@@ -170,7 +181,7 @@ function writeMetric(w: ProtoWriter, m: OtlpMetric, timeUs: number): void {
  */
 function writePoint(
   w: ProtoWriter,
-  m: OtlpMetric,
+  m: Exclude<OtlpMetric, OtlpExponentialHistogramMetric>,
   i: number,
   timeUs: number,
 ): void {
@@ -226,6 +237,76 @@ function writePoint(
   writeNanos(w, 3, timeUs);
   writeNanos(w, 2, startUsOf(m, i));
   w.endLen(1, point);
+}
+
+/**
+ * Writes point `i` of an exponential histogram as field 1 of its
+ * ExponentialHistogram: ExponentialHistogramDataPoint { attributes = 1;
+ * start_time_unix_nano = 2; time_unix_nano = 3; count = 4 (fixed64);
+ * sum = 5 (optional double); scale = 6 (sint32); zero_count = 7 (fixed64);
+ * positive = 8, negative = 9 (Buckets { offset = 1 (sint32);
+ * bucket_counts = 2 (packed uint64) }); exemplars = 11; min = 12,
+ * max = 13 (optional double); zero_threshold = 14 (double) }.
+ */
+function writeExponentialPoint(
+  w: ProtoWriter,
+  m: OtlpExponentialHistogramMetric,
+  i: number,
+  timeUs: number,
+): void {
+  const point = w.mark();
+  const p = m.points[i]!;
+  const native = p.native!;
+  if (native.zeroThreshold !== 0) writeDouble(w, 14, native.zeroThreshold);
+  if (native.max !== undefined) writeDouble(w, 13, native.max);
+  if (native.min !== undefined) writeDouble(w, 12, native.min);
+  const exemplars = exemplarsOf(m, i);
+  for (let e = exemplars.length - 1; e >= 0; e--) {
+    writeExemplar(w, 11, exemplars[e]!);
+  }
+  writeExponentialBuckets(w, 9, native.negative);
+  writeExponentialBuckets(w, 8, native.positive);
+  const zeroCount = toCount(native.zeroCount);
+  if (zeroCount !== 0) {
+    w.fixed64(zeroCount);
+    w.tag(7, WIRE_FIXED64);
+  }
+  if (native.schema !== 0) {
+    w.varint(((native.schema << 1) ^ (native.schema >> 31)) >>> 0);
+    w.tag(6, WIRE_VARINT);
+  }
+  writeDouble(w, 5, p.sum);
+  const count = toCount(p.count);
+  if (count !== 0) {
+    w.fixed64(count);
+    w.tag(4, WIRE_FIXED64);
+  }
+  writeNanos(w, 3, timeUs);
+  writeNanos(w, 2, startUsOf(m, i));
+  writeAttributes(w, 1, p.labels);
+  w.endLen(1, point);
+}
+
+/** Writes `Buckets { offset = 1 (sint32); bucket_counts = 2 (packed uint64) }`; none when empty. */
+function writeExponentialBuckets(
+  w: ProtoWriter,
+  field: number,
+  buckets: ExponentialBuckets,
+): void {
+  if (buckets.counts.length === 0) return;
+  const message = w.mark();
+  const counts = toCounts(buckets.counts);
+  const packed = w.mark();
+  for (let b = counts.length - 1; b >= 0; b--) {
+    const c = counts[b]!;
+    w.varint64(c % TWO_32 >>> 0, Math.floor(c / TWO_32) >>> 0);
+  }
+  w.endLen(2, packed);
+  if (buckets.offset !== 0) {
+    w.varint(((buckets.offset << 1) ^ (buckets.offset >> 31)) >>> 0);
+    w.tag(1, WIRE_VARINT);
+  }
+  w.endLen(field, message);
 }
 
 /** Writes `Exemplar` as `field` of a data point. */

@@ -44,8 +44,11 @@ export const PROMETHEUS_TEXT_CONTENT_TYPE =
  * `1e-7`), or `+Inf`, `-Inf`, `NaN`; `le` and `quantile` use the
  * OpenMetrics canonical form (`le="1.0"`), so a series keeps the same labels
  * whichever format a scrape negotiates. This format has no exemplars, units
- * or created timestamps: they are left out. The output ends with a line feed
- * (or is empty for an empty snapshot).
+ * or created timestamps: they are left out. Nor native histogram buckets:
+ * a native-only histogram (no bounds) is written as its `+Inf` bucket,
+ * `_sum` and `_count`, as client_golang does; `encodePrometheusProtobuf`
+ * carries the rest. The output ends with a line feed (or is empty for an
+ * empty snapshot).
  *
  * Each series' label text is cached per frozen label object (the
  * instruments hand out one per series for as long as it lives), so a

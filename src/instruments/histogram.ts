@@ -29,6 +29,13 @@ import {
   type Writable,
 } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
+import {
+  checkNative,
+  type NativeHistogramOptions,
+  NativeLayout,
+} from "./_exponential.ts";
+
+export type { NativeHistogramOptions };
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -56,6 +63,14 @@ export interface HistogramOptions<L extends string> extends MetricOptions<L> {
    * dropped). Default: {@linkcode DEFAULT_BUCKETS}.
    */
   buckets?: readonly number[];
+  /**
+   * Native (exponential) buckets as well, or instead: `true` for the
+   * defaults (scale 8, up to 160 buckets per sign, zero threshold 2^-128), or
+   * {@linkcode NativeHistogramOptions}. Without `buckets`, the histogram is
+   * native only: text formats then show only its `_count`, `_sum` and `+Inf`
+   * bucket; with `buckets`, it keeps both, as client_golang does.
+   */
+  native?: boolean | NativeHistogramOptions;
   /**
    * Called with the histogram (also as `this`) before each collection, sync
    * or async. If it throws or rejects, the registry reports it and leaves
@@ -103,10 +118,22 @@ class HistogramState extends InstrumentState {
   exemplars: (Exemplar | undefined)[] = [];
   /** How many slots series use before the sum: one per bucket, `+Inf` included. */
   readonly buckets: number;
+  /** Slots per series. */
+  readonly stride: number;
+  /** The native buckets, after the count; `undefined` when not native. */
+  readonly native: NativeLayout | undefined;
 
-  constructor(resolved: ResolvedOptions, bounds: readonly number[]) {
-    // Per series: one count per bucket, then the sum and the count.
-    super(resolved, "histogram", bounds.length + 3);
+  constructor(
+    resolved: ResolvedOptions,
+    bounds: readonly number[],
+    native: NativeLayout | undefined,
+  ) {
+    // Per series: one count per bucket, then the sum and the count, then
+    // the native buckets.
+    const stride = bounds.length + 3 + (native?.stride ?? 0);
+    super(resolved, "histogram", stride);
+    this.stride = stride;
+    this.native = native;
     this.bounds = bounds;
     let steps = 1;
     while ((1 << steps) - 1 < bounds.length) steps++;
@@ -120,7 +147,9 @@ class HistogramState extends InstrumentState {
   observe(index: number, value: number, exemplar: Labels | undefined): void {
     // `value - value` is 0 for a finite number only: one subtraction.
     if (typeof value !== "number" || value - value !== 0) {
-      this.skip(value);
+      if (this.native !== undefined && typeof value === "number") {
+        this.nonFinite(index, value);
+      } else this.skip(value);
       return;
     }
     this.record(index, value, exemplar);
@@ -134,10 +163,11 @@ class HistogramState extends InstrumentState {
     const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
-    const base = index * (buckets + 2);
+    const base = index * this.stride;
     data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
+    this.native?.observe(data, base + buckets + 2, value);
     if (exemplar !== undefined) this.keep(index, bucket, value, exemplar);
   }
 
@@ -157,6 +187,24 @@ class HistogramState extends InstrumentState {
     this.ignoreNonFinite("observation", value);
   }
 
+  /**
+   * Records NaN or ±Infinity on a native histogram, by the Prometheus
+   * native-histogram rule: in `count` and `sum`, in no native bucket; in
+   * the classic buckets as client_golang does (NaN and +Inf in `+Inf`,
+   * -Inf in the first).
+   */
+  nonFinite(index: number, value: number): void {
+    const buckets = this.buckets;
+    const bucket = value !== value
+      ? buckets - 1
+      : bucketOf(this.search, this.steps, value);
+    const data = this.table.data;
+    const base = index * this.stride;
+    data[base + bucket]!++;
+    data[base + buckets]! += value;
+    data[base + buckets + 1]!++;
+  }
+
   override forget(index: number): void {
     const start = index * this.buckets;
     if (start < this.exemplars.length) {
@@ -169,14 +217,16 @@ class HistogramState extends InstrumentState {
   }
 
   child(values: readonly LabelValue[], index: number): HistogramChild {
-    return new BoundHistogram(this, values, index);
+    return this.native === undefined
+      ? new BoundHistogram(this, values, index)
+      : new BoundNativeHistogram(this, values, index);
   }
 
   snapshot(): HistogramFamily {
     const { table, exemplars, buckets } = this;
     const order = table.order();
     const { labels, data, created } = table;
-    const stride = buckets + 2;
+    const { stride, native } = this;
     const points: HistogramPoint[] = new Array(order.length);
     for (let i = 0; i < order.length; i++) {
       const index = order[i]!;
@@ -192,6 +242,9 @@ class HistogramState extends InstrumentState {
         count: data[base + buckets + 1]!,
         created: created[index]!,
       };
+      if (native !== undefined) {
+        point.native = native.read(data, base + buckets + 2);
+      }
       let kept: (Exemplar | null)[] | undefined;
       const first = index * buckets;
       for (let b = 0; b < buckets && first < exemplars.length; b++) {
@@ -278,7 +331,8 @@ export interface HistogramChild {
   /**
    * Records one observation in its bucket, the sum and the count.
    *
-   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar to keep as the bucket's latest,
    * e.g. `{ trace_id, span_id }`; over 128 code points it is dropped with one warning.
    * @throws {TypeError} When `value` is not a number.
@@ -333,6 +387,56 @@ class BoundHistogram extends SeriesCursor<HistogramState>
 }
 
 /**
+ * {@linkcode BoundHistogram} of a native histogram: the classic buckets,
+ * then the native ones. A class of its own, so the classic child's code
+ * never sees a native histogram and stays as small as before.
+ */
+class BoundNativeHistogram extends SeriesCursor<HistogramState>
+  implements HistogramChild {
+  readonly #search: Float64Array;
+  readonly #steps: number;
+  readonly #buckets: number;
+  readonly #native: NativeLayout;
+
+  constructor(
+    state: HistogramState,
+    values: readonly LabelValue[],
+    index: number,
+  ) {
+    super(state, values, index);
+    this.#search = state.search;
+    this.#steps = state.steps;
+    this.#buckets = state.buckets;
+    this.#native = state.native!;
+  }
+
+  observe(value: number, exemplar?: Labels): void {
+    if (typeof value !== "number" || value - value !== 0) {
+      if (typeof value === "number") {
+        this.data(); // the index is current after it
+        this.state().nonFinite(this.index(), value);
+      } else this.state().skip(value);
+      return;
+    }
+    const bucket = bucketOf(this.#search, this.#steps, value);
+    const buckets = this.#buckets;
+    const data = this.data();
+    const base = this.base();
+    data[base + bucket]!++;
+    data[base + buckets]! += value;
+    data[base + buckets + 1]!++;
+    this.#native.observe(data, base + buckets + 2, value);
+    if (exemplar !== undefined) {
+      this.state().keep(this.index(), bucket, value, exemplar);
+    }
+  }
+
+  startTimer(): () => number {
+    return timer(this.state().clock, (seconds) => this.observe(seconds));
+  }
+}
+
+/**
  * A histogram: counts observations (latencies, sizes) into buckets, with
  * their sum and count, so quantiles can be estimated across a whole fleet.
  *
@@ -342,6 +446,14 @@ class BoundHistogram extends SeriesCursor<HistogramState>
  * the encoders make them cumulative. NaN and ±Infinity observations are
  * ignored with one warning, since they would poison the sum for good;
  * negative values are recorded. The label `le` is reserved.
+ *
+ * With `native`, the histogram also keeps native (exponential) buckets,
+ * chosen automatically at a resolution that adapts to the data: one series
+ * for the whole distribution, with no bounds to guess (see
+ * {@linkcode NativeHistogramOptions}). Prometheus reads them from the
+ * protobuf exposition, OTLP as an `ExponentialHistogram`. There, NaN and
+ * ±Infinity follow the Prometheus native-histogram rule: counted in `count`
+ * and `sum`, in no native bucket.
  *
  * @typeParam L The label names (declare them `as const` to type label objects).
  *
@@ -364,6 +476,21 @@ class BoundHistogram extends SeriesCursor<HistogramState>
  * const [family] = await registry.collect();
  * assert.deepEqual(family?.type === "histogram" && family.points[0]?.counts, [0, 2, 0, 1]);
  * ```
+ *
+ * @example A native histogram: buckets chosen for you
+ * ```ts
+ * import { Histogram } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const latency = new Histogram({
+ *   name: "rpc_duration_seconds", help: "RPC latency.", native: true, registry: null,
+ * });
+ * latency.observe(0.25);
+ * latency.observe(0.3);
+ * const native = (await latency.collect()).points[0]?.native;
+ * assert.equal(native?.schema, 8); // 256 buckets per power of two
+ * assert.equal(native?.positive.counts.reduce((a, b) => a + b), 2);
+ * ```
  */
 export class Histogram<L extends string = never>
   extends Metric<L, HistogramChild, HistogramFamily> {
@@ -377,18 +504,29 @@ export class Histogram<L extends string = never>
    *
    * @param options Name, help, label names, buckets, limits and an optional `collect` hook.
    * @throws {TypeError} When a name or label name is invalid or reserved
-   * (`le`), a bucket is not a number, or `collect` is not a function.
+   * (`le`), a bucket is not a number, `native` is not a boolean or an
+   * object, or `collect` is not a function.
    * @throws {RangeError} When the buckets are empty, not finite, unsorted,
-   * repeated or more than 1,000, the name is longer than 255 characters, or `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * repeated or more than 1,000, the name is longer than 255 characters,
+   * `maxSeries` is not a whole number of at least 1 or `Infinity`, or a
+   * native option is out of range (a scale outside -4..20, fewer than 1
+   * bucket, a negative zero threshold).
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: HistogramOptions<L>) {
     const resolved = resolveOptions(options, ["le"], undefined, "histogram");
-    const bounds = checkBuckets(
-      options.name,
-      resolved.view?.buckets ?? options.buckets,
+    const native = checkNative(options.name, options.native);
+    // A view's buckets replace the declared ones.
+    const buckets = resolved.view?.buckets ?? options.buckets;
+    // Native only: no finite bound, the `+Inf` bucket counts everything.
+    const bounds = native !== undefined && buckets === undefined
+      ? NO_BOUNDS
+      : checkBuckets(options.name, buckets);
+    const state = new HistogramState(
+      resolved,
+      bounds,
+      native && new NativeLayout(native),
     );
-    const state = new HistogramState(resolved, bounds);
     super(resolved, options.collect, state);
     this.bounds = bounds;
     this.#state = state;
@@ -400,7 +538,8 @@ export class Histogram<L extends string = never>
    * exemplar as the latest of the value's bucket: `observe(0.2)`,
    * `observe(0.2, { trace_id, span_id })`.
    *
-   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When the histogram has labels, or the value is not a number.
@@ -414,7 +553,8 @@ export class Histogram<L extends string = never>
    * Labels are checked when a series is created; later calls look up only
    * the declared names, so an undeclared extra key on the label set of an
    * existing series is ignored, not rejected.
-   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   * warning (a native histogram counts them in `count` and `sum`, in no native bucket).
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
@@ -430,7 +570,9 @@ export class Histogram<L extends string = never>
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       const value = valueOrExemplar as number;
       if (typeof value !== "number" || value - value !== 0) {
-        state.skip(value, labelsOrValue);
+        if (state.native !== undefined && typeof value === "number") {
+          state.nonFinite(state.table.indexOf(labelsOrValue), value);
+        } else state.skip(value, labelsOrValue);
         return;
       }
       state.record(state.table.indexOf(labelsOrValue), value, exemplar);
@@ -462,6 +604,8 @@ export class Histogram<L extends string = never>
     );
   }
 }
+
+const NO_BOUNDS: readonly number[] = Object.freeze([]);
 
 /**
  * The most finite bounds a histogram may declare: a series keeps one

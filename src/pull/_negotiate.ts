@@ -12,6 +12,9 @@
 interface ListItem {
   value: string;
   version: string | undefined;
+  /** The `proto` and `encoding` parameters, which the protobuf format needs. */
+  proto?: string;
+  encoding?: string;
   q: number;
 }
 
@@ -26,6 +29,8 @@ function parseList(header: string): ListItem[] {
     const value = parts[0]!.trim().toLowerCase();
     if (value === "") continue;
     let version: string | undefined;
+    let proto: string | undefined;
+    let encoding: string | undefined;
     let q = 1;
     for (let i = 1; i < parts.length; i++) {
       const part = parts[i]!;
@@ -40,9 +45,16 @@ function parseList(header: string): ListItem[] {
         q = /^\d+(\.\d*)?$|^\.\d+$/.test(raw) ? Math.min(Number(raw), 1) : 0;
       } else if (name === "version") {
         version = raw;
+      } else if (name === "proto") {
+        proto = raw;
+      } else if (name === "encoding") {
+        encoding = raw;
       }
     }
-    items.push({ value, version, q });
+    const item: ListItem = { value, version, q };
+    if (proto !== undefined) item.proto = proto;
+    if (encoding !== undefined) item.encoding = encoding;
+    items.push(item);
   }
   return items;
 }
@@ -135,4 +147,31 @@ export function acceptsGzip(acceptEncoding: string | null): boolean {
   }
   const q = gzip ?? wildcard ?? 0;
   return q > 0 && q >= identity;
+}
+
+/**
+ * Whether an `Accept` header asks for the Prometheus protobuf exposition
+ * (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+ * encoding=delimited`, as Prometheus sends it when native histograms are
+ * enabled) over both text formats. Only that exact media range counts for
+ * protobuf (no wildcard: a client that reads only text gets text); its q
+ * must be above the q of text 0.0.4 and of OpenMetrics.
+ */
+export function prefersProtobuf(accept: string | null): boolean {
+  if (accept === null) return false;
+  const items = parseList(accept);
+  let q = 0;
+  for (const item of items) {
+    if (
+      item.value === "application/vnd.google.protobuf" &&
+      item.proto === "io.prometheus.client.MetricFamily" &&
+      item.encoding === "delimited"
+    ) {
+      q = Math.max(q, item.q);
+    }
+  }
+  if (q === 0) return false;
+  const om = preference(items, "application", "openmetrics-text", "1.0.0");
+  const text = preference(items, "text", "plain", "0.0.4");
+  return q > om.q && q > text.q;
 }

@@ -15,7 +15,15 @@ import {
   encodeOpenMetrics,
   OPENMETRICS_CONTENT_TYPE,
 } from "../encoders/openmetrics.ts";
-import { acceptsGzip, prefersOpenMetrics } from "./_negotiate.ts";
+import {
+  acceptsGzip,
+  prefersOpenMetrics,
+  prefersProtobuf,
+} from "./_negotiate.ts";
+import {
+  encodePrometheusProtobuf,
+  PROMETHEUS_PROTOBUF_CONTENT_TYPE,
+} from "../encoders/prometheus_protobuf.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -103,6 +111,12 @@ export interface MetricsHandlerOptions {
   auth?: MetricsAuth;
   /** Serve OpenMetrics 1.0 to clients that prefer it (default `true`); `false` always serves text 0.0.4. */
   openMetrics?: boolean;
+  /**
+   * Serve the Prometheus protobuf exposition to clients that prefer it
+   * (default `true`): the format Prometheus asks for first when its native
+   * histograms are enabled, and the only one that carries native buckets.
+   */
+  protobuf?: boolean;
   /** Write `_created` samples in OpenMetrics; default: the encoder's default. */
   created?: boolean;
   /** Gzip the body when the client accepts gzip and the runtime has `CompressionStream` (default `true`). */
@@ -126,7 +140,9 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  *   `WWW-Authenticate: Bearer` when the auth is a bearer token.
  * - The format follows `Accept` with its q-values: OpenMetrics 1.0.0 when the
  *   client prefers `application/openmetrics-text` (as Prometheus does), text
- *   0.0.4 otherwise, or always text with `openMetrics: false`.
+ *   0.0.4 otherwise, or always text with `openMetrics: false`. The Prometheus
+ *   protobuf exposition when the client prefers it (Prometheus with native
+ *   histograms enabled), unless `protobuf: false`.
  * - `?name[]=a&name[]=b` serves only those families, matched by prefixed
  *   family name or by a sample name (`a_total`, `a_bucket`, `a_count`, …), as
  *   prometheus_client does.
@@ -185,6 +201,7 @@ export function metricsHandler(
     ? { Vary: VARY }
     : { Vary: VARY, "WWW-Authenticate": "Bearer" };
   const allowOpenMetrics = options.openMetrics ?? true;
+  const allowProtobuf = options.protobuf ?? true;
   const compress = options.compress ?? true;
   const omOptions = options.created === undefined
     ? {}
@@ -204,12 +221,16 @@ export function metricsHandler(
         return respond(401, "Unauthorized\n", challenge);
       }
 
-      const openMetrics = allowOpenMetrics &&
-        prefersOpenMetrics(request.headers.get("Accept"));
+      const accept = request.headers.get("Accept");
+      const protobuf = allowProtobuf && prefersProtobuf(accept);
+      const openMetrics = !protobuf && allowOpenMetrics &&
+        prefersOpenMetrics(accept);
       const gzip = compress && typeof CompressionStream === "function" &&
         acceptsGzip(request.headers.get("Accept-Encoding"));
       const headers: Record<string, string> = {
-        "Content-Type": openMetrics
+        "Content-Type": protobuf
+          ? PROMETHEUS_PROTOBUF_CONTENT_TYPE
+          : openMetrics
           ? OPENMETRICS_CONTENT_TYPE
           : PROMETHEUS_TEXT_CONTENT_TYPE,
         Vary: VARY,
@@ -220,7 +241,10 @@ export function metricsHandler(
       const families = await source.collect(
         familyFilter(url.searchParams.getAll("name[]")),
       );
-      const text = openMetrics
+      const text = protobuf
+        // The writer's buffer is a plain ArrayBuffer.
+        ? encodePrometheusProtobuf(families) as Uint8Array<ArrayBuffer>
+        : openMetrics
         ? encodeOpenMetrics(families, omOptions)
         : encodePrometheusText(families);
       if (!gzip) return respond(200, text, headers);

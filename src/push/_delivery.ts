@@ -196,6 +196,11 @@ export interface Outgoing {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array | string | undefined;
+  /**
+   * Which non-2xx statuses are worth a retry (default: 429, 502, 503, 504,
+   * {@linkcode RETRYABLE_STATUSES}); remote write retries every 5xx.
+   */
+  readonly retryable?: ((status: number) => boolean) | undefined;
 }
 
 /** What the receiver answered to the attempt that succeeded. */
@@ -335,7 +340,9 @@ async function attempt(
   const detail = `got HTTP ${status}${
     response.statusText ? ` ${response.statusText}` : ""
   }${text}`;
-  if (!RETRYABLE_STATUSES.has(status)) {
+  const retryable = outgoing.retryable ??
+    ((status: number) => RETRYABLE_STATUSES.has(status));
+  if (!retryable(status)) {
     return { detail, retryable: false, cause: bodyError };
   }
   return {

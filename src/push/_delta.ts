@@ -19,9 +19,11 @@ import type {
   HistogramPoint,
   Labels,
   MetricFamily,
+  NativeHistogram,
   SummaryPoint,
   UpDownCounterPoint,
 } from "../model.ts";
+import { subtractNative } from "../_native.ts";
 
 /** The acknowledged cumulative state of one series. */
 interface Baseline {
@@ -32,6 +34,8 @@ interface Baseline {
   readonly value: number;
   readonly count: number;
   readonly counts: readonly number[] | undefined;
+  /** A native histogram's buckets. */
+  readonly native?: NativeHistogram;
   /** Acknowledged exports in a row that did not hold the series. */
   readonly absent: number;
 }
@@ -193,9 +197,16 @@ export class DeltaTracker {
       value: point.sum,
       count: point.count,
       counts: point.counts,
+      ...(point.native === undefined ? {} : { native: point.native }),
       absent: 0,
     });
     const base = this.#acked.get(key);
+    // Native buckets: the current ones minus the acknowledged ones, on the
+    // coarser scale; buckets that went down mean the series restarted.
+    const native = point.native === undefined || base?.native === undefined
+      ? undefined
+      : subtractNative(point.native, base.native);
+    if (point.native !== undefined && native === undefined) return point;
     if (
       base === undefined || base.created !== point.created ||
       base.counts === undefined || base.counts.length !== point.counts.length ||
@@ -212,6 +223,7 @@ export class DeltaTracker {
       sum: point.sum - base.value,
       count: point.count - base.count,
       created: base.time,
+      ...(native === undefined ? {} : { native }),
     };
     if (point.exemplars === undefined) return delta;
     return {

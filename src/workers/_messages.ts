@@ -147,17 +147,32 @@ export function isFamily(value: unknown): boolean {
   }
   return family.points.every((point: unknown) => {
     if (typeof point !== "object" || point === null) return false;
-    const { labels, counts, quantiles, exemplars } = point as Record<
+    const { labels, counts, quantiles, exemplars, native } = point as Record<
       string,
       unknown
     >;
     if (typeof labels !== "object" || labels === null) return false;
     if (family.type === "histogram") {
       return Array.isArray(counts) &&
-        (exemplars === undefined || Array.isArray(exemplars));
+        (exemplars === undefined || Array.isArray(exemplars)) &&
+        (native === undefined || isNative(native));
     }
     return family.type !== "summary" || Array.isArray(quantiles);
   });
+}
+
+/** Whether a value has the shape of a point's native buckets. */
+function isNative(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const native = value as Record<string, unknown>;
+  const buckets = (b: unknown) =>
+    typeof b === "object" && b !== null &&
+    Number.isInteger((b as Record<string, unknown>).offset) &&
+    Array.isArray((b as Record<string, unknown>).counts);
+  return Number.isInteger(native.schema) &&
+    typeof native.zeroThreshold === "number" &&
+    typeof native.zeroCount === "number" &&
+    buckets(native.positive) && buckets(native.negative);
 }
 
 /**

@@ -14,9 +14,11 @@ import type {
   HistogramPoint,
   Labels,
   MetricFamily,
+  NativeHistogram,
   Quantile,
   SummaryPoint,
 } from "../model.ts";
+import { addNative } from "../_native.ts";
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -94,7 +96,9 @@ export interface MergeResult {
  *
  * - counters: values summed, `created` the earliest, the latest exemplar kept;
  * - histograms: per-bucket counts, `sum` and `count` summed, `created` the
- *   earliest, the latest exemplar per bucket kept. Buckets only add up over
+ *   earliest, the latest exemplar per bucket kept; native buckets of
+ *   different scales merge at the coarsest one (each downscaled exactly),
+ *   with the widest zero bucket. Buckets only add up over
  *   the same bounds, so a worker whose bounds differ from the first ones
  *   seen is left out of that family and reported;
  * - summaries: `count` and `sum` summed, `created` the earliest. Quantiles
@@ -206,6 +210,8 @@ interface Cell {
   exemplar: Exemplar | undefined;
   exemplars: (Exemplar | null)[] | undefined;
   quantiles: readonly Quantile[];
+  /** A native histogram's buckets; `null` once a worker had none. */
+  native: NativeHistogram | undefined | null;
   /** How many workers reported the series. */
   workers: number;
 }
@@ -274,6 +280,7 @@ function add(
         exemplar: point.exemplar,
         exemplars: point.exemplars && [...point.exemplars],
         quantiles: point.quantiles ?? [],
+        native: point.native,
         workers: 1,
       });
       continue;
@@ -289,6 +296,17 @@ function add(
     cell.created = Math.min(cell.created, point.created ?? 0);
     cell.workers++;
     cell.exemplar = latest(cell.exemplar, point.exemplar);
+    if (cell.native !== undefined || point.native !== undefined) {
+      if (cell.native && point.native) {
+        cell.native = addNative(cell.native, point.native);
+      } else if (cell.native !== null) {
+        cell.native = null;
+        report(
+          name,
+          "native buckets in some workers only; merged without native buckets",
+        );
+      }
+    }
     const counts = point.counts ?? [];
     for (let i = 0; i < counts.length; i++) cell.counts[i]! += counts[i]!;
     if (point.exemplars !== undefined) {
@@ -370,9 +388,10 @@ function finish({ first, cells }: Merged): MetricFamily {
             count: cell.count,
             created: cell.created,
           }, cell);
+          const native = cell.native ? { native: cell.native } : {};
           return cell.exemplars === undefined
-            ? point
-            : { ...point, exemplars: cell.exemplars };
+            ? { ...point, ...native }
+            : { ...point, exemplars: cell.exemplars, ...native };
         }),
       };
     case "summary":
