@@ -4,6 +4,8 @@ import {
   encodeOpenMetrics,
   encodeOtlpJson,
   encodeOtlpProtobuf,
+  encodePrometheusProtobuf,
+  encodeRemoteWrite,
   mergeSnapshots,
   MeterProvider,
   OtlpExporter,
@@ -11,6 +13,8 @@ import {
   UpDownCounter,
 } from "@edgemetrics/edgemetrics";
 import { decodeOtlpProtobuf } from "./_otlp_decode.ts";
+import { decodePrometheusProtobuf } from "./_prometheus_decode.ts";
+import { decodeWriteRequest } from "./_remote_write_decode.ts";
 import { captureWarnings } from "./_warnings.ts";
 
 function fixedClock(t = 1_000): Clock & { t: number } {
@@ -182,4 +186,42 @@ Deno.test("OtlpExporter with delta temporality sends an up-down counter's change
     "1700000001000000000",
   );
   await exporter.shutdown();
+});
+
+Deno.test("UpDownCounter is a gauge in the Prometheus protobuf exposition and in remote write", async () => {
+  const registry = new Registry({ clock: fixedClock(1_700_000_000_000) });
+  const open = new UpDownCounter({
+    name: "sessions_open",
+    help: "Sessions.",
+    labelNames: ["app"] as const,
+    registry,
+  });
+  open.add({ app: "web" }, -4);
+  const families = await registry.collect();
+
+  // deno-lint-ignore no-explicit-any
+  const [family] = decodePrometheusProtobuf(
+    encodePrometheusProtobuf(families),
+  ) as any[];
+  assert.equal(family.name, "sessions_open");
+  assert.equal(family.type, "GAUGE");
+  assert.equal(family.metric[0].gauge.value, -4);
+
+  const [request] = encodeRemoteWrite(families, {
+    timestampMs: 1_700_000_001_000,
+  });
+  const decoded = decodeWriteRequest(request!);
+  assert.deepEqual(
+    decoded.timeseries.map((
+      s: {
+        labels: { name: string; value: string }[];
+        samples: { value: number }[];
+      },
+    ) => [
+      s.labels.map((l) => `${l.name}=${l.value}`).join(","),
+      s.samples[0]!.value,
+    ]),
+    [["__name__=sessions_open,app=web", -4]],
+  );
+  assert.equal(decoded.metadata[0].type, "GAUGE");
 });

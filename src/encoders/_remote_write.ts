@@ -130,7 +130,9 @@ export function flattenSeries(
         }
         break;
       }
-      case "gauge": {
+      case "gauge":
+      case "updowncounter": {
+        // An up-down counter is a gauge to Prometheus.
         const metadata = { type: METRIC_TYPE.gauge, family: name, help, unit };
         for (const point of family.points) {
           const base = baseLabels(point.labels, target, targetKey);
