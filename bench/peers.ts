@@ -38,7 +38,9 @@ type ResourceMetrics = unknown;
 
 /** The few OTel SDK members the workloads drive. */
 interface SdkMetrics {
-  MetricReader: abstract new () => {
+  MetricReader: abstract new (options?: {
+    cardinalitySelector?: (instrumentType: unknown) => number;
+  }) => {
     collect(): Promise<{ resourceMetrics: ResourceMetrics }>;
   };
   MeterProvider: new (options: { readers: unknown[] }) => {
@@ -89,9 +91,18 @@ export interface OtelSetup {
   collect(): Promise<ResourceMetrics>;
 }
 
-/** A fresh meter provider with one on-demand reader. */
-export function otelSetup(): OtelSetup {
-  const reader = new OnDemandReader();
+/**
+ * A fresh meter provider with one on-demand reader. `cardinalityLimit` is
+ * the series limit per metric (the SDK's default is 2,000: past it, new
+ * attribute sets fold into one overflow point), to lift it as edgemetrics'
+ * `maxSeries: Infinity` does where a workload holds more series.
+ */
+export function otelSetup(cardinalityLimit?: number): OtelSetup {
+  const reader = new OnDemandReader(
+    cardinalityLimit === undefined
+      ? {}
+      : { cardinalitySelector: () => cardinalityLimit },
+  );
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   return {
     meter: provider.getMeter("bench"),

@@ -29,6 +29,7 @@ import { renderTextFloor, type TextFloor } from "../floors.ts";
 import { type Batch, measure, type Measurement } from "../harness.ts";
 import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
 import { type Row, timingRows } from "../results.ts";
+import { decodeOtlpProtobuf } from "../../tests/_otlp_decode.ts";
 
 const COUNTER_FAMILIES = 10;
 const HISTOGRAM_FAMILIES = 5;
@@ -58,7 +59,9 @@ function populate() {
   const values = latencies(histogramSets.length * OBSERVATIONS_PER_SERIES, 4);
   const emRegistry = new Registry({ maxSeries: Infinity });
   const promRegistry = new promClient.Registry();
-  const otel = otelSetup();
+  // Every series, as edgemetrics' maxSeries: Infinity: with the SDK's default
+  // limit (2,000 per metric) it would write 2,000 of each counter's 5,000.
+  const otel = otelSetup(Infinity);
   const floor: TextFloor = { counters: [], histograms: [] };
   // Bounds as edgemetrics writes them (`1.0`), so the floor's bytes are the same.
   const le = [
@@ -155,6 +158,43 @@ function populate() {
   return { emRegistry, promRegistry, otel, floor };
 }
 
+interface DecodedPoint {
+  attributes?: unknown[];
+  asInt?: string;
+  asDouble?: number;
+  count?: string;
+  sum?: number;
+  bucketCounts?: string[];
+}
+
+/**
+ * What an OTLP protobuf body says, in one line: metrics, points, and the
+ * totals of their values, counts and bucket counts (decoded independently).
+ */
+function otlpContent(bytes: Uint8Array): string {
+  // deno-lint-ignore no-explicit-any
+  const request = decodeOtlpProtobuf(bytes) as any;
+  let metrics = 0, points = 0, values = 0, counts = 0, buckets = 0;
+  for (const resource of request.resourceMetrics) {
+    for (const scope of resource.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        metrics++;
+        const data: DecodedPoint[] = metric.sum?.dataPoints ??
+          metric.histogram?.dataPoints ?? [];
+        for (const point of data) {
+          points++;
+          values += Number(point.asInt ?? point.asDouble ?? point.sum ?? 0);
+          counts += Number(point.count ?? 0);
+          for (const b of point.bucketCounts ?? []) buckets += Number(b);
+        }
+      }
+    }
+  }
+  return `${metrics} metrics, ${points} points, values ${
+    values.toFixed(3)
+  }, counts ${counts}, bucket counts ${buckets}`;
+}
+
 /** Adds bytes and MB/s to the rows of one format. */
 function withThroughput(
   rows: Row[],
@@ -240,6 +280,20 @@ export async function w4(settings: Settings): Promise<Row[]> {
       OTel: async () => otelProtobuf(await otel.collect()),
     }, settings),
   ];
+  // Like for like: both OTLP bodies carry the same metrics and points.
+  const content = {
+    edgemetrics: otlpContent(
+      encodeOtlpProtobuf(await emRegistry.collect(), otlp),
+    ),
+    OTel: otlpContent(otelProtobuf(await otel.collect())),
+  };
+  const same = content.edgemetrics === content.OTel;
+  for (const row of rows) {
+    if (!row.case.startsWith("OTLP") || !(row.impl in content)) continue;
+    const points = content[row.impl as keyof typeof content];
+    row.detail = { ...row.detail, content: points, sameContent: same };
+    if (!same) row.note = `${row.note}; content differs: ${points}`;
+  }
   // The floor is only a floor if it writes exactly what edgemetrics writes.
   const identical = renderTextFloor(floor) ===
     encodePrometheusText(await emRegistry.collect());
