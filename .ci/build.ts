@@ -9,7 +9,8 @@
  *   one copy of what they have in common (one `Registry` class whichever
  *   entry a user imports it from) in `chunks/`; with its source map;
  * - `types/…d.ts`: the declarations tsc emits for the entry and every module
- *   it reaches, with their relative imports rewritten from `.ts` to `.js`;
+ *   it reaches, with their relative imports rewritten from `.ts` to `.js`
+ *   (and a reference to the disposable lib where `await using` needs it);
  * - `package.json` (ESM, an exports map with `types` first, `sideEffects:
  *   false`, no dependencies), `README.md` and `LICENSE`;
  * - `edgemetrics.js`: the whole of `mod.ts` minified into one file, carrying
@@ -127,9 +128,18 @@ export function packageJson(
   };
 }
 
-/** Rewrites a declaration file's relative `.ts` imports to `.js`. */
-export function rewriteTsImports(text: string): string {
-  return text.replace(
+/**
+ * Readies a declaration file for TypeScript users: relative `.ts` imports
+ * become `.js`, and a file that names `AsyncDisposable` or `Symbol.dispose`
+ * references the lib that declares them, so a project whose `lib` stops at
+ * es2022 still type-checks (`await using` needs no setting of theirs).
+ */
+export function forConsumers(text: string): string {
+  const disposable = /\b(Async)?Disposable\b|Symbol\.(async)?[dD]ispose\b/
+      .test(text)
+    ? '/// <reference lib="esnext.disposable" />\n'
+    : "";
+  return disposable + text.replace(
     /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\.ts\2/g,
     "$1$2$3.js$2",
   );
@@ -187,7 +197,7 @@ async function declarations(entries: readonly Entry[]): Promise<void> {
   }
   for await (const path of walk(new URL("types/", DIST))) {
     const text = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, rewriteTsImports(text));
+    await Deno.writeTextFile(path, forConsumers(text));
   }
 }
 
