@@ -66,9 +66,12 @@ interface Packed {
 }
 
 Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 (no type stripping), Bun, workerd and tsc", async (t) => {
-  const built = await build();
-  const project = await Deno.makeTempDir({ prefix: "edgemetrics-user-" });
+  const work = await Deno.makeTempDir({ prefix: "edgemetrics-package-" });
+  const project = `${work}/user`;
   try {
+    // Built aside, so the test leaves a developer's dist/ alone.
+    const built = await build(new URL(`file://${work}/package/`));
+    await Deno.mkdir(project);
     // npm pack and npm install, as a publisher and a user would.
     const packed: Packed[] = JSON.parse(
       await ok("npm", [
@@ -251,6 +254,6 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
       );
     }
   } finally {
-    await Deno.remove(project, { recursive: true });
+    await Deno.remove(work, { recursive: true });
   }
 });
