@@ -58,6 +58,8 @@ interface Serializer {
 }
 
 const promClient: PromClient = requirePeer("prom-client");
+/** prom-client's successor (its 16th major), same API, Node 22+. */
+const prometheusIo: PromClient = requirePeer("@prometheus-io/client");
 const sdkMetrics: SdkMetrics = requirePeer("@opentelemetry/sdk-metrics");
 const otlp: {
   JsonMetricsSerializer: Serializer;
@@ -67,12 +69,13 @@ const otlp: {
 /** The exact versions compared, recorded in the results file. */
 export const PEER_VERSIONS = {
   "prom-client": "15.1.3",
+  "@prometheus-io/client": "0.16.1",
   "@opentelemetry/api": "1.10.0",
   "@opentelemetry/sdk-metrics": "3.1.1",
   "@opentelemetry/otlp-transformer": "0.301.1",
 } as const;
 
-export { promClient };
+export { promClient, prometheusIo };
 
 /** A reader that only collects on demand: what an exporter calls per push. */
 class OnDemandReader extends sdkMetrics.MetricReader {

@@ -27,7 +27,13 @@ import {
 import { encodeOtlpJsonBytes } from "../../src/encoders/_otlp_json.ts";
 import { renderTextFloor, type TextFloor } from "../floors.ts";
 import { type Batch, measure, type Measurement } from "../harness.ts";
-import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
+import {
+  otelJson,
+  otelProtobuf,
+  otelSetup,
+  promClient,
+  prometheusIo,
+} from "../peers.ts";
 import { type Row, timingRows } from "../results.ts";
 import { decodeOtlpProtobuf } from "../../tests/_otlp_decode.ts";
 
@@ -59,6 +65,7 @@ function populate() {
   const values = latencies(histogramSets.length * OBSERVATIONS_PER_SERIES, 4);
   const emRegistry = new Registry({ maxSeries: Infinity });
   const promRegistry = new promClient.Registry();
+  const promIoRegistry = new prometheusIo.Registry();
   // Every series, as edgemetrics' maxSeries: Infinity: with the SDK's default
   // limit (2,000 per metric) it would write 2,000 of each counter's 5,000.
   const otel = otelSetup(Infinity);
@@ -88,12 +95,19 @@ function populate() {
       labelNames,
       registers: [promRegistry],
     });
+    const promIo = new prometheusIo.Counter({
+      name,
+      help,
+      labelNames,
+      registers: [promIoRegistry],
+    });
     const otelCounter = otel.meter.createCounter(name, { description: help });
     const values = new Float64Array(counterSets.length);
     counterSets.forEach((set, i) => {
       const amount = (i % 97) + 1;
       em.inc(set, amount);
       prom.inc(set, amount);
+      promIo.inc(set, amount);
       otelCounter.add(amount, set);
       values[i] = amount;
     });
@@ -123,6 +137,13 @@ function populate() {
       buckets: [...BUCKETS],
       registers: [promRegistry],
     });
+    const promIo = new prometheusIo.Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [...BUCKETS],
+      registers: [promIoRegistry],
+    });
     const otelHistogram = otel.meter.createHistogram(name, {
       description: help,
       advice: { explicitBucketBoundaries: [...BUCKETS] },
@@ -135,6 +156,7 @@ function populate() {
         const v = values[i * OBSERVATIONS_PER_SERIES + k]!;
         em.observe(set, v);
         prom.observe(set, v);
+        promIo.observe(set, v);
         otelHistogram.record(v, set);
         let b = 0;
         while (b < BUCKETS.length && BUCKETS[b]! < v) b++;
@@ -155,7 +177,7 @@ function populate() {
       data,
     });
   }
-  return { emRegistry, promRegistry, otel, floor };
+  return { emRegistry, promRegistry, promIoRegistry, otel, floor };
 }
 
 interface DecodedPoint {
@@ -256,7 +278,7 @@ async function format(
 
 /** Runs W4. */
 export async function w4(settings: Settings): Promise<Row[]> {
-  const { emRegistry, promRegistry, otel, floor } = populate();
+  const { emRegistry, promRegistry, promIoRegistry, otel, floor } = populate();
   const otlp: OtlpEncodeOptions = {
     resource: { "service.name": "bench" },
     timeUnixMs: 1_700_000_000_000,
@@ -265,6 +287,7 @@ export async function w4(settings: Settings): Promise<Row[]> {
     ...await format("Prometheus text", {
       edgemetrics: async () => encodePrometheusText(await emRegistry.collect()),
       "prom-client": () => promRegistry.metrics(),
+      "@prometheus-io/client": () => promIoRegistry.metrics(),
       floor: () => renderTextFloor(floor),
     }, settings),
     ...await format("OTLP JSON", {
