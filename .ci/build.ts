@@ -14,7 +14,9 @@
  * - `package.json` (ESM, an exports map with `types` first, `sideEffects:
  *   false`, no dependencies), `README.md` and `LICENSE`;
  * - `edgemetrics.js`: the whole of `mod.ts` minified into one file, carrying
- *   its types with `@ts-self-types`, for `import` from a URL.
+ *   its types with `@ts-self-types` (`edgemetrics.types/`, the declarations
+ *   naming each other `.d.ts`, as Deno resolves them), for `import` from a
+ *   URL.
  *
  * esbuild and typescript come from `.tools/` (`.ci/peers.json`); nothing is
  * added to the package's dependencies. An entry added to `deno.json` is built
@@ -30,6 +32,8 @@ const ROOT = new URL("../", import.meta.url);
 export const DIST: URL = new URL("dist/", ROOT);
 /** The one-file build of `mod.ts`, inside the package. */
 export const ONE_FILE = "edgemetrics.js";
+/** Its declarations, for Deno: the same files naming each other `.d.ts`. */
+const ONE_FILE_TYPES = "edgemetrics.types/";
 
 /** A public entry of the package, as `deno.json` lists it. */
 export interface Entry {
@@ -198,10 +202,27 @@ async function declarations(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  for await (const path of walk(new URL("types/", out))) {
-    const text = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, forConsumers(text));
+  const types = new URL("types/", out);
+  for await (const path of walk(types)) {
+    const text = forConsumers(await Deno.readTextFile(path));
+    await Deno.writeTextFile(path, text);
+    // Deno, loading the one-file build from a URL, resolves what a file
+    // names (no .js -> .d.ts lookup as tsc does): its copy names .d.ts files.
+    const copy = new URL(
+      path.href.slice(types.href.length),
+      new URL(ONE_FILE_TYPES, out),
+    );
+    await Deno.mkdir(new URL(".", copy), { recursive: true });
+    await Deno.writeTextFile(copy, namingDts(text));
   }
+}
+
+/** Relative `.js` imports of a declaration file renamed to `.d.ts`. */
+function namingDts(text: string): string {
+  return text.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\.js\2/g,
+    "$1$2$3.d.ts$2",
+  );
 }
 
 async function* walk(dir: URL): AsyncGenerator<URL> {
@@ -262,7 +283,11 @@ export async function build(dir: URL = DIST): Promise<Built> {
         entryPoints: [main.source],
         outfile: new URL(ONE_FILE, dir).pathname,
         minify: true,
-        banner: { js: `/* @ts-self-types="${main.types}" */` },
+        banner: {
+          js: `/* @ts-self-types="./${ONE_FILE_TYPES}${
+            main.types.slice("./types/".length)
+          }" */`,
+        },
       });
       await writeOutputs(one.outputFiles);
     }

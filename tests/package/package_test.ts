@@ -212,6 +212,40 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
       },
     );
 
+    await t.step(
+      "Deno: the one-file build type-checks through @ts-self-types and runs",
+      async () => {
+        const oneFile = `${project}/node_modules/${PACKAGE}/edgemetrics.js`;
+        const head = (await Deno.readTextFile(oneFile)).slice(0, 60);
+        assert.match(
+          head,
+          /^\/\* @ts-self-types="\.\/edgemetrics\.types\/mod\.d\.ts" \*\//,
+        );
+        const script = `${project}/one_file.ts`;
+        await Deno.writeTextFile(
+          script,
+          `import { Counter, Registry } from ${JSON.stringify(oneFile)};\n` +
+            "const registry = new Registry();\n" +
+            'const c = new Counter({ name: "a_total", help: "A.", labelNames: ["k"] as const, registry });\n' +
+            'c.inc({ k: "v" }, 2);\n' +
+            '// @ts-expect-error: the types came with the file: no label "x"\n' +
+            'if (false) c.inc({ x: "v" });\n' +
+            "console.log(await registry.metrics());\n",
+        );
+        const denoArgs = ["--quiet", "--no-config", "--no-lock"];
+        await ok(Deno.execPath(), ["check", ...denoArgs, script], {
+          cwd: project,
+        });
+        const out = await ok(Deno.execPath(), ["run", ...denoArgs, script], {
+          cwd: project,
+        });
+        assert.equal(
+          out,
+          '# HELP a_total A.\n# TYPE a_total counter\na_total{k="v"} 2\n\n',
+        );
+      },
+    );
+
     for (
       const [resolution, options] of [
         ["bundler", {
