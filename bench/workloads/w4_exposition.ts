@@ -2,7 +2,8 @@
  * W4: exposing a big registry: 50,000 counter series and 5,000 histogram
  * series × 12 buckets (≈ 125,000 lines), as Prometheus text, OTLP JSON and
  * OTLP protobuf. Each figure is one whole exposition from live state:
- * collect, then encode to the bytes a transport would send.
+ * collect, then encode to the bytes a transport would send. Informational
+ * rows time the OTLP serializers alone, from a snapshot taken before.
  *
  * @module
  */
@@ -303,6 +304,20 @@ export async function w4(settings: Settings): Promise<Row[]> {
       OTel: async () => otelProtobuf(await otel.collect()),
     }, settings),
   ];
+  // Informational: the serializers alone, each from its own snapshot taken
+  // once before, so collection is left out on both sides.
+  const emSnapshot = await emRegistry.collect();
+  const otelSnapshot = await otel.collect();
+  rows.push(
+    ...await format("OTLP JSON, encode only", {
+      edgemetrics: () => encodeOtlpJsonBytes(emSnapshot, otlp),
+      OTel: () => otelJson(otelSnapshot),
+    }, settings),
+    ...await format("OTLP protobuf, encode only", {
+      edgemetrics: () => encodeOtlpProtobuf(emSnapshot, otlp),
+      OTel: () => otelProtobuf(otelSnapshot),
+    }, settings),
+  );
   // Like for like: both OTLP bodies carry the same metrics and points.
   const content = {
     edgemetrics: otlpContent(
