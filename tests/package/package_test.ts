@@ -176,7 +176,7 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
     );
 
     await t.step(
-      "Cloudflare Worker: esbuild bundles the pull entry, workerd serves /metrics",
+      "Cloudflare Worker: esbuild bundles only what it uses, workerd serves /metrics",
       async () => {
         await ok(`${TOOLS_BIN}esbuild`, [
           "worker.mjs",
@@ -187,6 +187,20 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
           "--minify",
           "--outfile=worker.bundle.js",
         ], { cwd: project });
+        // Imported from the main entry, the Worker ships only what it uses:
+        // sideEffects: false and no module-scope work let esbuild drop the
+        // rest (each named by a string only its code holds).
+        const shipped = await Deno.readTextFile(`${project}/worker.bundle.js`);
+        assert.ok(shipped.includes("text/plain; version=0.0.4"));
+        const unused = [
+          "OtlpExporter", // push
+          "x-protobuf", // the OTLP encoders
+          "maxAgeSeconds", // Summary
+          "BroadcastChannel", // WorkerAggregator
+        ];
+        for (const text of unused) {
+          assert.ok(!shipped.includes(text), `the pull Worker ships ${text}`);
+        }
         const port = freePort();
         const server = await startPeer(NODE26, [
           "tests/runtimes/miniflare_driver.ts",

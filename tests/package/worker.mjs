@@ -1,12 +1,12 @@
-// A Cloudflare Worker as an npm user writes it: the pull entry of the
-// installed package, bundled by esbuild and run in workerd. POST /record
-// records; GET /metrics serves the registry.
+// A Cloudflare Worker as an npm user writes it, from the main entry of the
+// installed package (tree-shaking leaves the push side out), bundled by
+// esbuild and run in workerd. POST /record records; GET /metrics serves.
 import {
   Counter,
   Histogram,
   metricsHandler,
   Registry,
-} from "@edgemetrics/edgemetrics/pull";
+} from "@edgemetrics/edgemetrics";
 
 const registry = new Registry();
 const requests = new Counter({
