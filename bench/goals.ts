@@ -125,33 +125,57 @@ export type Verdict = "met" | "missed" | "n/a";
 
 class MissingFigure extends Error {}
 
-/** Judges the goal of an edgemetrics row, if it has one. */
+/** What a goal's check read, as ratios: `"prom-client ÷ this"`, `"this ÷ floor"`. */
+export type Ratios = Record<string, number>;
+
+/**
+ * Judges the goal of an edgemetrics row, if it has one, and returns beside
+ * the verdict the ratios its check read (each peer's figure over this row's,
+ * this row's over the floor's).
+ */
 export function judge(
   row: Row,
   rows: readonly Row[],
-): { goal: Goal; verdict: Verdict } | undefined {
+): { goal: Goal; verdict: Verdict; ratios: Ratios } | undefined {
   const goal = GOALS.find((g) =>
     g.workload === row.workload && g.case === row.case
   );
   if (goal === undefined || row.impl !== "edgemetrics") return undefined;
+  const ratios: Ratios = {};
   if (row.value === null || row.detail?.partial === true) {
-    return { goal, verdict: "n/a" };
+    return { goal, verdict: "n/a", ratios };
   }
+  const self = row.value;
   const figures: Figures = {
-    self: row.value,
+    self,
     detail: row.detail ?? {},
     of(impl, label = row.case) {
       const value = rows.find((r) =>
         r.workload === row.workload && r.case === label && r.impl === impl
       )?.value;
       if (value === undefined || value === null) throw new MissingFigure();
+      const name = label === row.case ? impl : `${impl} (${label})`;
+      if (impl === "floor") ratios[`this ÷ ${name}`] = self / value;
+      else ratios[`${name} ÷ this`] = value / self;
       return value;
     },
   };
+  // Every peer of the same case too: a check that stops at its first
+  // failed condition has not read them all.
+  for (const other of rows) {
+    if (
+      other.workload !== row.workload || other.case !== row.case ||
+      other.impl === row.impl || other.value === null || other.value <= 0
+    ) continue;
+    if (other.impl === "floor") ratios["this ÷ floor"] = self / other.value;
+    else ratios[`${other.impl} ÷ this`] = other.value / self;
+  }
   try {
-    return { goal, verdict: goal.check(figures) ? "met" : "missed" };
+    return { goal, verdict: goal.check(figures) ? "met" : "missed", ratios };
   } catch (error) {
-    if (error instanceof MissingFigure) return { goal, verdict: "n/a" };
+    if (error instanceof MissingFigure) {
+      return { goal, verdict: "n/a", ratios };
+    }
     throw error;
   }
 }

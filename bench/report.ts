@@ -115,7 +115,17 @@ export interface Results {
   measuredOn: string;
   machine: Machine;
   peers: Record<string, string>;
-  goals: { workload: string; case: string; goal: string; verdict: Verdict }[];
+  goals: {
+    workload: string;
+    case: string;
+    goal: string;
+    verdict: Verdict;
+    /** This row's median, in `unit`. */
+    value: number | null;
+    unit: string;
+    /** The ratios the goal was judged by, from the same run. */
+    ratios: Record<string, number>;
+  }[];
   rows: Row[];
   /** The folded batch results (proof the loops' work was consumed). */
   checksum: number;
@@ -130,6 +140,9 @@ export function verdicts(rows: readonly Row[]): Results["goals"] {
       case: row.case,
       goal: verdict.goal.text,
       verdict: verdict.verdict,
+      value: row.value,
+      unit: row.unit,
+      ratios: verdict.ratios,
     }];
   });
 }
