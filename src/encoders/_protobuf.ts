@@ -158,6 +158,12 @@ export class ProtoWriter {
     this.endLen(field, mark);
   }
 
+  /** Prepends `length` bytes of `source` from `offset`, as they are (fields encoded before). */
+  bytes(source: Uint8Array, offset: number, length: number): void {
+    const p = this.#take(length);
+    this.#buf.set(source.subarray(offset, offset + length), p);
+  }
+
   /** Prepends the bytes a lowercase or uppercase hex string stands for (no length, no key). */
   hex(value: string): void {
     const n = value.length >> 1;
