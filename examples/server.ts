@@ -19,7 +19,7 @@ import {
   instrument,
   metricsHandler,
   WorkerAggregator,
-} from "../mod.ts";
+} from "@edgemetrics/edgemetrics";
 
 // Declared once at module scope, in the default registry.
 const ordersPlaced = new Counter({
