@@ -15,6 +15,7 @@ import type {
   LabelValues,
 } from "../model.ts";
 import { warnOnce } from "../_warn.ts";
+import { cached, checkCacheMs } from "./_cached.ts";
 import {
   checkCallback,
   isPromise,
@@ -116,6 +117,13 @@ export interface ObservableCounterOptions<L extends string>
   extends MetricOptions<L> {
   /** Reports each series' total since its start; called at every collection. */
   observe: ObserveCallback<L>;
+  /**
+   * Milliseconds a collection's values are served again before `observe`
+   * runs anew (default 0: every collection). Past the window the last
+   * values are served while a new call runs, so a slow source never holds
+   * up a scrape once it answered once.
+   */
+  cacheMs?: number;
 }
 
 /**
@@ -141,6 +149,13 @@ export interface ObservableGaugeOptions<L extends string>
   extends MetricOptions<L> {
   /** Reports each series' current value; called at every collection. */
   observe: ObserveCallback<L>;
+  /**
+   * Milliseconds a collection's values are served again before `observe`
+   * runs anew (default 0: every collection). Past the window the last
+   * values are served while a new call runs, so a slow source never holds
+   * up a scrape once it answered once.
+   */
+  cacheMs?: number;
   /** How values from several workers combine: `sum` (default), `max`, `min` or `all`. */
   aggregation?: GaugeAggregation;
 }
@@ -159,22 +174,30 @@ class Observations<F extends CounterFamily | GaugeFamily>
   readonly #callback: ObserveCallback<string>;
   readonly #aggregation: GaugeAggregation | undefined;
   #inFlight = 0;
+  /** Runs the callback, or serves its last result within `cacheMs`. */
+  readonly collect: () => F | Promise<F>;
 
   /** @param aggregation A gauge's; undefined for a counter. */
   constructor(
     resolved: ResolvedOptions,
     type: F["type"],
     callback: ObserveCallback<string>,
+    cacheMs: unknown,
     aggregation?: GaugeAggregation,
   ) {
     super(resolved, type, 0);
     checkCallback(resolved.metric, "observe", callback, true);
     this.#callback = callback;
     this.#aggregation = aggregation;
+    const windowMs = checkCacheMs(resolved.metric, cacheMs);
+    const run = () => this.#run();
+    this.collect = windowMs === 0
+      ? run
+      : cached(run, windowMs, () => resolved.clock.monotonic());
   }
 
   /** Runs the callback and returns what it observed as a family. */
-  collect(): F | Promise<F> {
+  #run(): F | Promise<F> {
     const observed: Observed = new Map();
     let open = true;
     const result: ObservableResult<string> = {
@@ -328,7 +351,8 @@ export class ObservableCounter<L extends string = never> {
    * @param options Name, help, label names, limits and the `observe` callback.
    * @throws {TypeError} When a name or label name is invalid or reserved, the
    * name is `_total` alone (no family name left), or `observe` is not a function.
-   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least
+   * 1 or `Infinity`, or `cacheMs` is negative or not finite.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableCounterOptions<L>) {
@@ -337,6 +361,7 @@ export class ObservableCounter<L extends string = never> {
       resolved,
       "counter",
       options.observe as ObserveCallback<string>,
+      options.cacheMs,
     );
     this.name = resolved.name;
     this.help = resolved.help;
@@ -412,7 +437,8 @@ export class ObservableGauge<L extends string = never> {
    * @param options Name, help, label names, limits, aggregation and the `observe` callback.
    * @throws {TypeError} When a name or label name is invalid or reserved,
    * `aggregation` is unknown, or `observe` is not a function.
-   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least
+   * 1 or `Infinity`, or `cacheMs` is negative or not finite.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableGaugeOptions<L>) {
@@ -422,6 +448,7 @@ export class ObservableGauge<L extends string = never> {
       resolved,
       "gauge",
       options.observe as ObserveCallback<string>,
+      options.cacheMs,
       aggregation,
     );
     this.name = resolved.name;

@@ -16,6 +16,7 @@ import {
   OPENMETRICS_CONTENT_TYPE,
 } from "../encoders/openmetrics.ts";
 import { acceptsGzip, prefersOpenMetrics } from "./_negotiate.ts";
+import { coalesce } from "./_coalesce.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -107,6 +108,15 @@ export interface MetricsHandlerOptions {
   created?: boolean;
   /** Gzip the body when the client accepts gzip and the runtime has `CompressionStream` (default `true`). */
   compress?: boolean;
+  /**
+   * The most scrapes served at once; one more answers 503 with
+   * `Retry-After`, without collecting, so a flood of scrapes cannot pile
+   * up work in the process. Concurrent scrapes with the same `name[]`
+   * filter share one collection whatever the cap. Default: no cap.
+   */
+  maxInFlight?: number;
+  /** The `Retry-After` seconds of a 503 past `maxInFlight` (default 1). */
+  retryAfterSeconds?: number;
 }
 
 /** The request headers the metrics answers depend on. */
@@ -136,6 +146,10 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  *   init then carries `encodeBody: "manual"`, which Cloudflare Workers need to
  *   send pre-compressed bytes unchanged and other runtimes ignore.
  * - HEAD answers with the headers GET would have, without collecting.
+ * - Scrapes that arrive while a collection with the same `name[]` filter
+ *   runs share it: 50 concurrent scrapes run each callback once. With
+ *   `maxInFlight`, a scrape beyond that many being served answers 503 with
+ *   `Retry-After` (`retryAfterSeconds`) and collects nothing.
  * - Every response carries `Cache-Control: no-store`; the answers for the
  *   metrics themselves (200, 401 and 500, not 404 or 405) also carry
  *   `Vary: Accept, Accept-Encoding`, as the format and encoding depend on them.
@@ -149,6 +163,8 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  * @param options Path, auth, format and compression choices.
  * @returns The handler.
  * @throws {TypeError} When `path` does not start with `/` or the bearer token is empty.
+ * @throws {RangeError} When `maxInFlight` is not a whole number of at least
+ * 1 (or `Infinity`), or `retryAfterSeconds` is not a whole number of at least 0.
  *
  * @example Serve a registry and scrape it like Prometheus does
  * ```ts
@@ -189,6 +205,15 @@ export function metricsHandler(
   const omOptions = options.created === undefined
     ? {}
     : { created: options.created };
+  const maxInFlight = checkWhole("maxInFlight", options.maxInFlight, 1);
+  const busy = {
+    "Retry-After": String(
+      checkWhole("retryAfterSeconds", options.retryAfterSeconds ?? 1, 0),
+    ),
+    Vary: VARY,
+  };
+  const collect = coalesce(source);
+  let inFlight = 0;
 
   return async function handleMetrics(request: Request): Promise<Response> {
     try {
@@ -217,9 +242,17 @@ export function metricsHandler(
       if (gzip) headers["Content-Encoding"] = "gzip";
       if (method === "HEAD") return respond(200, null, headers);
 
-      const families = await source.collect(
-        familyFilter(url.searchParams.getAll("name[]")),
-      );
+      if (inFlight >= maxInFlight) {
+        return respond(503, "Service Unavailable: too many scrapes\n", busy);
+      }
+      inFlight++;
+      let families: readonly MetricFamily[];
+      try {
+        const names = url.searchParams.getAll("name[]");
+        families = await collect(names.join("\n"), familyFilter(names));
+      } finally {
+        inFlight--;
+      }
       const text = openMetrics
         ? encodeOpenMetrics(families, omOptions)
         : encodePrometheusText(families);
@@ -237,6 +270,21 @@ export function metricsHandler(
       );
     }
   };
+}
+
+/** Checks a whole-number option of at least `min`; `Infinity` when omitted. */
+function checkWhole(
+  name: string,
+  value: number | undefined,
+  min: number,
+): number {
+  if (value === undefined || (value === Infinity && min > 0)) return Infinity;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `${CANNOT_CREATE}: ${name} must be a whole number of at least ${min}, got ${value}`,
+    );
+  }
+  return value;
 }
 
 /** Builds the filter for `name[]` values; `undefined` (everything) when there are none. */
