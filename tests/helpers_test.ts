@@ -207,6 +207,7 @@ Deno.test("Summary.time() and Gauge.time() record the elapsed seconds into the l
     registry,
   });
   await summary.time({ task: "a" }, async () => {
+    await Promise.resolve();
     clock.t += 300;
   });
   assert.throws(() =>
