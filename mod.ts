@@ -54,3 +54,4 @@ export * from "./src/workers/merge.ts";
 export * from "./src/push/otlp.ts";
 export * from "./src/push/pushgateway.ts";
 export * from "./src/runtime/runtime_metrics.ts";
+export * from "./src/encoders/html.ts";

@@ -17,6 +17,8 @@ import {
 } from "../encoders/openmetrics.ts";
 import { acceptsGzip, prefersOpenMetrics } from "./_negotiate.ts";
 import { coalesce } from "./_coalesce.ts";
+import { prefersHtml } from "./_negotiate.ts";
+import { htmlResponse } from "./_html.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -117,6 +119,11 @@ export interface MetricsHandlerOptions {
   maxInFlight?: number;
   /** The `Retry-After` seconds of a 503 past `maxInFlight` (default 1). */
   retryAfterSeconds?: number;
+  /**
+   * Answer a browser (`Accept` naming `text/html`, which no scraper sends)
+   * with a page of the metrics (default `true`); `false` serves it text.
+   */
+  html?: boolean;
 }
 
 /** The request headers the metrics answers depend on. */
@@ -146,6 +153,10 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  *   init then carries `encodeBody: "manual"`, which Cloudflare Workers need to
  *   send pre-compressed bytes unchanged and other runtimes ignore.
  * - HEAD answers with the headers GET would have, without collecting.
+ * - A browser (`Accept` names `text/html` at least as high as the text
+ *   formats; scrapers never name it) gets a page of the same families (see
+ *   {@linkcode encodeHtml}) under a strict Content-Security-Policy, unless
+ *   `html` is `false`. What scrapers get does not change.
  * - Scrapes that arrive while a collection with the same `name[]` filter
  *   runs share it: 50 concurrent scrapes run each callback once. With
  *   `maxInFlight`, a scrape beyond that many being served answers 503 with
@@ -214,6 +225,22 @@ export function metricsHandler(
   };
   const collect = coalesce(source);
   let inFlight = 0;
+  const html = options.html ?? true;
+  /** Collects for a scrape; `undefined` when `maxInFlight` are being served. */
+  const collectFor = async (
+    url: URL,
+  ): Promise<readonly MetricFamily[] | undefined> => {
+    if (inFlight >= maxInFlight) return undefined;
+    inFlight++;
+    try {
+      const names = url.searchParams.getAll("name[]");
+      return await collect(names.join("\n"), familyFilter(names));
+    } finally {
+      inFlight--;
+    }
+  };
+  const tooBusy = () =>
+    respond(503, "Service Unavailable: too many scrapes\n", busy);
 
   return async function handleMetrics(request: Request): Promise<Response> {
     try {
@@ -229,6 +256,11 @@ export function metricsHandler(
         return respond(401, "Unauthorized\n", challenge);
       }
 
+      if (html && prefersHtml(request.headers.get("Accept"))) {
+        if (method === "HEAD") return htmlResponse(undefined);
+        const families = await collectFor(url);
+        return families === undefined ? tooBusy() : htmlResponse(families);
+      }
       const openMetrics = allowOpenMetrics &&
         prefersOpenMetrics(request.headers.get("Accept"));
       const gzip = compress && typeof CompressionStream === "function" &&
@@ -242,17 +274,8 @@ export function metricsHandler(
       if (gzip) headers["Content-Encoding"] = "gzip";
       if (method === "HEAD") return respond(200, null, headers);
 
-      if (inFlight >= maxInFlight) {
-        return respond(503, "Service Unavailable: too many scrapes\n", busy);
-      }
-      inFlight++;
-      let families: readonly MetricFamily[];
-      try {
-        const names = url.searchParams.getAll("name[]");
-        families = await collect(names.join("\n"), familyFilter(names));
-      } finally {
-        inFlight--;
-      }
+      const families = await collectFor(url);
+      if (families === undefined) return tooBusy();
       const text = openMetrics
         ? encodeOpenMetrics(families, omOptions)
         : encodePrometheusText(families);
