@@ -5,42 +5,86 @@
  * @module
  */
 
-// Peers are pinned inline on purpose: only bench/ may depend on them, so
-// they stay out of deno.json's import map (and out of the published module).
-// deno-lint-ignore no-import-prefix
-import promClient from "npm:prom-client@15.1.3";
-// deno-lint-ignore no-import-prefix
-import "npm:@opentelemetry/api@1.9.0";
-// deno-lint-ignore no-import-prefix
-import * as sdkMetrics from "npm:@opentelemetry/sdk-metrics@1.25.1";
-// deno-lint-ignore no-import-prefix
-import * as otlp from "npm:@opentelemetry/otlp-transformer@0.52.1";
+import { requirePeer } from "../tests/_npm.ts";
 
-type ResourceMetrics = sdkMetrics.ResourceMetrics;
+// Peers load from .tools/ (installed by .ci/setup from .ci/peers.json), never
+// through npm: specifiers: those would put them in the root lockfile, which
+// `deno task` installs for every user, even one who only runs the demo.
+
+/** The few prom-client members the workloads drive. */
+interface PromClient {
+  Registry: new () => { metrics(): Promise<string> };
+  Counter: new (options: {
+    name: string;
+    help: string;
+    labelNames?: readonly string[];
+    registers?: unknown[];
+  }) => PromMetric;
+  Histogram: new (options: {
+    name: string;
+    help: string;
+    labelNames?: readonly string[];
+    buckets?: number[];
+    registers?: unknown[];
+  }) => PromMetric;
+}
+
+/** A prom-client instrument, as the workloads call it. */
+// deno-lint-ignore no-explicit-any
+type PromMetric = any;
+
+/** What the OTel SDK collects: passed on to its serializers untouched. */
+type ResourceMetrics = unknown;
+
+/** The few OTel SDK members the workloads drive. */
+interface SdkMetrics {
+  MetricReader: abstract new () => {
+    collect(): Promise<{ resourceMetrics: ResourceMetrics }>;
+  };
+  MeterProvider: new (options: { readers: unknown[] }) => {
+    getMeter(name: string): OtelMeter;
+  };
+}
+
+/** An OTel meter, as the workloads call it. */
+// deno-lint-ignore no-explicit-any
+type OtelMeter = any;
+
+/** An OTel OTLP serializer. */
+interface Serializer {
+  serializeRequest(request: ResourceMetrics): Uint8Array | undefined;
+}
+
+const promClient: PromClient = requirePeer("prom-client");
+const sdkMetrics: SdkMetrics = requirePeer("@opentelemetry/sdk-metrics");
+const otlp: {
+  JsonMetricsSerializer: Serializer;
+  ProtobufMetricsSerializer: Serializer;
+} = requirePeer("otel-otlp-transformer");
 
 /** The exact versions compared, recorded in the results file. */
 export const PEER_VERSIONS = {
   "prom-client": "15.1.3",
-  "@opentelemetry/api": "1.9.0",
-  "@opentelemetry/sdk-metrics": "1.25.1",
-  "@opentelemetry/otlp-transformer": "0.52.1",
+  "@opentelemetry/api": "1.10.0",
+  "@opentelemetry/sdk-metrics": "3.1.1",
+  "@opentelemetry/otlp-transformer": "0.301.1",
 } as const;
 
 export { promClient };
 
 /** A reader that only collects on demand: what an exporter calls per push. */
 class OnDemandReader extends sdkMetrics.MetricReader {
-  protected override onShutdown(): Promise<void> {
+  protected onShutdown(): Promise<void> {
     return Promise.resolve();
   }
-  protected override onForceFlush(): Promise<void> {
+  protected onForceFlush(): Promise<void> {
     return Promise.resolve();
   }
 }
 
 /** An OTel meter and the reader that collects what it records. */
 export interface OtelSetup {
-  meter: ReturnType<sdkMetrics.MeterProvider["getMeter"]>;
+  meter: OtelMeter;
   /** Collects the SDK's current state, as its exporters do before serializing. */
   collect(): Promise<ResourceMetrics>;
 }
@@ -57,10 +101,10 @@ export function otelSetup(): OtelSetup {
 
 /** The OTel SDK's OTLP/HTTP JSON body for collected metrics. */
 export function otelJson(metrics: ResourceMetrics): Uint8Array {
-  return otlp.JsonMetricsSerializer.serializeRequest([metrics])!;
+  return otlp.JsonMetricsSerializer.serializeRequest(metrics)!;
 }
 
 /** The OTel SDK's OTLP/HTTP protobuf body for collected metrics. */
 export function otelProtobuf(metrics: ResourceMetrics): Uint8Array {
-  return otlp.ProtobufMetricsSerializer.serializeRequest([metrics])!;
+  return otlp.ProtobufMetricsSerializer.serializeRequest(metrics)!;
 }

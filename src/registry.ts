@@ -7,6 +7,7 @@
 import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
+import { declaredName } from "./_declared.ts";
 import {
   assertLabelNames,
   describe,
@@ -54,8 +55,14 @@ export interface Collector {
   readonly name: string;
   /** The kind of family it collects. */
   readonly type: MetricType;
-  /** Returns the current state as a snapshot family. */
-  collect(): MetricFamily | Promise<MetricFamily>;
+  /**
+   * Returns the current state as a snapshot family.
+   *
+   * @param signal Aborted when the registry stops waiting for this
+   * collection (after its `collectTimeoutMs`): a collector may end its
+   * work then; what it returns afterwards is ignored.
+   */
+  collect(signal?: AbortSignal): MetricFamily | Promise<MetricFamily>;
   /** How many records were folded into the overflow series (instruments only). */
   readonly droppedLabelSets?: number;
 }
@@ -191,7 +198,8 @@ export class Registry {
    * `x_created`; a summary `x` takes `x`, `x_sum`, `x_count` and `x_created`;
    * a gauge takes its name. So a counter `x_total` and a gauge `x` cannot
    * both be registered (OpenMetrics and OTLP would see two families `x`),
-   * nor a gauge `x_total` beside a counter `x`.
+   * nor a gauge `x_total` beside a counter `x`. The error names both
+   * metrics as they were declared (`c_total` for a counter declared so).
    *
    * @param collector The metric or collector to add.
    * @throws {DuplicateMetricError} When a registered metric already takes one of its names.
@@ -227,22 +235,23 @@ export class Registry {
       if (kept.includes(this.prefix + name)) {
         throw new TypeError(
           `Cannot register metric "${
-            this.prefix + collector.name
+            this.prefix + declaredName(collector)
           }": the name "${DROPPED_LABEL_SETS}" is kept for the registry's counter of dropped label sets`,
         );
       }
       const existing = this.#claims.get(name);
       if (existing === undefined) continue;
+      // Both named as declared: a counter `c_total` is the family `c`.
+      const declared = declaredName(collector);
+      const taken = declaredName(existing);
       throw new DuplicateMetricError(
-        this.prefix + collector.name,
+        this.prefix + declared,
         existing,
-        existing.name === collector.name
+        taken === declared
           ? undefined
           : `the name "${
             this.prefix + name
-          }" is already taken by ${existing.type} "${
-            this.prefix + existing.name
-          }"`,
+          }" is already taken by ${existing.type} "${this.prefix + taken}"`,
       );
     }
     this.#collectors.set(collector.name, collector);
@@ -328,11 +337,14 @@ export class Registry {
    * Collects every metric into a snapshot, in registration order. A collector
    * (or an instrument's `collect` hook or observe callback) that throws,
    * rejects or exceeds `collectTimeoutMs` is reported to `onError` and left
-   * out; the others are still returned. When a metric folded label sets into
-   * its overflow series, the snapshot ends with the counter
-   * `edgemetrics_dropped_label_sets{metric="<name>"}`, where `<name>` is the
-   * metric's name as its samples show it in the Prometheus text and
-   * OpenMetrics expositions: prefixed, and with `_total` for a counter
+   * out; the others are still returned. The signal each collector is given
+   * aborts when the timeout is reached, so that one still running can end
+   * its work (an observable instrument ends that collection). When a
+   * metric folded label sets into its overflow series, the snapshot ends
+   * with the counter `edgemetrics_dropped_label_sets{metric="<name>"}`,
+   * where `<name>` is the metric's name as its samples show it in the
+   * Prometheus text and OpenMetrics expositions: prefixed, and with
+   * `_total` for a counter
    * (`metric="shop_orders_total"` for a counter declared `orders_total`
    * under the prefix `shop_`); a gauge, histogram or summary by its
    * prefixed family name (`metric="shop_latency_seconds"`).
@@ -357,6 +369,10 @@ export class Registry {
    * ```
    */
   async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
+    // Aborted when the collection stops waiting for the collectors still
+    // running, so that they can end what they started.
+    const deadline = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const pending: {
       collector: Collector;
       name: string;
@@ -366,11 +382,25 @@ export class Registry {
       const name = this.prefix + collector.name;
       if (filter !== undefined && !filter(name, collector.type)) continue;
       try {
-        const result = collector.collect();
+        const result = collector.collect(deadline.signal);
+        if (isPromise(result) && timer === undefined) {
+          timer = setTimeout(
+            () =>
+              deadline.abort(
+                new DOMException(
+                  `collect took longer than ${this.#timeoutMs} ms`,
+                  "TimeoutError",
+                ),
+              ),
+            this.#timeoutMs,
+          );
+        }
         pending.push({
           collector,
           name,
-          result: isPromise(result) ? this.#bounded(result, name) : result,
+          result: isPromise(result)
+            ? this.#bounded(result, name, deadline.signal)
+            : result,
         });
       } catch (error) {
         this.#onError(error, name);
@@ -389,6 +419,8 @@ export class Registry {
         (dropped ??= []).push({ metric, count });
       }
     }
+    // The awaits above never reject: every collector has settled or timed out.
+    clearTimeout(timer);
     if (
       dropped !== undefined &&
       (filter === undefined || filter(DROPPED_LABEL_SETS, "counter"))
@@ -432,21 +464,22 @@ export class Registry {
     return encodePrometheusText(await this.collect());
   }
 
+  /**
+   * A collector's promise, or `undefined` (reported to `onError`) when it
+   * rejects or `deadline` aborts first.
+   */
   #bounded(
     result: Promise<MetricFamily>,
     name: string,
+    deadline: AbortSignal,
   ): Promise<MetricFamily | undefined> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `Cannot collect metric "${name}": collect took longer than ${this.#timeoutMs} ms`,
-            ),
+      deadline.addEventListener("abort", () =>
+        reject(
+          new Error(
+            `Cannot collect metric "${name}": collect took longer than ${this.#timeoutMs} ms`,
           ),
-        this.#timeoutMs,
-      );
+        ), { once: true });
     });
     return Promise.race([result, timeout]).then(
       (family) => family,
@@ -454,7 +487,7 @@ export class Registry {
         this.#onError(error, name);
         return undefined;
       },
-    ).finally(() => clearTimeout(timer));
+    );
   }
 
   /**

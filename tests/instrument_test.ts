@@ -353,6 +353,45 @@ Deno.test("instrument() called twice on one registry shares the two metrics", as
   ]);
 });
 
+Deno.test("instrument() called twice on one registry shares the latency histogram when the buckets agree, and throws naming both bucket lists when not", async () => {
+  const { registry, advance } = timed();
+  const slow = () => {
+    advance(700);
+    return new Response();
+  };
+  const a = instrument(slow, { registry, buckets: [0.5, 1] });
+  const b = instrument(slow, { registry, buckets: [0.5, 1] });
+  await a(req("/"));
+  await b(req("/"));
+  assert.deepEqual(
+    await lines(registry, "http_request_duration_seconds_bucket{"),
+    [
+      'http_request_duration_seconds_bucket{method="GET",route="other",le="0.5"} 0',
+      'http_request_duration_seconds_bucket{method="GET",route="other",le="1.0"} 2',
+      'http_request_duration_seconds_bucket{method="GET",route="other",le="+Inf"} 2',
+    ],
+  );
+  const cases: [string, readonly number[] | undefined, string][] = [
+    ["other buckets", [0.1, 0.3], "[0.1, 0.3]"],
+    ["the default buckets", undefined, "[0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5]"],
+  ];
+  for (const [what, buckets, asked] of cases) {
+    assert.throws(
+      () =>
+        instrument(slow, {
+          registry,
+          ...(buckets === undefined ? {} : { buckets }),
+        }),
+      {
+        name: "TypeError",
+        message:
+          `Cannot instrument handler: metric "http_request_duration_seconds" is already registered with buckets [0.5, 1], not the buckets ${asked} asked for; pass the same buckets to every instrument() on one registry`,
+      },
+      what,
+    );
+  }
+});
+
 Deno.test("instrument() rejects bad declarations with a TypeError", () => {
   const { registry } = timed();
   assert.throws(
@@ -392,7 +431,7 @@ Deno.test("instrument() rejects bad declarations with a TypeError", () => {
     (error: Error) =>
       error instanceof TypeError &&
       error.message.startsWith(
-        'Cannot instrument handler: Cannot register metric "http_requests"',
+        'Cannot instrument handler: Cannot register metric "http_requests_total": a metric with this name already exists, and it is not a Counter',
       ),
   );
 });
@@ -435,6 +474,7 @@ Deno.test("instrument() records each overflowed route as itself after the series
   const handler = instrument(() => new Response(), {
     registry,
     routes: ["/a", "/b", "/c"],
+    buckets: [1],
   });
   await handler(req("/a"));
   await handler(req("/b"));

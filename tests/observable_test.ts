@@ -343,3 +343,48 @@ Deno.test("a failing callback or hook is reported to onError and the other metri
     }
   }
 });
+
+Deno.test("ObservableGauge still forgets series after a collection the registry abandoned for its timeout", async () => {
+  const errors: string[] = [];
+  const registry = new Registry({
+    collectTimeoutMs: 50,
+    onError: (error) => errors.push((error as Error).message),
+  });
+  // The issue's repro: hangs once (a promise that never settles), then
+  // reports pool a, then b, then c, then nothing.
+  const reports: (string | undefined)[] = [undefined, "a", "b", "c"];
+  let observeLate: (() => void) | undefined;
+  let settle: (() => void) | undefined;
+  new ObservableGauge({
+    name: "pool_size",
+    help: "X.",
+    labelNames: ["pool"] as const,
+    maxSeries: 2,
+    registry,
+    async observe(result) {
+      if (reports.length === 0) return;
+      const pool = reports.shift();
+      if (pool !== undefined) return result.observe(1, { pool });
+      observeLate = () => result.observe(5, { pool: "late" });
+      await new Promise<void>((resolve) => settle = resolve);
+    },
+  });
+  const scrapes: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const lines = (await registry.metrics()).split("\n");
+    scrapes.push(lines.filter((line) => /^pool_size\b/.test(line)).join("; "));
+    // The abandoned callback observes late, then settles: neither counts.
+    if (i === 1) observeLate!();
+    if (i === 2) settle!();
+  }
+  assert.deepEqual(scrapes, [
+    "",
+    'pool_size{pool="a"} 1',
+    'pool_size{pool="b"} 1',
+    'pool_size{pool="c"} 1',
+    "",
+  ]);
+  assert.deepEqual(errors, [
+    'Cannot collect metric "pool_size": collect took longer than 50 ms',
+  ]);
+});

@@ -214,7 +214,7 @@ foo_created 1520430000.123
   );
 });
 
-Deno.test("encodeOpenMetrics() leaves out _sum of a histogram with a negative bound, as the spec requires, and keeps it otherwise", () => {
+Deno.test("encodeOpenMetrics() leaves out _sum and _count of a histogram with a negative bound, as the spec requires, and keeps them otherwise", () => {
   const families: MetricFamily[] = [{
     type: "histogram",
     name: "offset_seconds",
@@ -239,7 +239,6 @@ offset_seconds_bucket{host="a",le="-1.0"} 1
 offset_seconds_bucket{host="a",le="0.0"} 1
 offset_seconds_bucket{host="a",le="1.0"} 2
 offset_seconds_bucket{host="a",le="+Inf"} 3
-offset_seconds_count{host="a"} 3
 offset_seconds_created{host="a"} 1700000000
 # TYPE size_bytes histogram
 size_bytes_bucket{le="0.0"} 1
@@ -255,7 +254,7 @@ size_bytes_created 0
   assert.equal(encodeOpenMetrics(families), expected);
 });
 
-Deno.test("encodeOpenMetrics() leaves out a negative or NaN _sum of a histogram or summary: the spec makes sums counters", () => {
+Deno.test("encodeOpenMetrics() leaves out a negative or NaN _sum of a histogram (with its _count) or summary (keeping its _count): the spec makes sums counters", () => {
   const families: MetricFamily[] = [{
     type: "histogram",
     name: "drift_seconds",
@@ -297,11 +296,9 @@ Deno.test("encodeOpenMetrics() leaves out a negative or NaN _sum of a histogram 
 drift_seconds_bucket{host="a",le="0.0"} 2
 drift_seconds_bucket{host="a",le="1.0"} 2
 drift_seconds_bucket{host="a",le="+Inf"} 2
-drift_seconds_count{host="a"} 2
 drift_seconds_bucket{host="b",le="0.0"} 0
 drift_seconds_bucket{host="b",le="1.0"} 1
 drift_seconds_bucket{host="b",le="+Inf"} 1
-drift_seconds_count{host="b"} 1
 drift_seconds_bucket{host="c",le="0.0"} 0
 drift_seconds_bucket{host="c",le="1.0"} 1
 drift_seconds_bucket{host="c",le="+Inf"} 1

@@ -7,6 +7,8 @@ import {
   DuplicateMetricError,
   Gauge,
   Histogram,
+  type MetricFamily,
+  ObservableCounter,
   ObservableGauge,
   Registry,
 } from "@edgemetrics/edgemetrics";
@@ -127,7 +129,7 @@ Deno.test("Registry.collect() returns families in registration order, filtered b
   ]);
 });
 
-Deno.test("Registry.register() throws DuplicateMetricError naming the metric and the clash", async (t) => {
+Deno.test("Registry.register() throws DuplicateMetricError naming the metric as declared, and the clash", async (t) => {
   const cases: [
     string,
     (r: Registry) => unknown,
@@ -141,16 +143,40 @@ Deno.test("Registry.register() throws DuplicateMetricError naming the metric and
       'Cannot register metric "dup": a metric with this name already exists',
     ],
     [
+      "a counter c_total twice",
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      'Cannot register metric "c_total": a metric with this name already exists',
+    ],
+    [
+      "an observable counter c_total after a counter c_total",
+      (registry) => new Counter({ name: "c_total", help: "X.", registry }),
+      (registry) =>
+        new ObservableCounter({
+          name: "c_total",
+          help: "X.",
+          registry,
+          observe: () => {},
+        }),
+      'Cannot register metric "c_total": a metric with this name already exists',
+    ],
+    [
       "a counter x_total, then a gauge x (both families are x)",
       (registry) => new Counter({ name: "x_total", help: "X.", registry }),
       (registry) => new Gauge({ name: "x", help: "X.", registry }),
-      'Cannot register metric "x": a metric with this name already exists',
+      'Cannot register metric "x": the name "x" is already taken by counter "x_total"',
     ],
     [
       "a counter x, then a counter x_total",
       (registry) => new Counter({ name: "x", help: "X.", registry }),
       (registry) => new Counter({ name: "x_total", help: "X.", registry }),
-      'Cannot register metric "x": a metric with this name already exists',
+      'Cannot register metric "x_total": the name "x" is already taken by counter "x"',
+    ],
+    [
+      "a counter x_total, then a gauge x_created",
+      (registry) => new Counter({ name: "x_total", help: "X.", registry }),
+      (registry) => new Gauge({ name: "x_created", help: "X.", registry }),
+      'Cannot register metric "x_created": the name "x_created" is already taken by counter "x_total"',
     ],
     [
       "a counter x, then a gauge x_total (sample x_total)",
@@ -206,6 +232,15 @@ Deno.test("Registry.register() throws DuplicateMetricError naming the metric and
           'Cannot register metric "p_g": a metric with this name already exists',
       },
     );
+    new Counter({ name: "c_total", help: "X.", registry });
+    assert.throws(
+      () => new Gauge({ name: "c", help: "X.", registry }),
+      {
+        name: "DuplicateMetricError",
+        message:
+          'Cannot register metric "p_c": the name "p_c" is already taken by counter "p_c_total"',
+      },
+    );
   });
 });
 
@@ -221,7 +256,7 @@ Deno.test("Registry refuses the name it keeps for the dropped-label-sets counter
     {
       name: "TypeError",
       message:
-        'Cannot register metric "edgemetrics_dropped_label_sets": the name "edgemetrics_dropped_label_sets" is kept for the registry\'s counter of dropped label sets',
+        'Cannot register metric "edgemetrics_dropped_label_sets_total": the name "edgemetrics_dropped_label_sets" is kept for the registry\'s counter of dropped label sets',
     },
   );
 });
@@ -580,4 +615,49 @@ Deno.test("an observable instrument's overflow is counted in the same collection
   assert.deepEqual(families.at(-1)?.points, [
     { labels: { metric: "observed" }, value: 1, created: 0 },
   ]);
+});
+
+Deno.test("Registry.collect() aborts the signal it gave a collector still running at collectTimeoutMs, and only then", async () => {
+  const errors: string[] = [];
+  const registry = new Registry({
+    collectTimeoutMs: 30,
+    onError: (error) => errors.push((error as Error).message),
+  });
+  const signals: Record<string, AbortSignal | undefined> = {};
+  const family = (name: string): MetricFamily => ({
+    type: "gauge",
+    name,
+    help: "",
+    aggregation: "sum",
+    points: [{ labels: {}, value: 1 }],
+  });
+  registry.register({
+    name: "quick",
+    type: "gauge",
+    collect(signal) {
+      signals.quick = signal;
+      return Promise.resolve(family("quick"));
+    },
+  });
+  registry.register({
+    name: "stuck",
+    type: "gauge",
+    collect(signal) {
+      signals.stuck = signal;
+      return new Promise(() => {});
+    },
+  });
+  assert.deepEqual(await registry.collect(), [family("quick")]);
+  assert.deepEqual(errors, [
+    'Cannot collect metric "stuck": collect took longer than 30 ms',
+  ]);
+  assert.equal(signals.stuck?.aborted, true);
+  assert.equal(signals.stuck?.reason.name, "TimeoutError");
+
+  // A collection that ends in time aborts nothing, before or after.
+  registry.remove("stuck");
+  assert.deepEqual(await registry.collect(), [family("quick")]);
+  assert.equal(signals.quick?.aborted, false);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(signals.quick?.aborted, false);
 });

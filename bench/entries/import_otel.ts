@@ -1,7 +1,10 @@
-// Cold start of the OpenTelemetry metrics SDK, for comparison (Deno only).
-// deno-lint-ignore no-import-prefix
-import { MeterProvider } from "npm:@opentelemetry/sdk-metrics@1.25.1";
+// Cold start of the OpenTelemetry metrics SDK, for comparison (Deno only:
+// loaded from .tools/).
+import { requirePeer } from "../../tests/_npm.ts";
 
-if (typeof MeterProvider !== "function") {
+const sdk = requirePeer<{ MeterProvider?: unknown }>(
+  "@opentelemetry/sdk-metrics",
+);
+if (typeof sdk.MeterProvider !== "function") {
   throw new Error("Cannot start: @opentelemetry/sdk-metrics did not load");
 }

@@ -1,7 +1,7 @@
-// Cold start of prom-client, for comparison (Deno only: npm specifier).
-// deno-lint-ignore no-import-prefix
-import client from "npm:prom-client@15.1.3";
+// Cold start of prom-client, for comparison (Deno only: loaded from .tools/).
+import { requirePeer } from "../../tests/_npm.ts";
 
+const client = requirePeer<{ Registry?: unknown }>("prom-client");
 if (typeof client.Registry !== "function") {
   throw new Error("Cannot start: prom-client did not load");
 }

@@ -278,8 +278,9 @@ function formatSeconds(milliseconds: number): string {
  * `created` is true). The formats share their sample lines; they differ in
  * the metadata lines, in a counter family's name, in the order of `_sum`
  * and `_count`, and in what only OpenMetrics has: units, exemplars,
- * `_created`, `# EOF`, and its rules that a sum is never negative or NaN
- * and that a histogram with a negative bound has no sum.
+ * `_created`, `# EOF`, and its rules that a sum is never negative or NaN,
+ * that a histogram with a negative bound has no sum, and that a histogram
+ * has `_count` if and only if it has `_sum`.
  * `encodePrometheusText` and `encodeOpenMetrics` document the output.
  *
  * Every line starts with the line feed that ends the line before it, so a
@@ -384,8 +385,10 @@ function histogram(
   }
   les.push('le="+Inf"} ');
   // OpenMetrics allows negative bucket thresholds only in a histogram
-  // without a sum (its sum would no longer be a counter).
-  const summed = !openMetrics || !bounds.some((bound) => bound < 0);
+  // without a sum (its sum would no longer be a counter), so without a count.
+  const totalled: Totalled = bounds.some((bound) => bound < 0)
+    ? "nothing"
+    : "together";
   const points = family.points;
   const texts = seriesTexts(points, "histogram", name);
   for (let p = 0; p < points.length; p++) {
@@ -400,7 +403,7 @@ function histogram(
       out += head + les[i] + formatNumber(cumulative);
       if (exemplars !== undefined) out += exemplar(exemplars[i]);
     }
-    out = totals(out, text, point, cumulative, openMetrics, summed, created);
+    out = totals(out, text, point, cumulative, openMetrics, totalled, created);
   }
   return out;
 }
@@ -420,16 +423,25 @@ function summary(
       out += text.head + formatCanonical(q.quantile) + '"} ' +
         formatNumber(q.value);
     }
-    out = totals(out, text, point, point.count, openMetrics, true, created);
+    out = totals(out, text, point, point.count, openMetrics, "count", created);
   }
   return out;
 }
 
 /**
+ * Which of `_count` and `_sum` OpenMetrics allows a series, a sum that is
+ * negative or NaN aside (sums are counters to OpenMetrics, so one is never
+ * written): `together`, a histogram's, whose `_count` is there if and only
+ * if its `_sum` is (the `+Inf` bucket still carries the count); `nothing`,
+ * a histogram's with a negative bucket bound, which has no sum; `count`, a
+ * summary's, whose `_count` may stand alone.
+ */
+type Totalled = "together" | "nothing" | "count";
+
+/**
  * The lines that end a histogram or summary series: `_sum` and `_count` in
- * text 0.0.4; `_count`, `_sum` and `_created` in OpenMetrics, where the sum
- * is left out when `summed` is false or it is negative or NaN (sums are
- * counters to OpenMetrics).
+ * text 0.0.4; in OpenMetrics, `_count` and `_sum` as `totalled` and the sum
+ * allow, then `_created`.
  */
 function totals(
   out: string,
@@ -437,15 +449,16 @@ function totals(
   point: HistogramPoint | SummaryPoint,
   count: number,
   openMetrics: boolean,
-  summed: boolean,
+  totalled: Totalled,
   created: boolean,
 ): string {
   if (!openMetrics) {
     return out + text.sum + formatNumber(point.sum) + text.count +
       formatNumber(count);
   }
-  out += text.count + formatNumber(count);
-  if (summed && point.sum >= 0) out += text.sum + formatNumber(point.sum);
+  const summed = totalled !== "nothing" && point.sum >= 0;
+  if (summed || totalled === "count") out += text.count + formatNumber(count);
+  if (summed) out += text.sum + formatNumber(point.sum);
   return created
     ? out + createdLine(text.name, text.count, point.created)
     : out;

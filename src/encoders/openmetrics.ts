@@ -64,7 +64,10 @@ export interface OpenMetricsOptions {
  * allows negative bounds only in a histogram without a sum); summaries
  * write one `quantile` sample per configured quantile, then `_count` and
  * `_sum`. A negative or NaN sum (from negative observations) is left out:
- * the format treats sums as counters. Counters, histograms and summaries end each series with
+ * the format treats sums as counters. A histogram without its `_sum` has
+ * no `_count` either (the format allows one if and only if the other; the
+ * `+Inf` bucket still holds the count); a summary keeps its `_count`.
+ * Counters, histograms and summaries end each series with
  * `<name>_created` in seconds since the epoch unless `options.created` is
  * `false`. Exemplars follow the counter's `_total` sample and the bucket they
  * belong to, as ` # {labels} value timestamp` (timestamp in seconds). An

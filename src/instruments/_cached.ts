@@ -39,16 +39,16 @@ export function checkCacheMs(metric: string, value: unknown): number {
  *   is forgotten, so a broken source is never served as if it were fresh.
  */
 export function cached<F>(
-  refresh: () => F | Promise<F>,
+  refresh: (signal?: AbortSignal) => F | Promise<F>,
   windowMs: number,
   monotonic: () => number,
-): () => F | Promise<F> {
+): (signal?: AbortSignal) => F | Promise<F> {
   let value: { family: F } | undefined;
   let refreshedAt = -Infinity;
   let running: Promise<F> | undefined;
   let failure: { error: unknown } | undefined;
 
-  return () => {
+  return (signal) => {
     if (failure !== undefined) {
       const { error } = failure;
       failure = undefined;
@@ -61,7 +61,9 @@ export function cached<F>(
     refreshedAt = monotonic();
     let result: F | Promise<F>;
     try {
-      result = refresh();
+      // The signal of the collection that starts the refresh: a registry
+      // aborts it only when it waits for the refresh and gives up.
+      result = refresh(signal);
     } catch (error) {
       value = undefined;
       throw error;

@@ -26,6 +26,7 @@ import {
   type Writable,
 } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
+import { declareName } from "../_declared.ts";
 
 // Public from here: options.ts, where it is declared, is not re-exported whole.
 export type { CollectHook };
@@ -268,6 +269,7 @@ export class Counter<L extends string = never>
     super(resolved, options.collect, state);
     this.#state = state;
     this.#self = state.self;
+    declareName(this, resolved.metric);
     resolved.registry?.register(this);
   }
 

@@ -15,6 +15,7 @@ import type {
   LabelValues,
 } from "../model.ts";
 import { warnOnce } from "../_warn.ts";
+import { declareName } from "../_declared.ts";
 import { cached, checkCacheMs } from "./_cached.ts";
 import {
   checkCallback,
@@ -175,7 +176,7 @@ class Observations<F extends CounterFamily | GaugeFamily>
   readonly #aggregation: GaugeAggregation | undefined;
   #inFlight = 0;
   /** Runs the callback, or serves its last result within `cacheMs`. */
-  readonly collect: () => F | Promise<F>;
+  readonly collect: (signal?: AbortSignal) => F | Promise<F>;
 
   /** @param aggregation A gauge's; undefined for a counter. */
   constructor(
@@ -190,14 +191,22 @@ class Observations<F extends CounterFamily | GaugeFamily>
     this.#callback = callback;
     this.#aggregation = aggregation;
     const windowMs = checkCacheMs(resolved.metric, cacheMs);
-    const run = () => this.#run();
+    const run = (signal?: AbortSignal) => this.#run(signal);
     this.collect = windowMs === 0
       ? run
       : cached(run, windowMs, () => resolved.clock.monotonic());
   }
 
-  /** Runs the callback and returns what it observed as a family. */
-  #run(): F | Promise<F> {
+  /**
+   * Runs the callback and returns what it observed as a family. Series are
+   * pruned only when no other collection is running, since a running one
+   * holds series numbers that pruning could free and reuse. A collection
+   * whose `signal` aborts (the registry gave up on it) ends there: it stops
+   * holding pruning back, ignores what the callback observes later, and
+   * rejects with the abort reason if the callback ever settles.
+   */
+  #run(signal?: AbortSignal): F | Promise<F> {
+    signal?.throwIfAborted();
     const observed: Observed = new Map();
     let open = true;
     const result: ObservableResult<string> = {
@@ -205,16 +214,20 @@ class Observations<F extends CounterFamily | GaugeFamily>
         if (open) this.#record(observed, value, labels);
       },
     };
-    // Once the callback is done, late observations are ignored.
+    // Ends the collection once; later observations are ignored.
     const close = (): void => {
+      if (!open) return;
       open = false;
       this.#inFlight--;
+      signal?.removeEventListener("abort", close);
     };
     const fail = (error: unknown): never => {
       close();
       throw error;
     };
     const done = (): F => {
+      // Abandoned: its series numbers may since have been freed and reused.
+      if (!open) throw signal?.reason;
       close();
       if (this.#inFlight === 0) this.#prune(observed);
       return this.#family(observed);
@@ -226,7 +239,9 @@ class Observations<F extends CounterFamily | GaugeFamily>
     } catch (error) {
       return fail(error);
     }
-    return isPromise(pending) ? pending.then(done, fail) : done();
+    if (!isPromise(pending)) return done();
+    signal?.addEventListener("abort", close, { once: true });
+    return pending.then(done, fail);
   }
 
   #record(
@@ -367,6 +382,7 @@ export class ObservableCounter<L extends string = never> {
     this.help = resolved.help;
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
+    declareName(this, resolved.metric);
     resolved.registry?.register(this);
   }
 
@@ -379,12 +395,15 @@ export class ObservableCounter<L extends string = never> {
    * Runs the callback and returns what it observed as a snapshot family (a
    * promise when the callback returns one).
    *
+   * @param signal Aborted when the caller stops waiting (the registry does
+   * after `collectTimeoutMs`): the collection ends there, and what the
+   * callback observes afterwards is ignored.
    * @returns The family; series the callback did not report are left out.
    * @throws {TypeError} When the callback records a non-number or bad labels
    * (the registry reports it and serves the other metrics).
    */
-  collect(): CounterFamily | Promise<CounterFamily> {
-    return this.#observations.collect();
+  collect(signal?: AbortSignal): CounterFamily | Promise<CounterFamily> {
+    return this.#observations.collect(signal);
   }
 }
 
@@ -468,11 +487,14 @@ export class ObservableGauge<L extends string = never> {
    * Runs the callback and returns what it observed as a snapshot family (a
    * promise when the callback returns one).
    *
+   * @param signal Aborted when the caller stops waiting (the registry does
+   * after `collectTimeoutMs`): the collection ends there, and what the
+   * callback observes afterwards is ignored.
    * @returns The family; series the callback did not report are left out.
    * @throws {TypeError} When the callback records a non-number or bad labels
    * (the registry reports it and serves the other metrics).
    */
-  collect(): GaugeFamily | Promise<GaugeFamily> {
-    return this.#observations.collect();
+  collect(signal?: AbortSignal): GaugeFamily | Promise<GaugeFamily> {
+    return this.#observations.collect(signal);
   }
 }

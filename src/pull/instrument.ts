@@ -111,7 +111,8 @@ interface RouteSeries {
  * `exemplar` option that throws is reported once with `console.warn` and
  * that request goes unrecorded; the response is never affected.
  *
- * Calling it twice with the same registry and prefix shares the two metrics.
+ * Calling it twice with the same registry and prefix shares the two metrics,
+ * so both calls must ask for the same `buckets` (or both for the default).
  * Serve `/metrics` beside the wrapped handler, not through it, unless you
  * want scrapes counted as traffic.
  *
@@ -119,7 +120,8 @@ interface RouteSeries {
  * @param options Routes, registry, prefix, buckets and exemplars.
  * @returns A handler that answers like `handler` and records each request.
  * @throws {TypeError} When a route template is invalid, or the registry holds
- * a different metric under one of the two names.
+ * a different metric under one of the two names, or a latency histogram
+ * with other buckets (from an earlier call with other `buckets`).
  * @throws {RangeError} When `buckets` are not sorted and distinct.
  *
  * @example Count and time the requests of a small service
@@ -164,6 +166,7 @@ export function instrument<Rest extends unknown[]>(
     Counter,
     REQUEST_LABELS,
   );
+  const buckets = options.buckets ?? DEFAULT_BUCKETS;
   const latency = shared(
     () =>
       new Histogram({
@@ -171,12 +174,27 @@ export function instrument<Rest extends unknown[]>(
         help: "Request latency in seconds.",
         unit: "seconds",
         labelNames: LATENCY_LABELS,
-        buckets: options.buckets ?? DEFAULT_BUCKETS,
+        buckets,
         registry,
       }),
     Histogram,
     LATENCY_LABELS,
   );
+  const bounds = latency.bounds;
+  if (
+    bounds.length !== buckets.length ||
+    bounds.some((bound, i) => bound !== buckets[i])
+  ) {
+    throw new TypeError(
+      `${CANNOT_INSTRUMENT}: metric "${
+        registry.prefix + latency.name
+      }" is already registered with buckets [${
+        bounds.join(", ")
+      }], not the buckets [${
+        buckets.join(", ")
+      }] asked for; pass the same buckets to every instrument() on one registry`,
+    );
+  }
   const clock: Clock = registry.clock;
   const routeOf = options.route ?? routerOf(options.routes ?? []);
   const exemplarOf = options.exemplar === undefined
