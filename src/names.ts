@@ -7,6 +7,9 @@
 
 import type { MetricType } from "./model.ts";
 
+/** The longest metric name, in characters: the OpenTelemetry instrument name limit. */
+export const MAX_METRIC_NAME_LENGTH = 255;
+
 /** The metric name rule, as error messages quote it. */
 export const METRIC_NAME_RULE = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*";
@@ -15,14 +18,27 @@ const LABEL_NAME = /* @__PURE__ */ new RegExp(`^${LABEL_NAME_RULE}$`);
 
 /**
  * A value as error messages quote it: numbers as they print (`NaN`,
- * `Infinity`), a bigint with its `n` (JSON.stringify throws on one),
- * anything else as JSON, or its type when JSON has no spelling for it
- * (`undefined`, a function).
+ * `Infinity`), a bigint with its `n` (JSON.stringify throws on one), a
+ * symbol as `Symbol(description)`, a function as `function name`,
+ * `undefined` as itself, anything else as JSON, or its type when JSON
+ * cannot spell it (an object holding a bigint or a cycle).
  */
 export function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "bigint") return `${value}n`;
-  return JSON.stringify(value) ?? typeof value;
+  switch (typeof value) {
+    case "number":
+    case "symbol":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "function":
+      return `function ${value.name === "" ? "(anonymous)" : value.name}`;
+  }
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return `an unprintable ${typeof value}`;
+  }
 }
 
 /**
@@ -32,6 +48,14 @@ export function describe(value: unknown): string {
  * @throws {TypeError} When the name breaks the rule.
  */
 export function assertMetricName(name: string): void {
+  if (typeof name === "string" && name.length > MAX_METRIC_NAME_LENGTH) {
+    // Quote the start only: the name may be megabytes long.
+    throw new RangeError(
+      `Cannot declare metric "${
+        name.slice(0, 40)
+      }…": a metric name must be at most ${MAX_METRIC_NAME_LENGTH} characters (the OpenTelemetry limit), got ${name.length}`,
+    );
+  }
   if (!isMetricName(name)) {
     throw new TypeError(
       `Cannot declare metric ${
@@ -66,7 +90,7 @@ export function assertLabelNames(
   if (!Array.isArray(labelNames)) {
     throw new TypeError(
       `${what}: labelNames must be an array of strings, got ${
-        JSON.stringify(labelNames) ?? typeof labelNames
+        describe(labelNames)
       }`,
     );
   }
@@ -87,7 +111,7 @@ function labelNameProblem(
   seen: ReadonlySet<string>,
 ): string | undefined {
   if (typeof label !== "string" || !LABEL_NAME.test(label)) {
-    return `${JSON.stringify(label)} must match ${LABEL_NAME_RULE}`;
+    return `${describe(label)} must match ${LABEL_NAME_RULE}`;
   }
   if (label.startsWith("__")) {
     return `"${label}" starts with "__", which Prometheus reserves`;
@@ -112,7 +136,7 @@ export function assertUnit(metric: string, unit: string): void {
   if (!/^[a-z0-9]+(_[a-z0-9]+)*$/.test(unit)) {
     throw new TypeError(
       `Cannot declare metric "${metric}": unit ${
-        JSON.stringify(unit)
+        describe(unit)
       } must be lowercase words joined by "_"`,
     );
   }

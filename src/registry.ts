@@ -170,7 +170,7 @@ export class Registry {
       if (typeof value !== "string") {
         throw new TypeError(
           `${what}: default label "${name}" must have a string value, got ${
-            JSON.stringify(value) ?? typeof value
+            describe(value)
           }`,
         );
       }

@@ -153,3 +153,29 @@ Deno.test("src/encoders/ reaches no instrument, registry, pull or push module, e
     assert.deepEqual(reached, [], file.pathname);
   }
 });
+
+Deno.test("src/aggregate/ imports no instrument and no encoder: it moves snapshots and serves them through pull/handler.ts", async () => {
+  const folder = new URL("aggregate/", SRC);
+  const forbidden = [
+    new URL("instruments/", SRC).href,
+    new URL("encoders/", SRC).href,
+  ];
+  const violations: string[] = [];
+  let files = 0;
+  for await (const entry of Deno.readDir(folder)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    files++;
+    const file = new URL(entry.name, folder);
+    for (const specifier of importsOf(await Deno.readTextFile(file))) {
+      const target = new URL(specifier, file).href;
+      if (
+        !specifier.startsWith(".") ||
+        forbidden.some((prefix) => target.startsWith(prefix))
+      ) {
+        violations.push(`${entry.name} imports ${specifier}`);
+      }
+    }
+  }
+  assert.ok(files >= 5, "the aggregate folder was found");
+  assert.deepEqual(violations, []);
+});

@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { MetricFamily } from "../src/model.ts";
 import { encodeOpenMetrics } from "../src/encoders/openmetrics.ts";
 import { Histogram } from "../src/instruments/histogram.ts";
 import { Summary } from "../src/instruments/summary.ts";
@@ -38,20 +39,23 @@ Deno.test("encodeOpenMetrics() leaves out _count with _sum of a histogram with a
   // The issue's case: a negative observation, so a negative sum.
   new Histogram({ name: "drift_seconds", help: "", buckets: [1], registry })
     .observe(-5);
-  const wide = new Histogram({
-    name: "wide_seconds",
-    help: "",
-    buckets: [1],
-    registry,
-  });
-  wide.observe(-Infinity);
-  wide.observe(Infinity); // -Infinity + Infinity: a NaN sum
   new Histogram({ name: "latency_seconds", help: "", buckets: [1], registry })
     .observe(0.25);
   // A summary's _count needs no _sum (the rule is the histogram's only).
   new Summary({ name: "delta_seconds", help: "", registry }).observe(-2);
 
-  const text = encodeOpenMetrics(await registry.collect(), { created: false });
+  // Instruments drop non-finite observations, so a NaN sum only comes from a
+  // collector's own family, like this one.
+  const wide: MetricFamily = {
+    type: "histogram",
+    name: "wide_seconds",
+    help: "",
+    bounds: [1],
+    points: [{ labels: {}, counts: [1, 1], sum: NaN, count: 2, created: 0 }],
+  };
+  const families = await registry.collect();
+  families.splice(2, 0, wide);
+  const text = encodeOpenMetrics(families, { created: false });
   assert.equal(
     text,
     `# TYPE offset_seconds histogram

@@ -167,21 +167,27 @@ Deno.test("Counter.inc() ignores NaN with one warning and keeps the total", asyn
     counter.inc(1);
     counter.inc(NaN);
     counter.labels().inc(NaN);
+    counter.inc(Infinity);
   });
   assert.equal((await counter.collect()).points[0]?.value, 1);
   assert.deepEqual(warnings, [
-    'edgemetrics: ignored a NaN increment of counter "nan_counter_total"',
+    'edgemetrics: ignored a non-finite increment of counter "nan_counter_total", got NaN: NaN and ±Infinity never enter a total or a sum (this warning is shown once per metric)',
   ]);
 });
 
-Deno.test("Counter.inc() accepts +Inf", async () => {
+Deno.test("Counter.inc() ignores +Inf, which would leave the counter at +Inf for good", async () => {
   const counter = new Counter({
     name: "inf_total",
     help: "X.",
+    labelNames: ["k"] as const,
     registry: null,
   });
-  counter.inc(Infinity);
-  assert.equal((await counter.collect()).points[0]?.value, Infinity);
+  captureWarnings(() => {
+    counter.inc({ k: "a" }, 2);
+    counter.inc({ k: "a" }, Infinity);
+    counter.labels("a").inc(Infinity);
+  });
+  assert.equal((await counter.collect()).points[0]?.value, 2);
 });
 
 Deno.test("Counter.labels() returns the same cached child for positional and object forms", async () => {

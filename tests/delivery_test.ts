@@ -428,3 +428,130 @@ Deno.test("deliver() does not retry a request that cannot be built", async () =>
   );
   assert.equal(calls, 0);
 });
+
+Deno.test("deliver() sends with redirect: manual and never counts an opaque or followed redirect as delivery", async (t) => {
+  await t.step("the request asks not to follow", async () => {
+    const modes: string[] = [];
+    await deliver(
+      "Cannot export metrics to",
+      outgoing,
+      settings({
+        ...fakeTime(),
+        fetch: (request) => {
+          modes.push(request.redirect);
+          return Promise.resolve(new Response(null, { status: 204 }));
+        },
+      }),
+    );
+    assert.deepEqual(modes, ["manual"]);
+  });
+  await t.step("an opaque redirect (status 0, no headers)", async () => {
+    // What a browser's fetch gives for redirect: "manual"; no constructor makes one.
+    const opaque = {
+      type: "opaqueredirect",
+      status: 0,
+      statusText: "",
+      ok: false,
+      redirected: false,
+      url: "",
+      headers: new Headers(),
+      body: null,
+      arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
+    } as unknown as Response;
+    const time = fakeTime();
+    const { fetch, bodies } = scripted([() => opaque]);
+    await assert.rejects(
+      deliver(
+        "Cannot export metrics to",
+        outgoing,
+        settings({ fetch, ...time }),
+      ),
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          `Cannot export metrics to ${URL_}: got a redirect whose Location the runtime hides (an opaque redirect, status 0) (a redirect never counts as delivery: set the URL to the final address) after 1 attempt (not retryable)`,
+        );
+        return true;
+      },
+    );
+    assert.equal(bodies.length, 1);
+  });
+  await t.step("a fetch that followed the redirect anyway", async () => {
+    const followed = new Response("{}", { status: 200 });
+    Object.defineProperty(followed, "redirected", { value: true });
+    Object.defineProperty(followed, "url", { value: "https://login.test/" });
+    const { fetch } = scripted([() => followed]);
+    await assert.rejects(
+      deliver(
+        "Cannot export metrics to",
+        outgoing,
+        settings({ fetch, ...fakeTime() }),
+      ),
+      /was redirected to "https:\/\/login\.test\/" by the fetch in use \(a redirect never counts as delivery/,
+    );
+  });
+  await t.step("a 302 without a Location", async () => {
+    const { fetch } = scripted([() => new Response(null, { status: 302 })]);
+    await assert.rejects(
+      deliver(
+        "Cannot export metrics to",
+        outgoing,
+        settings({ fetch, ...fakeTime() }),
+      ),
+      /got HTTP 302 redirecting to nowhere \(no Location\) \(a redirect/,
+    );
+  });
+});
+
+Deno.test("deliver() decides on the status when an error answer's body breaks off: 400 is not retried, 503 is", async (t) => {
+  const broken = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"code":3,'));
+        controller.error(new Error("connection reset"));
+      },
+    });
+  await t.step("400", async () => {
+    const time = fakeTime();
+    const { fetch, bodies } = scripted([
+      () => new Response(broken(), { status: 400 }),
+      () => new Response("{}", { status: 200 }),
+    ]);
+    await assert.rejects(
+      deliver(
+        "Cannot export metrics to",
+        outgoing,
+        settings({ fetch, ...time }),
+      ),
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          `Cannot export metrics to ${URL_}: got HTTP 400 (its body broke off: connection reset) after 1 attempt (not retryable)`,
+        );
+        assert.match(String(error.cause), /connection reset/);
+        return true;
+      },
+    );
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(time.waits, []);
+  });
+  await t.step("503 with Retry-After", async () => {
+    const time = fakeTime();
+    const { fetch, bodies } = scripted([
+      () =>
+        new Response(broken(), {
+          status: 503,
+          headers: { "retry-after": "3" },
+        }),
+      () => new Response("{}", { status: 200 }),
+    ]);
+    const delivered = await deliver(
+      "Cannot export metrics to",
+      outgoing,
+      settings({ fetch, ...time }),
+    );
+    assert.equal(delivered.attempts, 2);
+    assert.equal(bodies.length, 2);
+    assert.deepEqual(time.waits, [3000]);
+  });
+});

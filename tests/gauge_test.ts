@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Clock, Gauge, Registry } from "@edgemetrics/edgemetrics";
+import { captureWarnings } from "./_warnings.ts";
 
 function manualClock(t = 0): Clock & { t: number } {
   const clock = { t, now: () => clock.t, monotonic: () => clock.t };
@@ -40,7 +41,7 @@ Deno.test("Gauge.inc()/dec()/set() with labels keep one series per label set", a
   ]);
 });
 
-Deno.test("Gauge records NaN and ±Infinity as runtime data", async () => {
+Deno.test("Gauge.set() records NaN and ±Infinity as runtime data; inc() ignores them", async () => {
   const gauge = new Gauge({
     name: "special",
     help: "X.",
@@ -49,7 +50,8 @@ Deno.test("Gauge records NaN and ±Infinity as runtime data", async () => {
   });
   gauge.set({ v: "nan" }, NaN);
   gauge.labels("inf").set(Infinity);
-  gauge.inc({ v: "-inf" }, -Infinity);
+  gauge.set({ v: "-inf" }, -Infinity);
+  captureWarnings(() => gauge.inc({ v: "-inf" }, Infinity));
   assert.deepEqual((await gauge.collect()).points, [
     { labels: { v: "nan" }, value: NaN },
     { labels: { v: "inf" }, value: Infinity },

@@ -99,7 +99,7 @@ Deno.test("ObservableCounter leaves out a negative or NaN total with one warning
     console.warn = warn;
   }
   assert.deepEqual(warnings, [
-    'edgemetrics: ignored a value of observable counter "negative_observed_total" that is not a non-negative number: -1',
+    'edgemetrics: ignored a value of observable counter "negative_observed_total" that is not a finite non-negative number: -1',
   ]);
 });
 

@@ -314,8 +314,12 @@ export function encodeText(
   return out === "" ? "" : out + "\n";
 }
 
+/** Any character that is not whitespace: a HELP without one says nothing. */
+const VISIBLE = /\S/;
+
 /**
- * A family's metadata lines: HELP (left out when empty) and TYPE in text
+ * A family's metadata lines: HELP (left out when empty or whitespace only,
+ * which promtool reports as "no help text" either way) and TYPE in text
  * 0.0.4, which names a counter family after its `_total` samples; TYPE,
  * UNIT and HELP in OpenMetrics.
  */
@@ -323,7 +327,7 @@ function metadata(family: MetricFamily, openMetrics: boolean): string {
   const name = !openMetrics && family.type === "counter"
     ? family.name + "_total"
     : family.name;
-  const help = family.help;
+  const help = VISIBLE.test(family.help) ? family.help : "";
   let out = "# TYPE " + name + " " + family.type;
   if (!openMetrics) {
     return help === ""

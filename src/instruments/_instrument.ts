@@ -12,7 +12,7 @@ import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import { describe } from "../names.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { type SeriesOwner, SeriesTable } from "./_series.ts";
+import { refuseBoxed, type SeriesOwner, SeriesTable } from "./_series.ts";
 
 /** The name, help and unit a family carries, as the snapshot spells them. */
 export interface FamilyHeader {
@@ -60,7 +60,14 @@ export class InstrumentState implements SeriesOwner {
    * Throws for a record of something that is not a number, e.g.
    * `Cannot increment counter "jobs_total": the amount must be a number, got "1"`.
    */
-  reject(action: string, what: string, value: unknown): never {
+  reject(
+    action: string,
+    what: string,
+    value: unknown,
+    labels?: unknown,
+  ): never {
+    // `set(new Number(3))` reads the number as labels and finds no value.
+    refuseBoxed(this.metric, labels);
     throw new TypeError(
       `Cannot ${action} ${this.type} "${this.metric}": the ${what} must be a number, got ${
         describe(value)
@@ -69,14 +76,15 @@ export class InstrumentState implements SeriesOwner {
   }
 
   /**
-   * Warns once that a NaN `what` (an increment, an observation) was
-   * ignored: NaN is runtime data, not a programming error, and would
-   * poison a total or a sum for good.
+   * Warns once per metric that a non-finite `what` (an increment, a
+   * decrement, an observation) was ignored: NaN and ±Infinity are runtime
+   * data, not programming errors, and once added to a total or a sum they
+   * never leave it (Infinity - Infinity is NaN).
    */
-  ignoreNaN(what: string): void {
+  ignoreNonFinite(what: string, value: number): void {
     warnOnce(
-      `nan:${this.metric}`,
-      `ignored a NaN ${what} of ${this.type} "${this.metric}"`,
+      `non-finite:${this.metric}`,
+      `ignored a non-finite ${what} of ${this.type} "${this.metric}", got ${value}: NaN and ±Infinity never enter a total or a sum (this warning is shown once per metric)`,
     );
   }
 }
@@ -139,7 +147,7 @@ export function checkAggregation(
   if (!AGGREGATIONS.includes(aggregation)) {
     throw new TypeError(
       `Cannot declare metric "${metric}": aggregation must be one of "sum", "max", "min", "all", got ${
-        JSON.stringify(aggregation)
+        describe(aggregation)
       }`,
     );
   }

@@ -13,6 +13,7 @@
 
 import type { Labels, LabelValue, LabelValues } from "../model.ts";
 import type { Clock } from "../clock.ts";
+import { describe } from "../names.ts";
 
 export type { LabelValue, LabelValues };
 
@@ -39,11 +40,30 @@ export function checkMaxSeries(
   ) {
     throw new RangeError(
       `${action}: maxSeries must be a whole number of at least 1 or Infinity, got ${
-        typeof value === "number" ? value : JSON.stringify(value)
+        describe(value)
       }`,
     );
   }
   return value;
+}
+
+/**
+ * Throws when `labels` is a boxed primitive (`new Number(3)`), which a
+ * record would otherwise read as a label set without a single label.
+ *
+ * @throws {TypeError} Naming the metric and the boxed value.
+ */
+export function refuseBoxed(metric: string, labels: unknown): void {
+  if (
+    labels instanceof Number || labels instanceof String ||
+    labels instanceof Boolean
+  ) {
+    throw new TypeError(
+      `Cannot record to metric "${metric}": labels must be a plain object, got a ${labels.constructor.name} object (${
+        describe(labels.valueOf())
+      }); pass an amount or a value as a primitive: Number(x) unwraps it`,
+    );
+  }
 }
 
 /** The key a label value indexes with; `undefined` for a value of the wrong type. */
@@ -54,6 +74,23 @@ function keyOf(raw: unknown): string | undefined {
     ? String(raw)
     : undefined;
 }
+
+/**
+ * `value` with each lone surrogate replaced by U+FFFD, as every encoder
+ * writes it anyway: two values that differ only in lone surrogates (e.g.
+ * from `JSON.parse('"\\ud800"')`) then key one series, not two series that
+ * encode the same. `String.prototype.toWellFormed` where the runtime has it
+ * (ES2024), the same replacement by a regular expression where not.
+ */
+export function wellFormed(value: string): string {
+  const native = (value as { toWellFormed?: () => string }).toWellFormed;
+  return typeof native === "function"
+    ? native.call(value)
+    : value.replace(LONE_SURROGATE, "\ufffd");
+}
+
+const LONE_SURROGATE =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 // deno-lint-ignore no-explicit-any
 type Node = Map<string | undefined, any>;
@@ -208,6 +245,7 @@ export class SeriesTable {
       this.#checkCount("Cannot remove from metric", args.length);
       values = this.#checkValues(args);
     }
+    values = values.map(wellFormed);
     const path: Node[] = [];
     let node = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
@@ -300,8 +338,23 @@ export class SeriesTable {
     return this.#order = order;
   }
 
-  /** Creates the series of checked label values, or folds it into the overflow. */
+  /**
+   * The series of checked label values, created unless their well-formed
+   * form already has one; past the limit, the overflow series. Only a
+   * lookup that missed comes here, so the well-formed pass costs nothing
+   * on the hot path; a value with a lone surrogate misses every time and
+   * finds its series here.
+   */
   #create(values: string[]): number {
+    let node = this.#root;
+    for (let i = 0; i < values.length; i++) {
+      const value = wellFormed(values[i]!);
+      values[i] = value;
+      node = node?.get(value);
+    }
+    if (node !== undefined && values.length > 0) {
+      return node as unknown as number;
+    }
     if (this.#size >= this.#maxSeries) {
       this.droppedLabelSets++;
       if (this.#overflow < 0) {
@@ -310,7 +363,7 @@ export class SeriesTable {
       }
       return this.#overflow;
     }
-    let node = this.#root;
+    node = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
       let next = node.get(values[i]!);
       if (next === undefined) {
@@ -355,7 +408,7 @@ export class SeriesTable {
       if (typeof raw === "number") return String(raw);
       this.#fail(
         `label "${this.labelNames[i]}" must be a string or number, got ${
-          raw === undefined ? "undefined (missing)" : JSON.stringify(raw)
+          raw === undefined ? "undefined (missing)" : describe(raw)
         }`,
       );
     });
@@ -374,8 +427,9 @@ export class SeriesTable {
 
   #checkLabelObject(labels: LabelValues<string>): void {
     if (typeof labels !== "object" || labels === null) {
-      this.#fail(`labels must be an object, got ${JSON.stringify(labels)}`);
+      this.#fail(`labels must be an object, got ${describe(labels)}`);
     }
+    refuseBoxed(this.metric, labels);
     for (const name of Object.keys(labels)) {
       if (!this.labelNames.includes(name)) {
         this.#fail(

@@ -73,11 +73,12 @@ class CounterState extends InstrumentState {
       : undefined;
   }
 
-  /** Adds to series `index`, found by a label lookup just now. */
+  /**
+   * Adds a checked amount to series `index`, found by a label lookup just
+   * now: the amount is checked before the lookup, so a record that throws
+   * never creates its series.
+   */
   add(index: number, value: number, exemplar: Labels | undefined): void {
-    if (typeof value !== "number" || !(value >= 0)) {
-      if (!this.accept(value)) return;
-    }
     this.table.data[index]! += value;
     if (exemplar !== undefined) this.keep(index, value, exemplar);
   }
@@ -89,8 +90,9 @@ class CounterState extends InstrumentState {
   }
 
   /**
-   * Judges an amount that is not a number of at least 0: throws for a
-   * negative amount or a non-number, returns false (skip it) for NaN.
+   * Judges an amount that is not a finite number of at least 0: throws for
+   * a non-number or a negative amount (-Infinity included), returns false
+   * (skip it, warned once) for NaN and +Infinity.
    */
   accept(value: unknown): boolean {
     if (typeof value !== "number") this.reject("increment", "amount", value);
@@ -99,7 +101,7 @@ class CounterState extends InstrumentState {
         `Cannot increment counter "${this.metric}": a counter only goes up, got ${value}`,
       );
     }
-    this.ignoreNaN("increment");
+    this.ignoreNonFinite("increment", value);
     return false;
   }
 
@@ -157,7 +159,7 @@ export interface CounterChild {
   /**
    * Adds to the series' total.
    *
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar to keep with this record, e.g. `{ trace_id }`.
    * @throws {RangeError} When `value` is negative.
    * @throws {TypeError} When `value` is not a number.
@@ -167,7 +169,7 @@ export interface CounterChild {
 
 class BoundCounter extends SeriesCursor<CounterState> implements CounterChild {
   inc(value = 1, exemplar?: Labels): void {
-    if (typeof value !== "number" || !(value >= 0)) {
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) {
       if (!this.state().accept(value)) return;
     }
     this.data()[this.base()]! += value;
@@ -197,7 +199,7 @@ class UnlabeledCounter implements CounterChild {
   }
 
   inc(value = 1, exemplar?: Labels): void {
-    if (typeof value !== "number" || !(value >= 0)) {
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) {
       if (!this.#state.accept(value)) return;
     }
     this.#total += value;
@@ -277,7 +279,7 @@ export class Counter<L extends string = never>
    * Adds to the unlabeled series: `inc()` adds 1, `inc(5)` adds 5, and
    * `inc(5, { trace_id })` keeps an exemplar with the record.
    *
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar, at most 128 code points in all
    * (longer ones are dropped with one warning).
    * @throws {RangeError} When the amount is negative.
@@ -292,7 +294,7 @@ export class Counter<L extends string = never>
    * Labels are checked when a series is created; later calls look up only
    * the declared names, so an undeclared extra key on the label set of an
    * existing series is ignored, not rejected.
-   * @param value How much to add (default 1); NaN is ignored with a warning.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar, at most 128 code points in all
    * (longer ones are dropped with one warning).
    * @throws {RangeError} When the amount is negative.
@@ -308,10 +310,14 @@ export class Counter<L extends string = never>
     const self = this.#self;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
       const state = this.#state;
-      const index = state.table.indexOf(labelsOrValue);
       const value = valueOrExemplar === undefined
         ? 1
         : valueOrExemplar as number;
+      // The amount first: a record that throws must not create its series.
+      if (typeof value !== "number" || !(value >= 0 && value < Infinity)) {
+        if (!state.accept(value)) return;
+      }
+      const index = state.table.indexOf(labelsOrValue);
       if (self === undefined) state.add(index, value, exemplar);
       else self.inc(value, exemplar);
     } else if (self !== undefined) {

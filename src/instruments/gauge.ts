@@ -99,18 +99,32 @@ class GaugeState extends InstrumentState {
     this.aggregation = aggregation;
   }
 
+  // Each record checks its value before the label lookup (the callers
+  // below), so a record that throws never creates its series.
+
+  /**
+   * Judges an amount that is not a finite number: throws for a non-number,
+   * returns false (skip it, warned once) for NaN and ±Infinity.
+   */
+  accept(
+    action: "increment" | "decrement",
+    value: unknown,
+    labels?: unknown,
+  ): boolean {
+    if (typeof value !== "number") this.reject(action, "amount", value, labels);
+    this.ignoreNonFinite(action, value);
+    return false;
+  }
+
   add(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("increment", "amount", value);
     this.table.data[index]! += value;
   }
 
   sub(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("decrement", "amount", value);
     this.table.data[index]! -= value;
   }
 
   set(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("set", "value", value);
     this.table.data[index] = value;
   }
 
@@ -158,7 +172,7 @@ export interface GaugeChild {
   /**
    * Adds to the series' value.
    *
-   * @param value How much to add (default 1); NaN and ±Infinity are recorded as they are.
+   * @param value How much to add (default 1); NaN and ±Infinity are ignored with one warning.
    * @throws {TypeError} When `value` is not a number.
    */
   inc(value?: number): void;
@@ -188,15 +202,16 @@ export interface GaugeChild {
 
 class BoundGauge extends SeriesCursor<GaugeState> implements GaugeChild {
   inc(value = 1): void {
-    if (typeof value !== "number") {
-      this.state().reject("increment", "amount", value);
+    // `value - value` is 0 for a finite number only.
+    if (typeof value !== "number" || value - value !== 0) {
+      if (!this.state().accept("increment", value)) return;
     }
     this.data()[this.base()]! += value;
   }
 
   dec(value = 1): void {
-    if (typeof value !== "number") {
-      this.state().reject("decrement", "amount", value);
+    if (typeof value !== "number" || value - value !== 0) {
+      if (!this.state().accept("decrement", value)) return;
     }
     this.data()[this.base()]! -= value;
   }
@@ -218,8 +233,10 @@ class BoundGauge extends SeriesCursor<GaugeState> implements GaugeChild {
 /**
  * A gauge: a value that goes up and down, such as requests in flight, queue
  * depth or temperature. Series are created on first use; an unlabeled gauge
- * starts at 0. NaN and ±Infinity are runtime data: they are recorded and
- * encoded as the formats spell them (`NaN`, `+Inf`, `-Inf`).
+ * starts at 0. NaN and ±Infinity are runtime data: `set()` records them and
+ * the formats spell them (`NaN`, `+Inf`, `-Inf`) until the next `set()`;
+ * `inc()` and `dec()` ignore them with one warning, since a running value
+ * they reached would never come back.
  *
  * A label object is checked against the declared names when its series is
  * created; recording to an existing series costs one `Map.get` per label.
@@ -298,12 +315,16 @@ export class Gauge<L extends string = never>
   inc(labelsOrValue?: LabelValues<L> | number, value = 1): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number" || value - value !== 0) {
+        if (!state.accept("increment", value, labelsOrValue)) return;
+      }
       state.add(state.table.indexOf(labelsOrValue), value);
     } else {
-      state.add(
-        state.table.indexOf(undefined),
-        labelsOrValue === undefined ? 1 : labelsOrValue,
-      );
+      const amount = labelsOrValue === undefined ? 1 : labelsOrValue;
+      if (typeof amount !== "number" || amount - amount !== 0) {
+        if (!state.accept("increment", amount)) return;
+      }
+      state.add(state.table.indexOf(undefined), amount);
     }
   }
 
@@ -329,12 +350,16 @@ export class Gauge<L extends string = never>
   dec(labelsOrValue?: LabelValues<L> | number, value = 1): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number" || value - value !== 0) {
+        if (!state.accept("decrement", value, labelsOrValue)) return;
+      }
       state.sub(state.table.indexOf(labelsOrValue), value);
     } else {
-      state.sub(
-        state.table.indexOf(undefined),
-        labelsOrValue === undefined ? 1 : labelsOrValue,
-      );
+      const amount = labelsOrValue === undefined ? 1 : labelsOrValue;
+      if (typeof amount !== "number" || amount - amount !== 0) {
+        if (!state.accept("decrement", amount)) return;
+      }
+      state.sub(state.table.indexOf(undefined), amount);
     }
   }
 
@@ -360,8 +385,14 @@ export class Gauge<L extends string = never>
   set(labelsOrValue: LabelValues<L> | number, value?: number): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
+      if (typeof value !== "number") {
+        state.reject("set", "value", value, labelsOrValue);
+      }
       state.set(state.table.indexOf(labelsOrValue), value as number);
     } else {
+      if (typeof labelsOrValue !== "number") {
+        state.reject("set", "value", labelsOrValue);
+      }
       state.set(state.table.indexOf(undefined), labelsOrValue);
     }
   }

@@ -52,7 +52,7 @@ import { timeArguments, timeCall } from "./_time.ts";
  */
 export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   /**
-   * Upper bounds of the buckets: finite, strictly increasing, at least one.
+   * Upper bounds of the buckets: finite, strictly increasing, from 1 to 1,000 of them.
    * The `+Inf` bucket is implicit (a trailing `Infinity` is accepted and
    * dropped). Default: {@linkcode DEFAULT_BUCKETS}.
    */
@@ -119,11 +119,19 @@ class HistogramState extends InstrumentState {
 
   /** Observes into series `index`, found by a label lookup just now. */
   observe(index: number, value: number, exemplar: Labels | undefined): void {
-    // `value !== value` is NaN; both checks are one comparison on numbers.
-    if (typeof value !== "number" || value !== value) {
+    // `value - value` is 0 for a finite number only: one subtraction.
+    if (typeof value !== "number" || value - value !== 0) {
       this.skip(value);
       return;
     }
+    this.record(index, value, exemplar);
+  }
+
+  /**
+   * Observes a checked value into series `index`. A labeled record checks
+   * its value before the lookup, so one that throws never creates its series.
+   */
+  record(index: number, value: number, exemplar: Labels | undefined): void {
     const bucket = bucketOf(this.search, this.steps, value);
     const buckets = this.buckets;
     const data = this.table.data;
@@ -142,10 +150,12 @@ class HistogramState extends InstrumentState {
     }
   }
 
-  /** Throws for a value that is not a number; warns once for NaN. */
-  skip(value: unknown): void {
-    if (typeof value !== "number") this.reject("observe", "value", value);
-    this.ignoreNaN("observation");
+  /** Throws for a value that is not a number; warns once for NaN and ±Infinity. */
+  skip(value: unknown, labels?: unknown): void {
+    if (typeof value !== "number") {
+      this.reject("observe", "value", value, labels);
+    }
+    this.ignoreNonFinite("observation", value);
   }
 
   override forget(index: number): void {
@@ -269,7 +279,7 @@ export interface HistogramChild {
   /**
    * Records one observation in its bucket, the sum and the count.
    *
-   * @param value The observed value; NaN is ignored with one warning, ±Infinity is recorded.
+   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar to keep as the bucket's latest,
    * e.g. `{ trace_id, span_id }`; over 128 code points it is dropped with one warning.
    * @throws {TypeError} When `value` is not a number.
@@ -302,7 +312,7 @@ class BoundHistogram extends SeriesCursor<HistogramState>
   }
 
   observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value !== value) {
+    if (typeof value !== "number" || value - value !== 0) {
       this.state().skip(value);
       return;
     }
@@ -330,9 +340,9 @@ class BoundHistogram extends SeriesCursor<HistogramState>
  * A value equal to a bound is counted in that bound's bucket (`le` means
  * "less than or equal"); values above the last bound go to the implicit
  * `+Inf` bucket. The snapshot keeps per-bucket counts (not cumulative) and
- * the encoders make them cumulative. NaN observations are ignored with one
- * warning, since they would poison the sum; ±Infinity and negative values
- * are recorded. The label `le` is reserved.
+ * the encoders make them cumulative. NaN and ±Infinity observations are
+ * ignored with one warning, since they would poison the sum for good;
+ * negative values are recorded. The label `le` is reserved.
  *
  * @typeParam L The label names (declare them `as const` to type label objects).
  *
@@ -369,8 +379,8 @@ export class Histogram<L extends string = never>
    * @param options Name, help, label names, buckets, limits and an optional `collect` hook.
    * @throws {TypeError} When a name or label name is invalid or reserved
    * (`le`), a bucket is not a number, or `collect` is not a function.
-   * @throws {RangeError} When the buckets are empty, not finite, unsorted or
-   * repeated, or `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {RangeError} When the buckets are empty, not finite, unsorted,
+   * repeated or more than 1,000, the name is longer than 255 characters, or `maxSeries` is not a whole number of at least 1 or `Infinity`.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: HistogramOptions<L>) {
@@ -388,7 +398,7 @@ export class Histogram<L extends string = never>
    * exemplar as the latest of the value's bucket: `observe(0.2)`,
    * `observe(0.2, { trace_id, span_id })`.
    *
-   * @param value The observed value; NaN is ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When the histogram has labels, or the value is not a number.
@@ -402,7 +412,7 @@ export class Histogram<L extends string = never>
    * Labels are checked when a series is created; later calls look up only
    * the declared names, so an undeclared extra key on the label set of an
    * existing series is ignored, not rejected.
-   * @param value The observed value; NaN is ignored with one warning.
+   * @param value The observed value; NaN and ±Infinity are ignored with one warning.
    * @param exemplar Labels of an exemplar, e.g. `{ trace_id, span_id }`; over
    * 128 code points it is dropped with one warning.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
@@ -416,11 +426,12 @@ export class Histogram<L extends string = never>
   ): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object" && labelsOrValue !== null) {
-      state.observe(
-        state.table.indexOf(labelsOrValue),
-        valueOrExemplar as number,
-        exemplar,
-      );
+      const value = valueOrExemplar as number;
+      if (typeof value !== "number" || value - value !== 0) {
+        state.skip(value, labelsOrValue);
+        return;
+      }
+      state.record(state.table.indexOf(labelsOrValue), value, exemplar);
     } else {
       state.observe(
         state.table.indexOf(undefined),
@@ -498,6 +509,13 @@ export class Histogram<L extends string = never>
   }
 }
 
+/**
+ * The most finite bounds a histogram may declare: a series keeps one
+ * 8-byte count per bucket, so 1,000 bounds already cost 8 KB per series
+ * (16 MB at the default 2,000 series).
+ */
+const MAX_BUCKETS = 1000;
+
 /** Checks bucket bounds; returns them frozen, a trailing `+Inf` dropped. */
 function checkBuckets(
   metric: string,
@@ -511,6 +529,11 @@ function checkBuckets(
     );
   }
   const bounds = buckets.at(-1) === Infinity ? buckets.slice(0, -1) : buckets;
+  if (bounds.length > MAX_BUCKETS) {
+    throw new RangeError(
+      `${what}: buckets must hold at most ${MAX_BUCKETS} bounds (each series keeps a count per bucket), got ${bounds.length}`,
+    );
+  }
   if (bounds.length === 0) {
     // `buckets` is `[]` or `[Infinity]` here.
     throw new RangeError(

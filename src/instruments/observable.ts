@@ -250,11 +250,11 @@ class Observations<F extends CounterFamily | GaugeFamily>
     labels: LabelValues<string> | undefined,
   ): void {
     if (typeof value !== "number") this.reject("observe", "value", value);
-    if (this.type === "counter" && !(value >= 0)) {
+    if (this.type === "counter" && !(value >= 0 && value < Infinity)) {
       // Runtime data from a callback: report once and leave the series out.
       warnOnce(
         `observable-counter:${this.metric}`,
-        `ignored a value of observable counter "${this.metric}" that is not a non-negative number: ${value}`,
+        `ignored a value of observable counter "${this.metric}" that is not a finite non-negative number: ${value}`,
       );
       return;
     }

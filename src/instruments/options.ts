@@ -59,9 +59,9 @@ export type CollectHook<M> = {
  * ```
  */
 export interface MetricOptions<L extends string> {
-  /** The metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  /** The metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, at most 255 characters. */
   name: string;
-  /** One line that says what it measures. */
+  /** One line that says what it measures (or empty: no HELP line); whitespace only is refused. */
   help: string;
   /** Label names, in the order `labels(...values)` takes them; `as const` types the label objects. */
   labelNames?: readonly L[];
@@ -105,7 +105,7 @@ export function resolveOptions<L extends string>(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
       `Cannot declare metric: options must be an object, got ${
-        JSON.stringify(options)
+        describe(options)
       }`,
     );
   }
@@ -114,8 +114,15 @@ export function resolveOptions<L extends string>(
   if (typeof options.help !== "string") {
     throw new TypeError(
       `Cannot declare metric "${options.name}": help must be a string, got ${
-        JSON.stringify(options.help)
+        describe(options.help)
       }`,
+    );
+  }
+  if (options.help !== "" && !/\S/.test(options.help)) {
+    throw new TypeError(
+      `Cannot declare metric "${options.name}": help must be empty or say what the metric measures, got ${
+        describe(options.help)
+      } (whitespace only)`,
     );
   }
   assertLabelNames(options.name, options.labelNames ?? [], reserved);

@@ -62,7 +62,7 @@ export interface SummaryOptions<L extends string> extends MetricOptions<L> {
   percentiles?: readonly number[];
   /** How long an observation counts towards the quantiles, in seconds (default 600). */
   maxAgeSeconds?: number;
-  /** Slices the window is cut into, an integer of at least 1 (default 5). */
+  /** Slices the window is cut into, an integer from 1 to 60 (default 5). */
   ageBuckets?: number;
   /**
    * Called with the summary (also as `this`) before each collection, sync or
@@ -103,11 +103,30 @@ class SummaryState extends InstrumentState {
   }
 
   observe(index: number, value: number): void {
-    if (typeof value !== "number") this.reject("observe", "value", value);
-    if (value !== value) {
-      this.ignoreNaN("observation");
-      return;
+    if (this.skip(value)) return;
+    this.record(index, value);
+  }
+
+  /**
+   * Throws for a value that is not a number; true (skip it, warned once)
+   * for NaN and ±Infinity.
+   */
+  skip(value: unknown, labels?: unknown): boolean {
+    if (typeof value !== "number") {
+      this.reject("observe", "value", value, labels);
     }
+    if (value - value !== 0) {
+      this.ignoreNonFinite("observation", value);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Observes a checked value into series `index`. A labeled record checks
+   * its value before the lookup, so one that throws never creates its series.
+   */
+  record(index: number, value: number): void {
     const data = this.table.data;
     data[index * STRIDE]! += 1;
     data[index * STRIDE + 1]! += value;
@@ -204,8 +223,8 @@ export interface SummaryChild {
   /**
    * Records one observation.
    *
-   * @param value The observed value; NaN is ignored with a warning,
-   *   negative values and ±Infinity are recorded.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   *   warning, negative values are recorded.
    * @throws {TypeError} When `value` is not a number.
    */
   observe(value: number): void;
@@ -285,9 +304,9 @@ class BoundSummary extends SeriesCursor<SummaryState> implements SummaryChild {
  * (2,000 by default) applies. `observe` is amortised O(log 2048) and
  * allocates only when a buffer grows.
  *
- * NaN observations are ignored (with one warning per summary); negative
- * values and ±Infinity are recorded and ordered as numbers, so they can show
- * up as the lowest or highest quantiles.
+ * NaN and ±Infinity observations are ignored (with one warning per
+ * summary), since they would poison the sum for good; negative values are
+ * recorded and ordered as numbers.
  *
  * @example Response sizes with quantiles over the last ten minutes
  * ```ts
@@ -345,7 +364,7 @@ export class Summary<L extends string = never>
    * @throws {TypeError} When a name or label name is invalid or reserved
    *   (`quantile`), or an option has the wrong type.
    * @throws {RangeError} When a percentile is outside [0, 1] or out of order,
-   *   `maxAgeSeconds` is not above 0, `ageBuckets` is not an integer >= 1, or
+   *   `maxAgeSeconds` is not above 0, `ageBuckets` is not an integer from 1 to 60, or
    *   `maxSeries` is not a whole number of at least 1 or `Infinity`.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
@@ -366,8 +385,9 @@ export class Summary<L extends string = never>
       "ageBuckets",
       options.ageBuckets,
       5,
-      (count) => Number.isInteger(count) && count >= 1,
-      "an integer of at least 1",
+      (count) =>
+        Number.isInteger(count) && count >= 1 && count <= MAX_AGE_BUCKETS,
+      `an integer from 1 to ${MAX_AGE_BUCKETS}`,
     );
     if (percentiles.length > 0 && options.maxSeries === undefined) {
       // Quantile windows are large (see the class doc): cap the default.
@@ -390,8 +410,8 @@ export class Summary<L extends string = never>
   /**
    * Records one observation in the unlabeled series.
    *
-   * @param value The observed value; NaN is ignored with one warning,
-   *   negative values and ±Infinity are recorded.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   *   warning, negative values are recorded.
    * @throws {TypeError} When the summary has labels, or the value is not a number.
    */
   observe(value: number): void;
@@ -402,8 +422,8 @@ export class Summary<L extends string = never>
    * Labels are checked when a series is created; later calls look up only
    * the declared names, so an undeclared extra key on the label set of an
    * existing series is ignored, not rejected.
-   * @param value The observed value; NaN is ignored with one warning,
-   *   negative values and ±Infinity are recorded.
+   * @param value The observed value; NaN and ±Infinity are ignored with one
+   *   warning, negative values are recorded.
    * @throws {TypeError} When labels are missing, undeclared or of the wrong
    *   type (checked when the series is created), or the value is not a number.
    */
@@ -411,7 +431,8 @@ export class Summary<L extends string = never>
   observe(labelsOrValue: LabelValues<L> | number, value?: number): void {
     const state = this.#state;
     if (typeof labelsOrValue === "object") {
-      state.observe(state.table.indexOf(labelsOrValue), value as number);
+      if (state.skip(value, labelsOrValue)) return;
+      state.record(state.table.indexOf(labelsOrValue), value as number);
     } else {
       state.observe(state.table.indexOf(undefined), labelsOrValue);
     }
@@ -515,6 +536,13 @@ function checkPercentiles(
   }
   return Object.freeze([...percentiles]);
 }
+
+/**
+ * The most age buckets a summary may declare: each one keeps its own
+ * sketch per series, so a window cut finer than one slice a minute for an
+ * hour costs memory without making quantiles any better.
+ */
+const MAX_AGE_BUCKETS = 60;
 
 /**
  * Checks a numeric option of a summary: `fallback` when omitted, a

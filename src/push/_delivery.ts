@@ -16,6 +16,10 @@ import { type Clock, systemClock } from "../clock.ts";
  * How a push exporter sends and retries: the transport, the clock and the
  * retry budget. Every field is optional; the defaults suit a serverless job.
  *
+ * Requests are sent with `redirect: "manual"`: a redirect never counts as
+ * delivery (followed, a 303 would turn the POST into a GET whose 200 says
+ * nothing about the batch), so it fails the delivery naming its `Location`.
+ *
  * A delivery makes at most `maxAttempts` attempts. Each attempt may take
  * `timeoutMs`; it is retried when the receiver answers 429, 502, 503 or 504,
  * when the connection fails, or when the attempt times out. Between attempts
@@ -192,6 +196,11 @@ export interface Outgoing {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array | string | undefined;
+  /**
+   * Which non-2xx statuses are worth a retry (default: 429, 502, 503, 504,
+   * {@linkcode RETRYABLE_STATUSES}); remote write retries every 5xx.
+   */
+  readonly retryable?: ((status: number) => boolean) | undefined;
 }
 
 /** What the receiver answered to the attempt that succeeded. */
@@ -217,7 +226,9 @@ interface Failure {
 
 /**
  * Sends `outgoing` until the receiver answers 2xx, retrying transient
- * failures within the settings' budget.
+ * failures within the settings' budget. Only a 2xx counts: a redirect is an
+ * error that names its `Location` and is not retried, and the status alone
+ * decides whether to retry (a 400 whose body breaks off is still a 400).
  *
  * @returns The successful answer, its body read in full.
  * @throws {Error} After a non-retryable answer, or when attempts or the
@@ -284,6 +295,9 @@ async function attempt(
       method: outgoing.method,
       headers: outgoing.headers,
       body: (outgoing.body ?? null) as BodyInit | null,
+      // Followed, a 301, 302 or 303 turns the POST into a body-less GET
+      // whose 2xx would pass for an acknowledgement: see the answer instead.
+      redirect: "manual",
       signal,
     });
   } catch (error) {
@@ -300,28 +314,39 @@ async function attempt(
   } catch (error) {
     return networkFailure(error, signal, timeoutMs);
   }
-  // The status decides: a 2xx means the receiver took the batch, so a body
-  // that breaks off afterwards must not make it send the batch again.
+  // A redirect is never an acknowledgement, whatever answers at its end.
+  const redirect = redirectFailure(response);
+  if (redirect !== undefined) {
+    await response.body?.cancel().catch(noop);
+    return redirect;
+  }
+  // The status decides, never the body: a 2xx means the receiver took the
+  // batch, so a body that breaks off afterwards must not make it send the
+  // batch again; a 400 whose body breaks off is still a 400, not retried.
   const { status } = response;
   let body = new Uint8Array(0);
   let bodyError: unknown;
-  let bodyFailed = false;
   try {
     body = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    bodyFailed = true;
     bodyError = error;
   }
   if (status >= 200 && status < 300) {
     return { status, headers: response.headers, body, attempts, bodyError };
   }
-  if (bodyFailed) return networkFailure(bodyError, signal, timeoutMs);
-  const text = describeBody(body);
+  const text = bodyError === undefined
+    ? describeBody(body)
+    : ` (its body broke off: ${describeError(bodyError)})`;
   const detail = `got HTTP ${status}${
     response.statusText ? ` ${response.statusText}` : ""
   }${text}`;
-  if (!RETRYABLE_STATUSES.has(status)) return { detail, retryable: false };
+  const retryable = outgoing.retryable ??
+    ((status: number) => RETRYABLE_STATUSES.has(status));
+  if (!retryable(status)) {
+    return { detail, retryable: false, cause: bodyError };
+  }
   return {
+    cause: bodyError,
     detail,
     retryable: true,
     retryAfterMs: parseRetryAfter(
@@ -329,6 +354,47 @@ async function attempt(
       settings.clock.now(),
     ),
   };
+}
+
+/**
+ * Why `response` is a redirect and so no delivery, or `undefined` when it
+ * is none. Sent with `redirect: "manual"`, a runtime hands back the 3xx
+ * answer itself (Deno, Node, Bun, workerd), or an opaque redirect with
+ * status 0 and no headers (browsers); a `fetch` that follows anyway marks
+ * its answer `redirected`. Not retryable: the next attempt would be
+ * redirected again; the URL must name the final address.
+ */
+function redirectFailure(response: Response): Failure | undefined {
+  const { status } = response;
+  const advice =
+    "(a redirect never counts as delivery: set the URL to the final address)";
+  if (response.type === "opaqueredirect" || status === 0) {
+    return {
+      detail:
+        `got a redirect whose Location the runtime hides (an opaque redirect, status ${status}) ${advice}`,
+      retryable: false,
+    };
+  }
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location");
+    return {
+      detail: `got HTTP ${status}${
+        response.statusText ? ` ${response.statusText}` : ""
+      } redirecting to ${
+        location === null ? "nowhere (no Location)" : JSON.stringify(location)
+      } ${advice}`,
+      retryable: false,
+    };
+  }
+  if (response.redirected) {
+    return {
+      detail: `was redirected to ${
+        JSON.stringify(response.url)
+      } by the fetch in use ${advice}`,
+      retryable: false,
+    };
+  }
+  return undefined;
 }
 
 function networkFailure(

@@ -19,6 +19,7 @@ import type {
   HistogramPoint,
   Labels,
   MetricFamily,
+  SummaryPoint,
 } from "../model.ts";
 
 /** The acknowledged cumulative state of one series. */
@@ -54,11 +55,18 @@ export interface DeltaBatch {
 
 /**
  * Turns cumulative snapshots into delta batches against the last acknowledged
- * export. Gauges and summaries pass through unchanged (OTLP summaries carry
- * no temporality and stay cumulative).
+ * export. Gauges pass through unchanged; so do summaries (OTLP summaries
+ * carry no temporality and stay cumulative) unless `summaries` is set, when
+ * their count and sum become deltas and their quantiles are dropped (the
+ * aggregator adds counts and sums up, and quantiles do not add).
  */
 export class DeltaTracker {
   #acked = new Map<string, Baseline>();
+  #summaries: boolean;
+
+  constructor(options: { readonly summaries?: boolean } = {}) {
+    this.#summaries = options.summaries ?? false;
+  }
 
   /**
    * Computes the deltas of `families`, collected at `time` (milliseconds since
@@ -81,6 +89,13 @@ export class DeltaTracker {
           ...family,
           points: family.points.map((point) =>
             this.#histogram(family.name, point, time, next)
+          ),
+        });
+      } else if (family.type === "summary" && this.#summaries) {
+        out.push({
+          ...family,
+          points: family.points.map((point) =>
+            this.#summary(family.name, point, time, next)
           ),
         });
       } else {
@@ -173,6 +188,37 @@ export class DeltaTracker {
       exemplars: point.exemplars.map((exemplar) =>
         exemplar !== null && exemplar.timestamp >= base.time ? exemplar : null
       ),
+    };
+  }
+
+  #summary(
+    name: string,
+    point: SummaryPoint,
+    time: number,
+    next: Map<string, Baseline>,
+  ): SummaryPoint {
+    const key = seriesKey("summary", name, point.labels);
+    next.set(key, {
+      created: point.created,
+      time,
+      value: point.sum,
+      count: point.count,
+      counts: undefined,
+      absent: 0,
+    });
+    const base = this.#acked.get(key);
+    if (
+      base === undefined || base.created !== point.created ||
+      !(point.count >= base.count)
+    ) {
+      return { ...point, quantiles: [] };
+    }
+    return {
+      labels: point.labels,
+      count: point.count - base.count,
+      sum: point.sum - base.value,
+      created: base.time,
+      quantiles: [],
     };
   }
 }

@@ -263,7 +263,8 @@ export class OtlpExporter implements AsyncDisposable {
    *
    * @returns A promise that settles when the batch is delivered.
    * @throws {Error} When the collector rejected the batch (400 and other
-   * 4xx, 500) or retries ran out; the message names the URL, the last status
+   * 4xx, 500), answered with a redirect (which never counts as delivery:
+   * the message names its `Location`), or retries ran out; the message names the URL, the last status
    * or error, and the attempts. With delta temporality the batch's data is
    * kept for the next export.
    */

@@ -19,6 +19,7 @@ import {
   rejectOption,
   resolveDelivery,
 } from "./_delivery.ts";
+import { applyAuth, base64 } from "./_auth.ts";
 
 /** Who errors name. */
 const OWNER = "Pushgateway";
@@ -148,35 +149,7 @@ export class Pushgateway {
     // Header names are case-insensitive: a plain object would keep
     // "Authorization" and "authorization" apart, and fetch would join them.
     const headers = new Headers(Object.entries(userHeaders));
-    const auth = options.auth;
-    if (auth !== undefined) {
-      if (headers.has("authorization")) {
-        throw new TypeError(
-          `Cannot create Pushgateway: give auth or an Authorization header, not both, got auth with keys ${
-            JSON.stringify(Object.keys(auth))
-          } and an Authorization header`,
-        );
-      }
-      if ("bearer" in auth && typeof auth.bearer === "string") {
-        const authorization = { authorization: `Bearer ${auth.bearer}` };
-        checkHeaders(OWNER, authorization);
-        headers.set("authorization", authorization.authorization);
-      } else if (
-        "username" in auth && typeof auth.username === "string" &&
-        typeof auth.password === "string"
-      ) {
-        headers.set(
-          "authorization",
-          `Basic ${base64(`${auth.username}:${auth.password}`)}`,
-        );
-      } else {
-        throw new TypeError(
-          `Cannot create Pushgateway: auth must be { username, password } or { bearer }, got keys ${
-            JSON.stringify(Object.keys(auth))
-          }`,
-        );
-      }
-    }
+    applyAuth(OWNER, options.auth, headers);
     // Lower-case names, so the body's content-type below replaces the user's.
     this.#headers = Object.fromEntries(headers);
   }
@@ -186,8 +159,10 @@ export class Pushgateway {
    * metrics of the group that are not pushed again are removed.
    *
    * @returns A promise that settles when the Pushgateway accepted the push.
-   * @throws {Error} When the Pushgateway rejected it or retries ran out; the
-   * message names the URL, the last status or error, and the attempts.
+   * @throws {Error} When the Pushgateway rejected it, answered with a
+   * redirect (never a delivery: the message names its `Location`) or
+   * retries ran out; the message names the URL, the last status or error,
+   * and the attempts.
    */
   push(): Promise<void> {
     return this.#send("PUT", "Cannot push metrics to");
@@ -271,13 +246,4 @@ function segment(label: string, value: string): string {
     }`;
   }
   return `${label}/${encodeURIComponent(value)}`;
-}
-
-/** Standard base64 of the UTF-8 bytes of `text`. */
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) {
-    binary += String.fromCharCode(byte);
-  }
-  return btoa(binary);
 }

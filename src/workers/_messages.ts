@@ -34,6 +34,7 @@
 
 import type { MetricFamily } from "../model.ts";
 import { isMetricType } from "../names.ts";
+import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
 
 /** The part of every message that says who sent it. */
 interface Envelope {
@@ -127,7 +128,7 @@ export function parseMessage(data: unknown): Message | undefined {
 }
 
 /** Enough of a family's shape that merging it cannot throw. */
-function isFamily(value: unknown): boolean {
+export function isFamily(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   const family = value as Record<string, unknown>;
   if (
@@ -168,14 +169,6 @@ function isFamily(value: unknown): boolean {
 export const PACK_MIN_CHARS = 16_384;
 
 /**
- * Marks a string that stands for what JSON cannot hold: alone, `undefined`;
- * followed by a number's text (`NaN`, `Infinity`, `-Infinity`, `-0`), that
- * number. A string value that starts with it gets a second one, so no label
- * value or help text can be mistaken for a tag.
- */
-const TAG = "\u0000";
-
-/**
  * `families` as gzipped JSON that {@linkcode unpackFamilies} turns back into
  * exactly the same values (non-finite numbers, -0, `undefined` properties and
  * strings that start with the tag are written as tagged strings); `undefined`
@@ -186,16 +179,7 @@ export async function packFamilies(
   families: readonly MetricFamily[],
 ): Promise<Uint8Array | undefined> {
   if (typeof CompressionStream !== "function") return undefined;
-  const json = JSON.stringify(families, (_key, value: unknown) => {
-    if (typeof value === "number") {
-      if (Object.is(value, -0)) return `${TAG}-0`;
-      return Number.isFinite(value) ? value : TAG + value;
-    }
-    if (typeof value === "string") {
-      return value.startsWith(TAG) ? TAG + value : value;
-    }
-    return value === undefined ? TAG : value;
-  });
+  const json = stringifyExactJson(families);
   if (json.length < PACK_MIN_CHARS) return undefined;
   const stream = new Blob([json]).stream()
     .pipeThrough(new CompressionStream("gzip"));
@@ -210,26 +194,8 @@ export async function unpackFamilies(bytes: Uint8Array): Promise<unknown> {
   try {
     const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
       .pipeThrough(new DecompressionStream("gzip"));
-    return revive(JSON.parse(await new Response(stream).text()));
+    return parseExactJson(await new Response(stream).text());
   } catch {
     return undefined;
   }
-}
-
-/** Turns the tagged strings in `value` back into what they stand for, in place. */
-function revive(value: unknown): unknown {
-  if (typeof value === "string") {
-    if (!value.startsWith(TAG)) return value;
-    if (value.length === 1) return undefined;
-    return value[1] === TAG ? value.slice(1) : Number(value.slice(1));
-  }
-  if (typeof value === "object" && value !== null) {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      const item = record[key];
-      const revived = revive(item);
-      if (revived !== item) record[key] = revived;
-    }
-  }
-  return value;
 }

