@@ -41,3 +41,5 @@ export * from "./encoders/openmetrics.ts";
 export * from "./encoders/prometheus_protobuf.ts";
 export * from "./pull/handler.ts";
 export * from "./pull/instrument.ts";
+export * from "./encoders/html.ts";
+export * from "./runtime/runtime_metrics.ts";
