@@ -84,3 +84,5 @@ export * from "./src/encoders/remote_write.ts";
 export * from "./src/encoders/remote_write_v2.ts";
 export * from "./src/push/remote_write.ts";
 export * from "./src/encoders/prometheus_protobuf.ts";
+export * from "./src/runtime/runtime_metrics.ts";
+export * from "./src/encoders/html.ts";

@@ -1,11 +1,14 @@
 /**
- * The goals of issue 6, as data, judged from the figures of the same run.
+ * The goals of issues 6 and 15, as data, judged from the figures of the same
+ * run.
  * Nothing here is decided in advance: a goal is met when its ratios say so.
  *
  * @module
  */
 
 import type { Impl, Row } from "./results.ts";
+import { BUNDLE_CASES } from "./workloads/w6_bundle_size.ts";
+import { IMPORT_CASES } from "./workloads/w6_cold_start.ts";
 
 /** The figures a goal may read: this row's value and its peers'. */
 export interface Figures {
@@ -28,7 +31,7 @@ export interface Goal {
 const noNodeBuiltins = (f: Figures) =>
   (f.detail.nodeBuiltins as unknown[]).length === 0;
 
-/** The goals table of issue 6, one entry per edgemetrics row it judges. */
+/** The goals tables of issues 6 and 15, one entry per edgemetrics row they judge. */
 export const GOALS: readonly Goal[] = [
   {
     workload: "W2",
@@ -103,23 +106,33 @@ export const GOALS: readonly Goal[] = [
     check: (f) =>
       f.self <= f.of("edgemetrics", "Prometheus text (W4 registry)"),
   },
-  ...["Deno", "Bun", "Node (built .js)"].map((runtime): Goal => ({
+  // Issue 15: cold start of what users load, bundle size per use case.
+  ...[IMPORT_CASES.node, IMPORT_CASES.bun, IMPORT_CASES.denoOneFile].map((
+    name,
+  ): Goal => ({
     workload: "W6",
-    case: `import time, ${runtime}`,
+    case: name,
     text: "≤ 5 ms over an empty script",
     check: (f) => f.self <= 5,
   })),
   {
     workload: "W6",
-    case: "bundle, whole module",
-    text: "≤ 12 kB min+gzip, no Node built-ins",
-    check: (f) => f.self <= 12 && noNodeBuiltins(f),
+    case: BUNDLE_CASES.pull,
+    text: "≤ 8 kB min+gzip, no Node built-ins",
+    check: (f) => f.self <= 8 && noNodeBuiltins(f),
   },
   {
     workload: "W6",
-    case: "bundle, pull-only (Counter, Histogram, Registry, metricsHandler)",
-    text: "≤ 5 kB min+gzip, no Node built-ins",
-    check: (f) => f.self <= 5 && noNodeBuiltins(f),
+    case: BUNDLE_CASES.push,
+    text:
+      "≤ 10 kB min+gzip (OTel SDK + OTLP exporter: its row), no Node built-ins",
+    check: (f) => f.self <= 10 && noNodeBuiltins(f),
+  },
+  {
+    workload: "W6",
+    case: BUNDLE_CASES.otel,
+    text: "≤ 12 kB min+gzip, no Node built-ins",
+    check: (f) => f.self <= 12 && noNodeBuiltins(f),
   },
   {
     workload: "W8",
@@ -137,33 +150,57 @@ export type Verdict = "met" | "missed" | "n/a";
 
 class MissingFigure extends Error {}
 
-/** Judges the goal of an edgemetrics row, if it has one. */
+/** What a goal's check read, as ratios: `"prom-client ÷ this"`, `"this ÷ floor"`. */
+export type Ratios = Record<string, number>;
+
+/**
+ * Judges the goal of an edgemetrics row, if it has one, and returns beside
+ * the verdict the ratios its check read (each peer's figure over this row's,
+ * this row's over the floor's).
+ */
 export function judge(
   row: Row,
   rows: readonly Row[],
-): { goal: Goal; verdict: Verdict } | undefined {
+): { goal: Goal; verdict: Verdict; ratios: Ratios } | undefined {
   const goal = GOALS.find((g) =>
     g.workload === row.workload && g.case === row.case
   );
   if (goal === undefined || row.impl !== "edgemetrics") return undefined;
+  const ratios: Ratios = {};
   if (row.value === null || row.detail?.partial === true) {
-    return { goal, verdict: "n/a" };
+    return { goal, verdict: "n/a", ratios };
   }
+  const self = row.value;
   const figures: Figures = {
-    self: row.value,
+    self,
     detail: row.detail ?? {},
     of(impl, label = row.case) {
       const value = rows.find((r) =>
         r.workload === row.workload && r.case === label && r.impl === impl
       )?.value;
       if (value === undefined || value === null) throw new MissingFigure();
+      const name = label === row.case ? impl : `${impl} (${label})`;
+      if (impl === "floor") ratios[`this ÷ ${name}`] = self / value;
+      else ratios[`${name} ÷ this`] = value / self;
       return value;
     },
   };
+  // Every peer of the same case too: a check that stops at its first
+  // failed condition has not read them all.
+  for (const other of rows) {
+    if (
+      other.workload !== row.workload || other.case !== row.case ||
+      other.impl === row.impl || other.value === null || other.value <= 0
+    ) continue;
+    if (other.impl === "floor") ratios["this ÷ floor"] = self / other.value;
+    else ratios[`${other.impl} ÷ this`] = other.value / self;
+  }
   try {
-    return { goal, verdict: goal.check(figures) ? "met" : "missed" };
+    return { goal, verdict: goal.check(figures) ? "met" : "missed", ratios };
   } catch (error) {
-    if (error instanceof MissingFigure) return { goal, verdict: "n/a" };
+    if (error instanceof MissingFigure) {
+      return { goal, verdict: "n/a", ratios };
+    }
     throw error;
   }
 }

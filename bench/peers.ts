@@ -38,7 +38,9 @@ type ResourceMetrics = unknown;
 
 /** The few OTel SDK members the workloads drive. */
 interface SdkMetrics {
-  MetricReader: abstract new () => {
+  MetricReader: abstract new (options?: {
+    cardinalitySelector?: (instrumentType: unknown) => number;
+  }) => {
     collect(): Promise<{ resourceMetrics: ResourceMetrics }>;
   };
   MeterProvider: new (options: { readers: unknown[] }) => {
@@ -56,6 +58,8 @@ interface Serializer {
 }
 
 const promClient: PromClient = requirePeer("prom-client");
+/** prom-client's successor (its 16th major), same API, Node 22+. */
+const prometheusIo: PromClient = requirePeer("@prometheus-io/client");
 const sdkMetrics: SdkMetrics = requirePeer("@opentelemetry/sdk-metrics");
 const otlp: {
   JsonMetricsSerializer: Serializer;
@@ -65,12 +69,13 @@ const otlp: {
 /** The exact versions compared, recorded in the results file. */
 export const PEER_VERSIONS = {
   "prom-client": "15.1.3",
+  "@prometheus-io/client": "0.16.1",
   "@opentelemetry/api": "1.10.0",
   "@opentelemetry/sdk-metrics": "3.1.1",
   "@opentelemetry/otlp-transformer": "0.301.1",
 } as const;
 
-export { promClient };
+export { promClient, prometheusIo };
 
 /** A reader that only collects on demand: what an exporter calls per push. */
 class OnDemandReader extends sdkMetrics.MetricReader {
@@ -89,9 +94,18 @@ export interface OtelSetup {
   collect(): Promise<ResourceMetrics>;
 }
 
-/** A fresh meter provider with one on-demand reader. */
-export function otelSetup(): OtelSetup {
-  const reader = new OnDemandReader();
+/**
+ * A fresh meter provider with one on-demand reader. `cardinalityLimit` is
+ * the series limit per metric (the SDK's default is 2,000: past it, new
+ * attribute sets fold into one overflow point), to lift it as edgemetrics'
+ * `maxSeries: Infinity` does where a workload holds more series.
+ */
+export function otelSetup(cardinalityLimit?: number): OtelSetup {
+  const reader = new OnDemandReader(
+    cardinalityLimit === undefined
+      ? {}
+      : { cardinalitySelector: () => cardinalityLimit },
+  );
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   return {
     meter: provider.getMeter("bench"),

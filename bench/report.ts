@@ -75,8 +75,8 @@ const MARK: Record<Verdict, string> = {
 /** The one table: every row, its ratios, and its goal's verdict. */
 export function markdownTable(rows: readonly Row[]): string {
   const lines = [
-    "| workload | implementation | median | prom-client ÷ this | OTel ÷ this | this ÷ floor | goal | met? | notes |",
-    "|---|---|--:|--:|--:|--:|---|---|---|",
+    "| workload | implementation | median | prom-client ÷ this | @prometheus-io ÷ this | OTel ÷ this | this ÷ floor | goal | met? | notes |",
+    "|---|---|--:|--:|--:|--:|--:|---|---|---|",
   ];
   for (const row of rows) {
     const verdict = judge(row, rows);
@@ -88,6 +88,9 @@ export function markdownTable(rows: readonly Row[]): string {
         formatValue(row),
         measured && row.impl !== "prom-client"
           ? ratio(peer(rows, row, "prom-client"), row.value)
+          : "",
+        measured && row.impl !== "@prometheus-io/client"
+          ? ratio(peer(rows, row, "@prometheus-io/client"), row.value)
           : "",
         measured && row.impl !== "OTel"
           ? ratio(peer(rows, row, "OTel"), row.value)
@@ -112,7 +115,17 @@ export interface Results {
   measuredOn: string;
   machine: Machine;
   peers: Record<string, string>;
-  goals: { workload: string; case: string; goal: string; verdict: Verdict }[];
+  goals: {
+    workload: string;
+    case: string;
+    goal: string;
+    verdict: Verdict;
+    /** This row's median, in `unit`. */
+    value: number | null;
+    unit: string;
+    /** The ratios the goal was judged by, from the same run. */
+    ratios: Record<string, number>;
+  }[];
   rows: Row[];
   /** The folded batch results (proof the loops' work was consumed). */
   checksum: number;
@@ -127,6 +140,9 @@ export function verdicts(rows: readonly Row[]): Results["goals"] {
       case: row.case,
       goal: verdict.goal.text,
       verdict: verdict.verdict,
+      value: row.value,
+      unit: row.unit,
+      ratios: verdict.ratios,
     }];
   });
 }

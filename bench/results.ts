@@ -8,7 +8,13 @@
 import type { Measurement } from "./harness.ts";
 
 /** The implementations compared, in table order. */
-export const IMPLS = ["edgemetrics", "prom-client", "OTel", "floor"] as const;
+export const IMPLS = [
+  "edgemetrics",
+  "prom-client",
+  "@prometheus-io/client",
+  "OTel",
+  "floor",
+] as const;
 
 /** One implementation compared. */
 export type Impl = typeof IMPLS[number];

@@ -26,6 +26,7 @@ import { w5 } from "./workloads/w5_memory.ts";
 import { w6ColdStart } from "./workloads/w6_cold_start.ts";
 import { w6Size } from "./workloads/w6_bundle_size.ts";
 import { w7 } from "./workloads/w7_native_histogram.ts";
+import { installPackage } from "./package.ts";
 import { w8 } from "./workloads/w8_meter.ts";
 
 const known = /^--(quick|only=W\d(,W\d)*|out=.+)$/;
@@ -53,10 +54,13 @@ const workloads: Record<string, () => Promise<Row[]>> = {
   W3: () => w3(settings),
   W4: () => w4(settings),
   W5: () => w5(settings),
-  W6: async () => [
-    ...await w6ColdStart(settings, scratch),
-    ...await w6Size(scratch),
-  ],
+  W6: async () => {
+    const pkg = await installPackage(scratch);
+    return [
+      ...await w6ColdStart(settings, pkg, scratch),
+      ...await w6Size(pkg, scratch),
+    ];
+  },
   W7: () => w7(settings),
   W8: () => w8(settings),
 };

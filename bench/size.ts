@@ -1,37 +1,31 @@
 /**
- * Prints what edgemetrics costs to ship to a worker: the minified + gzipped
- * size of the whole module and of a pull-only import, and fails if either
- * bundle pulls in a Node built-in (a worker target cannot resolve one).
+ * Prints what edgemetrics costs to ship to a Worker: W6's bundles (per use
+ * case and per entry, minified + gzip, by esbuild from the built package),
+ * and fails if one pulls in a Node built-in (a Worker cannot resolve one).
  *
  *     deno run --allow-all bench/size.ts
  *
  * @module
  */
 
-import { buildBundle } from "./bundle.ts";
+import { installPackage } from "./package.ts";
+import { w6Size } from "./workloads/w6_bundle_size.ts";
 
-const out = await Deno.makeTempDir({ prefix: "edgemetrics-size-" });
+const scratch = await Deno.makeTempDir({ prefix: "edgemetrics-size-" });
 try {
-  const entries = {
-    "whole module (mod.ts)": new URL("../mod.ts", import.meta.url).pathname,
-    "pull-only import": new URL("./entries/pull_only.ts", import.meta.url)
-      .pathname,
-  };
+  const pkg = await installPackage(scratch);
   let clean = true;
-  for (const [name, entry] of Object.entries(entries)) {
-    const bundle = await buildBundle(entry, `${out}/${name.length}.js`);
-    const builtins = bundle.nodeBuiltins.length === 0
-      ? "no Node built-ins"
-      : `imports ${bundle.nodeBuiltins.join(", ")}`;
+  for (const row of await w6Size(pkg, scratch)) {
     console.log(
-      `bundle size: ${name}: ${(bundle.gzipBytes / 1000).toFixed(1)} kB ` +
-        `minified+gzip (${
-          (bundle.bytes / 1000).toFixed(1)
-        } kB minified), ${builtins}`,
+      `bundle size: ${row.case.replace(/^bundle, /, "")}, ${row.impl}: ${
+        row.value!.toFixed(1)
+      } kB minified+gzip (${row.note})`,
     );
-    clean &&= bundle.nodeBuiltins.length === 0;
+    if (row.impl === "edgemetrics") {
+      clean &&= (row.detail!.nodeBuiltins as string[]).length === 0;
+    }
   }
   if (!clean) Deno.exitCode = 1;
 } finally {
-  await Deno.remove(out, { recursive: true });
+  await Deno.remove(scratch, { recursive: true });
 }

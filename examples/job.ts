@@ -30,7 +30,7 @@ import {
   OtlpExporter,
   Pushgateway,
   Registry,
-} from "../mod.ts";
+} from "@edgemetrics/edgemetrics";
 
 /** Reads an environment variable where there is one, without requiring permission. */
 function env(name: string): string | undefined {

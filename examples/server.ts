@@ -19,7 +19,7 @@ import {
   instrument,
   metricsHandler,
   WorkerAggregator,
-} from "../mod.ts";
+} from "@edgemetrics/edgemetrics";
 
 // Declared once at module scope, in the default registry.
 const ordersPlaced = new Counter({
@@ -81,7 +81,10 @@ async function app(request: Request): Promise<Response> {
 // `/orders/{id}`, unknown paths as `other`. A sampled `traceparent` header
 // becomes an exemplar (trace_id, span_id) on the latency bucket, shown in
 // OpenMetrics scrapes.
-const measured = instrument(app, { routes: routes.map((route) => route.path) });
+const measured = instrument(app, {
+  routes: routes.map((route) => route.path),
+  inFlight: true, // http_requests_in_flight, charted by examples/grafana/
+});
 // Under `deno serve --parallel` every worker has its own registry: a scrape
 // answered through the aggregator reports the whole service's totals,
 // whichever worker it reaches. With one worker it is the local registry.

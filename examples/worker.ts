@@ -17,7 +17,12 @@
  * @module
  */
 
-import { Counter, metricsHandler, OtlpExporter, Registry } from "../mod.ts";
+import {
+  Counter,
+  metricsHandler,
+  OtlpExporter,
+  Registry,
+} from "@edgemetrics/edgemetrics";
 
 /** The bindings this worker reads. */
 interface Env {

@@ -333,3 +333,56 @@ Deno.test("encodeOtlpProtobuf() and encodeOtlpJson() agree on counts and times b
   assert.equal(point.startTimeUnixNano, "10000000000000000000");
   assert.equal(point.timeUnixNano, undefined);
 });
+
+Deno.test("encodeOtlpProtobuf() writes each series' own cached attributes as series come, go, move and change kind between encodings", () => {
+  const labels = ["zürich", "東京", "a", "😀", "b"].map((city) =>
+    Object.freeze({ city })
+  );
+  // One snapshot of frozen label objects (cached), and the same with fresh
+  // unfrozen copies (never cached): the bytes must be equal.
+  const families = (
+    counter: number[],
+    histogram: number[],
+    fresh: boolean,
+  ): MetricFamily[] => {
+    const of = (i: number) => fresh ? { ...labels[i]! } : labels[i]!;
+    return [{
+      type: "counter",
+      name: "visits",
+      help: "",
+      points: counter.map((i) => ({ labels: of(i), value: i, created: i })),
+    }, {
+      type: "histogram",
+      name: "stay_seconds",
+      help: "",
+      bounds: [1],
+      points: histogram.map((i) => ({
+        labels: of(i),
+        counts: [i, 1],
+        sum: i,
+        count: i + 1,
+        created: 1,
+      })),
+    }];
+  };
+  const rounds: [number[], number[]][] = [
+    [[0, 1, 2], []],
+    [[1, 3, 2, 0], [4]], // 3 new, 0 moved behind; 4 first as a histogram
+    [[4], [0, 1]], // 4 now a counter, 0 and 1 now histogram series
+    [[3, 2, 1, 0, 4], [2, 3]],
+    [[], [4, 3, 2, 1, 0]],
+  ];
+  for (const [counter, histogram] of rounds) {
+    const expected = encodeOtlpProtobuf(
+      families(counter, histogram, true),
+      OTLP_OPTIONS,
+    );
+    for (let again = 0; again < 2; again++) {
+      assert.deepEqual(
+        encodeOtlpProtobuf(families(counter, histogram, false), OTLP_OPTIONS),
+        expected,
+      );
+    }
+    assertSameAsJson(families(counter, histogram, false), OTLP_OPTIONS);
+  }
+});

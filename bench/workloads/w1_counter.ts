@@ -8,13 +8,18 @@ import type { Settings } from "../config.ts";
 import { Counter } from "../../mod.ts";
 import { counterFloor } from "../floors.ts";
 import { measure } from "../harness.ts";
-import { otelSetup, promClient } from "../peers.ts";
+import { otelSetup, promClient, prometheusIo } from "../peers.ts";
 import { type Row, timingRows } from "../results.ts";
 
 /** Runs W1. */
 export async function w1(settings: Settings): Promise<Row[]> {
   const em = new Counter({ name: "w1_total", help: "W1.", registry: null });
   const prom = new promClient.Counter({
+    name: "w1_total",
+    help: "W1.",
+    registers: [],
+  });
+  const promIo = new prometheusIo.Counter({
     name: "w1_total",
     help: "W1.",
     registers: [],
@@ -29,6 +34,10 @@ export async function w1(settings: Settings): Promise<Row[]> {
     },
     "prom-client": (n) => {
       for (let i = 0; i < n; i++) prom.inc();
+      return n;
+    },
+    "@prometheus-io/client": (n) => {
+      for (let i = 0; i < n; i++) promIo.inc();
       return n;
     },
     OTel: (n) => {

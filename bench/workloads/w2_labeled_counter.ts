@@ -10,7 +10,7 @@ import { labelSets, METHODS, routes, shuffle, statuses } from "../data.ts";
 import { Counter } from "../../mod.ts";
 import { LabeledFloor } from "../floors.ts";
 import { measure } from "../harness.ts";
-import { otelSetup, promClient } from "../peers.ts";
+import { otelSetup, promClient, prometheusIo } from "../peers.ts";
 import { NOT_OFFERED, type Row, timingRows } from "../results.ts";
 
 const LABEL_NAMES = ["method", "route", "status"] as const;
@@ -35,6 +35,12 @@ export async function w2(settings: Settings): Promise<Row[]> {
     labelNames: LABEL_NAMES,
     registers: [],
   });
+  const promIo = new prometheusIo.Counter({
+    name: "w2_total",
+    help,
+    labelNames: LABEL_NAMES,
+    registers: [],
+  });
   const otel = otelSetup().meter.createCounter("w2");
   const floor = new LabeledFloor(LABEL_NAMES, 1);
   const m = sets.length;
@@ -49,6 +55,12 @@ export async function w2(settings: Settings): Promise<Row[]> {
     "prom-client": (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         prom.inc(sets[j]!);
+      }
+      return n;
+    },
+    "@prometheus-io/client": (n) => {
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
+        promIo.inc(sets[j]!);
       }
       return n;
     },
@@ -69,6 +81,7 @@ export async function w2(settings: Settings): Promise<Row[]> {
 
   const emChildren = values.map((v) => em.labels(...v));
   const promChildren = values.map((v) => prom.labels(...v));
+  const promIoChildren = values.map((v) => promIo.labels(...v));
   // A bound floor series is its slot number: what a child holds at best.
   const slots = Int32Array.from(sets, (s) => floor.indexOf(s));
   const bound = await measure({
@@ -81,6 +94,12 @@ export async function w2(settings: Settings): Promise<Row[]> {
     "prom-client": (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         promChildren[j]!.inc();
+      }
+      return n;
+    },
+    "@prometheus-io/client": (n) => {
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
+        promIoChildren[j]!.inc();
       }
       return n;
     },

@@ -17,7 +17,7 @@ import {
 import { Histogram } from "../../mod.ts";
 import { histogramStride, LabeledFloor, observeFloor } from "../floors.ts";
 import { measure } from "../harness.ts";
-import { otelSetup, promClient } from "../peers.ts";
+import { otelSetup, promClient, prometheusIo } from "../peers.ts";
 import { NOT_OFFERED, type Row, timingRows } from "../results.ts";
 
 const LABEL_NAMES = ["method", "route"] as const;
@@ -45,6 +45,13 @@ export async function w3(settings: Settings): Promise<Row[]> {
     buckets: [...BUCKETS],
     registers: [],
   });
+  const promIo = new prometheusIo.Histogram({
+    name: "w3_seconds",
+    help,
+    labelNames: LABEL_NAMES,
+    buckets: [...BUCKETS],
+    registers: [],
+  });
   const otel = otelSetup().meter.createHistogram("w3", {
     advice: { explicitBucketBoundaries: [...BUCKETS] },
   });
@@ -65,6 +72,12 @@ export async function w3(settings: Settings): Promise<Row[]> {
       }
       return n;
     },
+    "@prometheus-io/client": (n) => {
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
+        promIo.observe(sets[j]!, values[i & mask]!);
+      }
+      return n;
+    },
     OTel: (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         otel.record(values[i & mask]!, sets[j]!);
@@ -81,6 +94,7 @@ export async function w3(settings: Settings): Promise<Row[]> {
   }, settings.hotPath);
 
   const promChildren = sets.map((s) => prom.labels(s.method, s.route));
+  const promIoChildren = sets.map((s) => promIo.labels(s.method, s.route));
   const bases = Int32Array.from(sets, (s) => floor.indexOf(s) * stride);
   const children = sets.map((s) => em.labels(s.method, s.route));
   const bound = await measure({
@@ -93,6 +107,12 @@ export async function w3(settings: Settings): Promise<Row[]> {
     "prom-client": (n) => {
       for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
         promChildren[j]!.observe(values[i & mask]!);
+      }
+      return n;
+    },
+    "@prometheus-io/client": (n) => {
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === m ? 0 : j + 1) {
+        promIoChildren[j]!.observe(values[i & mask]!);
       }
       return n;
     },

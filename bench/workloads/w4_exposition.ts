@@ -2,7 +2,8 @@
  * W4: exposing a big registry: 50,000 counter series and 5,000 histogram
  * series × 12 buckets (≈ 125,000 lines), as Prometheus text, OTLP JSON and
  * OTLP protobuf. Each figure is one whole exposition from live state:
- * collect, then encode to the bytes a transport would send.
+ * collect, then encode to the bytes a transport would send. Informational
+ * rows time the OTLP serializers alone, from a snapshot taken before.
  *
  * @module
  */
@@ -27,8 +28,15 @@ import {
 import { encodeOtlpJsonBytes } from "../../src/encoders/_otlp_json.ts";
 import { renderTextFloor, type TextFloor } from "../floors.ts";
 import { type Batch, measure, type Measurement } from "../harness.ts";
-import { otelJson, otelProtobuf, otelSetup, promClient } from "../peers.ts";
+import {
+  otelJson,
+  otelProtobuf,
+  otelSetup,
+  promClient,
+  prometheusIo,
+} from "../peers.ts";
 import { type Row, timingRows } from "../results.ts";
+import { decodeOtlpProtobuf } from "../../tests/_otlp_decode.ts";
 
 const COUNTER_FAMILIES = 10;
 const HISTOGRAM_FAMILIES = 5;
@@ -58,7 +66,10 @@ function populate() {
   const values = latencies(histogramSets.length * OBSERVATIONS_PER_SERIES, 4);
   const emRegistry = new Registry({ maxSeries: Infinity });
   const promRegistry = new promClient.Registry();
-  const otel = otelSetup();
+  const promIoRegistry = new prometheusIo.Registry();
+  // Every series, as edgemetrics' maxSeries: Infinity: with the SDK's default
+  // limit (2,000 per metric) it would write 2,000 of each counter's 5,000.
+  const otel = otelSetup(Infinity);
   const floor: TextFloor = { counters: [], histograms: [] };
   // Bounds as edgemetrics writes them (`1.0`), so the floor's bytes are the same.
   const le = [
@@ -85,12 +96,19 @@ function populate() {
       labelNames,
       registers: [promRegistry],
     });
+    const promIo = new prometheusIo.Counter({
+      name,
+      help,
+      labelNames,
+      registers: [promIoRegistry],
+    });
     const otelCounter = otel.meter.createCounter(name, { description: help });
     const values = new Float64Array(counterSets.length);
     counterSets.forEach((set, i) => {
       const amount = (i % 97) + 1;
       em.inc(set, amount);
       prom.inc(set, amount);
+      promIo.inc(set, amount);
       otelCounter.add(amount, set);
       values[i] = amount;
     });
@@ -120,6 +138,13 @@ function populate() {
       buckets: [...BUCKETS],
       registers: [promRegistry],
     });
+    const promIo = new prometheusIo.Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [...BUCKETS],
+      registers: [promIoRegistry],
+    });
     const otelHistogram = otel.meter.createHistogram(name, {
       description: help,
       advice: { explicitBucketBoundaries: [...BUCKETS] },
@@ -132,6 +157,7 @@ function populate() {
         const v = values[i * OBSERVATIONS_PER_SERIES + k]!;
         em.observe(set, v);
         prom.observe(set, v);
+        promIo.observe(set, v);
         otelHistogram.record(v, set);
         let b = 0;
         while (b < BUCKETS.length && BUCKETS[b]! < v) b++;
@@ -152,7 +178,44 @@ function populate() {
       data,
     });
   }
-  return { emRegistry, promRegistry, otel, floor };
+  return { emRegistry, promRegistry, promIoRegistry, otel, floor };
+}
+
+interface DecodedPoint {
+  attributes?: unknown[];
+  asInt?: string;
+  asDouble?: number;
+  count?: string;
+  sum?: number;
+  bucketCounts?: string[];
+}
+
+/**
+ * What an OTLP protobuf body says, in one line: metrics, points, and the
+ * totals of their values, counts and bucket counts (decoded independently).
+ */
+function otlpContent(bytes: Uint8Array): string {
+  // deno-lint-ignore no-explicit-any
+  const request = decodeOtlpProtobuf(bytes) as any;
+  let metrics = 0, points = 0, values = 0, counts = 0, buckets = 0;
+  for (const resource of request.resourceMetrics) {
+    for (const scope of resource.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        metrics++;
+        const data: DecodedPoint[] = metric.sum?.dataPoints ??
+          metric.histogram?.dataPoints ?? [];
+        for (const point of data) {
+          points++;
+          values += Number(point.asInt ?? point.asDouble ?? point.sum ?? 0);
+          counts += Number(point.count ?? 0);
+          for (const b of point.bucketCounts ?? []) buckets += Number(b);
+        }
+      }
+    }
+  }
+  return `${metrics} metrics, ${points} points, values ${
+    values.toFixed(3)
+  }, counts ${counts}, bucket counts ${buckets}`;
 }
 
 /** Adds bytes and MB/s to the rows of one format. */
@@ -216,7 +279,7 @@ async function format(
 
 /** Runs W4. */
 export async function w4(settings: Settings): Promise<Row[]> {
-  const { emRegistry, promRegistry, otel, floor } = populate();
+  const { emRegistry, promRegistry, promIoRegistry, otel, floor } = populate();
   const otlp: OtlpEncodeOptions = {
     resource: { "service.name": "bench" },
     timeUnixMs: 1_700_000_000_000,
@@ -225,6 +288,7 @@ export async function w4(settings: Settings): Promise<Row[]> {
     ...await format("Prometheus text", {
       edgemetrics: async () => encodePrometheusText(await emRegistry.collect()),
       "prom-client": () => promRegistry.metrics(),
+      "@prometheus-io/client": () => promIoRegistry.metrics(),
       floor: () => renderTextFloor(floor),
     }, settings),
     ...await format("OTLP JSON", {
@@ -240,6 +304,34 @@ export async function w4(settings: Settings): Promise<Row[]> {
       OTel: async () => otelProtobuf(await otel.collect()),
     }, settings),
   ];
+  // Informational: the serializers alone, each from its own snapshot taken
+  // once before, so collection is left out on both sides.
+  const emSnapshot = await emRegistry.collect();
+  const otelSnapshot = await otel.collect();
+  rows.push(
+    ...await format("OTLP JSON, encode only", {
+      edgemetrics: () => encodeOtlpJsonBytes(emSnapshot, otlp),
+      OTel: () => otelJson(otelSnapshot),
+    }, settings),
+    ...await format("OTLP protobuf, encode only", {
+      edgemetrics: () => encodeOtlpProtobuf(emSnapshot, otlp),
+      OTel: () => otelProtobuf(otelSnapshot),
+    }, settings),
+  );
+  // Like for like: both OTLP bodies carry the same metrics and points.
+  const content = {
+    edgemetrics: otlpContent(
+      encodeOtlpProtobuf(await emRegistry.collect(), otlp),
+    ),
+    OTel: otlpContent(otelProtobuf(await otel.collect())),
+  };
+  const same = content.edgemetrics === content.OTel;
+  for (const row of rows) {
+    if (!row.case.startsWith("OTLP") || !(row.impl in content)) continue;
+    const points = content[row.impl as keyof typeof content];
+    row.detail = { ...row.detail, content: points, sameContent: same };
+    if (!same) row.note = `${row.note}; content differs: ${points}`;
+  }
   // The floor is only a floor if it writes exactly what edgemetrics writes.
   const identical = renderTextFloor(floor) ===
     encodePrometheusText(await emRegistry.collect());

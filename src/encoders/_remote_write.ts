@@ -318,6 +318,7 @@ export function countSeries(families: readonly MetricFamily[]): number {
     switch (family.type) {
       case "counter":
       case "gauge":
+      case "updowncounter":
         count += family.points.length;
         break;
       case "histogram":

@@ -209,6 +209,26 @@ export class SeriesTable {
     }
     // The string test is inline, keyOf() only for the rest: keyOf() alone
     // measured W2 inc(labels) 1.19x the floor against 1.08x.
+    if (n <= 3) {
+      // Up to three labels, each position reads at a site of its own, which
+      // V8 keeps to the one name it sees there; the loop below reads every
+      // name at one site, a generic keyed load (measured W2 inc(labels) with
+      // 3 labels: 134 ns looped, 70 ns unrolled, against a 70 ns floor that
+      // reads fixed property names).
+      const a = labels[names[0]!];
+      let node = this.#root.get(typeof a === "string" ? a : keyOf(a));
+      if (n > 1 && node !== undefined) {
+        const b = labels[names[1]!];
+        node = node.get(typeof b === "string" ? b : keyOf(b));
+        if (n > 2 && node !== undefined) {
+          const c = labels[names[2]!];
+          node = node.get(typeof c === "string" ? c : keyOf(c));
+        }
+      }
+      return node === undefined
+        ? this.#create(this.#valuesOf(labels))
+        : node as unknown as number;
+    }
     let node = this.#root;
     for (let i = 0; i < n - 1; i++) {
       const raw = labels[names[i]!];

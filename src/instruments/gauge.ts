@@ -25,6 +25,7 @@ import {
   timer,
 } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
+import { timeArguments, timeCall } from "./_time.ts";
 
 /**
  * Options of a {@linkcode Gauge}: the options every metric takes, how values
@@ -425,5 +426,44 @@ export class Gauge<L extends string = never>
   startTimer(labels?: Partial<LabelValues<L>>): GaugeTimerEnd<L> {
     const state = this.#state;
     return labeledTimer(state, labels, (index, s) => state.set(index, s));
+  }
+  /**
+   * Times a function: sets it to the seconds it took (the clock's monotonic
+   * time) when it returns or throws, or, when it returns a promise, when
+   * that settles. Returns what it returned and rethrows what it threw.
+   *
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the metric has labels (they are required).
+   *
+   * @example
+   * ```ts
+   * import { Gauge, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const last = new Gauge({ name: "last_run_seconds", help: "Last run time.", registry: new Registry() });
+   * assert.equal(last.time(() => "done"), "done");
+   * const value = (await last.collect()).points[0]?.value ?? -1;
+   * assert.ok(value >= 0 && value < 1);
+   * ```
+   */
+  time<T>(fn: () => T): T;
+  /**
+   * Times a function into one series: sets it to the seconds it took when it
+   * returns or throws, or, when it returns a promise, when that settles.
+   *
+   * @param labels The series' labels, checked before `fn` runs.
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the labels are missing, undeclared or of the
+   * wrong type, or `fn` is not a function.
+   */
+  time<T>(labels: LabelValues<L>, fn: () => T): T;
+  time<T>(labelsOrFn: LabelValues<L> | (() => T), fn?: () => T): T {
+    const args = timeArguments(this.name, labelsOrFn, fn);
+    const child = args.labels === undefined
+      ? this.labels()
+      : this.labels(args.labels);
+    return timeCall(child.startTimer(), args.fn);
   }
 }

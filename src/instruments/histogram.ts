@@ -36,6 +36,7 @@ import {
 } from "./_exponential.ts";
 
 export type { NativeHistogramOptions };
+import { timeArguments, timeCall } from "./_time.ts";
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -602,6 +603,54 @@ export class Histogram<L extends string = never>
       labels,
       (index, seconds) => state.observe(index, seconds, undefined),
     );
+  }
+  /**
+   * Times a function: observes the seconds it took (the clock's monotonic
+   * time) when it returns or throws, or, when it returns a promise, when
+   * that settles. Returns what it returned and rethrows what it threw.
+   *
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the metric has labels (they are required).
+   *
+   * @example
+   * ```ts
+   * import { Histogram, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const latency = new Histogram({
+   *   name: "job_seconds",
+   *   help: "Job time.",
+   *   labelNames: ["job"] as const,
+   *   buckets: [0.1, 1],
+   *   registry: new Registry(),
+   * });
+   * const sum = latency.time({ job: "sum" }, () => 1 + 2);
+   * const fetched = await latency.time({ job: "load" }, () => Promise.resolve("rows"));
+   * assert.throws(() => latency.time({ job: "fail" }, () => { throw new Error("no"); }));
+   * assert.deepEqual([sum, fetched], [3, "rows"]);
+   * const counts = (await latency.collect()).points.map((p) => [p.labels.job, p.count]);
+   * assert.deepEqual(counts, [["sum", 1], ["load", 1], ["fail", 1]]);
+   * ```
+   */
+  time<T>(fn: () => T): T;
+  /**
+   * Times a function into one series: observes the seconds it took when it
+   * returns or throws, or, when it returns a promise, when that settles.
+   *
+   * @param labels The series' labels, checked before `fn` runs.
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the labels are missing, undeclared or of the
+   * wrong type, or `fn` is not a function.
+   */
+  time<T>(labels: LabelValues<L>, fn: () => T): T;
+  time<T>(labelsOrFn: LabelValues<L> | (() => T), fn?: () => T): T {
+    const args = timeArguments(this.name, labelsOrFn, fn);
+    const child = args.labels === undefined
+      ? this.labels()
+      : this.labels(args.labels);
+    return timeCall(child.startTimer(), args.fn);
   }
 }
 

@@ -16,6 +16,7 @@ import type {
 } from "../model.ts";
 import { warnOnce } from "../_warn.ts";
 import { declareName } from "../_declared.ts";
+import { cached, checkCacheMs } from "./_cached.ts";
 import {
   checkCallback,
   isPromise,
@@ -117,6 +118,15 @@ export interface ObservableCounterOptions<L extends string>
   extends MetricOptions<L> {
   /** Reports each series' total since its start; called at every collection. */
   observe: ObserveCallback<L>;
+  /**
+   * Milliseconds a collection's values are served again before `observe`
+   * runs anew (default 0: every collection). Past the window the last
+   * values are served while a new call runs, so a slow source never holds
+   * up a scrape once it answered once. One call runs at a time: a call
+   * that never settles keeps the last values served, and a call that fails
+   * is reported at the next collection, which then leaves the metric out.
+   */
+  cacheMs?: number;
 }
 
 /**
@@ -142,6 +152,15 @@ export interface ObservableGaugeOptions<L extends string>
   extends MetricOptions<L> {
   /** Reports each series' current value; called at every collection. */
   observe: ObserveCallback<L>;
+  /**
+   * Milliseconds a collection's values are served again before `observe`
+   * runs anew (default 0: every collection). Past the window the last
+   * values are served while a new call runs, so a slow source never holds
+   * up a scrape once it answered once. One call runs at a time: a call
+   * that never settles keeps the last values served, and a call that fails
+   * is reported at the next collection, which then leaves the metric out.
+   */
+  cacheMs?: number;
   /** How values from several workers combine: `sum` (default), `max`, `min` or `all`. */
   aggregation?: GaugeAggregation;
 }
@@ -160,18 +179,26 @@ class Observations<F extends CounterFamily | GaugeFamily>
   readonly #callback: ObserveCallback<string>;
   readonly #aggregation: GaugeAggregation | undefined;
   #inFlight = 0;
+  /** Runs the callback, or serves its last result within `cacheMs`. */
+  readonly collect: (signal?: AbortSignal) => F | Promise<F>;
 
   /** @param aggregation A gauge's; undefined for a counter. */
   constructor(
     resolved: ResolvedOptions,
     type: F["type"],
     callback: ObserveCallback<string>,
+    cacheMs: unknown,
     aggregation?: GaugeAggregation,
   ) {
     super(resolved, type, 0);
     checkCallback(resolved.metric, "observe", callback, true);
     this.#callback = callback;
     this.#aggregation = aggregation;
+    const windowMs = checkCacheMs(resolved.metric, cacheMs);
+    const run = (signal?: AbortSignal) => this.#run(signal);
+    this.collect = windowMs === 0
+      ? run
+      : cached(run, windowMs, () => resolved.clock.monotonic());
   }
 
   /**
@@ -182,7 +209,7 @@ class Observations<F extends CounterFamily | GaugeFamily>
    * holding pruning back, ignores what the callback observes later, and
    * rejects with the abort reason if the callback ever settles.
    */
-  collect(signal?: AbortSignal): F | Promise<F> {
+  #run(signal?: AbortSignal): F | Promise<F> {
     signal?.throwIfAborted();
     const observed: Observed = new Map();
     let open = true;
@@ -343,7 +370,8 @@ export class ObservableCounter<L extends string = never> {
    * @param options Name, help, label names, limits and the `observe` callback.
    * @throws {TypeError} When a name or label name is invalid or reserved, the
    * name is `_total` alone (no family name left), or `observe` is not a function.
-   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least
+   * 1 or `Infinity`, or `cacheMs` is negative or not finite.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableCounterOptions<L>) {
@@ -357,6 +385,7 @@ export class ObservableCounter<L extends string = never> {
       resolved,
       "counter",
       options.observe as ObserveCallback<string>,
+      options.cacheMs,
     );
     this.name = resolved.name;
     this.help = resolved.help;
@@ -436,7 +465,8 @@ export class ObservableGauge<L extends string = never> {
    * @param options Name, help, label names, limits, aggregation and the `observe` callback.
    * @throws {TypeError} When a name or label name is invalid or reserved,
    * `aggregation` is unknown, or `observe` is not a function.
-   * @throws {RangeError} When `maxSeries` is not a whole number of at least 1 or `Infinity`.
+   * @throws {RangeError} When `maxSeries` is not a whole number of at least
+   * 1 or `Infinity`, or `cacheMs` is negative or not finite.
    * @throws {DuplicateMetricError} When the registry already has this name.
    */
   constructor(options: ObservableGaugeOptions<L>) {
@@ -446,6 +476,7 @@ export class ObservableGauge<L extends string = never> {
       resolved,
       "gauge",
       options.observe as ObserveCallback<string>,
+      options.cacheMs,
       aggregation,
     );
     this.name = resolved.name;

@@ -22,6 +22,7 @@ import { InstrumentState } from "./_instrument.ts";
 import { describe } from "../names.ts";
 import { SlidingQuantiles } from "./_quantiles.ts";
 import { Metric } from "./metric.ts";
+import { timeArguments, timeCall } from "./_time.ts";
 
 /**
  * Options of a {@linkcode Summary}.
@@ -458,6 +459,46 @@ export class Summary<L extends string = never>
       }
       return index;
     });
+  }
+  /**
+   * Times a function: observes the seconds it took (the clock's monotonic
+   * time) when it returns or throws, or, when it returns a promise, when
+   * that settles. Returns what it returned and rethrows what it threw.
+   *
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the metric has labels (they are required).
+   *
+   * @example
+   * ```ts
+   * import { Registry, Summary } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const jobs = new Summary({ name: "job_seconds", help: "Job time.", registry: new Registry() });
+   * await jobs.time(() => new Promise((resolve) => setTimeout(resolve, 5)));
+   * const [point] = (await jobs.collect()).points;
+   * assert.equal(point?.count, 1);
+   * assert.ok(point!.sum >= 0.004);
+   * ```
+   */
+  time<T>(fn: () => T): T;
+  /**
+   * Times a function into one series: observes the seconds it took when it
+   * returns or throws, or, when it returns a promise, when that settles.
+   *
+   * @param labels The series' labels, checked before `fn` runs.
+   * @param fn The function to time, sync or async.
+   * @returns What `fn` returned (its promise, for an async function).
+   * @throws {TypeError} When the labels are missing, undeclared or of the
+   * wrong type, or `fn` is not a function.
+   */
+  time<T>(labels: LabelValues<L>, fn: () => T): T;
+  time<T>(labelsOrFn: LabelValues<L> | (() => T), fn?: () => T): T {
+    const args = timeArguments(this.name, labelsOrFn, fn);
+    const child = args.labels === undefined
+      ? this.labels()
+      : this.labels(args.labels);
+    return timeCall(child.startTimer(), args.fn);
   }
 }
 

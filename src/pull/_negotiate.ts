@@ -175,3 +175,18 @@ export function prefersProtobuf(accept: string | null): boolean {
   const text = preference(items, "text", "plain", "0.0.4");
   return q > om.q && q > text.q;
 }
+
+/**
+ * Whether an `Accept` header asks for the HTML view: `text/html` named
+ * explicitly (no wildcard counts: no scraper names it, every browser does)
+ * with q > 0, and at least as high as the q text 0.0.4 and OpenMetrics get.
+ */
+export function prefersHtml(accept: string | null): boolean {
+  if (accept === null) return false;
+  const items = parseList(accept);
+  const html = preference(items, "text", "html", "");
+  if (html.specificity !== 2 || !(html.q > 0)) return false;
+  const om = preference(items, "application", "openmetrics-text", "1.0.0");
+  const text = preference(items, "text", "plain", "0.0.4");
+  return html.q >= om.q && html.q >= text.q;
+}

@@ -17,6 +17,7 @@ import {
 } from "../encoders/openmetrics.ts";
 import {
   acceptsGzip,
+  prefersHtml,
   prefersOpenMetrics,
   prefersProtobuf,
 } from "./_negotiate.ts";
@@ -24,6 +25,8 @@ import {
   encodePrometheusProtobuf,
   PROMETHEUS_PROTOBUF_CONTENT_TYPE,
 } from "../encoders/prometheus_protobuf.ts";
+import { coalesce } from "./_coalesce.ts";
+import { htmlResponse } from "./_html.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -121,6 +124,20 @@ export interface MetricsHandlerOptions {
   created?: boolean;
   /** Gzip the body when the client accepts gzip and the runtime has `CompressionStream` (default `true`). */
   compress?: boolean;
+  /**
+   * The most scrapes served at once; one more answers 503 with
+   * `Retry-After`, without collecting, so a flood of scrapes cannot pile
+   * up work in the process. Concurrent scrapes with the same `name[]`
+   * filter share one collection whatever the cap. Default: no cap.
+   */
+  maxInFlight?: number;
+  /** The `Retry-After` seconds of a 503 past `maxInFlight` (default 1). */
+  retryAfterSeconds?: number;
+  /**
+   * Answer a browser (`Accept` naming `text/html`, which no scraper sends)
+   * with a page of the metrics (default `true`); `false` serves it text.
+   */
+  html?: boolean;
 }
 
 /** The request headers the metrics answers depend on. */
@@ -152,6 +169,14 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  *   init then carries `encodeBody: "manual"`, which Cloudflare Workers need to
  *   send pre-compressed bytes unchanged and other runtimes ignore.
  * - HEAD answers with the headers GET would have, without collecting.
+ * - A browser (`Accept` names `text/html` at least as high as the text
+ *   formats; scrapers never name it) gets a page of the same families (see
+ *   {@linkcode encodeHtml}) under a strict Content-Security-Policy, unless
+ *   `html` is `false`. What scrapers get does not change.
+ * - Scrapes that arrive while a collection with the same `name[]` filter
+ *   runs share it: 50 concurrent scrapes run each callback once. With
+ *   `maxInFlight`, a scrape beyond that many being served answers 503 with
+ *   `Retry-After` (`retryAfterSeconds`) and collects nothing.
  * - Every response carries `Cache-Control: no-store`; the answers for the
  *   metrics themselves (200, 401 and 500, not 404 or 405) also carry
  *   `Vary: Accept, Accept-Encoding`, as the format and encoding depend on them.
@@ -165,6 +190,8 @@ const CANNOT_CREATE = "Cannot create metrics handler";
  * @param options Path, auth, format and compression choices.
  * @returns The handler.
  * @throws {TypeError} When `path` does not start with `/` or the bearer token is empty.
+ * @throws {RangeError} When `maxInFlight` is not a whole number of at least
+ * 1 (or `Infinity`), or `retryAfterSeconds` is not a whole number of at least 0.
  *
  * @example Serve a registry and scrape it like Prometheus does
  * ```ts
@@ -206,6 +233,31 @@ export function metricsHandler(
   const omOptions = options.created === undefined
     ? {}
     : { created: options.created };
+  const maxInFlight = checkWhole("maxInFlight", options.maxInFlight, 1);
+  const busy = {
+    "Retry-After": String(
+      checkWhole("retryAfterSeconds", options.retryAfterSeconds ?? 1, 0),
+    ),
+    Vary: VARY,
+  };
+  const collect = coalesce(source);
+  let inFlight = 0;
+  const html = options.html ?? true;
+  /** Collects for a scrape; `undefined` when `maxInFlight` are being served. */
+  const collectFor = async (
+    url: URL,
+  ): Promise<readonly MetricFamily[] | undefined> => {
+    if (inFlight >= maxInFlight) return undefined;
+    inFlight++;
+    try {
+      const names = url.searchParams.getAll("name[]");
+      return await collect(names.join("\n"), familyFilter(names));
+    } finally {
+      inFlight--;
+    }
+  };
+  const tooBusy = () =>
+    respond(503, "Service Unavailable: too many scrapes\n", busy);
 
   return async function handleMetrics(request: Request): Promise<Response> {
     try {
@@ -222,6 +274,11 @@ export function metricsHandler(
       }
 
       const accept = request.headers.get("Accept");
+      if (html && prefersHtml(accept)) {
+        if (method === "HEAD") return htmlResponse(undefined);
+        const families = await collectFor(url);
+        return families === undefined ? tooBusy() : htmlResponse(families);
+      }
       const protobuf = allowProtobuf && prefersProtobuf(accept);
       const openMetrics = !protobuf && allowOpenMetrics &&
         prefersOpenMetrics(accept);
@@ -238,9 +295,8 @@ export function metricsHandler(
       if (gzip) headers["Content-Encoding"] = "gzip";
       if (method === "HEAD") return respond(200, null, headers);
 
-      const families = await source.collect(
-        familyFilter(url.searchParams.getAll("name[]")),
-      );
+      const families = await collectFor(url);
+      if (families === undefined) return tooBusy();
       const text = protobuf
         // The writer's buffer is a plain ArrayBuffer.
         ? encodePrometheusProtobuf(families) as Uint8Array<ArrayBuffer>
@@ -261,6 +317,21 @@ export function metricsHandler(
       );
     }
   };
+}
+
+/** Checks a whole-number option of at least `min`; `Infinity` when omitted. */
+function checkWhole(
+  name: string,
+  value: number | undefined,
+  min: number,
+): number {
+  if (value === undefined || (value === Infinity && min > 0)) return Infinity;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `${CANNOT_CREATE}: ${name} must be a whole number of at least ${min}, got ${value}`,
+    );
+  }
+  return value;
 }
 
 /** Builds the filter for `name[]` values; `undefined` (everything) when there are none. */

@@ -12,6 +12,7 @@ import { warnOnce } from "../_warn.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { Counter, type CounterChild } from "../instruments/counter.ts";
 import { Histogram, type HistogramChild } from "../instruments/histogram.ts";
+import { Gauge } from "../instruments/gauge.ts";
 import {
   CANNOT_INSTRUMENT,
   type CompiledRoute,
@@ -61,6 +62,12 @@ export interface InstrumentOptions {
    * and `span_id` from a sampled W3C `traceparent` header. `null`: none.
    */
   exemplar?: ((request: Request) => Labels | undefined) | null;
+  /**
+   * Also keep the gauge `http_requests_in_flight`: requests the handler has
+   * started and not yet answered (default `false`). The dashboard in
+   * `examples/grafana/` charts it.
+   */
+  inFlight?: boolean;
 }
 
 /** Latency buckets placed around a 300 ms SLO, in seconds. */
@@ -95,7 +102,8 @@ interface RouteSeries {
  * Wraps a fetch-style handler so every request it answers is counted in
  * `http_requests_total{method,route,status}` and timed in
  * `http_request_duration_seconds{method,route}` (a histogram, buckets around
- * a 300 ms SLO unless `buckets` says otherwise).
+ * a 300 ms SLO unless `buckets` says otherwise), and, with `inFlight: true`,
+ * counted while it runs in the gauge `http_requests_in_flight`.
  *
  * The route label comes from `route`, else from the first of `routes` that
  * matches (`/orders/:id` → `/orders/{id}`), else it is `other`; the method
@@ -195,6 +203,18 @@ export function instrument<Rest extends unknown[]>(
       }] asked for; pass the same buckets to every instrument() on one registry`,
     );
   }
+  const inFlight = options.inFlight === true
+    ? shared(
+      () =>
+        new Gauge({
+          name: `${prefix}http_requests_in_flight`,
+          help: "HTTP requests being served.",
+          registry,
+        }),
+      Gauge,
+      [],
+    )
+    : undefined;
   const clock: Clock = registry.clock;
   const routeOf = options.route ?? routerOf(options.routes ?? []);
   const exemplarOf = options.exemplar === undefined
@@ -256,13 +276,16 @@ export function instrument<Rest extends unknown[]>(
     ...rest: Rest
   ): Promise<Response> {
     const started = clock.monotonic();
+    inFlight?.inc();
     let response: Response;
     try {
       response = await handler(request, ...rest);
     } catch (error) {
+      inFlight?.dec();
       safely(request, 500, started);
       throw error;
     }
+    inFlight?.dec();
     safely(request, response.status, started);
     return response;
   };
