@@ -8,36 +8,33 @@
 import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
-import { parseKeyValueList, readEnv } from "../_env.ts";
-import { warnOnce } from "../_warn.ts";
-import { OTLP_JSON_CONTENT_TYPE } from "../encoders/otlp_json.ts";
 import { encodeOtlpJsonBytes } from "../encoders/_otlp_json.ts";
+import { encodeOtlpProtobuf } from "../encoders/otlp_protobuf.ts";
 import {
-  encodeOtlpProtobuf,
-  OTLP_PROTOBUF_CONTENT_TYPE,
-} from "../encoders/otlp_protobuf.ts";
-import {
-  checkHeaders,
   deliver,
   type DeliveryOptions,
   type DeliverySettings,
   describeError,
-  httpUrl,
   positive,
   rejectOption,
   resolveDelivery,
   Serial,
 } from "./_delivery.ts";
 import { DeltaTracker } from "./_delta.ts";
+import {
+  instanceId,
+  OWNER,
+  resolveHeaders,
+  resolveProtocol,
+  resolveResource,
+  resolveTemporality,
+  resolveUrl,
+} from "./_otlp_config.ts";
+import { readPartialSuccess } from "./_otlp_partial_success.ts";
+import { unrefTimer } from "./_timer.ts";
 import { VERSION } from "../_version.ts";
 
 export type { DeliveryOptions } from "./_delivery.ts";
-
-/** Who errors name. */
-const OWNER = "OtlpExporter";
-
-/** Where an exporter sends when neither options nor environment say. */
-const DEFAULT_URL = "http://localhost:4318/v1/metrics";
 
 /**
  * Options of an {@linkcode OtlpExporter}. Every field is optional; what the
@@ -113,9 +110,6 @@ export interface OtlpExporterOptions extends DeliveryOptions {
    */
   onError?: (error: Error) => void;
 }
-
-/** One random instance id per isolate, made on the first export that needs it. */
-let isolateInstanceId: string | undefined;
 
 /**
  * Pushes a registry's metrics to an OpenTelemetry collector over OTLP/HTTP,
@@ -203,39 +197,9 @@ export class OtlpExporter implements AsyncDisposable {
     this.#delivery = resolveDelivery(OWNER, options);
     this.#clock = options.clock ?? systemClock;
     this.url = resolveUrl(options.url);
-    this.protocol = oneOf(
-      "protocol",
-      options.protocol ?? envProtocol() ?? "protobuf",
-      ["protobuf", "json"] as const,
-    );
-    this.temporality = oneOf(
-      "temporality",
-      options.temporality ?? envTemporality() ?? "cumulative",
-      ["cumulative", "delta"] as const,
-    );
-    // Header names are case-insensitive: merged through Headers, a later
-    // source replaces an earlier one whatever its case, and none can add a
-    // second Content-Type.
-    const headers = new Headers();
-    for (
-      const source of [
-        envList("OTEL_EXPORTER_OTLP_HEADERS"),
-        envList("OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
-        options.headers ?? {},
-      ]
-    ) {
-      checkHeaders(OWNER, source);
-      for (const [name, value] of Object.entries(source)) {
-        headers.set(name, value);
-      }
-    }
-    headers.set(
-      "content-type",
-      this.protocol === "json"
-        ? OTLP_JSON_CONTENT_TYPE
-        : OTLP_PROTOBUF_CONTENT_TYPE,
-    );
-    this.#headers = Object.fromEntries(headers);
+    this.protocol = resolveProtocol(options.protocol);
+    this.temporality = resolveTemporality(options.temporality);
+    this.#headers = resolveHeaders(options.headers, this.protocol);
     this.#resource = resolveResource(options.resource);
     this.#registry = options.registry ?? defaultRegistry;
     const scope = options.scope ?? { name: "edgemetrics", version: VERSION };
@@ -341,8 +305,7 @@ export class OtlpExporter implements AsyncDisposable {
     const delta = this.temporality === "delta"
       ? this.#delta.prepare(families, timeUnixMs)
       : undefined;
-    this.#resource["service.instance.id"] ??= isolateInstanceId ??= crypto
-      .randomUUID();
+    this.#resource["service.instance.id"] ??= instanceId();
     const options = {
       resource: this.#resource,
       scope: this.#scope,
@@ -396,194 +359,4 @@ function reportToConsole(error: Error): void {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/**
- * Lets the process exit while the timer waits: Node and Bun give a timer
- * object with `unref()`, Deno a number for `Deno.unrefTimer()`; elsewhere
- * (Workers) there is nothing to do.
- */
-function unrefTimer(timer: unknown): void {
-  if (typeof timer === "number") {
-    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
-      ?.unrefTimer?.(timer);
-  } else {
-    (timer as { unref?(): void } | null | undefined)?.unref?.();
-  }
-}
-
-function oneOf<T extends string>(
-  option: string,
-  value: unknown,
-  allowed: readonly T[],
-): T {
-  if (!allowed.includes(value as T)) {
-    rejectOption(
-      OWNER,
-      `${option} must be ${allowed.map((a) => `"${a}"`).join(" or ")}`,
-      value,
-    );
-  }
-  return value as T;
-}
-
-function resolveUrl(option: string | undefined): string {
-  if (option !== undefined) return httpUrl(OWNER, option);
-  const metrics = readEnv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-  const base = readEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
-  return httpUrl(
-    OWNER,
-    metrics?.trim() ??
-      (base === undefined
-        ? DEFAULT_URL
-        : `${base.trim().replace(/\/+$/, "")}/v1/metrics`),
-  );
-}
-
-function envProtocol(): "protobuf" | "json" | undefined {
-  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") ??
-    readEnv("OTEL_EXPORTER_OTLP_PROTOCOL");
-  if (value === undefined) return undefined;
-  if (value.trim() === "http/json") return "json";
-  if (value.trim() !== "http/protobuf") {
-    warnOnce(
-      `otlp-protocol:${value}`,
-      `OTEL_EXPORTER_OTLP_PROTOCOL "${value}" is not supported; using http/protobuf`,
-    );
-  }
-  return "protobuf";
-}
-
-function envTemporality(): "cumulative" | "delta" | undefined {
-  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
-  return value?.trim().toLowerCase() === "delta" ? "delta" : undefined;
-}
-
-function envList(name: string): Record<string, string> {
-  const text = readEnv(name);
-  if (text === undefined) return {};
-  const { entries, invalid } = parseKeyValueList(text);
-  if (invalid.length > 0) {
-    warnOnce(
-      `env:${name}`,
-      `ignored malformed entries of ${name}: ${JSON.stringify(invalid)}`,
-    );
-  }
-  return entries;
-}
-
-function resolveResource(
-  option: Readonly<Record<string, string | number | boolean>> | undefined,
-): Record<string, string | number | boolean> {
-  const resource: Record<string, string | number | boolean> = {
-    ...envList("OTEL_RESOURCE_ATTRIBUTES"),
-  };
-  const serviceName = readEnv("OTEL_SERVICE_NAME");
-  if (serviceName !== undefined) resource["service.name"] = serviceName;
-  for (const [key, value] of Object.entries(option ?? {})) {
-    if (!["string", "number", "boolean"].includes(typeof value)) {
-      rejectOption(
-        OWNER,
-        `resource attribute "${key}" must be a string, number or boolean`,
-        value,
-      );
-    }
-    resource[key] = value;
-  }
-  resource["service.name"] ??= "unknown_service";
-  return resource;
-}
-
-/** What an OTLP answer says about data points it refused. */
-interface PartialSuccess {
-  rejected: number;
-  message: string;
-}
-
-/**
- * Reads `partialSuccess` from an ExportMetricsServiceResponse, JSON or
- * protobuf; `undefined` when the answer carries none or cannot be read.
- */
-function readPartialSuccess(
-  body: Uint8Array,
-  contentType: string,
-): PartialSuccess | undefined {
-  if (body.length === 0) return undefined;
-  try {
-    if (contentType.includes("json")) {
-      const parsed = JSON.parse(new TextDecoder().decode(body)) as {
-        partialSuccess?: {
-          rejectedDataPoints?: unknown;
-          errorMessage?: unknown;
-        };
-      };
-      const partial = parsed?.partialSuccess;
-      if (partial === undefined || partial === null) return undefined;
-      return {
-        rejected: Number(partial.rejectedDataPoints ?? 0) || 0,
-        message: typeof partial.errorMessage === "string"
-          ? partial.errorMessage
-          : "",
-      };
-    }
-    // ExportMetricsServiceResponse: partial_success = 1 (LEN) →
-    // ExportMetricsPartialSuccess: rejected_data_points = 1 (VARINT int64),
-    // error_message = 2 (LEN string).
-    const outer = readFields(body);
-    const inner = outer.get(1);
-    if (!(inner instanceof Uint8Array)) return undefined;
-    const fields = readFields(inner);
-    const rejected = fields.get(1);
-    const message = fields.get(2);
-    return {
-      rejected: typeof rejected === "number" ? rejected : 0,
-      message: message instanceof Uint8Array
-        ? new TextDecoder().decode(message)
-        : "",
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads the top-level VARINT and LEN fields of a protobuf message (last one wins). */
-function readFields(bytes: Uint8Array): Map<number, number | Uint8Array> {
-  const fields = new Map<number, number | Uint8Array>();
-  let at = 0;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = bytes[at++];
-      if (byte === undefined) throw new RangeError("truncated varint");
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-  };
-  while (at < bytes.length) {
-    const tag = varint();
-    const field = Math.floor(tag / 8);
-    switch (tag & 7) {
-      case 0:
-        fields.set(field, varint());
-        break;
-      case 1:
-        at += 8;
-        break;
-      case 2: {
-        const length = varint();
-        if (at + length > bytes.length) throw new RangeError("truncated field");
-        fields.set(field, bytes.subarray(at, at + length));
-        at += length;
-        break;
-      }
-      case 5:
-        at += 4;
-        break;
-      default:
-        throw new RangeError("unsupported wire type");
-    }
-  }
-  return fields;
 }

@@ -33,6 +33,7 @@ import {
   Serial,
 } from "./_delivery.ts";
 import { applyAuth } from "./_auth.ts";
+import { unrefTimer } from "./_timer.ts";
 import { VERSION } from "../_version.ts";
 
 /** Who errors name. */
@@ -478,18 +479,4 @@ function addBatch(error: unknown, which: string): Error {
 
 function reportToConsole(error: Error): void {
   console.warn("edgemetrics:", error.message);
-}
-
-/**
- * Lets the process exit while the timer waits: Node and Bun give a timer
- * object with `unref()`, Deno a number for `Deno.unrefTimer()`; elsewhere
- * (Workers) there is nothing to do.
- */
-function unrefTimer(timer: unknown): void {
-  if (typeof timer === "number") {
-    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
-      ?.unrefTimer?.(timer);
-  } else {
-    (timer as { unref?(): void } | null | undefined)?.unref?.();
-  }
 }

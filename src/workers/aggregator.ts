@@ -11,15 +11,8 @@ import type { Labels, MetricFamily } from "../model.ts";
 import { type CollectFilter, defaultRegistry } from "../registry.ts";
 import { warnOnce } from "../_warn.ts";
 import { mergeSnapshots, type WorkerSnapshot } from "./merge.ts";
-import {
-  type Message,
-  type Outgoing,
-  packFamilies,
-  parseMessage,
-  type SnapshotAnswer,
-  type SnapshotRequest,
-  unpackFamilies,
-} from "./_messages.ts";
+import { ChannelMember } from "./_channel_member.ts";
+import { newId } from "./_channels.ts";
 
 /**
  * Options of a {@linkcode WorkerAggregator}.
@@ -73,29 +66,6 @@ export interface WorkerAggregatorOptions {
   staleAfterMs?: number;
 }
 
-/** A worker this one has heard from. */
-interface Peer {
-  misses: number;
-  /** Its latest answer, and when it arrived: stands in while recent. */
-  last: SnapshotAnswer | undefined;
-  lastAt: number;
-  /** The channel its answers to this worker arrive on (see `#pair`). */
-  inbox: BroadcastChannel;
-  /** The channel this worker answers it on, once it asked. */
-  outbox?: BroadcastChannel;
-}
-
-/** One collection waiting for answers. */
-interface Gathering {
-  accept(answer: SnapshotAnswer): void;
-  leave(peer: string): void;
-  finish(): void;
-}
-
-/** A known worker that missed this many collections in a row is forgotten. */
-const FORGET_AFTER_MISSES = 3;
-/** How long after opening the channel a collection waits for workers it has not heard of yet. */
-const DISCOVERY_MS = 200;
 const RESPONDING = "edgemetrics_workers_responding";
 const MISSING = "edgemetrics_workers_missing";
 const CANNOT_CREATE = "Cannot create worker aggregator";
@@ -195,20 +165,10 @@ export class WorkerAggregator {
   #registry: {
     collect(filter?: CollectFilter): Promise<readonly MetricFamily[]>;
   };
-  #name: string;
-  #timeoutMs: number;
   #label: string | undefined;
   #onError: (error: Error) => void;
-  #clock: Clock;
-  #staleAfterMs: number;
   #id: string | undefined;
-  #channel: BroadcastChannel | undefined;
-  #closed = false;
-  #discoveryUntil = 0;
-  #sequence = 0;
-  #peers = new Map<string, Peer>();
-  #gatherings = new Map<string, Gathering>();
-  #onUnload = (): void => this.close();
+  #member: ChannelMember;
 
   /**
    * Creates an aggregator; nothing is opened or generated until
@@ -221,7 +181,7 @@ export class WorkerAggregator {
    */
   constructor(options: WorkerAggregatorOptions = {}) {
     this.#registry = options.registry ?? defaultRegistry;
-    this.#name = checkText("channel", options.channel ?? "edgemetrics");
+    const name = checkText("channel", options.channel ?? "edgemetrics");
     if (options.worker !== undefined) {
       this.#label = checkText("worker", options.worker);
     }
@@ -234,17 +194,23 @@ export class WorkerAggregator {
         `${CANNOT_CREATE}: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`,
       );
     }
-    this.#timeoutMs = timeoutMs;
     this.#onError = options.onError ??
       ((error) => warnOnce(`aggregator:${error.message}`, error.message));
-    this.#clock = options.clock ?? systemClock;
     const staleAfterMs = options.staleAfterMs ?? 300_000;
     if (typeof staleAfterMs !== "number" || !(staleAfterMs >= 0)) {
       throw new RangeError(
         `${CANNOT_CREATE}: staleAfterMs must be a number of milliseconds of at least 0, got ${staleAfterMs}`,
       );
     }
-    this.#staleAfterMs = staleAfterMs;
+    this.#member = new ChannelMember({
+      registry: this.#registry,
+      name,
+      timeoutMs,
+      staleAfterMs,
+      clock: options.clock ?? systemClock,
+      identity: this,
+      report: (error) => this.#report(error),
+    });
   }
 
   /**
@@ -300,7 +266,7 @@ export class WorkerAggregator {
    * ```
    */
   get peers(): string[] {
-    return [...this.#peers.keys()];
+    return this.#member.peers();
   }
 
   /**
@@ -321,15 +287,7 @@ export class WorkerAggregator {
    * ```
    */
   start(): boolean {
-    if (this.#channel !== undefined) return true;
-    if (typeof BroadcastChannel !== "function") return false;
-    this.#channel = this.#open(this.#name);
-    this.#closed = false;
-    this.#discoveryUntil = this.#clock.monotonic() +
-      Math.min(DISCOVERY_MS, this.#timeoutMs);
-    globalEvents()?.addEventListener("unload", this.#onUnload);
-    this.#post({ kind: "hello", reply: false });
-    return true;
+    return this.#member.start();
   }
 
   /**
@@ -356,12 +314,12 @@ export class WorkerAggregator {
    * ```
    */
   async collect(filter?: CollectFilter): Promise<MetricFamily[]> {
-    if (this.#closed || !this.start()) {
+    if (this.#member.closed || !this.start()) {
       return [...await this.#registry.collect(filter)];
     }
     const [local, { answers, missing, responding }] = await Promise.all([
       this.#registry.collect(filter),
-      this.#gather(),
+      this.#member.gather(),
     ]);
     const snapshots: WorkerSnapshot[] = [{
       worker: this.worker,
@@ -429,15 +387,7 @@ export class WorkerAggregator {
    * ```
    */
   close(): void {
-    this.#closed = true;
-    const channel = this.#channel;
-    if (channel === undefined) return;
-    this.#post({ kind: "bye" });
-    this.#channel = undefined;
-    channel.close();
-    globalEvents()?.removeEventListener("unload", this.#onUnload);
-    for (const gathering of [...this.#gatherings.values()]) gathering.finish();
-    for (const id of this.#peers.keys()) this.#forget(id);
+    this.#member.close();
   }
 
   /**
@@ -458,214 +408,6 @@ export class WorkerAggregator {
     this.close();
   }
 
-  /**
-   * Asks the others for their snapshots; resolves when all known answered
-   * or on timeout, with the answers (and, for the workers that missed the
-   * deadline, their last answer while recent), how many missed, and how
-   * many answered in time.
-   */
-  #gather(): Promise<
-    { answers: SnapshotAnswer[]; missing: number; responding: number }
-  > {
-    const request = `${this.id}:${++this.#sequence}`;
-    const expected = new Set(this.#peers.keys());
-    const answers = new Map<string, SnapshotAnswer>();
-    const now = this.#clock.monotonic();
-    let discovering = now < this.#discoveryUntil;
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(deadline);
-        clearTimeout(discovery);
-        this.#gatherings.delete(request);
-        let missing = 0;
-        const merged = [...answers.values()];
-        const at = this.#clock.monotonic();
-        for (const id of expected) {
-          if (answers.has(id)) continue;
-          missing++;
-          const peer = this.#peers.get(id);
-          if (peer === undefined) continue;
-          if (++peer.misses >= FORGET_AFTER_MISSES) {
-            this.#forget(id);
-          } else if (
-            peer.last !== undefined && at - peer.lastAt <= this.#staleAfterMs
-          ) {
-            // Leaving it out would make the totals drop for one scrape.
-            merged.push(peer.last);
-          }
-        }
-        const sorted = merged.sort((a, b) =>
-          a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0
-        );
-        resolve({ answers: sorted, missing, responding: answers.size });
-      };
-      const check = () => {
-        if (discovering) return;
-        for (const id of expected) if (!answers.has(id)) return;
-        finish();
-      };
-      const deadline = setTimeout(finish, this.#timeoutMs);
-      const discovery = discovering
-        ? setTimeout(() => {
-          discovering = false;
-          check();
-        }, this.#discoveryUntil - now)
-        : undefined;
-      this.#gatherings.set(request, {
-        accept: (answer) => {
-          answers.set(answer.from, answer);
-          check();
-        },
-        leave: (peer) => {
-          expected.delete(peer);
-          check();
-        },
-        finish,
-      });
-      // the workers listed answer on the pair channels it listens on
-      this.#post({ kind: "request", request, peers: [...expected] });
-      check();
-    });
-  }
-
-  #receive(data: unknown): void {
-    const packed = (data as { packed?: unknown } | null)?.packed;
-    if (packed instanceof Uint8Array) {
-      // checked as any answer once unpacked: bytes that do not unpack leave
-      // it without families, so it is ignored like any malformed message
-      const unpacked = (families: unknown) =>
-        this.#receive({ ...data as object, packed: undefined, families });
-      // only the requester unpacks it; to any other worker it is an answer
-      // addressed elsewhere, which only makes its sender known
-      if ((data as { to?: unknown }).to === this.id) {
-        const from = (data as { from?: unknown }).from as string;
-        const known = this.#peers.has(from);
-        void unpackFamilies(packed).then((families) => {
-          // a worker that said goodbye while its answer unpacked stays gone
-          if (known && !this.#peers.has(from)) return;
-          unpacked(families);
-        });
-      } else unpacked([]);
-      return;
-    }
-    const message: Message | undefined = parseMessage(data);
-    if (
-      message === undefined || message.from === this.id ||
-      this.#channel === undefined // closed: opens no pair channel again
-    ) {
-      return;
-    }
-    if (message.kind === "bye") {
-      this.#forget(message.from);
-      for (const gathering of this.#gatherings.values()) {
-        gathering.leave(message.from);
-      }
-      return;
-    }
-    if (!this.#peers.has(message.from)) {
-      this.#peers.set(message.from, {
-        misses: 0,
-        last: undefined,
-        lastAt: 0,
-        inbox: this.#open(this.#pair(message.from, this.id)),
-      });
-    }
-    switch (message.kind) {
-      case "hello":
-        if (!message.reply) this.#post({ kind: "hello", reply: true });
-        return;
-      case "request":
-        void this.#answer(message);
-        return;
-      case "snapshot":
-        if (message.to !== this.id) return;
-        {
-          // Kept even when late: it stands in if the next deadline is missed.
-          const sender = this.#peers.get(message.from)!;
-          sender.misses = 0;
-          sender.last = message;
-          sender.lastAt = this.#clock.monotonic();
-        }
-        this.#gatherings.get(message.request)?.accept(message);
-        return;
-    }
-  }
-
-  async #answer(request: SnapshotRequest): Promise<void> {
-    let families: readonly MetricFamily[];
-    try {
-      families = await this.#registry.collect();
-    } catch (error) {
-      this.#report(
-        new Error(
-          `Cannot answer worker "${request.worker}": collecting this worker's metrics failed: ${error}`,
-        ),
-      );
-      return;
-    }
-    // On the pair channel when the requester listens on it (it listed this
-    // worker), so no other worker is handed the snapshot; else on the shared one.
-    const peer = this.#peers.get(request.from);
-    const packed = await packFamilies(families);
-    this.#post(
-      {
-        kind: "snapshot",
-        to: request.from,
-        request: request.request,
-        ...packed === undefined ? { families } : { packed },
-      },
-      peer !== undefined && request.peers?.includes(this.id)
-        ? peer.outbox ??= this.#open(this.#pair(this.id, request.from))
-        : this.#channel,
-    );
-  }
-
-  /** Opens a channel that hands what it receives to `#receive`. */
-  #open(name: string): BroadcastChannel {
-    const channel = new BroadcastChannel(name);
-    channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
-    // Node and Bun let a channel stop keeping the process alive; Deno cannot.
-    (channel as { unref?: () => void }).unref?.();
-    return channel;
-  }
-
-  /**
-   * The name of the channel that `answerer`'s answers to `requester` take:
-   * only `requester` listens on it and only `answerer` posts on it. A
-   * channel opened just to post once and closed at once would do in Deno
-   * 2.8.2+, Node and Bun, but Deno 2.6 to 2.8.1 drop a message posted to
-   * other isolates right before `close()`.
-   */
-  #pair(answerer: string, requester: string): string {
-    return `${this.#name}:${answerer}:${requester}`;
-  }
-
-  /** Forgets a worker and closes the channels of the pair. */
-  #forget(id: string): void {
-    const peer = this.#peers.get(id);
-    peer?.inbox.close();
-    peer?.outbox?.close();
-    this.#peers.delete(id);
-  }
-
-  #post(message: Outgoing, channel = this.#channel): void {
-    if (channel === undefined) return;
-    try {
-      channel.postMessage({
-        edgemetrics: 1,
-        from: this.id,
-        worker: this.worker,
-        ...message,
-      });
-    } catch (error) {
-      this.#report(
-        new Error(
-          `Cannot send to the other workers: posting a ${message.kind} on channel "${this.#name}" failed: ${error}`,
-        ),
-      );
-    }
-  }
-
   #report(error: Error): void {
     try {
       this.#onError(error);
@@ -682,22 +424,4 @@ function checkText(option: string, value: unknown): string {
     );
   }
   return value;
-}
-
-/** The global scope's event target, where the runtime has one. */
-function globalEvents(): EventTarget | undefined {
-  const scope = globalThis as Partial<EventTarget>;
-  return typeof scope.addEventListener === "function" &&
-      typeof scope.removeEventListener === "function"
-    ? scope as EventTarget
-    : undefined;
-}
-
-/** A unique id: `crypto.randomUUID()` where it exists (it needs a secure context in browsers). */
-function newId(): string {
-  const random = globalThis.crypto;
-  if (typeof random?.randomUUID === "function") return random.randomUUID();
-  const bytes = new Uint8Array(16);
-  random.getRandomValues(bytes);
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
