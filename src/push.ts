@@ -42,6 +42,7 @@ export * from "./instruments/gauge.ts";
 export * from "./instruments/histogram.ts";
 export * from "./instruments/summary.ts";
 export * from "./instruments/observable.ts";
+export * from "./instruments/up_down_counter.ts";
 export * from "./instruments/buckets.ts";
 export * from "./encoders/prometheus_text.ts";
 export * from "./encoders/otlp_json.ts";

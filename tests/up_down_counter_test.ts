@@ -199,13 +199,16 @@ Deno.test("UpDownCounter is a gauge in the Prometheus protobuf exposition and in
   open.add({ app: "web" }, -4);
   const families = await registry.collect();
 
-  // deno-lint-ignore no-explicit-any
   const [family] = decodePrometheusProtobuf(
     encodePrometheusProtobuf(families),
-  ) as any[];
-  assert.equal(family.name, "sessions_open");
-  assert.equal(family.type, "GAUGE");
-  assert.equal(family.metric[0].gauge.value, -4);
+  ) as {
+    name: string;
+    type: string;
+    metric: { gauge: { value: number } }[];
+  }[];
+  assert.equal(family?.name, "sessions_open");
+  assert.equal(family?.type, "GAUGE");
+  assert.equal(family?.metric[0]?.gauge.value, -4);
 
   const [request] = encodeRemoteWrite(families, {
     timestampMs: 1_700_000_001_000,
