@@ -101,11 +101,14 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
             "default",
           ]);
         }
-        assert.deepEqual(built.entries.map((e) => e.subpath), [
-          ".",
-          "./pull",
-          "./push",
-        ]);
+        // One package entry per entry of deno.json's exports, in its order.
+        const config = JSON.parse(
+          Deno.readTextFileSync(`${REPO_ROOT}deno.json`),
+        ) as { exports: Record<string, string> };
+        assert.deepEqual(
+          built.entries.map((e) => e.subpath),
+          Object.keys(config.exports),
+        );
       },
     );
 
@@ -121,10 +124,12 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
             "mod.js.map",
             "pull.js",
             "push.js",
+            "otel.js",
             "edgemetrics.js",
             "types/mod.d.ts",
             "types/src/pull.d.ts",
             "types/src/push.d.ts",
+            "types/src/otel.d.ts",
           ]
         ) assert.ok(files.includes(path), `${path} missing from ${files}`);
         const sources = files.filter((f) =>
@@ -162,14 +167,14 @@ Deno.test("npm package: the packed tarball installs and works in Node 22 and 26 
     };
     for (const [name, node] of [["Node 22", NODE22], ["Node 26", NODE26]]) {
       await t.step(
-        `${name}: imports the three entries with type stripping off, scrapes and pushes`,
+        `${name}: imports every entry with type stripping off, scrapes and pushes`,
         async () => {
           await runUser(node!, ["--no-experimental-strip-types"]);
         },
       );
     }
     await t.step(
-      "Bun: imports the three entries, scrapes and pushes",
+      "Bun: imports every entry, scrapes and pushes",
       async () => {
         await runUser(BUN, ["run"]);
       },
