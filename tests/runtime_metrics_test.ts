@@ -9,8 +9,12 @@ import assert from "node:assert/strict";
 import {
   collectRuntimeMetrics,
   DuplicateMetricError,
+  encodeOtlpProtobuf,
+  encodePrometheusText,
+  type MetricFamily,
   Registry,
 } from "@edgemetrics/edgemetrics";
+import { decodeOtlpProtobuf } from "./_otlp_decode.ts";
 import { probe } from "../src/runtime/_probe.ts";
 import {
   answers,
@@ -36,6 +40,27 @@ const PROCESS_METRICS = [
   "process_uptime_seconds",
 ];
 
+/** In OTLP (`scope name unit`): the metrics with no convention, in the default scope. */
+const OTHER_OTLP = [
+  "- runtime_external_memory By",
+  "- process_cpu_user s",
+  "- process_cpu_system s",
+  "- process_start_time s",
+  "- runtime_eventloop_lag s",
+  "- runtime_info -",
+];
+/** The process metrics with a semantic convention, on every runtime. */
+const PROCESS_OTLP = [
+  "edgemetrics/runtime process.memory.usage By",
+  "edgemetrics/runtime process.cpu.time s",
+  "edgemetrics/runtime process.uptime s",
+];
+/** The heap under the V8 conventions (Deno, Node). */
+const V8_OTLP = [
+  "edgemetrics/runtime v8js.memory.heap.used By",
+  "edgemetrics/runtime v8js.memory.heap.limit By",
+];
+
 /** The sample values of an exposition, by sample name with labels. */
 function samples(text: string): Map<string, number> {
   const values = new Map<string, number>();
@@ -53,8 +78,10 @@ async function checkProcessReport(
   runtime: string,
   version: string,
   extra: readonly string[],
+  otlp: readonly string[],
 ): Promise<void> {
   assert.deepEqual(report.warnings, []);
+  assert.deepEqual([...report.otlp].sort(), [...otlp].sort());
   assert.deepEqual(report.names, [
     ...PROCESS_METRICS,
     ...extra,
@@ -125,7 +152,11 @@ async function reportOf(
 
 Deno.test("collectRuntimeMetrics() on Deno serves memory, CPU, start time, lag and runtime_info", async () => {
   const report = await reportOf(Deno.execPath(), ["run", "--quiet"]);
-  await checkProcessReport(report, "deno", Deno.version.deno, []);
+  await checkProcessReport(report, "deno", Deno.version.deno, [], [
+    ...OTHER_OTLP,
+    ...PROCESS_OTLP,
+    ...V8_OTLP,
+  ]);
 });
 
 Deno.test("collectRuntimeMetrics() on Node 26 also serves event-loop utilisation", async () => {
@@ -135,6 +166,11 @@ Deno.test("collectRuntimeMetrics() on Node 26 also serves event-loop utilisation
   const report = await reportOf(node, []);
   await checkProcessReport(report, "node", version, [
     "runtime_eventloop_utilization_ratio",
+  ], [
+    ...OTHER_OTLP,
+    ...PROCESS_OTLP,
+    ...V8_OTLP,
+    "edgemetrics/runtime nodejs.eventloop.utilization 1",
   ]);
 });
 
@@ -142,7 +178,13 @@ Deno.test("collectRuntimeMetrics() on Bun serves the process metrics", async () 
   const bun = `${TOOLS_BIN}bun`;
   const version = (await run(bun, ["--version"])).stdout.trim();
   const report = await reportOf(bun, ["run"]);
-  await checkProcessReport(report, "bun", version, []);
+  // JavaScriptCore, not V8: the heap keeps its Prometheus name in OTLP.
+  await checkProcessReport(report, "bun", version, [], [
+    "- runtime_heap_used By",
+    "- runtime_heap_total By",
+    ...OTHER_OTLP,
+    ...PROCESS_OTLP,
+  ]);
 });
 
 Deno.test("collectRuntimeMetrics() on workerd registers nothing and warns once", async () => {
@@ -245,4 +287,105 @@ Deno.test("collectRuntimeMetrics() leaves a series out when its source throws at
     await registry.metrics(),
     /^process_resident_memory_bytes \d+$/m,
   );
+});
+
+/** The OTLP protobuf's metrics by name: scope, unit and kind. */
+function otlpByName(
+  families: readonly MetricFamily[],
+): Map<string, { scope: string; unit: string; kind: string }> {
+  const request = decodeOtlpProtobuf(
+    encodeOtlpProtobuf(families, {
+      resource: { "service.name": "rt" },
+      timeUnixMs: Date.now(),
+    }),
+  ) as {
+    resourceMetrics: {
+      scopeMetrics: {
+        scope?: { name?: string };
+        metrics: Record<string, unknown> & { name: string; unit?: string }[];
+      }[];
+    }[];
+  };
+  const found = new Map<
+    string,
+    { scope: string; unit: string; kind: string }
+  >();
+  for (const { scope, metrics } of request.resourceMetrics[0]!.scopeMetrics) {
+    for (const metric of metrics) {
+      const kind = ["gauge", "sum"].find((key) => key in metric) ?? "?";
+      found.set(metric.name, {
+        scope: scope?.name ?? "",
+        unit: metric.unit ?? "",
+        kind,
+      });
+    }
+  }
+  return found;
+}
+
+Deno.test("collectRuntimeMetrics() carries the OTel semantic-convention names and units in OTLP, Prometheus text unchanged", async () => {
+  const registry = new Registry();
+  collectRuntimeMetrics({ registry, prefix: "app_" });
+  const families = await registry.collect();
+  const metrics = otlpByName(families);
+  const runtime = "edgemetrics/runtime";
+  assert.deepEqual(metrics.get("process.memory.usage"), {
+    scope: runtime,
+    unit: "By",
+    kind: "gauge",
+  });
+  assert.deepEqual(metrics.get("process.cpu.time"), {
+    scope: runtime,
+    unit: "s",
+    kind: "sum",
+  });
+  assert.deepEqual(metrics.get("process.uptime"), {
+    scope: runtime,
+    unit: "s",
+    kind: "gauge",
+  });
+  assert.deepEqual(metrics.get("v8js.memory.heap.used"), {
+    scope: runtime,
+    unit: "By",
+    kind: "gauge",
+  });
+  assert.deepEqual(metrics.get("v8js.memory.heap.limit"), {
+    scope: runtime,
+    unit: "By",
+    kind: "gauge",
+  });
+  // No convention: the Prometheus name (OTLP-translated), default scope.
+  assert.deepEqual(metrics.get("app_process_start_time"), {
+    scope: "",
+    unit: "s",
+    kind: "gauge",
+  });
+  assert.equal(metrics.get("app_runtime_info")?.scope, "");
+  assert.equal(metrics.has("app_process_cpu_user"), true);
+  assert.equal(metrics.has("app_process_resident_memory"), false);
+  assert.equal(metrics.has("app_process_cpu"), false);
+  // Deno has no event-loop utilisation: nothing in the nodejs namespace.
+  assert.equal([...metrics.keys()].some((n) => n.startsWith("nodejs.")), false);
+
+  // The identity is for OTLP only: without it the exposition is the same bytes.
+  const identified = families.filter((family) => family.otel !== undefined);
+  assert.equal(identified.length, 5);
+  const bare = families.map(({ otel: _, ...family }) => family as MetricFamily);
+  assert.equal(encodePrometheusText(families), encodePrometheusText(bare));
+  assert.match(
+    encodePrometheusText(families),
+    /^# TYPE app_process_cpu_seconds_total counter\napp_process_cpu_seconds_total [\d.e-]+$/m,
+  );
+});
+
+Deno.test("collectRuntimeMetrics() lets a view's rename stand in OTLP", async () => {
+  const registry = new Registry({
+    views: [{ instrument: "process_uptime_seconds", name: "up_seconds" }],
+  });
+  collectRuntimeMetrics({ registry });
+  const metrics = otlpByName(await registry.collect());
+  assert.equal(metrics.has("process.uptime"), false);
+  assert.equal(metrics.get("up")?.scope, "");
+  assert.equal(metrics.has("process.memory.usage"), true);
+  assert.match(await registry.metrics(), /^up_seconds [\d.e-]+$/m);
 });

@@ -13,6 +13,9 @@ import {
   type ObserveCallback,
 } from "../instruments/observable.ts";
 import { warnOnce } from "../_warn.ts";
+import { isPromise } from "../instruments/options.ts";
+import type { MetricFamily, OtelIdentity } from "../model.ts";
+import { VERSION } from "../_version.ts";
 import { type LoopUtilization, type MemoryUsage, probe } from "./_probe.ts";
 
 /**
@@ -44,6 +47,69 @@ interface Spec {
   observe: ObserveCallback<string>;
 }
 
+/** The scope OTLP carries the runtime metrics in. */
+const SCOPE = { name: "edgemetrics/runtime", version: VERSION } as const;
+
+/**
+ * The OpenTelemetry semantic-convention name and UCUM unit of each metric
+ * that has one, by Prometheus name. `v8js.*` only where the engine is V8
+ * (Deno, Node), `nodejs.*` only on Node; the others keep their Prometheus
+ * name in OTLP.
+ */
+function semconv(
+  runtime: string,
+): Record<string, { name: string; unit: string }> {
+  const v8 = runtime === "deno" || runtime === "node";
+  return {
+    process_resident_memory_bytes: { name: "process.memory.usage", unit: "By" },
+    // The total only: the convention forbids mixing points with and
+    // without `cpu.mode`, so user and system keep their own names.
+    process_cpu_seconds_total: { name: "process.cpu.time", unit: "s" },
+    process_uptime_seconds: { name: "process.uptime", unit: "s" },
+    ...(v8
+      ? {
+        // Summed over the heap spaces: no `v8js.heap.space.name` attribute.
+        runtime_heap_used_bytes: { name: "v8js.memory.heap.used", unit: "By" },
+        runtime_heap_total_bytes: {
+          name: "v8js.memory.heap.limit",
+          unit: "By",
+        },
+      }
+      : {}),
+    ...(runtime === "node"
+      ? {
+        runtime_eventloop_utilization_ratio: {
+          name: "nodejs.eventloop.utilization",
+          unit: "1",
+        },
+      }
+      : {}),
+  };
+}
+
+/**
+ * Makes a registered instrument's families carry their OTel identity: the
+ * Prometheus encoders ignore it, OTLP writes the OTel name and unit in the
+ * runtime scope. The instrument stays the registered collector, so views,
+ * the registry's clock and its duplicate checks apply as to any other.
+ */
+function withOtel(
+  instrument: { collect(signal?: AbortSignal): unknown },
+  otel: OtelIdentity,
+): void {
+  const collect = instrument.collect.bind(instrument) as (
+    signal?: AbortSignal,
+  ) => MetricFamily | Promise<MetricFamily>;
+  const identify = (family: MetricFamily): MetricFamily => ({
+    ...family,
+    otel,
+  });
+  instrument.collect = (signal?: AbortSignal) => {
+    const family = collect(signal);
+    return isPromise(family) ? family.then(identify) : identify(family);
+  };
+}
+
 /**
  * Registers runtime metrics as observable instruments, read only when the
  * registry is collected (a scrape or an export): nothing runs in between
@@ -51,20 +117,35 @@ interface Spec {
  * feature-detected through `globalThis` (no runtime module is imported),
  * so what is registered depends on the runtime:
  *
- * | metric | type | Deno | Node | Bun |
- * | --- | --- | --- | --- | --- |
- * | `process_resident_memory_bytes` | gauge | ✓ | ✓ | ✓ |
- * | `runtime_heap_used_bytes`, `runtime_heap_total_bytes`, `runtime_external_memory_bytes` | gauge | ✓ | ✓ | ✓ |
- * | `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total`, `process_cpu_seconds_total` | counter | ✓ | ✓ | ✓ |
- * | `process_start_time_seconds`, `process_uptime_seconds` | gauge | ✓ | ✓ | ✓ |
- * | `runtime_eventloop_utilization_ratio` (since the previous collection) | gauge | where `performance.eventLoopUtilization` exists (Node) |||
- * | `runtime_eventloop_lag_seconds` (a zero-delay timer's lateness at collection) | gauge | ✓ | ✓ | ✓ |
- * | `runtime_info{runtime, version}` (always 1) | gauge | ✓ | ✓ | ✓ |
+ * | metric | type | Deno | Node | Bun | in OTLP (scope `edgemetrics/runtime`) |
+ * | --- | --- | --- | --- | --- | --- |
+ * | `process_resident_memory_bytes` | gauge | ✓ | ✓ | ✓ | `process.memory.usage` [By] |
+ * | `runtime_heap_used_bytes`, `runtime_heap_total_bytes` | gauge | ✓ | ✓ | ✓ | `v8js.memory.heap.used`, `v8js.memory.heap.limit` [By] (V8: Deno, Node) |
+ * | `runtime_external_memory_bytes` | gauge | ✓ | ✓ | ✓ | |
+ * | `process_cpu_seconds_total` | counter | ✓ | ✓ | ✓ | `process.cpu.time` [s] |
+ * | `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total` | counter | ✓ | ✓ | ✓ | |
+ * | `process_uptime_seconds` | gauge | ✓ | ✓ | ✓ | `process.uptime` [s] |
+ * | `process_start_time_seconds` | gauge | ✓ | ✓ | ✓ | |
+ * | `runtime_eventloop_utilization_ratio` (since the previous collection) | gauge | where `performance.eventLoopUtilization` exists (Node) ||| `nodejs.eventloop.utilization` [1] (Node) |
+ * | `runtime_eventloop_lag_seconds` (a zero-delay timer's lateness at collection) | gauge | ✓ | ✓ | ✓ | |
+ * | `runtime_info{runtime, version}` (always 1) | gauge | ✓ | ✓ | ✓ | |
  *
  * Names follow the Prometheus conventions (`process_*` as client_golang
- * and prom-client name them). On Cloudflare Workers, where an isolate has
- * no process of its own to report, it registers nothing and says so once
- * with `console.warn`; the same happens in any runtime with none of these
+ * and prom-client name them) in every Prometheus format. OTLP carries the
+ * OpenTelemetry semantic-convention name and unit where one exists (last
+ * column; the `prefix` is not applied to them, a view's rename is); the
+ * others keep their Prometheus name, as any family does in OTLP. The
+ * mappings are honest rather than complete: `process.cpu.time` is the
+ * user + system total with no `cpu.mode` attribute, since the convention
+ * forbids mixing points with and without one (user and system keep their
+ * Prometheus names); the heap figures are summed over V8's heap spaces
+ * (no `v8js.heap.space.name`), and are JavaScriptCore's on Bun, so they
+ * keep their Prometheus names there; the lag is one timer's lateness, not
+ * the `nodejs.eventloop.delay.*` statistics of `monitorEventLoopDelay`;
+ * and the types stay the Prometheus ones (resident memory and heap are
+ * gauges, where the convention has an UpDownCounter). On Cloudflare
+ * Workers, where an isolate has no process of its own to report, it
+ * registers nothing and says so once with `console.warn`; the same happens in any runtime with none of these
  * sources. A source that fails at collection leaves its series out of that
  * collection; collecting never throws.
  *
@@ -233,6 +314,7 @@ export function collectRuntimeMetrics(
     observe: (result) => result.observe(1, { runtime, version }),
   });
 
+  const conventions = semconv(runtime);
   const names: string[] = [];
   for (const spec of specs) {
     const options = {
@@ -243,8 +325,17 @@ export function collectRuntimeMetrics(
       ...(spec.unit === undefined ? {} : { unit: spec.unit }),
       ...(spec.labelNames === undefined ? {} : { labelNames: spec.labelNames }),
     };
-    if (spec.kind === "counter") new ObservableCounter(options);
-    else new ObservableGauge({ ...options, aggregation: "max" });
+    const instrument = spec.kind === "counter"
+      ? new ObservableCounter(options)
+      : new ObservableGauge({ ...options, aggregation: "max" });
+    const otel = conventions[spec.name];
+    // A view that renamed the metric chose its name in OTLP too.
+    const family = spec.kind === "counter"
+      ? options.name.slice(0, -"_total".length)
+      : options.name;
+    if (otel !== undefined && instrument.name === family) {
+      withOtel(instrument, { ...otel, scope: SCOPE });
+    }
     names.push(prefix + spec.name);
   }
   return names;
