@@ -4,7 +4,9 @@ import { Counter } from "../src/instruments/counter.ts";
 import { Gauge } from "../src/instruments/gauge.ts";
 import { Histogram } from "../src/instruments/histogram.ts";
 import { Summary } from "../src/instruments/summary.ts";
-import type { MetricFamily } from "../src/model.ts";
+import type { HistogramPoint, MetricFamily } from "../src/model.ts";
+import { UpDownCounter } from "../src/instruments/up_down_counter.ts";
+import { decodePrometheusProtobuf } from "./_prometheus_decode.ts";
 import { MetricsAggregator } from "../src/aggregate/aggregator.ts";
 import { MetricsReporter } from "../src/aggregate/reporter.ts";
 import { ShardedSource, shardOf } from "../src/aggregate/shards.ts";
@@ -849,4 +851,311 @@ Deno.test("DeltaTracker with summaries turns a summary's count and sum into delt
     plain.prepare(family(5, 16), EPOCH + 1_000).families,
     family(5, 16),
   );
+});
+
+/** Two isolates' up-down counter and native histogram, at different scales. */
+function nativeIsolate(
+  send: (request: Request, shard: number) => Promise<Response>,
+  scale: number,
+) {
+  const registry = new Registry();
+  const conns = new UpDownCounter({
+    name: "conns",
+    help: "Open connections.",
+    labelNames: ["pool"] as const,
+    registry,
+  });
+  const rtt = new Histogram({
+    name: "rtt_seconds",
+    help: "Round trips.",
+    native: { scale },
+    registry,
+  });
+  const reporter = new MetricsReporter({ registry, fetch: send, ...FAST });
+  return { conns, rtt, reporter };
+}
+
+/** The OTLP-numbered bucket of `value` at `schema`, computed without the library. */
+function bucketOf(schema: number, value: number): number {
+  return Math.ceil(Math.log2(Math.abs(value)) * 2 ** schema) - 1;
+}
+
+/** { index: count } of the observations at `schema` with the given sign. */
+function expectedBuckets(schema: number, values: number[], sign: 1 | -1) {
+  const out: Record<number, number> = {};
+  for (const value of values) {
+    if (value * sign > 0) {
+      const k = bucketOf(schema, value);
+      out[k] = (out[k] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+/** { index: count } of native buckets, empty buckets left out. */
+function bucketMap(buckets: { offset: number; counts: readonly number[] }) {
+  const out: Record<number, number> = {};
+  buckets.counts.forEach((count, i) => {
+    if (count !== 0) out[buckets.offset + i] = count;
+  });
+  return out;
+}
+
+/** Expands Prometheus spans and deltas to { index: count }, OTLP-numbered. */
+function expandSpans(
+  spans: { offset?: number; length?: number }[] | undefined,
+  deltas: number[] | undefined,
+) {
+  const out: Record<number, number> = {};
+  let index = 0;
+  let count = 0;
+  let d = 0;
+  for (const span of spans ?? []) {
+    index += span.offset ?? 0;
+    for (let i = 0; i < (span.length ?? 0); i++) {
+      count += deltas![d++]!;
+      if (count !== 0) out[index - 1] = count; // Prometheus numbers k + 1
+      index++;
+    }
+  }
+  return out;
+}
+
+/** Records, by the body, every report the reporter sent (to send again). */
+function recording(aggregator: MetricsAggregator) {
+  const sent: string[] = [];
+  const send = async (request: Request) => {
+    sent.push(await request.clone().text());
+    return aggregator.fetch(request);
+  };
+  return { sent, send };
+}
+
+Deno.test("MetricsAggregator adds up-down counters' deltas (negative ones too) and native histograms' buckets at the coarsest scale, each report once", async () => {
+  const aggregator = new MetricsAggregator({ metrics: { path: "/metrics" } });
+  const { sent, send } = recording(aggregator);
+  const a = nativeIsolate(send, 3);
+  const b = nativeIsolate(send, 1);
+  const observedA = [1.5, 3, 0.25, -2];
+  const observedB = [0.75, -0.5, 0, 4];
+  a.conns.add({ pool: "db" }, 5);
+  b.conns.add({ pool: "db" }, 2);
+  b.conns.add({ pool: "cache" }, -3);
+  for (const v of observedA.slice(0, 2)) a.rtt.observe(v);
+  for (const v of observedB.slice(0, 2)) b.rtt.observe(v);
+  await a.reporter.flush();
+  await b.reporter.flush();
+  // Second round: a's pool shrinks below what it reported (a negative delta).
+  a.conns.add({ pool: "db" }, -7);
+  b.conns.add({ pool: "cache" }, 1);
+  for (const v of observedA.slice(2)) a.rtt.observe(v);
+  for (const v of observedB.slice(2)) b.rtt.observe(v);
+  await a.reporter.flush();
+  await b.reporter.flush();
+  assert.equal(sent.length, 4);
+  // Every report again: each answers duplicate and changes nothing.
+  for (const body of sent) {
+    const answer = await aggregator.fetch(
+      new Request("http://agg/report", { method: "POST", body }),
+    );
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { duplicate: true });
+  }
+
+  const got = await totals(aggregator);
+  const conns = got.conns;
+  assert.equal(conns?.type, "updowncounter");
+  assert.deepEqual(
+    Object.fromEntries(conns.points.map((p) => [p.labels.pool, p.value])),
+    { db: 0, cache: -2 },
+  );
+  const rtt = got.rtt_seconds;
+  assert.equal(rtt?.type, "histogram");
+  const point = rtt.points[0]!;
+  const all = [...observedA, ...observedB];
+  assert.equal(point.count, 8);
+  assert.equal(point.sum, all.reduce((x, y) => x + y, 0));
+  const native = point.native!;
+  assert.equal(native.schema, 1, "the coarser of scales 3 and 1");
+  assert.equal(native.zeroCount, 1);
+  assert.deepEqual(bucketMap(native.positive), expectedBuckets(1, all, 1));
+  assert.deepEqual(bucketMap(native.negative), expectedBuckets(1, all, -1));
+  assert.equal(
+    native.min,
+    undefined,
+    "deltas carry no min or max: a total cannot know them",
+  );
+
+  // The scrape shows the totals: Prometheus text…
+  const text = await (await aggregator.fetch(
+    new Request("http://agg/metrics", {
+      headers: { Accept: "text/plain;version=0.0.4" },
+    }),
+  )).text();
+  assert.match(text, /^conns\{pool="db"\} 0$/m);
+  assert.match(text, /^conns\{pool="cache"\} -2$/m);
+  assert.match(text, /^rtt_seconds_count 8$/m);
+  // …and the Prometheus protobuf exposition, decoded by protobufjs over
+  // client_model's metrics.proto.
+  const proto = await aggregator.fetch(
+    new Request("http://agg/metrics", {
+      headers: {
+        Accept:
+          "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+      },
+    }),
+  );
+  assert.match(proto.headers.get("Content-Type")!, /protobuf/);
+  const decoded = Object.fromEntries(
+    decodePrometheusProtobuf(new Uint8Array(await proto.arrayBuffer()))
+      .map((family) => [family.name, family]),
+    // deno-lint-ignore no-explicit-any
+  ) as Record<string, any>;
+  assert.equal(decoded.conns.type, "GAUGE");
+  assert.deepEqual(
+    Object.fromEntries(
+      // deno-lint-ignore no-explicit-any
+      decoded.conns.metric.map((m: any) => [m.label[0].value, m.gauge.value]),
+    ),
+    { db: 0, cache: -2 },
+  );
+  const h = decoded.rtt_seconds.metric[0].histogram;
+  assert.equal(h.sample_count, 8);
+  assert.equal(h.schema, 1);
+  assert.equal(h.zero_count, 1);
+  assert.deepEqual(
+    expandSpans(h.positive_span, h.positive_delta),
+    expectedBuckets(1, all, 1),
+  );
+  assert.deepEqual(
+    expandSpans(h.negative_span, h.negative_delta),
+    expectedBuckets(1, all, -1),
+  );
+});
+
+/** A report of one family with one point. */
+function onePointReport(family: Record<string, unknown>, point: unknown) {
+  return encodeReport({
+    edgemetrics: 1,
+    reporter: "r",
+    seq: 1,
+    families: [
+      { help: "", ...family, points: [point] } as unknown as MetricFamily,
+    ],
+  });
+}
+
+Deno.test("MetricsAggregator accepts negative up-down counter deltas and refuses malformed native points with 400", async () => {
+  const native = {
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 1,
+    positive: { offset: 0, counts: [2] },
+    negative: { offset: 0, counts: [] },
+  };
+  const histogram = { type: "histogram", name: "h", bounds: [] };
+  const good = { labels: {}, counts: [3], count: 3, sum: 2, created: EPOCH };
+  const post = (body: string) =>
+    new MetricsAggregator().fetch(
+      new Request("http://agg/report", { method: "POST", body }),
+    );
+  assert.equal(
+    (await post(onePointReport(
+      { type: "updowncounter", name: "u" },
+      { labels: {}, value: -4, created: EPOCH },
+    ))).status,
+    200,
+  );
+  assert.equal(
+    (await post(onePointReport(histogram, { ...good, native }))).status,
+    200,
+  );
+  const bad: [string, unknown][] = [
+    ["updowncounter without a number", {
+      type: "updowncounter",
+      point: { labels: {}, value: "1", created: EPOCH },
+    }],
+    ["a fractional bucket", { positive: { offset: 0, counts: [1.5] } }],
+    ["a negative bucket", { negative: { offset: 0, counts: [-1] } }],
+    ["a NaN bucket", { positive: { offset: 0, counts: [NaN] } }],
+    ["a negative zero count", { zeroCount: -1 }],
+    ["a fractional zero count", { zeroCount: 0.5 }],
+    ["a negative zero threshold", { zeroThreshold: -1 }],
+    ["a schema past 20", { schema: 21 }],
+    ["a schema below -4", { schema: -5 }],
+    ["a fractional offset", { positive: { offset: 0.5, counts: [1] } }],
+  ];
+  for (const [why, change] of bad) {
+    const { type, point, ...rest } = change as Record<string, unknown>;
+    const body = type === "updowncounter"
+      ? onePointReport({ type, name: "u" }, point)
+      : onePointReport(histogram, {
+        ...good,
+        native: { ...native, ...rest },
+      });
+    const answer = await post(body);
+    assert.equal(answer.status, 400, why);
+    assert.match(await answer.text(), /must/, why);
+  }
+});
+
+Deno.test("durableObjectStorage() round-trips up-down counters' negative totals and native buckets through a restart", async () => {
+  const data = new Map<string, unknown>();
+  // Durable Object storage keeps values by the structured clone algorithm.
+  const storage = durableObjectStorage({
+    list: ({ prefix }) =>
+      Promise.resolve(
+        new Map(
+          [...data].filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key, structuredClone(value)]),
+        ),
+      ),
+    transaction: (closure) =>
+      closure({
+        put: (entries) => {
+          for (const [k, v] of Object.entries(entries)) {
+            data.set(k, structuredClone(v));
+          }
+          return Promise.resolve();
+        },
+        delete: (keys) =>
+          Promise.resolve(keys.filter((key) => data.delete(key)).length),
+      }),
+  });
+  let target = new MetricsAggregator({ storage });
+  const send = (request: Request) => target.fetch(request);
+  const a = nativeIsolate(send, 2);
+  const b = nativeIsolate(send, 0);
+  a.conns.add({ pool: "db" }, -3);
+  b.conns.add({ pool: "db" }, -1.5);
+  for (const v of [-8, 0, 3]) a.rtt.observe(v);
+  b.rtt.observe(-0.5);
+  await a.reporter.flush();
+  await b.reporter.flush();
+  const before = await totals(target);
+
+  target = new MetricsAggregator({ storage });
+  const after = await totals(target);
+  assert.deepEqual(after, before);
+  assert.deepEqual(
+    after.conns?.points.map((p) => (p as { value: number }).value),
+    [-4.5],
+  );
+  const native = (after.rtt_seconds?.points[0] as HistogramPoint).native!;
+  assert.equal(native.schema, 0);
+  assert.equal(native.zeroCount, 1);
+  assert.deepEqual(bucketMap(native.negative), { 2: 1, [-2]: 1 });
+  assert.deepEqual(bucketMap(native.positive), { 1: 1 });
+  // The restarted aggregator keeps adding to what it loaded.
+  a.conns.add({ pool: "db" }, 1);
+  b.rtt.observe(-8);
+  await a.reporter.flush();
+  await b.reporter.flush();
+  const last = await totals(target);
+  assert.deepEqual(
+    last.conns?.points.map((p) => (p as { value: number }).value),
+    [-3.5],
+  );
+  const grown = (last.rtt_seconds?.points[0] as HistogramPoint).native!;
+  assert.deepEqual(bucketMap(grown.negative), { 2: 2, [-2]: 1 });
 });

@@ -8,7 +8,8 @@
  * {@linkcode REPORT_CONTENT_TYPE}. `reporter` is the isolate's unique id,
  * `seq` counts that reporter's reports from 1 (per shard), and `families`
  * hold deltas since the reporter's previous acknowledged report for
- * counters, histograms and summaries (count and sum), and current values for
+ * counters, up-down counters (a delta may be negative), histograms (classic
+ * and native buckets) and summaries (count and sum), and current values for
  * gauges. A report is resent unchanged, same `seq`, until it is
  * acknowledged; the aggregator applies each (reporter, seq) once.
  *
@@ -23,6 +24,7 @@ import type { MetricFamily } from "../model.ts";
 import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
 import { isFamily } from "../workers/_messages.ts";
 import { warnOnce } from "../_warn.ts";
+import { MAX_SCHEMA, MIN_SCHEMA } from "../_native.ts";
 
 /** The content type of a report and of a shard's snapshot. */
 export const REPORT_CONTENT_TYPE = "application/vnd.edgemetrics+json";
@@ -79,7 +81,7 @@ export function parseReport(text: string): Report | string {
     if (bad >= 0) {
       return `metric ${
         JSON.stringify(family.name)
-      }: point ${bad} must have string labels, numbers, and no negative increment, got ${
+      }: point ${bad} must have string labels, numbers, no negative increment or count, and whole bucket counts, got ${
         JSON.stringify(family.points[bad])
       }`;
     }
@@ -90,7 +92,8 @@ export function parseReport(text: string): Report | string {
 /**
  * Whether a point's fields are what totals can be made of: string label
  * values, numbers where numbers go, and no negative counts or increments
- * (a counter's delta only goes up).
+ * (a counter's delta only goes up; an up-down counter's may go down), and
+ * native buckets that can be added exactly.
  */
 function isPoint(family: MetricFamily, point: MetricFamily["points"][number]) {
   const record = point as unknown as Record<string, unknown>;
@@ -104,19 +107,40 @@ function isPoint(family: MetricFamily, point: MetricFamily["points"][number]) {
       return typeof record.value === "number";
     case "counter":
       return notNegative(record.value) && typeof record.created === "number";
+    case "updowncounter":
+      return typeof record.value === "number" &&
+        typeof record.created === "number";
     case "histogram":
-      // Classic buckets are checked; another kind of point (native buckets)
-      // is left to the merge.
       return (!Array.isArray(record.counts) ||
         record.counts.every(notNegative)) &&
         notNegative(record.count) && typeof record.sum === "number" &&
-        typeof record.created === "number";
+        typeof record.created === "number" &&
+        (record.native === undefined || isNativeDelta(record.native));
     case "summary":
       return notNegative(record.count) && typeof record.sum === "number" &&
         typeof record.created === "number";
     default:
       return true;
   }
+}
+
+/**
+ * Whether native buckets can be added to a total exactly: a schema the
+ * merge can downscale to (-4 to 20), a zero threshold from 0, and whole
+ * counts from 0 at whole bucket indexes. (`isFamily` checked the shape.)
+ */
+function isNativeDelta(value: unknown): boolean {
+  const native = value as Record<string, unknown>;
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const buckets = (b: unknown) => {
+    const { offset, counts } = b as Record<string, unknown>;
+    return Number.isSafeInteger(offset) &&
+      (counts as unknown[]).every(count);
+  };
+  const schema = native.schema as number;
+  return schema >= MIN_SCHEMA && schema <= MAX_SCHEMA &&
+    (native.zeroThreshold as number) >= 0 && count(native.zeroCount) &&
+    buckets(native.positive) && buckets(native.negative);
 }
 
 /** A shard's snapshot, as `GET /snapshot` answers it. */
@@ -178,11 +202,12 @@ export function reportFamilies(
 /** The kinds whose points the delta tracker turns into deltas. */
 const DELTA_KINDS: ReadonlySet<string> = new Set([
   "counter",
+  "updowncounter",
   "histogram",
   "summary",
 ]);
 
-/** The fields of a counter, histogram or summary point that say whether it changed. */
+/** The fields of a counter, up-down counter, histogram or summary point that say whether it changed. */
 interface DeltaPoint {
   readonly created?: number;
   readonly value?: number;

@@ -13,7 +13,8 @@
  *
  * - `m␀<family>`: the family without points (kind, help, unit, bounds,
  *   aggregation), from the first report that had it;
- * - `t␀<family>␀<labels>`: the cumulative point of a counter, histogram or
+ * - `t␀<family>␀<labels>`: the cumulative point of a counter, up-down
+ *   counter, histogram (with its native buckets, without min and max) or
  *   summary series;
  * - `r␀<reporter>`: `{ seq, seen }`, the last sequence applied and when;
  * - `g␀<reporter>␀<family>␀<labels>`: a reporter's gauge point.
@@ -24,6 +25,7 @@
 import type {
   GaugeFamily,
   GaugePoint,
+  HistogramPoint,
   Labels,
   MetricFamily,
 } from "../model.ts";
@@ -38,6 +40,7 @@ const GAUGE = "g\u0000";
 /** The kinds it aggregates: gauges by value, the others by adding deltas. */
 const KINDS: ReadonlySet<string> = new Set([
   "counter",
+  "updowncounter",
   "gauge",
   "histogram",
   "summary",
@@ -51,7 +54,7 @@ type Meta = MetricFamily extends infer F
   ? F extends MetricFamily ? Omit<F, "points"> : never
   : never;
 
-/** A cumulative series: a counter, histogram or summary point. */
+/** A cumulative series: a counter, up-down counter, histogram or summary point. */
 type Point = MetricFamily["points"][number];
 
 /** What the aggregator knows of a reporter. */
@@ -209,8 +212,19 @@ export class AggregateState {
         gaugesAfter.set(family.name, after);
         continue;
       }
+      // A summary's quantiles cannot be added up; nor can native min and max
+      // be known from deltas (the delta tracker drops them): totals keep
+      // neither, rather than stale ones.
+      const incoming = family.type === "summary"
+        ? {
+          ...family,
+          points: family.points.map((point) => ({ ...point, quantiles: [] })),
+        }
+        : family.type === "histogram"
+        ? { ...family, points: family.points.map(withoutMinMax) }
+        : family;
       const totals = this.#totals.get(family.name);
-      const deltas = family.points.filter((point) =>
+      const deltas = (incoming.points as readonly Point[]).filter((point) =>
         !(totals?.has(labelKey(point.labels)) && isZero(point))
       );
       if (deltas.length === 0) continue;
@@ -218,15 +232,12 @@ export class AggregateState {
         ...meta,
         points: deltas.flatMap((point) => {
           const old = totals?.get(labelKey(point.labels));
-          return old === undefined ? [] : [old];
+          // (Totals stored by an earlier version may hold min and max.)
+          return old === undefined
+            ? []
+            : ["native" in old ? withoutMinMax(old) : old];
         }),
       } as MetricFamily;
-      const incoming = family.type === "summary"
-        ? {
-          ...family,
-          points: family.points.map((point) => ({ ...point, quantiles: [] })),
-        }
-        : family;
       const merged = mergeSnapshots([
         { worker: "", families: [current] },
         {
@@ -323,6 +334,13 @@ export class AggregateState {
     }
     return [...out.keys()].sort().map((name) => out.get(name)!);
   }
+}
+
+/** A histogram point whose native buckets carry no min or max. */
+function withoutMinMax(point: HistogramPoint): HistogramPoint {
+  if (point.native === undefined) return point;
+  const { min: _min, max: _max, ...native } = point.native;
+  return { ...point, native };
 }
 
 /** True when a delta point adds nothing (a series already stored is then not rewritten). */
