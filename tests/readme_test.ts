@@ -18,7 +18,11 @@ function peerVersion(name: string): string {
 
 /** The cells of the README runtime table's row that starts with `runtime`. */
 function runtimeRow(runtime: string): string[] {
-  const line = README.split("\n").find((line) =>
+  // Only the table under "## Runtimes": other tables start rows with the
+  // same words.
+  const section = README.slice(README.indexOf("\n## Runtimes\n"));
+  const table = section.slice(0, section.indexOf("\n## ", 1));
+  const line = table.split("\n").find((line) =>
     line.startsWith(`| ${runtime} `)
   );
   assert.ok(line !== undefined, `README has a runtime table row ${runtime}`);
