@@ -15,10 +15,8 @@ import {
   type DeliveryOptions,
   type DeliverySettings,
   describeError,
-  positive,
   rejectOption,
   resolveDelivery,
-  Serial,
 } from "./_delivery.ts";
 import { DeltaTracker } from "./_delta.ts";
 import {
@@ -31,7 +29,7 @@ import {
   resolveUrl,
 } from "./_otlp_config.ts";
 import { readPartialSuccess } from "./_otlp_partial_success.ts";
-import { unrefTimer } from "./_timer.ts";
+import { ExportLifecycle } from "./_lifecycle.ts";
 import { VERSION } from "../_version.ts";
 
 export type { DeliveryOptions } from "./_delivery.ts";
@@ -174,16 +172,11 @@ export class OtlpExporter implements AsyncDisposable {
   #resource: Record<string, string | number | boolean>;
   #registry: Registry;
   #scope: { readonly name: string; readonly version?: string };
-  #intervalMs: number | undefined;
   #onError: (error: Error) => void;
   #delivery: DeliverySettings;
   #clock: Clock;
-  #serial = new Serial<void>();
+  #lifecycle: ExportLifecycle;
   #delta = new DeltaTracker();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #started = false;
-  #closed = false;
-  #warnedClosed = false;
 
   /**
    * Creates an exporter. It reads the environment for what the options leave
@@ -207,11 +200,10 @@ export class OtlpExporter implements AsyncDisposable {
       rejectOption(OWNER, "scope.name must be a non-empty string", scope?.name);
     }
     this.#scope = scope;
-    this.#intervalMs = positive(
-      OWNER,
-      "intervalMs",
-      options.intervalMs,
-      undefined,
+    this.#lifecycle = new ExportLifecycle(
+      { owner: OWNER, url: this.url, intervalMs: options.intervalMs },
+      () => this.#export(),
+      (error) => this.#onError(error),
     );
     this.#onError = options.onError ?? reportToConsole;
   }
@@ -233,17 +225,7 @@ export class OtlpExporter implements AsyncDisposable {
    * kept for the next export.
    */
   flush(): Promise<void> {
-    if (this.#closed) {
-      if (!this.#warnedClosed) {
-        this.#warnedClosed = true;
-        console.warn(
-          `edgemetrics: ignored flush() of the OtlpExporter for ${this.url}: it is shut down`,
-        );
-      }
-      return Promise.resolve();
-    }
-    this.start();
-    return this.#serial.run(() => this.#export());
+    return this.#lifecycle.flush();
   }
 
   /**
@@ -252,9 +234,7 @@ export class OtlpExporter implements AsyncDisposable {
    * The timer does not keep a process alive where the runtime can unref it.
    */
   start(): void {
-    if (this.#started || this.#closed || this.#intervalMs === undefined) return;
-    this.#started = true;
-    this.#schedule();
+    this.#lifecycle.start();
   }
 
   /**
@@ -270,12 +250,8 @@ export class OtlpExporter implements AsyncDisposable {
    * @returns A promise that settles when the final export has.
    * @throws {Error} When the final export fails, as {@linkcode OtlpExporter.flush}.
    */
-  async shutdown(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#serial.run(() => this.#export());
+  shutdown(): Promise<void> {
+    return this.#lifecycle.shutdown();
   }
 
   /**
@@ -284,18 +260,6 @@ export class OtlpExporter implements AsyncDisposable {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
-  }
-
-  #schedule(): void {
-    if (this.#closed || this.#intervalMs === undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#closed) return;
-      this.#serial.run(() => this.#export()).catch((error) =>
-        this.#onError(asError(error))
-      ).finally(() => this.#schedule());
-    }, this.#intervalMs);
-    unrefTimer(this.#timer);
   }
 
   async #export(): Promise<void> {
@@ -355,8 +319,4 @@ export class OtlpExporter implements AsyncDisposable {
 
 function reportToConsole(error: Error): void {
   console.error("edgemetrics:", error);
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

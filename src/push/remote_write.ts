@@ -27,13 +27,11 @@ import {
   type DeliverySettings,
   describeError,
   httpUrl,
-  positive,
   rejectOption,
   resolveDelivery,
-  Serial,
 } from "./_delivery.ts";
 import { applyAuth } from "./_auth.ts";
-import { unrefTimer } from "./_timer.ts";
+import { ExportLifecycle } from "./_lifecycle.ts";
 import { VERSION } from "../_version.ts";
 
 /** Who errors name. */
@@ -190,14 +188,9 @@ export class RemoteWriteExporter implements AsyncDisposable {
   #job: string | undefined;
   #instance: string | undefined;
   #maxSeries: number;
-  #intervalMs: number | undefined;
   #onError: (error: Error) => void;
   #delivery: DeliverySettings;
-  #serial = new Serial<void>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #started = false;
-  #closed = false;
-  #warnedClosed = false;
+  #lifecycle: ExportLifecycle;
 
   /**
    * Creates an exporter; no request is made until the first export.
@@ -275,11 +268,10 @@ export class RemoteWriteExporter implements AsyncDisposable {
     );
     this.#headers = Object.fromEntries(headers);
     this.#registry = options.registry ?? defaultRegistry;
-    this.#intervalMs = positive(
-      OWNER,
-      "intervalMs",
-      options.intervalMs,
-      undefined,
+    this.#lifecycle = new ExportLifecycle(
+      { owner: OWNER, url: this.url, intervalMs: options.intervalMs },
+      () => this.#export(),
+      (error) => this.#onError(error),
     );
     if (
       options.onError !== undefined && typeof options.onError !== "function"
@@ -305,17 +297,7 @@ export class RemoteWriteExporter implements AsyncDisposable {
    * status or error, and the attempts.
    */
   flush(): Promise<void> {
-    if (this.#closed) {
-      if (!this.#warnedClosed) {
-        this.#warnedClosed = true;
-        console.warn(
-          `edgemetrics: ignored flush() of the RemoteWriteExporter for ${this.url}: it is shut down`,
-        );
-      }
-      return Promise.resolve();
-    }
-    this.start();
-    return this.#serial.run(() => this.#export());
+    return this.#lifecycle.flush();
   }
 
   /**
@@ -324,9 +306,7 @@ export class RemoteWriteExporter implements AsyncDisposable {
    * The timer does not keep a process alive where the runtime can unref it.
    */
   start(): void {
-    if (this.#started || this.#closed || this.#intervalMs === undefined) return;
-    this.#started = true;
-    this.#schedule();
+    this.#lifecycle.start();
   }
 
   /**
@@ -337,12 +317,8 @@ export class RemoteWriteExporter implements AsyncDisposable {
    * @returns A promise that settles when the final export has.
    * @throws {Error} When the final export fails, as {@linkcode RemoteWriteExporter.flush}.
    */
-  async shutdown(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#serial.run(() => this.#export());
+  shutdown(): Promise<void> {
+    return this.#lifecycle.shutdown();
   }
 
   /**
@@ -351,18 +327,6 @@ export class RemoteWriteExporter implements AsyncDisposable {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
-  }
-
-  #schedule(): void {
-    if (this.#closed || this.#intervalMs === undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#closed) return;
-      this.#serial.run(() => this.#export()).catch((error) =>
-        this.#onError(error instanceof Error ? error : new Error(String(error)))
-      ).finally(() => this.#schedule());
-    }, this.#intervalMs);
-    unrefTimer(this.#timer);
   }
 
   async #export(): Promise<void> {
