@@ -5,14 +5,8 @@
  * `Bun.serve` in a real Bun.
  */
 import assert from "node:assert/strict";
-import {
-  answers,
-  freePort,
-  type Peer,
-  startPeer,
-  TOOLS_BIN,
-  waitFor,
-} from "../_peers.ts";
+import { answers, freePort, startPeer, TOOLS_BIN } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { Registry } from "../../src/registry.ts";
 import { Counter } from "../../src/instruments/counter.ts";
 import { Histogram } from "../../src/instruments/histogram.ts";
@@ -20,21 +14,6 @@ import { MetricsAggregator } from "../../src/aggregate/aggregator.ts";
 import { MetricsReporter } from "../../src/aggregate/reporter.ts";
 
 const TOKEN = "gateway-token";
-
-/** Instant query → the single value, or undefined when empty. */
-async function queryValue(
-  base: string,
-  query: string,
-): Promise<number | undefined> {
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", JSON.stringify(body));
-  const result = body.data.result as { value: [number, string] }[];
-  if (result.length === 0) return undefined;
-  assert.equal(result.length, 1, JSON.stringify(result));
-  return Number(result[0]!.value[1]);
-}
 
 /**
  * One short-lived job: its own registry, `items` items processed, each
@@ -79,7 +58,6 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const port = freePort();
-    const promPort = freePort();
     const aggregator = new MetricsAggregator({
       auth: { bearer: TOKEN },
       metrics: { path: "/metrics" },
@@ -89,9 +67,6 @@ Deno.test({
       aggregator.fetch,
     );
     const base = `http://127.0.0.1:${port}`;
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-gateway-" });
-    let prometheus: Peer | undefined;
     try {
       // Reports without the token are refused.
       const refused = await fetch(`${base}/report`, {
@@ -106,69 +81,43 @@ Deno.test({
         job(`${base}/report`, "emails", 2, 0.5),
         job(`${base}/report`, "images", 7, 3),
       ]);
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: gateway
-    honor_labels: true
-    static_configs:
-      - targets: ["127.0.0.1:${port}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
-      await waitFor(
+      await using prom = await startPrometheus({
+        scrape: [{ job: "gateway", port, honorLabels: true }],
+      });
+      await prom.waitForValue(
+        "sum(jobs_items_processed_total)",
+        49,
         "Prometheus to scrape the gateway",
-        async () =>
-          (await queryValue(prom, "sum(jobs_items_processed_total)")) === 49,
       );
       assert.equal(
-        await queryValue(
-          prom,
-          'jobs_items_processed_total{queue="emails"}',
-        ),
+        await prom.value('jobs_items_processed_total{queue="emails"}'),
         42,
       );
       assert.equal(
-        await queryValue(prom, 'jobs_item_duration_seconds_bucket{le="0.1"}'),
+        await prom.value('jobs_item_duration_seconds_bucket{le="0.1"}'),
         40,
       );
       assert.equal(
-        await queryValue(
-          prom,
-          'jobs_item_duration_seconds_bucket{le=~"1|1[.]0"}',
-        ),
+        await prom.value('jobs_item_duration_seconds_bucket{le=~"1|1[.]0"}'),
         42,
       );
       assert.equal(
-        await queryValue(prom, "jobs_item_duration_seconds_count"),
+        await prom.value("jobs_item_duration_seconds_count"),
         49,
       );
       // More jobs add to the totals; the Pushgateway would have replaced them.
       await job(`${base}/report`, "images", 5, 3);
-      await waitFor(
+      await prom.waitForValue(
+        'jobs_items_processed_total{queue="images"}',
+        12,
         "Prometheus to see the next job",
-        async () =>
-          (await queryValue(
-            prom,
-            'jobs_items_processed_total{queue="images"}',
-          )) === 12,
       );
       assert.equal(
-        await queryValue(prom, "sum(edgemetrics_aggregate_reports_total)"),
+        await prom.value("sum(edgemetrics_aggregate_reports_total)"),
         4,
       );
     } finally {
-      await prometheus?.stop();
       await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { answers, freePort, REPO_ROOT, startPeer, waitFor } from "../_peers.ts";
+import { type Series, startPrometheus } from "../_prometheus.ts";
 
 const DASHBOARD = `${REPO_ROOT}examples/grafana/edgemetrics_http.json`;
 const RULES = `${REPO_ROOT}examples/prometheus/slo_rules.yml`;
@@ -27,18 +28,7 @@ interface Panel {
 }
 
 /** A query's series: labels and the last value of each. */
-type Result = { labels: Record<string, string>; value: number }[];
-
-async function query(prom: string, expr: string): Promise<Result> {
-  const url = `${prom}/api/v1/query?query=${encodeURIComponent(expr)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", `${expr}: ${JSON.stringify(body)}`);
-  return (body.data.result as {
-    metric: Record<string, string>;
-    value: [number, string];
-  }[]).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
-}
+type Result = Series[];
 
 /** Grafana's variables as this dashboard uses them, for the job "demo". */
 function fillVariables(expr: string): string {
@@ -116,126 +106,97 @@ Deno.test({
       p.type !== "row"
     );
     const appPort = freePort();
-    const promPort = freePort();
     const app = `http://127.0.0.1:${appPort}`;
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-dashboard-" });
-    try {
-      await using _server = await startPeer(Deno.execPath(), [
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(appPort),
-        "--allow-net",
-        "examples/server.ts",
-      ], { ready: () => answers(`${app}/metrics`) });
-      // A first request of each kind before the first scrape, so rate()
-      // sees every increase that follows.
-      await send(app, "GET", "/orders/1", 1);
-      await send(app, "GET", "/health", 1);
-      await send(app, "GET", "/nowhere", 1);
-      await send(app, "DELETE", "/orders/1", 1);
-      await send(app, "POST", "/checkout", 1);
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - ${RULES}
-scrape_configs:
-  - job_name: demo
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-`,
-      );
-      await using _prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
-      await waitFor(
-        "the first scrape",
-        async () => (await query(prom, 'up{job="demo"}'))[0]?.value === 1,
-      );
-      // Traffic: 40 fast reads, 10 health checks, 6 not found, 4 not
-      // allowed, and 4 checkouts that take 220 ms (slower than p90 but
-      // faster than the 300 ms objective).
-      await Promise.all([
-        send(app, "GET", "/orders/84321", 40),
-        send(app, "GET", "/health", 10),
-        send(app, "GET", "/nowhere", 6),
-        send(app, "DELETE", "/orders/7", 4),
-        send(app, "POST", "/checkout", 4),
-      ]);
-      await waitFor(
-        "Prometheus to scrape the traffic and evaluate the rules",
-        async () =>
-          (await query(prom, 'sum(http_requests_total{job="demo"})'))[0]
-              ?.value === 69 &&
-          (await query(
-              prom,
-              'job:http_requests_errors:ratio_rate1d{job="demo"}',
-            ))
-              .length === 1,
-        30_000,
-      );
+    await using _server = await startPeer(Deno.execPath(), [
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(appPort),
+      "--allow-net",
+      "examples/server.ts",
+    ], { ready: () => answers(`${app}/metrics`) });
+    // A first request of each kind before the first scrape, so rate()
+    // sees every increase that follows.
+    await send(app, "GET", "/orders/1", 1);
+    await send(app, "GET", "/health", 1);
+    await send(app, "GET", "/nowhere", 1);
+    await send(app, "DELETE", "/orders/1", 1);
+    await send(app, "POST", "/checkout", 1);
+    await using prom = await startPrometheus({
+      scrape: [{ job: "demo", port: appPort }],
+      ruleFiles: [RULES],
+    });
+    await prom.waitForScrape("demo");
+    // Traffic: 40 fast reads, 10 health checks, 6 not found, 4 not
+    // allowed, and 4 checkouts that take 220 ms (slower than p90 but
+    // faster than the 300 ms objective).
+    await Promise.all([
+      send(app, "GET", "/orders/84321", 40),
+      send(app, "GET", "/health", 10),
+      send(app, "GET", "/nowhere", 6),
+      send(app, "DELETE", "/orders/7", 4),
+      send(app, "POST", "/checkout", 4),
+    ]);
+    await waitFor(
+      "Prometheus to scrape the traffic and evaluate the rules",
+      async () =>
+        (await prom.query('sum(http_requests_total{job="demo"})'))[0]
+            ?.value === 69 &&
+        (await prom.query('job:http_requests_errors:ratio_rate1d{job="demo"}'))
+            .length === 1,
+      30_000,
+    );
 
-      const results = new Map<string, Result>();
-      for (const panel of panels) {
-        for (const target of panel.targets!) {
-          const expr = fillVariables(target.expr);
-          const result = await query(prom, expr);
+    const results = new Map<string, Result>();
+    for (const panel of panels) {
+      for (const target of panel.targets!) {
+        const expr = fillVariables(target.expr);
+        const result = await prom.query(expr);
+        assert.ok(
+          result.length > 0,
+          `panel "${panel.title}" (${target.refId}) returned no data: ${expr}`,
+        );
+        for (const { labels, value } of result) {
           assert.ok(
-            result.length > 0,
-            `panel "${panel.title}" (${target.refId}) returned no data: ${expr}`,
+            Number.isFinite(value),
+            `panel "${panel.title}" (${target.refId}) gave ${value} for ${
+              JSON.stringify(labels)
+            }: ${expr}`,
           );
-          for (const { labels, value } of result) {
-            assert.ok(
-              Number.isFinite(value),
-              `panel "${panel.title}" (${target.refId}) gave ${value} for ${
-                JSON.stringify(labels)
-              }: ${expr}`,
-            );
-          }
-          results.set(`${panel.title}/${target.refId}`, result);
         }
+        results.set(`${panel.title}/${target.refId}`, result);
       }
-
-      // The figures say what the traffic was.
-      const one = (key: string) => results.get(key)![0]!.value;
-      const routes = results.get("Requests per second by route/A")!.map((r) =>
-        r.labels.route
-      ).sort();
-      assert.deepEqual(routes, [
-        "/checkout",
-        "/health",
-        "/orders/{id}",
-        "other",
-      ]);
-      assert.equal(one("In-flight requests/A"), 0);
-      assert.equal(one("Error ratio (5xx)/A"), 0);
-      const statuses = results.get(
-        "4xx and 5xx responses by route and status/A",
-      )!.map((r) => `${r.labels.status} ${r.labels.route}`).sort();
-      assert.deepEqual(statuses, ["404 other", "405 /orders/{id}"]);
-      const [p50, p90, p99] = ["A", "B", "C"].map((ref) =>
-        one(`Latency p50 / p90 / p99/${ref}`)
-      );
-      assert.ok(p50! < 0.05, `p50 ${p50}`); // most requests take about 1 ms
-      assert.ok(p99! > 0.2 && p99! <= 0.3, `p99 ${p99}`); // a checkout
-      assert.ok(p50! <= p90! && p90! <= p99!);
-      // Every request was within 300 ms: the latency SLI is 1, no burn.
-      assert.equal(one("Requests answered within 300 ms/A"), 1);
-      assert.equal(one("Latency error budget burn rate/B"), 0);
-      assert.equal(one("Availability error budget burn rate/B"), 0);
-      assert.equal(one("Availability, last day/A"), 1);
-      assert.equal(one("Within 300 ms, last day/A"), 1);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
+
+    // The figures say what the traffic was.
+    const one = (key: string) => results.get(key)![0]!.value;
+    const routes = results.get("Requests per second by route/A")!.map((r) =>
+      r.labels.route
+    ).sort();
+    assert.deepEqual(routes, [
+      "/checkout",
+      "/health",
+      "/orders/{id}",
+      "other",
+    ]);
+    assert.equal(one("In-flight requests/A"), 0);
+    assert.equal(one("Error ratio (5xx)/A"), 0);
+    const statuses = results.get(
+      "4xx and 5xx responses by route and status/A",
+    )!.map((r) => `${r.labels.status} ${r.labels.route}`).sort();
+    assert.deepEqual(statuses, ["404 other", "405 /orders/{id}"]);
+    const [p50, p90, p99] = ["A", "B", "C"].map((ref) =>
+      one(`Latency p50 / p90 / p99/${ref}`)
+    );
+    assert.ok(p50! < 0.05, `p50 ${p50}`); // most requests take about 1 ms
+    assert.ok(p99! > 0.2 && p99! <= 0.3, `p99 ${p99}`); // a checkout
+    assert.ok(p50! <= p90! && p90! <= p99!);
+    // Every request was within 300 ms: the latency SLI is 1, no burn.
+    assert.equal(one("Requests answered within 300 ms/A"), 1);
+    assert.equal(one("Latency error budget burn rate/B"), 0);
+    assert.equal(one("Availability error budget burn rate/B"), 0);
+    assert.equal(one("Availability, last day/A"), 1);
+    assert.equal(one("Within 300 ms, last day/A"), 1);
   },
 });

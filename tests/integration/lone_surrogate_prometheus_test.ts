@@ -5,7 +5,8 @@
  * the two samples: sum() said 2 where 3 were recorded.
  */
 import assert from "node:assert/strict";
-import { answers, freePort, type Peer, startPeer, waitFor } from "../_peers.ts";
+import { waitFor } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { Counter, metricsHandler, Registry } from "../../mod.ts";
 
 Deno.test({
@@ -24,61 +25,25 @@ Deno.test({
     c.inc({ v: JSON.parse('"x\\ud800"') });
     c.inc({ v: JSON.parse('"x\\udc00"') });
     c.labels("x\ufffd").inc();
-    const appPort = freePort();
-    const promPort = freePort();
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-lone-" });
     const server = Deno.serve(
-      { hostname: "127.0.0.1", port: appPort, onListen: () => {} },
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       metricsHandler(registry),
     );
-    let prometheus: Peer | undefined;
     try {
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: lone
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
-      const query = async (q: string) => {
-        const response = await fetch(
-          `${prom}/api/v1/query?query=${encodeURIComponent(q)}`,
-          { signal: AbortSignal.timeout(2_000) },
-        );
-        const body = await response.json();
-        assert.equal(body.status, "success", JSON.stringify(body));
-        return body.data.result as {
-          metric: Record<string, string>;
-          value: [number, string];
-        }[];
-      };
-      await waitFor(
-        "the first scrape",
-        async () => (await query('up{job="lone"}'))[0]?.value[1] === "1",
-      );
+      await using prom = await startPrometheus({
+        scrape: [{ job: "lone", port: server.addr.port }],
+      });
+      await prom.waitForScrape("lone");
       await waitFor(
         "the counter",
-        async () => (await query("lone_total")).length > 0,
+        async () => (await prom.query("lone_total")).length > 0,
       );
-      const series = await query("lone_total");
+      const series = await prom.query("lone_total");
       assert.equal(series.length, 1, JSON.stringify(series));
-      assert.equal(series[0]!.metric.v, "x\ufffd");
-      assert.equal(series[0]!.value[1], "3");
+      assert.equal(series[0]!.labels.v, "x\ufffd");
+      assert.equal(series[0]!.value, 3);
     } finally {
-      await prometheus?.stop();
       await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -7,7 +7,8 @@
  * query answers within its bucket.
  */
 import assert from "node:assert/strict";
-import { freePort, type Peer, startPeer, waitFor } from "../_peers.ts";
+import { waitFor } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { Registry } from "../../src/registry.ts";
 import { Histogram } from "../../src/instruments/histogram.ts";
 import { metricsHandler } from "../../src/pull/handler.ts";
@@ -16,20 +17,6 @@ import { logNormal, seeded } from "../_seeded.ts";
 
 const TEXT_ONLY_ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 const BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5];
-
-async function query(
-  base: string,
-  promql: string,
-): Promise<number | undefined> {
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(promql)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", JSON.stringify(body));
-  const result = body.data.result as { value: [number, string] }[];
-  if (result.length === 0) return undefined;
-  assert.equal(result.length, 1, JSON.stringify(result));
-  return Number(result[0]!.value[1]);
-}
 
 /** The exact quantile `q` of sorted values, as the rank Prometheus targets. */
 function trueQuantile(sorted: readonly number[], q: number): number {
@@ -52,13 +39,10 @@ Deno.test({
     });
     const handler = metricsHandler(registry);
     const served: string[] = [];
-    const appPort = freePort();
-    const promPort = freePort();
-    const prom = `http://127.0.0.1:${promPort}`;
     const abort = new AbortController();
     const server = Deno.serve({
       hostname: "127.0.0.1",
-      port: appPort,
+      port: 0,
       signal: abort.signal,
       onListen() {},
     }, async (request) => {
@@ -73,36 +57,14 @@ Deno.test({
       served.push(response.headers.get("Content-Type") ?? "");
       return response;
     });
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-native-" });
-    let prometheus: Peer | undefined;
     try {
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: native
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-  - job_name: classic
-    metrics_path: /classic
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--enable-feature=native-histograms",
-        "--log.level=warn",
-      ], {
-        ready: async () => {
-          const r = await fetch(`${prom}/-/ready`);
-          await r.body?.cancel();
-          return r.ok;
-        },
+      const port = server.addr.port;
+      await using prom = await startPrometheus({
+        scrape: [
+          { job: "native", port },
+          { job: "classic", port, path: "/classic" },
+        ],
+        flags: ["--enable-feature=native-histograms"],
       });
       // A first scrape of both jobs before the seeded values, so rate() sees
       // exactly them as the increase. The empty histogram is already native
@@ -110,11 +72,10 @@ scrape_configs:
       await waitFor(
         "the first scrapes",
         async () =>
-          (await query(
-              prom,
+          (await prom.value(
               'histogram_count(latency_seconds{job="native"})',
             )) === 0 &&
-          (await query(prom, 'latency_seconds_count{job="classic"}')) === 0,
+          (await prom.value('latency_seconds_count{job="classic"}')) === 0,
       );
 
       const random = seeded(2023);
@@ -128,21 +89,16 @@ scrape_configs:
       const native = (await latency.collect()).points[0]!.native!;
       const relativeError = 2 ** (2 ** -native.schema) - 1;
 
-      await waitFor(
+      await prom.waitForValue(
+        'histogram_count(latency_seconds{job="native"})',
+        values.length,
         "Prometheus to scrape the observations as a native histogram",
-        async () =>
-          (await query(
-            prom,
-            'histogram_count(latency_seconds{job="native"})',
-          )) ===
-            values.length,
       );
       assert.ok(
         served.some((type) => type === PROMETHEUS_PROTOBUF_CONTENT_TYPE),
         `Prometheus asked for protobuf: ${[...new Set(served)]}`,
       );
-      const gotSum = await query(
-        prom,
+      const gotSum = await prom.value(
         'histogram_sum(latency_seconds{job="native"})',
       );
       assert.ok(Math.abs(gotSum! - sum) <= 1e-9 * sum, `${gotSum} vs ${sum}`);
@@ -153,7 +109,7 @@ scrape_configs:
         let got: number | undefined;
         // rate() needs the scrape after the one that first saw the values.
         await waitFor(`${promql} to have a value`, async () => {
-          got = await query(prom, promql);
+          got = await prom.value(promql);
           return got !== undefined && Number.isFinite(got);
         });
         const want = trueQuantile(sorted, q);
@@ -166,14 +122,12 @@ scrape_configs:
       }
 
       // The classic buckets of the same histogram, scraped as text.
-      await waitFor(
+      await prom.waitForValue(
+        'latency_seconds_count{job="classic"}',
+        values.length,
         "the classic job to see the observations",
-        async () =>
-          (await query(prom, 'latency_seconds_count{job="classic"}')) ===
-            values.length,
       );
-      const p90 = await query(
-        prom,
+      const p90 = await prom.value(
         'histogram_quantile(0.9, sum by (le) (rate(latency_seconds_bucket{job="classic"}[1m])))',
       );
       const want = trueQuantile(sorted, 0.9);
@@ -185,14 +139,12 @@ scrape_configs:
       );
       // And the native series is not mixed with classic samples.
       assert.equal(
-        await query(prom, 'latency_seconds_count{job="native"}'),
+        await prom.value('latency_seconds_count{job="native"}'),
         undefined,
       );
     } finally {
-      await prometheus?.stop();
       abort.abort();
       await server.finished;
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

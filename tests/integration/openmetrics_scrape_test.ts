@@ -4,14 +4,8 @@
  * latency histogram comes back from /api/v1/query_exemplars.
  */
 import assert from "node:assert/strict";
-import {
-  answers,
-  freePort,
-  type Peer,
-  promtoolCheckMetrics,
-  startPeer,
-  waitFor,
-} from "../_peers.ts";
+import { promtoolCheckMetrics, waitFor } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { Registry } from "../../src/registry.ts";
 import { metricsHandler } from "../../src/pull/handler.ts";
 import { instrument } from "../../src/pull/instrument.ts";
@@ -49,9 +43,6 @@ Deno.test({
     );
     const metrics = metricsHandler(registry);
     const served: Served[] = [];
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-om-" });
-    const promPort = freePort();
-    const prom = `http://127.0.0.1:${promPort}`;
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       async (request) => {
@@ -67,48 +58,29 @@ Deno.test({
       },
     );
     const base = `http://127.0.0.1:${server.addr.port}`;
-    let prometheus: Peer | undefined;
     try {
       const traced = await fetch(`${base}/orders/84321`, {
         headers: { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` },
       });
       assert.deepEqual(await traced.json(), { id: "84321" });
 
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: om
-    static_configs:
-      - targets: ["127.0.0.1:${server.addr.port}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--enable-feature=exemplar-storage",
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
+      await using prom = await startPrometheus({
+        scrape: [{ job: "om", port: server.addr.port }],
+        flags: ["--enable-feature=exemplar-storage"],
+      });
 
       // The exemplar, as Prometheus stored it from an OpenMetrics scrape.
       const now = Date.now() / 1000;
-      const exemplarsUrl = `${prom}/api/v1/query_exemplars?query=${
-        encodeURIComponent("http_request_duration_seconds_bucket")
-      }&start=${now - 300}&end=${now + 300}`;
       let found: {
         seriesLabels: Record<string, string>;
         exemplars: { labels: Record<string, string>; value: string }[];
       }[] = [];
       await waitFor("Prometheus to store the exemplar", async () => {
-        const response = await fetch(exemplarsUrl, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        const body = await response.json();
-        assert.equal(body.status, "success", JSON.stringify(body));
-        found = body.data ?? [];
+        found = (await prom.api("query_exemplars", {
+          query: "http_request_duration_seconds_bucket",
+          start: String(now - 300),
+          end: String(now + 300),
+        }) ?? []) as typeof found;
         return found.length > 0;
       });
       assert.equal(found.length, 1, JSON.stringify(found));
@@ -126,10 +98,12 @@ scrape_configs:
       );
 
       // The target is up and healthy.
-      const targets = await (await fetch(`${prom}/api/v1/targets`)).json();
-      const [target] = targets.data.activeTargets;
-      assert.equal(target.health, "up");
-      assert.equal(target.lastError, "");
+      const targets = await prom.api("targets") as {
+        activeTargets: { health: string; lastError: string }[];
+      };
+      const [target] = targets.activeTargets;
+      assert.equal(target!.health, "up");
+      assert.equal(target!.lastError, "");
 
       // Every scrape Prometheus made asked with its 2.42 header and got OpenMetrics.
       const scrapes = served.filter((s) =>
@@ -161,9 +135,7 @@ scrape_configs:
         output: "",
       });
     } finally {
-      await prometheus?.stop();
       await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

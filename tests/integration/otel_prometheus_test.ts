@@ -10,38 +10,9 @@ import {
   metricsHandler,
   Registry,
 } from "@edgemetrics/edgemetrics";
-import {
-  answers,
-  freePort,
-  type Peer,
-  promtoolCheckMetrics,
-  startPeer,
-  waitFor,
-} from "../_peers.ts";
+import { promtoolCheckMetrics } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { api } from "../otel/_api.ts";
-
-async function query(
-  base: string,
-  promql: string,
-): Promise<{ metric: Record<string, string>; value: number }[]> {
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(promql)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", JSON.stringify(body));
-  return (body.data.result as {
-    metric: Record<string, string>;
-    value: [number, string];
-  }[]).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-}
-
-async function value(
-  base: string,
-  promql: string,
-): Promise<number | undefined> {
-  const result = await query(base, promql);
-  assert.ok(result.length <= 1, JSON.stringify(result));
-  return result[0]?.value;
-}
 
 Deno.test({
   name:
@@ -94,84 +65,54 @@ Deno.test({
     active.add(2, { "http.route": "/stream" });
 
     const handle = metricsHandler(registry);
-    const appPort = freePort();
-    const promPort = freePort();
     const server = Deno.serve(
-      { hostname: "127.0.0.1", port: appPort, onListen() {} },
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
       handle,
     );
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-otel-prom-" });
-    let prometheus: Peer | undefined;
     try {
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: otel
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
-      await waitFor(
-        "the first scrape",
-        async () => (await value(prom, 'up{job="otel"}')) === 1,
-      );
-      await waitFor(
+      await using prom = await startPrometheus({
+        scrape: [{ job: "otel", port: server.addr.port }],
+      });
+      await prom.waitForScrape("otel");
+      await prom.waitForValue(
+        "sum(http_server_request_duration_seconds_count)",
+        13,
         "the histogram to be stored",
-        async () =>
-          (await value(
-            prom,
-            "sum(http_server_request_duration_seconds_count)",
-          )) === 13,
       );
       assert.equal(
-        await value(
-          prom,
+        await prom.value(
           'http_server_request_duration_seconds_bucket{http_route="/cart",http_response_status_code="200",le="0.05"}',
         ),
         9,
       );
       assert.equal(
-        await value(
-          prom,
+        await prom.value(
           'http_server_request_duration_seconds_bucket{http_route="/orders/{id}",le="0.1"}',
         ),
         3,
       );
       assert.equal(
-        await value(
-          prom,
-          'sum(http_server_requests_total{http_route="/cart"})',
-        ),
+        await prom.value('sum(http_server_requests_total{http_route="/cart"})'),
         10,
       );
       assert.equal(
-        await value(prom, "sum(http_server_active_requests)"),
+        await prom.value("sum(http_server_active_requests)"),
         2,
       );
       assert.equal(
-        await value(prom, 'process_memory_usage_bytes{memory_type="heap"}'),
+        await prom.value('process_memory_usage_bytes{memory_type="heap"}'),
         4096,
       );
-      const target = await query(prom, 'target_info{job="otel"}');
+      const target = await prom.query('target_info{job="otel"}');
       assert.equal(target.length, 1);
       assert.equal(target[0]!.value, 1);
-      assert.equal(target[0]!.metric.service_name, "shop");
-      assert.equal(target[0]!.metric.service_version, "1.4.2");
+      assert.equal(target[0]!.labels.service_name, "shop");
+      assert.equal(target[0]!.labels.service_version, "1.4.2");
       // The metadata Prometheus keeps says what each family is.
-      const meta = await (await fetch(
-        `${prom}/api/v1/metadata?metric=http_server_active_requests`,
-      )).json();
-      assert.equal(meta.data.http_server_active_requests[0].type, "gauge");
+      const meta = await prom.api("metadata", {
+        metric: "http_server_active_requests",
+      }) as Record<string, { type: string }[]>;
+      assert.equal(meta.http_server_active_requests![0]!.type, "gauge");
 
       // The same text parses in promtool; its only remarks are the lint
       // for instruments created without a description (OTel makes it
@@ -192,9 +133,7 @@ scrape_configs:
         ].join("\n"),
       });
     } finally {
-      await prometheus?.stop();
       await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
       metrics.disable();
     }
   },

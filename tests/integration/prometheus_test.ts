@@ -10,8 +10,8 @@ import {
   type Peer,
   promtoolCheckMetrics,
   startPeer,
-  waitFor,
 } from "../_peers.ts";
+import { startPrometheus } from "../_prometheus.ts";
 import { Registry } from "../../src/registry.ts";
 import { Counter } from "../../src/instruments/counter.ts";
 import { metricsHandler } from "../../src/pull/handler.ts";
@@ -20,21 +20,6 @@ const EXAMPLE = "examples/server.ts";
 /** The Accept header of a text-only scrape (Prometheus before OpenMetrics). */
 const TEXT_ONLY_ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-/** Runs an instant query and returns its single value, or `undefined` when empty. */
-async function queryValue(
-  base: string,
-  query: string,
-): Promise<number | undefined> {
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(query)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", JSON.stringify(body));
-  const result = body.data.result as { value: [number, string] }[];
-  if (result.length === 0) return undefined;
-  assert.equal(result.length, 1, JSON.stringify(result));
-  return Number(result[0]!.value[1]);
-}
 
 /** Sends `count` requests at once and checks each status. */
 async function send(
@@ -70,12 +55,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const appPort = freePort();
-    const promPort = freePort();
     const app = `http://127.0.0.1:${appPort}`;
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-prometheus-" });
     let server: Peer | undefined;
-    let prometheus: Peer | undefined;
     try {
       server = await startPeer(Deno.execPath(), [
         "serve",
@@ -91,27 +72,10 @@ Deno.test({
       // rate() sees the increase of the requests sent after it.
       let sent = await sendEveryKind(app);
 
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: demo
-    static_configs:
-      - targets: ["127.0.0.1:${appPort}"]
-`,
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
-      await waitFor(
-        "the first scrape",
-        async () => (await queryValue(prom, 'up{job="demo"}')) === 1,
-      );
+      await using prom = await startPrometheus({
+        scrape: [{ job: "demo", port: appPort }],
+      });
+      await prom.waitForScrape("demo");
 
       // After it: 20 fast requests (1 ms or so, bucket le=0.05) and 4
       // checkouts that wait 220 ms for the payment stand-in (bucket
@@ -126,31 +90,29 @@ scrape_configs:
       ]);
       sent += 24;
 
-      let total: number | undefined;
-      await waitFor("Prometheus to scrape every request", async () => {
-        total = await queryValue(prom, "sum(http_requests_total)");
-        return total === sent;
-      });
-      assert.equal(total, sent);
-      assert.equal(await queryValue(prom, 'up{job="demo"}'), 1);
+      await prom.waitForValue(
+        "sum(http_requests_total)",
+        sent,
+        "Prometheus to scrape every request",
+      );
+      assert.equal(await prom.value("sum(http_requests_total)"), sent);
+      assert.equal(await prom.value('up{job="demo"}'), 1);
       // Scrapes are not traffic: no /metrics route was recorded.
       assert.equal(
-        await queryValue(prom, 'sum(http_requests_total{route="/metrics"})'),
+        await prom.value('sum(http_requests_total{route="/metrics"})'),
         undefined,
       );
       assert.equal(
-        await queryValue(
-          prom,
+        await prom.value(
           'sum(http_requests_total{route="/orders/{id}",status="200"})',
         ),
         11,
       );
       assert.equal(
-        await queryValue(prom, 'sum(http_requests_total{route="other"})'),
+        await prom.value('sum(http_requests_total{route="other"})'),
         4,
       );
-      const p99 = await queryValue(
-        prom,
+      const p99 = await prom.value(
         "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))",
       );
       assert.ok(
@@ -166,9 +128,7 @@ scrape_configs:
       const checked = await promtoolCheckMetrics(await scrape.text());
       assert.deepEqual(checked, { code: 0, output: "" });
     } finally {
-      await prometheus?.stop();
       await server?.stop();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

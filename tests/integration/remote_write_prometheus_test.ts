@@ -8,7 +8,8 @@
  * warning that quotes Prometheus.
  */
 import assert from "node:assert/strict";
-import { answers, freePort, type Peer, startPeer } from "../_peers.ts";
+import { freePort } from "../_peers.ts";
+import { type Prometheus, startPrometheus } from "../_prometheus.ts";
 import {
   Counter,
   Gauge,
@@ -17,24 +18,9 @@ import {
   RemoteWriteExporter,
 } from "../../mod.ts";
 
-/** Runs an instant query; returns each series' labels and value. */
-async function query(
-  base: string,
-  promql: string,
-): Promise<{ labels: Record<string, string>; value: number }[]> {
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(promql)}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  const body = await response.json();
-  assert.equal(body.status, "success", JSON.stringify(body));
-  return (body.data.result as {
-    metric: Record<string, string>;
-    value: [number, string];
-  }[]).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
-}
-
 /** The single value of an instant query. */
-async function value(base: string, promql: string): Promise<number> {
-  const result = await query(base, promql);
+async function value(prom: Prometheus, promql: string): Promise<number> {
+  const result = await prom.query(promql);
   assert.equal(result.length, 1, `${promql}: ${JSON.stringify(result)}`);
   return result[0]!.value;
 }
@@ -82,7 +68,7 @@ function recordJob(registry: Registry) {
       // cumulative: le=0.1 → 2, le=0.5 → 6, le=1 → 8, +Inf → 10
       for (const v of [0.3, 0.3, 0.7, 0.7, 3, 3]) latency.observe(v);
     },
-    async check(prom: string, job: string) {
+    async check(prom: Prometheus, job: string) {
       const sel = `job="${job}",instance="runner-1"`;
       assert.equal(
         await value(prom, `import_rows_total{${sel},table="orders"}`),
@@ -98,7 +84,7 @@ function recordJob(registry: Registry) {
         await value(prom, `import_batch_seconds_sum{${sel}}`),
         0.05 + 0.05 + 0.3 + 0.3 + 0.3 + 0.3 + 0.7 + 0.7 + 3 + 3,
       );
-      const buckets = await query(prom, `import_batch_seconds_bucket{${sel}}`);
+      const buckets = await prom.query(`import_batch_seconds_bucket{${sel}}`);
       assert.deepEqual(
         Object.fromEntries(buckets.map((b) => [b.labels.le, b.value])),
         { "0.1": 2, "0.5": 6, "1.0": 8, "+Inf": 10 },
@@ -180,140 +166,123 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const promPort = freePort();
-    const prom = `http://127.0.0.1:${promPort}`;
-    const dir = await Deno.makeTempDir({ prefix: "edgemetrics-rw-" });
-    let prometheus: Peer | undefined;
-    try {
-      await Deno.writeTextFile(
-        `${dir}/prometheus.yml`,
-        "global:\n  scrape_interval: 1h\n",
-      );
-      prometheus = await startPeer("prometheus", [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        "--web.enable-remote-write-receiver",
-        "--log.level=warn",
-      ], { ready: () => answers(`${prom}/-/ready`) });
+    await using prom = await startPrometheus({
+      flags: ["--web.enable-remote-write-receiver"],
+    });
 
-      await t.step(
-        "directly: two flushes of a job, the second with await using",
-        async () => {
+    await t.step(
+      "directly: two flushes of a job, the second with await using",
+      async () => {
+        const registry = new Registry();
+        const job = recordJob(registry);
+        const exporter = new RemoteWriteExporter({
+          url: `${prom.url}/api/v1/write`,
+          job: "import_direct",
+          instance: "runner-1",
+          registry,
+        });
+        job.first();
+        await exporter.flush();
+        job.second();
+        {
+          await using _last = exporter;
+        }
+        await job.check(prom, "import_direct");
+      },
+    );
+
+    await t.step(
+      "through a proxy that answers 503, 429 with Retry-After, and hangs once after Prometheus stored the batch",
+      async () => {
+        const proxy = faultProxy(prom.url, ["503", "429", "pass", "hang"]);
+        try {
           const registry = new Registry();
           const job = recordJob(registry);
-          const exporter = new RemoteWriteExporter({
-            url: `${prom}/api/v1/write`,
-            job: "import_direct",
-            instance: "runner-1",
-            registry,
-          });
-          job.first();
-          await exporter.flush();
-          job.second();
-          {
-            await using _last = exporter;
-          }
-          await job.check(prom, "import_direct");
-        },
-      );
-
-      await t.step(
-        "through a proxy that answers 503, 429 with Retry-After, and hangs once after Prometheus stored the batch",
-        async () => {
-          const proxy = faultProxy(prom, ["503", "429", "pass", "hang"]);
-          try {
-            const registry = new Registry();
-            const job = recordJob(registry);
-            const errors: Error[] = [];
-            const exporter = new RemoteWriteExporter({
-              url: proxy.url,
-              job: "import_faults",
-              instance: "runner-1",
-              registry,
-              // 9 series (2 counters, 1 gauge, 6 histogram): batches of 6 and 3
-              maxSeriesPerRequest: 6,
-              timeoutMs: 3_000, // room for a loaded Prometheus; the hang costs this once
-              deadlineMs: 20_000,
-              initialBackoffMs: 50,
-              onError: (error) => errors.push(error),
-            });
-            job.first();
-            job.second();
-            const started = performance.now();
-            await exporter.flush();
-            const elapsed = performance.now() - started;
-            await exporter.shutdown();
-            assert.deepEqual(errors, []);
-            // batch 1: 503, 429, ok; batch 2: hang, ok; then shutdown's 2 batches
-            const faults = proxy.seen.map((s) => s.fault);
-            assert.deepEqual(faults.slice(0, 5), [
-              "503",
-              "429",
-              "pass",
-              "hang",
-              "pass",
-            ]);
-            assert.ok(
-              elapsed >= 1_000,
-              `Retry-After: 1 was honoured (${elapsed} ms)`,
-            );
-            // Every retry resent the same bytes.
-            assert.deepEqual(proxy.seen[1]!.body, proxy.seen[0]!.body);
-            assert.deepEqual(proxy.seen[2]!.body, proxy.seen[0]!.body);
-            assert.deepEqual(proxy.seen[4]!.body, proxy.seen[3]!.body);
-            assert.notDeepEqual(proxy.seen[3]!.body, proxy.seen[0]!.body);
-            for (const { headers } of proxy.seen) {
-              assert.equal(headers.get("content-encoding"), "snappy");
-              assert.equal(
-                headers.get("content-type"),
-                "application/x-protobuf",
-              );
-              assert.equal(
-                headers.get("x-prometheus-remote-write-version"),
-                "0.1.0",
-              );
-              assert.match(headers.get("user-agent") ?? "", /^edgemetrics\//);
-            }
-            await job.check(prom, "import_faults");
-          } finally {
-            await proxy.close();
-          }
-        },
-      );
-
-      await t.step(
-        "a batch Prometheus refuses with 400 (samples too old) is dropped with one warning quoting Prometheus",
-        async () => {
-          const registry = new Registry();
-          new Gauge({ name: "stale_value", help: "Old.", registry }).set(1);
           const errors: Error[] = [];
           const exporter = new RemoteWriteExporter({
-            url: `${prom}/api/v1/write`,
-            job: "import_old",
+            url: proxy.url,
+            job: "import_faults",
+            instance: "runner-1",
             registry,
-            // Three hours ago: before what Prometheus' head block accepts.
-            clock: {
-              now: () => Date.now() - 3 * 3600_000,
-              monotonic: () => performance.now(),
-            },
+            // 9 series (2 counters, 1 gauge, 6 histogram): batches of 6 and 3
+            maxSeriesPerRequest: 6,
+            timeoutMs: 3_000, // room for a loaded Prometheus; the hang costs this once
+            deadlineMs: 20_000,
+            initialBackoffMs: 50,
             onError: (error) => errors.push(error),
           });
+          job.first();
+          job.second();
+          const started = performance.now();
           await exporter.flush();
+          const elapsed = performance.now() - started;
           await exporter.shutdown();
-          assert.equal(errors.length, 2, errors.join("\n"));
-          assert.match(errors[0]!.message, /^Dropped a batch of metrics/);
-          assert.match(errors[0]!.message, /HTTP 400/);
-          assert.match(errors[0]!.message, /out of bounds/);
-          assert.deepEqual(
-            await query(prom, 'stale_value{job="import_old"}'),
-            [],
+          assert.deepEqual(errors, []);
+          // batch 1: 503, 429, ok; batch 2: hang, ok; then shutdown's 2 batches
+          const faults = proxy.seen.map((s) => s.fault);
+          assert.deepEqual(faults.slice(0, 5), [
+            "503",
+            "429",
+            "pass",
+            "hang",
+            "pass",
+          ]);
+          assert.ok(
+            elapsed >= 1_000,
+            `Retry-After: 1 was honoured (${elapsed} ms)`,
           );
-        },
-      );
-    } finally {
-      await prometheus?.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+          // Every retry resent the same bytes.
+          assert.deepEqual(proxy.seen[1]!.body, proxy.seen[0]!.body);
+          assert.deepEqual(proxy.seen[2]!.body, proxy.seen[0]!.body);
+          assert.deepEqual(proxy.seen[4]!.body, proxy.seen[3]!.body);
+          assert.notDeepEqual(proxy.seen[3]!.body, proxy.seen[0]!.body);
+          for (const { headers } of proxy.seen) {
+            assert.equal(headers.get("content-encoding"), "snappy");
+            assert.equal(
+              headers.get("content-type"),
+              "application/x-protobuf",
+            );
+            assert.equal(
+              headers.get("x-prometheus-remote-write-version"),
+              "0.1.0",
+            );
+            assert.match(headers.get("user-agent") ?? "", /^edgemetrics\//);
+          }
+          await job.check(prom, "import_faults");
+        } finally {
+          await proxy.close();
+        }
+      },
+    );
+
+    await t.step(
+      "a batch Prometheus refuses with 400 (samples too old) is dropped with one warning quoting Prometheus",
+      async () => {
+        const registry = new Registry();
+        new Gauge({ name: "stale_value", help: "Old.", registry }).set(1);
+        const errors: Error[] = [];
+        const exporter = new RemoteWriteExporter({
+          url: `${prom.url}/api/v1/write`,
+          job: "import_old",
+          registry,
+          // Three hours ago: before what Prometheus' head block accepts.
+          clock: {
+            now: () => Date.now() - 3 * 3600_000,
+            monotonic: () => performance.now(),
+          },
+          onError: (error) => errors.push(error),
+        });
+        await exporter.flush();
+        await exporter.shutdown();
+        assert.equal(errors.length, 2, errors.join("\n"));
+        assert.match(errors[0]!.message, /^Dropped a batch of metrics/);
+        assert.match(errors[0]!.message, /HTTP 400/);
+        assert.match(errors[0]!.message, /out of bounds/);
+        assert.deepEqual(
+          await prom.query('stale_value{job="import_old"}'),
+          [],
+        );
+      },
+    );
   },
 });
