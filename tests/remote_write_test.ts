@@ -354,3 +354,211 @@ Deno.test("countSeries() counts the series flattenSeries() makes, for every kind
   assert.equal(countSeries(SNAPSHOT), flattenSeries(SNAPSHOT, OPTIONS).length);
   assert.equal(countSeries([]), 0);
 });
+
+/** A native histogram's buckets from spans and deltas: Prometheus index → count. */
+function nativeBuckets(
+  spans: readonly { offset?: number; length?: number }[] | undefined,
+  deltas: readonly number[] | undefined,
+): Map<number, number> {
+  const out = new Map<number, number>();
+  let index = 0;
+  let count = 0;
+  let d = 0;
+  for (const span of spans ?? []) {
+    index += span.offset ?? 0;
+    for (let i = 0; i < (span.length ?? 0); i++) {
+      count += deltas![d++]!;
+      if (count !== 0) out.set(index, count);
+      index++;
+    }
+  }
+  assert.equal(d, (deltas ?? []).length, "one delta per bucket in the spans");
+  return out;
+}
+
+/** The snapshot's buckets of one sign, numbered as Prometheus does (k + 1). */
+function expected(offset: number, counts: readonly number[]) {
+  const out = new Map<number, number>();
+  counts.forEach((c, i) => c !== 0 && out.set(offset + i + 1, c));
+  return out;
+}
+
+const NATIVE_ONLY: MetricFamily[] = [{
+  type: "histogram",
+  name: "rpc_seconds",
+  help: "RPC latency.",
+  unit: "seconds",
+  bounds: [],
+  points: [{
+    labels: { path: "/a" },
+    counts: [7],
+    sum: 12.5,
+    count: 7,
+    created: CREATED,
+    exemplars: [{ labels: TRACE, value: 4, timestamp: T - 5 }],
+    native: {
+      schema: 0,
+      zeroThreshold: 1e-128,
+      zeroCount: 1,
+      // a gap of three empty buckets: two spans
+      positive: { offset: -1, counts: [1, 0, 0, 0, 2, 0, 1] },
+      negative: { offset: 2, counts: [1] },
+      min: -5,
+      max: 4,
+    },
+  }],
+}];
+
+Deno.test("encodeRemoteWrite() sends a native-only histogram as one native histogram series under its name, spans and deltas matching the buckets", () => {
+  const requests = encodeRemoteWrite(NATIVE_ONLY, { timestampMs: T, job: "j" });
+  assert.equal(requests.length, 1);
+  const decoded = decodeWriteRequest(requests[0]!);
+  assert.equal(decoded.timeseries.length, 1, "no _bucket, _sum, _count");
+  const ts = decoded.timeseries[0];
+  assert.deepEqual(ts.labels, [
+    { name: "__name__", value: "rpc_seconds" },
+    { name: "job", value: "j" },
+    { name: "path", value: "/a" },
+  ]);
+  assert.deepEqual(ts.samples, [], "no sample");
+  assert.equal(ts.histograms.length, 1);
+  const h = ts.histograms[0];
+  assert.equal(h.countInt, 7);
+  assert.equal(h.sum, 12.5);
+  assert.equal(h.schema ?? 0, 0);
+  assert.equal(h.zeroThreshold, 1e-128);
+  assert.equal(h.zeroCountInt, 1);
+  assert.equal(h.timestamp, T);
+  assert.equal(h.resetHint ?? "UNKNOWN", "UNKNOWN");
+  assert.deepEqual(h.positiveSpans, [{ offset: 0, length: 1 }, {
+    offset: 3,
+    length: 3,
+  }]);
+  assert.deepEqual(h.positiveDeltas, [1, 1, -2, 1]);
+  const native = NATIVE_ONLY[0]!.type === "histogram"
+    ? NATIVE_ONLY[0]!.points[0]!.native!
+    : undefined!;
+  assert.deepEqual(
+    nativeBuckets(h.positiveSpans, h.positiveDeltas),
+    expected(native.positive.offset, native.positive.counts),
+  );
+  assert.deepEqual(
+    nativeBuckets(h.negativeSpans, h.negativeDeltas),
+    expected(native.negative.offset, native.negative.counts),
+  );
+  assert.equal(ts.exemplars[0].value, 4, "the exemplar goes with the series");
+  assert.deepEqual(decoded.metadata, [{
+    type: "HISTOGRAM",
+    metricFamilyName: "rpc_seconds",
+    help: "RPC latency.",
+    unit: "seconds",
+  }]);
+});
+
+Deno.test("encodeRemoteWrite() sends a histogram with classic and native buckets as both, and a schema above 8 at 8 exactly", async () => {
+  const { Histogram } = await import("../src/instruments/histogram.ts");
+  const h = new Histogram({
+    name: "both_seconds",
+    help: "",
+    buckets: [0.1, 1],
+    native: true,
+    registry: null,
+  });
+  for (const v of [0.05, 0.3, 0.3, 2, -1, 0]) h.observe(v);
+  const family = await h.collect();
+  const fine: MetricFamily = {
+    type: "histogram",
+    name: "fine_seconds",
+    help: "",
+    bounds: [],
+    points: [{
+      labels: {},
+      counts: [9],
+      sum: 20,
+      count: 9,
+      created: 0,
+      native: {
+        schema: 10,
+        zeroThreshold: 0,
+        zeroCount: 0,
+        // indices 4..8 at schema 10 are 1,1,1,1,2 at schema 8
+        positive: { offset: 4, counts: [1, 1, 1, 1, 5] },
+        negative: { offset: 0, counts: [] },
+        min: 1,
+        max: 2,
+      },
+    }],
+  };
+  const decoded = decodeWriteRequest(
+    encodeRemoteWrite([family, fine], { timestampMs: T })[0]!,
+  );
+  const names = decoded.timeseries.map((s: Json) =>
+    s.labels[0].value + (s.histograms.length > 0 ? " (native)" : "")
+  );
+  assert.deepEqual(names, [
+    "both_seconds (native)",
+    "both_seconds_bucket",
+    "both_seconds_bucket",
+    "both_seconds_bucket",
+    "both_seconds_sum",
+    "both_seconds_count",
+    "fine_seconds (native)",
+  ]);
+  const both = decoded.timeseries[0].histograms[0];
+  const point = family.type === "histogram" ? family.points[0]! : undefined!;
+  assert.equal(both.countInt, 6);
+  assert.equal(both.sum, 1.65);
+  assert.equal(both.zeroCountInt, point.native!.zeroCount);
+  assert.deepEqual(
+    nativeBuckets(both.positiveSpans, both.positiveDeltas),
+    expected(point.native!.positive.offset, point.native!.positive.counts),
+  );
+  assert.deepEqual(
+    nativeBuckets(both.negativeSpans, both.negativeDeltas),
+    expected(point.native!.negative.offset, point.native!.negative.counts),
+  );
+  const f = decoded.timeseries[6].histograms[0];
+  assert.equal(f.schema, 8);
+  assert.deepEqual(
+    nativeBuckets(f.positiveSpans, f.positiveDeltas),
+    new Map([[2, 4], [3, 5]]),
+  );
+  assert.equal(
+    countSeries([family, fine]),
+    flattenSeries([family, fine], OPTIONS).length,
+  );
+  assert.equal(countSeries(NATIVE_ONLY), 1);
+});
+
+Deno.test("encodeRemoteWriteV2() sends native histograms in TimeSeries.histograms with inline metadata and created timestamp", () => {
+  const [request] = encodeRemoteWriteV2(NATIVE_ONLY, { timestampMs: T });
+  const decoded = decodeWriteRequestV2(request!);
+  assert.equal(decoded.timeseries.length, 1);
+  const ts = decoded.timeseries[0];
+  const labels = ts.labelsRefs.map((r: number) => decoded.symbols[r]);
+  assert.deepEqual(labels, ["__name__", "rpc_seconds", "path", "/a"]);
+  assert.deepEqual(ts.samples, [], "no sample");
+  assert.equal(ts.metadata.type, "METRIC_TYPE_HISTOGRAM");
+  assert.equal(decoded.symbols[ts.metadata.unitRef], "seconds");
+  assert.equal(ts.createdTimestamp, CREATED);
+  const h = ts.histograms[0];
+  assert.equal(h.countInt, 7);
+  assert.equal(h.sum, 12.5);
+  assert.equal(h.zeroCountInt, 1);
+  assert.equal(h.timestamp, T);
+  const native = NATIVE_ONLY[0]!.type === "histogram"
+    ? NATIVE_ONLY[0]!.points[0]!.native!
+    : undefined!;
+  assert.deepEqual(
+    nativeBuckets(h.positiveSpans, h.positiveDeltas),
+    expected(native.positive.offset, native.positive.counts),
+  );
+  assert.deepEqual(
+    nativeBuckets(h.negativeSpans, h.negativeDeltas),
+    expected(native.negative.offset, native.negative.counts),
+  );
+  assert.deepEqual(
+    ts.exemplars[0].labelsRefs.map((r: number) => decoded.symbols[r]),
+    ["span_id", TRACE.span_id, "trace_id", TRACE.trace_id],
+  );
+});

@@ -11,7 +11,12 @@
  * @module
  */
 
-import type { Exemplar, Labels, MetricFamily } from "../model.ts";
+import type {
+  Exemplar,
+  HistogramPoint,
+  Labels,
+  MetricFamily,
+} from "../model.ts";
 import { formatCanonical } from "./_text.ts";
 
 /**
@@ -86,13 +91,21 @@ export interface FlatSeries {
   readonly metadata: FlatMetadata;
   /** When the series started counting (counters, histograms, summaries), or 0. */
   readonly created: number;
+  /**
+   * A native histogram series (named after the family, no extra label):
+   * the point whose count, sum and `native` buckets it carries instead of
+   * a sample; `undefined` for a sample series.
+   */
+  readonly histogram?: HistogramPoint | undefined;
 }
 
 /**
  * Every series of the snapshot, flattened as a text scrape would expose
  * them: a counter's `<name>_total`, a gauge's `<name>`, a histogram's
  * cumulative `<name>_bucket{le}` (ending with `+Inf`), `_sum` and `_count`,
- * a summary's `<name>{quantile}`, `_sum` and `_count`.
+ * a summary's `<name>{quantile}`, `_sum` and `_count`. A histogram point
+ * with native buckets is also one native histogram series under `<name>`,
+ * as Prometheus sends it; a native-only one (no bounds) is only that.
  */
 export function flattenSeries(
   families: readonly MetricFamily[],
@@ -157,6 +170,11 @@ export function flattenSeries(
         for (const point of family.points) {
           const base = baseLabels(point.labels, target, targetKey);
           const { created } = point;
+          if (point.native !== undefined) {
+            out.push(nativeSeries(base, name, point, metadata, les.length));
+            // Native only: no classic buckets, nor their _sum and _count.
+            if (les.length === 1) continue;
+          }
           let cumulative = 0;
           for (let i = 0; i < les.length; i++) {
             cumulative += point.counts[i] ?? 0;
@@ -235,6 +253,40 @@ function series(
     exemplar,
     metadata,
     created,
+    histogram: undefined,
+  };
+}
+
+/**
+ * The native histogram series of a point, under the family name. A
+ * native-only point's exemplars go with it (the latest one: a series
+ * carries one exemplar per sample).
+ */
+function nativeSeries(
+  base: readonly string[],
+  name: string,
+  point: HistogramPoint,
+  metadata: FlatMetadata,
+  buckets: number,
+): FlatSeries {
+  let exemplar: Exemplar | undefined;
+  if (buckets === 1 && point.exemplars !== undefined) {
+    for (const e of point.exemplars) {
+      if (e && (exemplar === undefined || e.timestamp >= exemplar.timestamp)) {
+        exemplar = e;
+      }
+    }
+  }
+  return {
+    base,
+    name,
+    extraName: "",
+    extraValue: "",
+    value: point.count,
+    exemplar,
+    metadata,
+    created: point.created,
+    histogram: point,
   };
 }
 
@@ -322,8 +374,13 @@ export function countSeries(families: readonly MetricFamily[]): number {
         count += family.points.length;
         break;
       case "histogram":
-        // a bucket per bound, +Inf, _sum and _count
-        count += family.points.length * (family.bounds.length + 3);
+        for (const point of family.points) {
+          // a bucket per bound, +Inf, _sum and _count; one native series
+          const native = point.native === undefined ? 0 : 1;
+          count += family.bounds.length === 0 && native === 1
+            ? 1
+            : family.bounds.length + 3 + native;
+        }
         break;
       case "summary":
         for (const point of family.points) count += point.quantiles.length + 2;

@@ -16,11 +16,15 @@ import type {
   HistogramFamily,
   Labels,
   MetricFamily,
-  NativeHistogram,
 } from "../model.ts";
 import { downscale, MAX_PROMETHEUS_SCHEMA } from "../_native.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
 import { LabelCache, labelsOfPoint } from "./_text.ts";
+import {
+  EXPOSITION_FIELDS,
+  writeNative,
+  writeUvarint,
+} from "./_native_protobuf.ts";
 
 /**
  * What a series' labels and start time encode to, made once in its life
@@ -153,8 +157,6 @@ const TYPES = {
   summary: 2,
   histogram: 4,
 } as const;
-
-const TWO_32 = 4294967296;
 
 /**
  * Encodes a snapshot as the Prometheus protobuf exposition: one
@@ -311,7 +313,9 @@ function writeHistogram(
     }
   }
   writeCreated(w, bytes);
-  if (native !== undefined) writeNative(w, native);
+  if (native !== undefined) {
+    writeNative(w, native, EXPOSITION_FIELDS, true);
+  }
   // bucket = 3: Bucket { cumulative_count = 1; upper_bound = 2; exemplar = 3 }
   const counts = p.counts;
   let total = 0;
@@ -333,111 +337,6 @@ function writeHistogram(
   writeDouble(w, 2, p.sum);
   writeUvarint(w, 1, p.count);
   w.endLen(7, histogram);
-}
-
-/** Writes the native fields of a Histogram (5 to 13; see {@linkcode writeHistogram}). */
-function writeNative(w: ProtoWriter, native: NativeHistogram): void {
-  const positive = native.positive;
-  const negative = native.negative;
-  // Prometheus numbers a bucket after its upper bound: snapshot bucket k is k + 1.
-  writeBuckets(w, 12, 13, positive.offset + 1, positive.counts);
-  if (
-    positive.counts.length === 0 && negative.counts.length === 0 &&
-    native.zeroThreshold === 0 && native.zeroCount === 0
-  ) {
-    // An empty span: a native histogram with nothing in it yet.
-    const span = w.mark();
-    w.endLen(12, span);
-  }
-  writeBuckets(w, 9, 10, negative.offset + 1, negative.counts);
-  writeUvarint(w, 7, native.zeroCount);
-  writeDouble(w, 6, native.zeroThreshold);
-  w.varint(zigzag32(native.schema));
-  w.tag(5, WIRE_VARINT);
-}
-
-/**
- * Writes one sign's buckets: spans (`BucketSpan { offset = 1 (sint32);
- * length = 2 }`, the first offset absolute, the next ones the gap after the
- * previous span) at `spanField`, and the counts as packed sint64 deltas
- * (each count minus the previous one) at `deltaField`. A run of more than
- * two empty buckets starts a new span; shorter runs are sent as zeros.
- */
-function writeBuckets(
-  w: ProtoWriter,
-  spanField: number,
-  deltaField: number,
-  offset: number,
-  counts: readonly number[],
-): void {
-  const n = counts.length;
-  if (n === 0) return;
-  // Spans as [start, end) index pairs into counts, over runs of buckets.
-  const spans: number[] = [];
-  let start = 0;
-  while (start < n) {
-    let end = start + 1;
-    for (;;) {
-      let gap = end;
-      while (gap < n && counts[gap] === 0) gap++;
-      if (gap >= n || gap - end > 2) break;
-      end = gap + 1;
-    }
-    spans.push(start, end);
-    start = end;
-    while (start < n && counts[start] === 0) start++;
-  }
-  // Deltas over the buckets in the spans, written last first.
-  const deltas = w.mark();
-  for (let s = spans.length - 2; s >= 0; s -= 2) {
-    for (let b = spans[s + 1]! - 1; b >= spans[s]!; b--) {
-      const previous = b === spans[s]!
-        ? previousCount(counts, spans, s)
-        : counts[b - 1]!;
-      writeZigzag64(w, toCount(counts[b]!) - toCount(previous));
-    }
-  }
-  w.endLen(deltaField, deltas);
-  for (let s = spans.length - 2; s >= 0; s -= 2) {
-    const span = w.mark();
-    writeVarintField(w, 2, spans[s + 1]! - spans[s]!);
-    const gap = s === 0 ? offset : spans[s]! - spans[s - 1]!;
-    w.varint(zigzag32(gap));
-    w.tag(1, WIRE_VARINT);
-    w.endLen(spanField, span);
-  }
-}
-
-/** The count before the first bucket of span `s`: the last of the span before, or 0. */
-function previousCount(
-  counts: readonly number[],
-  spans: readonly number[],
-  s: number,
-): number {
-  return s === 0 ? 0 : counts[spans[s - 1]! - 1]!;
-}
-
-/** A count as a non-negative integer: non-finite or negative → 0, fractions rounded. */
-function toCount(value: number): number {
-  return value > 0 ? Math.min(Math.round(value), 2 ** 64 - 2 ** 11) : 0;
-}
-
-function zigzag32(n: number): number {
-  return ((n << 1) ^ (n >> 31)) >>> 0;
-}
-
-/** Prepends a sint64 (zigzag) varint for an integer of magnitude below 2^63. */
-function writeZigzag64(w: ProtoWriter, n: number): void {
-  const z = n >= 0 ? 2 * n : -2 * n - 1;
-  w.varint64(z % TWO_32 >>> 0, Math.floor(z / TWO_32) >>> 0);
-}
-
-/** Prepends a uint64 field from a count. */
-function writeUvarint(w: ProtoWriter, field: number, value: number): void {
-  const n = toCount(value);
-  if (n < 2 ** 53) w.varint(n);
-  else w.varint64(n % TWO_32 >>> 0, Math.floor(n / TWO_32) >>> 0);
-  w.tag(field, WIRE_VARINT);
 }
 
 function writeVarintField(w: ProtoWriter, field: number, value: number): void {

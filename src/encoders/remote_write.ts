@@ -21,6 +21,7 @@ import {
   wholeMs,
 } from "./_remote_write.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
+import { writeRemoteHistogram } from "./_native_protobuf.ts";
 
 export type { RemoteWriteEncodeOptions } from "./_remote_write.ts";
 
@@ -46,7 +47,12 @@ export const REMOTE_WRITE_CONTENT_TYPE = "application/x-protobuf";
  * Each time series carries the samples a text scrape would give: a
  * counter's `<name>_total`, a gauge's `<name>`, a histogram's cumulative
  * `<name>_bucket` series (one per `le`, ending with `+Inf`), `_sum` and
- * `_count`, a summary's `quantile` series, `_sum` and `_count`. Its labels
+ * `_count`, a summary's `quantile` series, `_sum` and `_count`. A
+ * histogram with native buckets also goes as one native histogram series
+ * under its name (`TimeSeries.histograms`: count, sum, schema, zero bucket,
+ * spans and delta-encoded counts; a schema finer than 8 written at 8,
+ * exactly), as Prometheus sends it; a native-only histogram goes as that
+ * series alone. Its labels
  * are complete and sorted by name in byte order, `__name__` among them,
  * with the `job` and `instance` of the options (a series' own `job` or
  * `instance` is kept as `exported_job` / `exported_instance`, as a scrape
@@ -115,7 +121,8 @@ function writeRequest(
 
 /**
  * `TimeSeries`: labels = 1 (repeated Label), samples = 2 (repeated Sample),
- * exemplars = 3 (repeated Exemplar); histograms = 4 (native) is not written.
+ * exemplars = 3 (repeated Exemplar), histograms = 4 (repeated Histogram,
+ * native; a native series has it instead of a sample).
  */
 function writeTimeSeries(
   writer: ProtoWriter,
@@ -127,9 +134,16 @@ function writeTimeSeries(
     writeExemplar(writer, series.exemplar);
     writer.endLen(3, mark);
   }
-  const sample = writer.mark();
-  writeSample(writer, series.value, timestamp);
-  writer.endLen(2, sample);
+  const { histogram } = series;
+  if (histogram?.native !== undefined) {
+    const mark = writer.mark();
+    writeRemoteHistogram(writer, histogram, histogram.native, timestamp);
+    writer.endLen(4, mark);
+  } else {
+    const sample = writer.mark();
+    writeSample(writer, series.value, timestamp);
+    writer.endLen(2, sample);
+  }
   writeSeriesLabels(writer, series);
 }
 

@@ -26,6 +26,7 @@ import {
   wholeMs,
 } from "./_remote_write.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
+import { writeRemoteHistogram } from "./_native_protobuf.ts";
 
 /**
  * The `Content-Type` of a remote write 2.0 request body (before snappy
@@ -57,7 +58,9 @@ export const REMOTE_WRITE_V2_CONTENT_TYPE =
  * its metadata inline (type, help and unit references; 0 when empty), its
  * created timestamp when the family has one (counters, histograms,
  * summaries), one sample at `timestampMs`, and its exemplar. Histograms go
- * as classic `_bucket`/`_sum`/`_count` series.
+ * as classic `_bucket`/`_sum`/`_count` series, and those with native
+ * buckets also as one native histogram series (`TimeSeries.histograms`);
+ * native-only ones as that series alone.
  *
  * A pure function of its arguments.
  *
@@ -149,8 +152,8 @@ function writeRequest(
 
 /**
  * `TimeSeries`: labels_refs = 1 (packed uint32), samples = 2, histograms = 3
- * (native; not written), exemplars = 4, metadata = 5, created_timestamp = 6
- * (int64 ms, 0 meaning unset).
+ * (native; a native series has it instead of a sample), exemplars = 4,
+ * metadata = 5, created_timestamp = 6 (int64 ms, 0 meaning unset).
  */
 function writeTimeSeries(
   writer: ProtoWriter,
@@ -171,13 +174,20 @@ function writeTimeSeries(
     writeExemplar(writer, series.exemplar, item.exemplar ?? []);
     writer.endLen(4, mark);
   }
-  const sample = writer.mark();
-  // Sample: value = 1 (double), timestamp = 2 (int64 ms)
-  writer.varint(timestamp);
-  writer.tag(2, WIRE_VARINT);
-  writer.double(series.value);
-  writer.tag(1, WIRE_FIXED64);
-  writer.endLen(2, sample);
+  const { histogram } = series;
+  if (histogram?.native !== undefined) {
+    const mark = writer.mark();
+    writeRemoteHistogram(writer, histogram, histogram.native, timestamp);
+    writer.endLen(3, mark);
+  } else {
+    const sample = writer.mark();
+    // Sample: value = 1 (double), timestamp = 2 (int64 ms)
+    writer.varint(timestamp);
+    writer.tag(2, WIRE_VARINT);
+    writer.double(series.value);
+    writer.tag(1, WIRE_FIXED64);
+    writer.endLen(2, sample);
+  }
   writeRefs(writer, 1, item.labels);
 }
 
