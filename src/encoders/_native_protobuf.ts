@@ -17,7 +17,7 @@
 
 import type { HistogramPoint, NativeHistogram } from "../model.ts";
 import { downscale, MAX_PROMETHEUS_SCHEMA } from "../_native.ts";
-import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
+import { type ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
 
 const TWO_32 = 4294967296;
 
