@@ -5,7 +5,9 @@
  * the classic buckets), written directly and through a fault-injecting
  * proxy (503, 429 with Retry-After, a request that hangs after Prometheus
  * stored it); and a batch Prometheus refuses with 400 is dropped with one
- * warning that quotes Prometheus.
+ * warning that quotes Prometheus. With `--enable-feature=native-histograms`,
+ * native histograms arrive as native series: `histogram_count` and
+ * `histogram_sum` are exact.
  */
 import assert from "node:assert/strict";
 import { freePort } from "../_peers.ts";
@@ -283,6 +285,98 @@ Deno.test({
           [],
         );
       },
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "RemoteWriteExporter writes native histograms into a real Prometheus 2.42 (native-histograms on): histogram_count and histogram_sum are exact, native-only and with classic buckets",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using prom = await startPrometheus({
+      flags: [
+        "--web.enable-remote-write-receiver",
+        "--enable-feature=native-histograms",
+      ],
+    });
+    const registry = new Registry();
+    const nativeOnly = new Histogram({
+      name: "job_step_seconds",
+      help: "Time per step.",
+      labelNames: ["step"] as const,
+      native: true,
+      registry,
+    });
+    const both = new Histogram({
+      name: "job_payload_bytes",
+      help: "Payload sizes.",
+      buckets: [100, 1000],
+      native: true,
+      registry,
+    });
+    // Values whose sums are exact in binary floating point.
+    const steps = [0.25, 0.5, 3, 0, 0.125, 96, 1024];
+    for (const v of steps) nativeOnly.observe({ step: "load" }, v);
+    nativeOnly.observe({ step: "save" }, -2);
+    const sizes = [50, 400, 400, 2048, 1 / 1024];
+    for (const v of sizes) both.observe(v);
+    const exporter = new RemoteWriteExporter({
+      url: `${prom.url}/api/v1/write`,
+      job: "native_job",
+      registry,
+    });
+    await exporter.flush();
+    await exporter.shutdown();
+
+    const sel = 'job="native_job"';
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    assert.equal(
+      await value(
+        prom,
+        `histogram_count(job_step_seconds{${sel},step="load"})`,
+      ),
+      steps.length,
+    );
+    assert.equal(
+      await value(prom, `histogram_sum(job_step_seconds{${sel},step="load"})`),
+      sum(steps),
+    );
+    assert.equal(
+      await value(prom, `histogram_sum(job_step_seconds{${sel},step="save"})`),
+      -2,
+    );
+    // Native only: no classic series at all.
+    assert.deepEqual(
+      await prom.query(`{__name__=~"job_step_seconds_.+",${sel}}`),
+      [],
+    );
+    // Classic and native: both, with the same count and sum.
+    assert.equal(
+      await value(prom, `histogram_count(job_payload_bytes{${sel}})`),
+      sizes.length,
+    );
+    assert.equal(
+      await value(prom, `histogram_sum(job_payload_bytes{${sel}})`),
+      sum(sizes),
+    );
+    assert.equal(
+      await value(prom, `job_payload_bytes_count{${sel}}`),
+      sizes.length,
+    );
+    assert.equal(
+      await value(prom, `job_payload_bytes_bucket{${sel},le="1000.0"}`),
+      4,
+    );
+    // The native buckets arrived: 4 of the 5 sizes are at most 512 = 2^9,
+    // a bucket boundary at every schema, so the fraction is exact.
+    assert.equal(
+      await value(
+        prom,
+        `histogram_fraction(0, 512, job_payload_bytes{${sel}}) * 5`,
+      ),
+      4,
     );
   },
 });
