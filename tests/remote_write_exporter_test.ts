@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   Counter,
   Gauge,
+  Histogram,
   Registry,
   RemoteWriteExporter,
   type RemoteWriteExporterOptions,
@@ -425,5 +426,37 @@ Deno.test("RemoteWriteExporter with protocol 2.0 reports a batch the receiver wr
   assert.equal(sent.length, 2);
   assert.deepEqual(errors.map((error) => error.message), [
     `Wrote metrics to ${URL} (batch 2 of 2) in part: the receiver wrote 1 of 2 samples`,
+  ]);
+});
+
+Deno.test("RemoteWriteExporter with protocol 2.0 counts native histograms from X-Prometheus-Remote-Write-Histograms-Written, so a complete write is not reported in part", async () => {
+  const registry = new Registry();
+  new Histogram({ name: "step_seconds", help: "", native: true, registry })
+    .observe(0.5);
+  new Gauge({ name: "depth", help: "", registry }).set(1);
+  const errors: Error[] = [];
+  const answers = [["1", "1"], ["1", "0"]];
+  const { sent, fetch } = recorder([], () => {
+    const [samples, histograms] = answers.shift()!;
+    return new Response(null, {
+      status: 204,
+      headers: {
+        "X-Prometheus-Remote-Write-Samples-Written": samples!,
+        "X-Prometheus-Remote-Write-Histograms-Written": histograms!,
+      },
+    });
+  });
+  const rw = exporter({
+    protocol: "2.0",
+    registry,
+    fetch,
+    onError: (error) => errors.push(error),
+  });
+  await rw.flush(); // one native series and one gauge: all written
+  assert.equal(errors.length, 0, errors.join("\n"));
+  await rw.flush(); // the native histogram was not written
+  assert.equal(sent.length, 2);
+  assert.deepEqual(errors.map((error) => error.message), [
+    `Wrote metrics to ${URL} in part: the receiver wrote 1 of 2 samples`,
   ]);
 });

@@ -3,7 +3,8 @@
  * the 1.0 and 2.0 encoders: every sample a scrape of the text format would
  * give, each with its complete, sorted label set (`__name__` included), the
  * `job` and `instance` labels a scrape would attach, its exemplar and its
- * family's metadata; then cut into batches of at most so many series.
+ * family's metadata, and one native histogram series per point with native
+ * buckets; then cut into batches of at most so many series.
  *
  * Private: `remote_write.ts` and `remote_write_v2.ts` are the public entry
  * points.

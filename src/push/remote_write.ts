@@ -404,8 +404,8 @@ export class RemoteWriteExporter implements AsyncDisposable {
 
   /**
    * Reads the 2.0 `*-Written` headers of a 2xx answer: none means a
-   * receiver that does not speak 2.0 (an error); fewer samples than `sent`
-   * a write in part (reported).
+   * receiver that does not speak 2.0 (an error); fewer samples and
+   * histograms together than `sent` series a write in part (reported).
    */
   #checkWritten(headers: Headers, which: string, sent: number): void {
     if (!WRITTEN_HEADERS.some((name) => headers.has(name))) {
@@ -413,8 +413,14 @@ export class RemoteWriteExporter implements AsyncDisposable {
         `Cannot write metrics to ${this.url}${which}: the receiver answered 2xx without the X-Prometheus-Remote-Write-*-Written headers, so it does not speak remote write 2.0 and wrote nothing; treated as 415 Unsupported Media Type as the specification says (use protocol "1.0" for this receiver)`,
       );
     }
-    const written = headers.get(WRITTEN_HEADERS[0]!)?.trim() ?? "";
-    if (/^\d+$/.test(written) && Number(written) < sent) {
+    // A native histogram series carries a histogram sample, not a float
+    // one: the receiver counts it under Histograms-Written.
+    const samples = headers.get(WRITTEN_HEADERS[0]!)?.trim() ?? "";
+    const histograms = headers.get(WRITTEN_HEADERS[1]!)?.trim() || "0";
+    const written = /^\d+$/.test(samples) && /^\d+$/.test(histograms)
+      ? Number(samples) + Number(histograms)
+      : NaN;
+    if (written < sent) {
       this.#onError(
         new Error(
           `Wrote metrics to ${this.url}${which} in part: the receiver wrote ${written} of ${sent} samples`,
