@@ -105,34 +105,44 @@ const MIN_NORMAL = 2.2250738585072014e-308;
 /** Scales up to this one find an index by table instead of `Math.log`. */
 const MAX_TABLE_SCALE = 8;
 /** Mantissa bits a table reads beyond the scale: 1 cell in 16 holds a boundary. */
-const EXTRA_BITS = 4;
+const EXTRA_BITS = 6;
 
-/** Per scale 1..8, made on first use (never at import). */
-let octaveTables: Int16Array[] | undefined;
+/** Scales 1..8 in one array, made on first use (never at import). */
+let octaveTables: Int16Array | undefined;
 
 /**
- * The bucket within an octave for each cell of the top `scale + 4` mantissa
- * bits, where the SDK's `Math.floor(Math.log(v) * factor)` is the same for
- * every value of the cell (with a wide margin for its rounding); -1 where a
- * bucket boundary is near, which then takes `Math.log`.
+ * Where the table of `scale` (1..8) starts in {@linkcode octaveTables}: each
+ * has `2 ** (scale + EXTRA_BITS)` cells, so the ones before it add up to this.
  */
-function octaveTable(scale: number): Int16Array {
-  const tables = octaveTables ??= [];
-  let table = tables[scale];
-  if (table !== undefined) return table;
-  const cells = 2 ** (scale + EXTRA_BITS);
-  const factor = Math.LOG2E * 2 ** scale;
-  table = new Int16Array(cells);
-  for (let c = 0; c < cells; c++) {
-    const from = Math.log(1 + c / cells) * factor;
-    const to = Math.log(1 + (c + 1) / cells) * factor;
-    const low = Math.floor(from - 1e-6);
-    table[c] = low === Math.floor(to + 1e-6) ? low : -1;
+function tableStart(scale: number): number {
+  return (1 << (scale + EXTRA_BITS)) - (1 << (1 + EXTRA_BITS));
+}
+
+/**
+ * The tables of every scale 1..8, one after another. For a scale, the
+ * bucket within an octave for each cell of the top `scale + EXTRA_BITS`
+ * mantissa bits, where the SDK's `Math.floor(Math.log(v) * factor)` is the
+ * same for every value of the cell (with a wide margin for its rounding);
+ * -1 where a bucket boundary is near, which then takes `Math.log`.
+ */
+function makeOctaveTables(): Int16Array {
+  if (octaveTables !== undefined) return octaveTables;
+  const tables = new Int16Array(tableStart(MAX_TABLE_SCALE + 1));
+  for (let scale = 1; scale <= MAX_TABLE_SCALE; scale++) {
+    const start = tableStart(scale);
+    const cells = 2 ** (scale + EXTRA_BITS);
+    const factor = Math.LOG2E * 2 ** scale;
+    for (let c = 0; c < cells; c++) {
+      const from = Math.log(1 + c / cells) * factor;
+      const to = Math.log(1 + (c + 1) / cells) * factor;
+      const low = Math.floor(from - 1e-6);
+      tables[start + c] = low === Math.floor(to + 1e-6) ? low : -1;
+    }
+    // The first cell holds the powers of two, which the SDK puts one bucket
+    // down: they take the long way, so the table needs no second test.
+    tables[start] = -1;
   }
-  // The first cell holds the powers of two, which the SDK puts one bucket
-  // down: they take the long way, so the table needs no second test.
-  table[0] = -1;
-  return tables[scale] = table;
+  return octaveTables = tables;
 }
 
 /** Checks the `native` option of histogram `metric`; `undefined` when off. */
@@ -199,8 +209,14 @@ export class NativeLayout {
   readonly #factors: Float64Array;
   /** `2 ** scale` at index `scale - MIN_SCHEMA`. */
   readonly #powers: Float64Array;
-  /** {@linkcode octaveTable} of scale `s` at index `s`, for scales 1..8. */
-  readonly #tables: Int16Array[];
+  /** {@linkcode makeOctaveTables}: scale `s` from {@linkcode tableStart}. */
+  readonly #tables: Int16Array;
+  // A double and its two 32-bit halves, to read a value's bits: fields
+  // rather than module constants, one load each on the hot path.
+  readonly #bits: Float64Array;
+  readonly #words: Uint32Array;
+  /** Which half of `#words` holds the sign, exponent and top of the significand. */
+  readonly #hi: number;
   /** Scratch for a downscale: one ring's counts. */
   readonly #scratch: Float64Array;
 
@@ -216,18 +232,71 @@ export class NativeLayout {
       this.#factors[s - MIN_SCHEMA] = Math.LOG2E * 2 ** s;
       this.#powers[s - MIN_SCHEMA] = 2 ** s;
     }
-    this.#tables = [];
-    for (let s = 0; s <= MAX_TABLE_SCALE; s++) {
-      this.#tables.push(s === 0 ? new Int16Array(0) : octaveTable(s));
-    }
+    this.#tables = makeOctaveTables();
+    this.#bits = new Float64Array(1);
+    this.#words = new Uint32Array(this.#bits.buffer);
+    this.#hi = new Uint8Array(new Uint16Array([1]).buffer)[0]!;
     this.#scratch = new Float64Array(config.maxBuckets);
   }
 
   /**
    * Records `value` (not NaN: the caller counted it, with the sum) into the
    * native slots starting at `base`. No allocation.
+   *
+   * The common case written straight: a finite value outside the zero
+   * bucket, within the min and max seen, whose bucket is in its sign's
+   * range. Everything else goes to {@linkcode #observeEdge}. A fresh
+   * series' min and max read 0, so its first value other than 0 is outside
+   * them, and 0 is in the zero bucket: the `SEEN` test stays off this path.
    */
   observe(data: Float64Array, base: number, value: number): void {
+    const negative = value < 0;
+    const magnitude = negative ? -value : value;
+    if (
+      !(magnitude < Infinity) || magnitude <= this.#threshold ||
+      magnitude <= data[base + THRESHOLD]! || value < data[base + MIN]! ||
+      value > data[base + MAX]!
+    ) {
+      this.#observeEdge(data, base, value);
+      return;
+    }
+    const index = this.#bucket(
+      magnitude,
+      (this.#scale - data[base + DROP]!) | 0,
+    );
+    const low = negative ? base + NEG_LOW : base + POS_LOW;
+    const first = data[low]!;
+    // An empty sign has width 0: no index passes.
+    if (index >= first && index < first + data[low + 1]!) {
+      const size = this.#size;
+      let slot = index - data[low + 2]!;
+      if (slot < 0) slot += size;
+      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
+      return;
+    }
+    this.#observeSlow(data, base, magnitude, negative);
+  }
+
+  /**
+   * {@linkcode #indexOf}, by its table lookup in the common case: small
+   * enough for V8 to inline, which keeps {@linkcode observe} small enough
+   * to be inlined in turn.
+   */
+  #bucket(magnitude: number, scale: number): number {
+    this.#bits[0] = magnitude;
+    const hi = this.#words[this.#hi]!;
+    const cell = scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
+      ? this.#tables[
+        tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
+      ]!
+      : -1;
+    return cell >= 0
+      ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
+      : this.#indexOf(magnitude, scale);
+  }
+
+  /** {@linkcode observe} of any value: min and max, the zero bucket, ±Infinity. */
+  #observeEdge(data: Float64Array, base: number, value: number): void {
     if (value - value !== 0) return; // ±Infinity: counted, in no bucket
     if (data[base + SEEN] === 0) {
       data[base + SEEN] = 1;
@@ -244,37 +313,13 @@ export class NativeLayout {
       data[base + ZERO_COUNT]!++;
       return;
     }
-    const low = negative ? base + NEG_LOW : base + POS_LOW;
-    const scale = (this.#scale - data[base + DROP]!) | 0;
-    // #indexOf's table lookup, written out: the common case.
-    BITS[0] = magnitude;
-    const hi = WORDS[HI]!;
-    const cell = scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
-      ? this.#tables[scale]![(hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)]!
-      : -1;
-    const index = cell >= 0
-      ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
-      : this.#indexOf(magnitude, scale);
-    const width = data[low + 1]!;
-    const first = data[low]!;
-    const size = this.#size;
-    // The common case: the bucket is in the range, or extends it within the limit.
-    if (width !== 0 && index >= first - size + width && index < first + size) {
-      if (index < first) {
-        data[low] = index;
-        data[low + 1] = first + width - index;
-      } else if (index >= first + width) {
-        data[low + 1] = index - first + 1;
-      }
-      let slot = index - data[low + 2]!;
-      if (slot < 0) slot += size;
-      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
-      return;
-    }
     this.#observeSlow(data, base, magnitude, negative);
   }
 
-  /** Records a value into an empty sign, or one that needs a downscale first. */
+  /**
+   * Records a value outside the zero bucket: into an empty sign, extending
+   * its range, or after a downscale.
+   */
   #observeSlow(
     data: Float64Array,
     base: number,
@@ -284,17 +329,10 @@ export class NativeLayout {
     const low = negative ? base + NEG_LOW : base + POS_LOW;
     const size = this.#size;
     for (;;) {
-      const scale = (this.#scale - data[base + DROP]!) | 0;
-      // #indexOf's table lookup, written out: the common case.
-      BITS[0] = magnitude;
-      const hi = WORDS[HI]!;
-      const cell =
-        scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
-          ? this.#tables[scale]![(hi & 0xfffff) >>> (20 - EXTRA_BITS - scale)]!
-          : -1;
-      const index = cell >= 0
-        ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
-        : this.#indexOf(magnitude, scale);
+      const index = this.#bucket(
+        magnitude,
+        (this.#scale - data[base + DROP]!) | 0,
+      );
       const width = data[low + 1]!;
       if (width === 0) {
         data[low] = index;
@@ -348,8 +386,9 @@ export class NativeLayout {
         return exponent * power - 1;
       }
       if (scale <= MAX_TABLE_SCALE) {
-        const cell = this
-          .#tables[scale]![mantissa >>> (20 - EXTRA_BITS - scale)]!;
+        const cell = this.#tables[
+          tableStart(scale) + (mantissa >>> (20 - EXTRA_BITS - scale))
+        ]!;
         if (cell >= 0) return exponent * power + cell;
       }
       const index = Math.floor(

@@ -419,8 +419,11 @@ class BoundNativeHistogram extends SeriesCursor<HistogramState>
       } else this.state().skip(value);
       return;
     }
-    const bucket = bucketOf(this.#search, this.#steps, value);
     const buckets = this.#buckets;
+    // Native only: the `+Inf` bucket is the one classic bucket, no search.
+    const bucket = buckets === 1
+      ? 0
+      : bucketOf(this.#search, this.#steps, value);
     const data = this.data();
     const base = this.base();
     data[base + bucket]!++;
