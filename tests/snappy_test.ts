@@ -8,20 +8,10 @@
 import assert from "node:assert/strict";
 import { snappyCompress } from "../src/encoders/_snappy.ts";
 import {
-  Counter,
   encodeRemoteWrite,
   encodeRemoteWriteV2,
-  Histogram,
-  Registry,
 } from "@edgemetrics/edgemetrics";
-import {
-  BUCKETS,
-  labelSets,
-  latencies,
-  METHODS,
-  routes,
-  statuses,
-} from "../bench/data.ts";
+import { w4Registry } from "../bench/w4_registry.ts";
 import { snappyjs } from "./_remote_write_decode.ts";
 
 /** mulberry32: a small seeded PRNG, so a failing input can be replayed. */
@@ -105,44 +95,8 @@ Deno.test("snappyCompress() round-trips 200 seeded inputs mixing literals and ma
   }
 });
 
-/** The edgemetrics registry of the W4 workload, the same records. */
-async function w4Snapshot() {
-  const registry = new Registry({ maxSeries: Infinity });
-  const counterSets = labelSets({
-    method: METHODS,
-    route: routes(125),
-    status: statuses(10),
-  });
-  for (let f = 0; f < 10; f++) {
-    const counter = new Counter({
-      name: `bench_requests_${f}_total`,
-      help: `Requests handled by shard ${f}.`,
-      labelNames: ["method", "route", "status"],
-      registry,
-      maxSeries: Infinity,
-    });
-    counterSets.forEach((set, i) => counter.inc(set, (i % 97) + 1));
-  }
-  const histogramSets = labelSets({ method: METHODS, route: routes(250) });
-  const values = latencies(histogramSets.length * 3, 4);
-  for (let f = 0; f < 5; f++) {
-    const histogram = new Histogram({
-      name: `bench_latency_${f}_seconds`,
-      help: `Request latency of shard ${f}.`,
-      labelNames: ["method", "route"],
-      buckets: BUCKETS,
-      registry,
-      maxSeries: Infinity,
-    });
-    histogramSets.forEach((set, i) => {
-      for (let k = 0; k < 3; k++) histogram.observe(set, values[i * 3 + k]!);
-    });
-  }
-  return await registry.collect();
-}
-
 Deno.test("snappyCompress() on the W4 registry's remote write requests: decodes with snappyjs, within 1.3× of snappyjs's size", async () => {
-  const families = await w4Snapshot();
+  const families = await w4Registry().collect();
   const options = {
     timestampMs: 1_700_000_000_000,
     job: "w4",

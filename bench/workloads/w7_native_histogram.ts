@@ -9,20 +9,12 @@
  */
 
 import type { Settings } from "../config.ts";
+import { w4Registry } from "../w4_registry.ts";
+import { BUCKETS, latencies } from "../data.ts";
 import {
-  BUCKETS,
-  labelSets,
-  latencies,
-  METHODS,
-  routes,
-  statuses,
-} from "../data.ts";
-import {
-  Counter,
   encodePrometheusProtobuf,
   encodePrometheusText,
   Histogram,
-  Registry,
 } from "../../mod.ts";
 import { measure, type Measurement } from "../harness.ts";
 import type { Row } from "../results.ts";
@@ -83,42 +75,6 @@ function row(
     samples: unit === "ns/op" ? m.samples : m.samples.map((s) => s / 1e6),
     detail: { opsPerBatch: m.opsPerBatch },
   };
-}
-
-/** The W4 registry's shape, recorded by edgemetrics alone. */
-export function w4Registry(): Registry {
-  const registry = new Registry({ maxSeries: Infinity });
-  const counterSets = labelSets({
-    method: METHODS,
-    route: routes(125),
-    status: statuses(10),
-  });
-  for (let f = 0; f < 10; f++) {
-    const counter = new Counter({
-      name: `bench_requests_${f}_total`,
-      help: `Requests handled by shard ${f}.`,
-      labelNames: ["method", "route", "status"],
-      registry,
-      maxSeries: Infinity,
-    });
-    counterSets.forEach((set, i) => counter.inc(set, (i % 97) + 1));
-  }
-  const histogramSets = labelSets({ method: METHODS, route: routes(250) });
-  const values = latencies(histogramSets.length * 3, 4);
-  for (let f = 0; f < 5; f++) {
-    const histogram = new Histogram({
-      name: `bench_latency_${f}_seconds`,
-      help: `Request latency of shard ${f}.`,
-      labelNames: ["method", "route"],
-      buckets: BUCKETS,
-      registry,
-      maxSeries: Infinity,
-    });
-    histogramSets.forEach((set, i) => {
-      for (let k = 0; k < 3; k++) histogram.observe(set, values[i * 3 + k]!);
-    });
-  }
-  return registry;
 }
 
 /** Runs W7. */
