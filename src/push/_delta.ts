@@ -137,14 +137,7 @@ export class DeltaTracker {
     next: Map<string, Baseline>,
   ): CounterPoint {
     const key = seriesKey("counter", name, point.labels);
-    next.set(key, {
-      created: point.created,
-      time,
-      value: point.value,
-      count: 0,
-      counts: undefined,
-      absent: 0,
-    });
+    next.set(key, baseline(point.created, time, point.value));
     const base = this.#acked.get(key);
     if (
       base === undefined || base.created !== point.created ||
@@ -171,14 +164,7 @@ export class DeltaTracker {
     next: Map<string, Baseline>,
   ): UpDownCounterPoint {
     const key = seriesKey("updowncounter", name, point.labels);
-    next.set(key, {
-      created: point.created,
-      time,
-      value: point.value,
-      count: 0,
-      counts: undefined,
-      absent: 0,
-    });
+    next.set(key, baseline(point.created, time, point.value));
     const base = this.#acked.get(key);
     if (base === undefined || base.created !== point.created) return point;
     return { ...point, value: point.value - base.value, created: base.time };
@@ -191,15 +177,17 @@ export class DeltaTracker {
     next: Map<string, Baseline>,
   ): HistogramPoint {
     const key = seriesKey("histogram", name, point.labels);
-    next.set(key, {
-      created: point.created,
-      time,
-      value: point.sum,
-      count: point.count,
-      counts: point.counts,
-      ...(point.native === undefined ? {} : { native: point.native }),
-      absent: 0,
-    });
+    next.set(
+      key,
+      baseline(
+        point.created,
+        time,
+        point.sum,
+        point.count,
+        point.counts,
+        point.native,
+      ),
+    );
     const base = this.#acked.get(key);
     // Native buckets: the current ones minus the acknowledged ones, on the
     // coarser scale; buckets that went down mean the series restarted.
@@ -241,14 +229,7 @@ export class DeltaTracker {
     next: Map<string, Baseline>,
   ): SummaryPoint {
     const key = seriesKey("summary", name, point.labels);
-    next.set(key, {
-      created: point.created,
-      time,
-      value: point.sum,
-      count: point.count,
-      counts: undefined,
-      absent: 0,
-    });
+    next.set(key, baseline(point.created, time, point.sum, point.count));
     const base = this.#acked.get(key);
     if (
       base === undefined || base.created !== point.created ||
@@ -264,6 +245,20 @@ export class DeltaTracker {
       quantiles: [],
     };
   }
+}
+
+/** A series' state as an export saw it, kept as the next delta's start. */
+function baseline(
+  created: number,
+  time: number,
+  value: number,
+  count = 0,
+  counts?: readonly number[],
+  native?: NativeHistogram,
+): Baseline {
+  return native === undefined
+    ? { created, time, value, count, counts, absent: 0 }
+    : { created, time, value, count, counts, native, absent: 0 };
 }
 
 /** A key naming one series: kind, family name and sorted labels. */
