@@ -20,7 +20,7 @@ import {
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { checkViews, type View } from "./view.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
-import { LabelCache, labelsOfPoint } from "./encoders/_text.ts";
+import { LabelCache, labelsOfPoint } from "./_label_cache.ts";
 
 /**
  * Anything a registry can collect: every instrument, and your own collectors.
