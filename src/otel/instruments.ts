@@ -30,7 +30,7 @@ export interface OtelInstrumentOptions {
   readonly description?: string;
   /** UCUM unit (`s`, `By`, `{request}`, `1`); Prometheus names get its word as a suffix. */
   readonly unit?: string;
-  /** `ValueType.INT` (1) truncates fractional values, as the OTel SDK does; `DOUBLE` (0) is the default. */
+  /** `ValueType.INT` (0) truncates fractional values, as the OTel SDK does; `DOUBLE` (1) is the default. */
   readonly valueType?: number;
   /** Hints: a histogram's `explicitBucketBoundaries`. */
   readonly advice?: {

@@ -434,7 +434,8 @@ export class Meter {
           bounds: view.buckets === undefined
             ? bounds
             : Object.freeze([...view.buckets]),
-          integer: options?.valueType === 1,
+          // @opentelemetry/api: ValueType.INT is 0, DOUBLE (the default) is 1.
+          integer: options?.valueType === 0,
         };
       });
     const names = configs.map((config) => config.name);

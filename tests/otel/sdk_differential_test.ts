@@ -287,6 +287,7 @@ async function runSequence(
   });
   const duration = http.createHistogram("http.server.duration", {
     unit: "s",
+    valueType: api.ValueType.DOUBLE,
     description: "Request duration.",
     advice: { explicitBucketBoundaries: [0.005, 0.01, 0.05, 0.1, 0.5, 1] },
   });
@@ -358,7 +359,8 @@ async function runSequence(
       connections.add(pick([1, -1, 2, -2]), { "db.system": pick(systems) });
       count("updowncounter");
     } else if (r < 0.57) {
-      rows.add(Math.floor(rand() * 50), { "db.system": pick(systems) });
+      // Fractional adds to an INT counter: both truncate them.
+      rows.add(rand() * 50, { "db.system": pick(systems) });
       count("counter");
     } else if (r < 0.66) {
       // A negative amount now and then: both drop it.
