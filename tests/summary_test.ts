@@ -478,14 +478,8 @@ Deno.test("Summary.startTimer() observes the elapsed monotonic seconds once", as
   assert.equal(end(), 0.25); // a second call does not observe again
   clock.t = 3_000;
   assert.equal(endChild(), 2);
+  // "write" was created by labels() at 1,000; "read" when its timer ended.
   assert.deepEqual((await summary.collect()).points, [
-    {
-      labels: { op: "read" },
-      count: 1,
-      sum: 0.25,
-      created: 1_000,
-      quantiles: [{ quantile: 1, value: 0.25 }],
-    },
     {
       labels: { op: "write" },
       count: 1,
@@ -493,7 +487,42 @@ Deno.test("Summary.startTimer() observes the elapsed monotonic seconds once", as
       created: 1_000,
       quantiles: [{ quantile: 1, value: 2 }],
     },
+    {
+      labels: { op: "read" },
+      count: 1,
+      sum: 0.25,
+      created: 1_250,
+      quantiles: [{ quantile: 1, value: 0.25 }],
+    },
   ]);
+});
+
+Deno.test("Summary.startTimer() takes labels at the end too, completing or overriding the start's, as prom-client's end(labels)", async () => {
+  const clock = fixedClock(0);
+  const summary = new Summary({
+    name: "route_seconds",
+    help: "X.",
+    labelNames: ["route", "status"] as const,
+    registry: null,
+    clock,
+  });
+  const none = summary.startTimer();
+  const some = summary.startTimer({ route: "/a" });
+  const overridden = summary.startTimer({ route: "/a", status: "200" });
+  const incomplete = summary.startTimer({ route: "/a" });
+  clock.t = 500;
+  assert.equal(none({ route: "/b", status: "200" }), 0.5);
+  assert.equal(some({ status: "500" }), 0.5);
+  assert.equal(overridden({ status: "503" }), 0.5);
+  assert.throws(() => incomplete(), /status/);
+  assert.deepEqual(
+    (await summary.collect()).points.map((p) => [p.labels, p.count]),
+    [
+      [{ route: "/b", status: "200" }, 1],
+      [{ route: "/a", status: "500" }, 1],
+      [{ route: "/a", status: "503" }, 1],
+    ],
+  );
 });
 
 Deno.test("Summary.startTimer() without labels times the unlabeled series", async () => {

@@ -78,13 +78,19 @@ export class SummaryState extends InstrumentState {
     }
   }
 
-  timer(index: () => number): () => number {
+  /**
+   * A timer that observes once, into the series `index` names when it ends
+   * (given the labels passed to the end function, if any).
+   */
+  timer<A extends unknown[]>(
+    index: (...args: A) => number,
+  ): (...args: A) => number {
     const start = this.clock.monotonic();
     let seconds = -1;
-    return () => {
+    return (...args) => {
       if (seconds < 0) {
         seconds = Math.max(0, (this.clock.monotonic() - start) / 1000);
-        this.observe(index(), seconds);
+        this.observe(index(...args), seconds);
       }
       return seconds;
     };

@@ -13,6 +13,34 @@ import { timeArguments, timeCall } from "./_time.ts";
 import { SummaryState } from "./_summary_series.ts";
 
 /**
+ * Ends a timer started by {@linkcode Summary.startTimer}: observes the
+ * seconds elapsed since the start (on the first call only) and returns them.
+ *
+ * @typeParam L The summary's label names; labels passed here complete (or
+ * override) the ones given to `startTimer`, e.g. a status known only at the
+ * end.
+ *
+ * @example
+ * ```ts
+ * import { type Clock, Summary, type SummaryTimerEnd } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * let t = 0;
+ * const clock: Clock = { now: () => t, monotonic: () => t };
+ * const jobs = new Summary({
+ *   name: "job_seconds", help: "Job time.", labelNames: ["outcome"] as const, registry: null, clock,
+ * });
+ * const end: SummaryTimerEnd<"outcome"> = jobs.startTimer();
+ * t = 120;
+ * assert.equal(end({ outcome: "ok" }), 0.12);
+ * assert.equal(end({ outcome: "ok" }), 0.12, "observed once");
+ * ```
+ */
+export type SummaryTimerEnd<L extends string> = (
+  labels?: Partial<LabelValues<L>>,
+) => number;
+
+/**
  * Options of a {@linkcode Summary}.
  *
  * `percentiles` are the ranks to report, each between 0 and 1, strictly
@@ -290,23 +318,25 @@ export class Summary<L extends string = never>
    * Starts timing; the returned function observes the seconds elapsed since
    * (read from the clock's `monotonic()`) on its first call and returns them,
    * and returns the same number without observing again on later calls.
+   * Labels given to it complete (or override) the ones given here, as
+   * prom-client's `end(labels)` does.
    *
-   * @param labels The series to observe into; omit on an unlabeled summary.
+   * @param labels The series' labels, or some of them; omit on an unlabeled summary.
    * @returns The function that ends the timing.
-   * @throws {TypeError} When labels are missing, undeclared or of the wrong type.
+   * @throws {TypeError} From the end function, when the labels are then
+   * incomplete, undeclared or of the wrong type.
    */
-  startTimer(labels?: LabelValues<L>): () => number {
+  startTimer(labels?: Partial<LabelValues<L>>): SummaryTimerEnd<L> {
     const table = this.#state.table;
-    let index = table.indexOf(labels);
-    let generation = table.generation;
-    return this.#state.timer(() => {
-      // A series removed in the meantime is looked up (and started) again.
-      if (generation !== table.generation) {
-        index = table.indexOf(labels);
-        generation = table.generation;
-      }
-      return index;
-    });
+    // The series is looked up when the timer ends, with the labels given
+    // then: a status known only at the end completes the start's labels.
+    return this.#state.timer((more?: Partial<LabelValues<L>>) =>
+      table.indexOf(
+        (more === undefined ? labels : { ...labels, ...more }) as LabelValues<
+          L
+        >,
+      )
+    );
   }
   /**
    * Times a function: observes the seconds it took (the clock's monotonic
