@@ -30,6 +30,10 @@ export class FamilyDecorator {
    * prefix or default labels the family is returned as it is.
    */
   decorate(family: MetricFamily): MetricFamily {
+    // A resource's target_info is named and labelled by the OTel
+    // compatibility spec alone (its labels are the resource attributes):
+    // consumers join on that exact name.
+    if (family.target === true) return family;
     const prefixed = this.#prefix === "" ? family : {
       ...family,
       name: this.#prefixedName(family.name),

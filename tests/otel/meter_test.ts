@@ -85,6 +85,22 @@ Deno.test("MeterProvider registered in @opentelemetry/api serves every kind with
   }
 });
 
+Deno.test("MeterProvider: target_info keeps its name and only the resource's labels under a registry prefix and default labels", async () => {
+  const registry = new Registry({
+    prefix: "shop_",
+    defaultLabels: { region: "eu" },
+  });
+  const provider = new MeterProvider({
+    registry,
+    resource: { "service.name": "shop" },
+  });
+  provider.getMeter("m").createCounter("orders").add(1);
+  const text = await registry.metrics();
+  assert.match(text, /^target_info\{service_name="shop"\} 1$/m);
+  assert.match(text, /^shop_orders_total\{region="eu"\} 1$/m);
+  assert.doesNotMatch(text, /shop_target/);
+});
+
 Deno.test("Meter: OTLP keeps OTel names, units, typed attributes and one ScopeMetrics per meter", async () => {
   const { registry } = withGlobal({ resource: { "service.name": "shop" } });
   try {
