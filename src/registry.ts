@@ -19,7 +19,10 @@ import {
 } from "./names.ts";
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { checkViews, type View } from "./view.ts";
-import { encodePrometheusText } from "./encoders/prometheus_text.ts";
+import {
+  encodePrometheusText,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+} from "./encoders/prometheus_text.ts";
 import { FamilyDecorator } from "./_decorate.ts";
 
 /**
@@ -147,6 +150,11 @@ export class Registry {
   readonly clock: Clock;
   /** Views applied to metrics declared here. */
   readonly views: readonly View[];
+  /**
+   * The content type of {@linkcode Registry.metrics}'s text, for the answer
+   * that serves it (prom-client's `register.contentType`).
+   */
+  readonly contentType: string = PROMETHEUS_TEXT_CONTENT_TYPE;
   #collectors = new Map<string, Collector>();
   /** Every sample name a registered collector exposes, to the collector. */
   #claims = new Map<string, Collector>();
@@ -341,6 +349,30 @@ export class Registry {
   clear(): void {
     this.#collectors.clear();
     this.#claims.clear();
+  }
+
+  /**
+   * Resets every registered metric that can be reset (its series start
+   * over from nothing), keeping them registered: prom-client's
+   * `resetMetrics()`, for tests.
+   *
+   * @example
+   * ```ts
+   * import { Counter, Registry } from "@edgemetrics/edgemetrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const jobs = new Counter({ name: "jobs_total", help: "Jobs.", registry });
+   * jobs.inc();
+   * registry.resetMetrics();
+   * assert.equal(await registry.metrics(), "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 0\n");
+   * ```
+   */
+  resetMetrics(): void {
+    for (const collector of this.#collectors.values()) {
+      const reset = (collector as { reset?: unknown }).reset;
+      if (typeof reset === "function") reset.call(collector);
+    }
   }
 
   /**

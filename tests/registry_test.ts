@@ -10,6 +10,7 @@ import {
   type MetricFamily,
   ObservableCounter,
   ObservableGauge,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
   Registry,
 } from "@edgemetrics/edgemetrics";
 
@@ -660,4 +661,42 @@ Deno.test("Registry.collect() aborts the signal it gave a collector still runnin
   assert.equal(signals.quick?.aborted, false);
   await new Promise((resolve) => setTimeout(resolve, 60));
   assert.equal(signals.quick?.aborted, false);
+});
+
+Deno.test("prom-client forms: registers joins each registry (none when empty), contentType names metrics()'s text, resetMetrics() keeps metrics registered", async () => {
+  const a = new Registry();
+  const b = new Registry();
+  const both = new Counter({
+    name: "both_total",
+    help: "X.",
+    registers: [a, b],
+  });
+  both.inc(2);
+  assert.equal(a.get("both_total"), both);
+  assert.equal(b.get("both_total"), both);
+  assert.match(await b.metrics(), /^both_total 2$/m);
+  // registers: [] joins none, so tests can declare the same name twice.
+  new Counter({ name: "alone_total", help: "X.", registers: [] });
+  new Counter({ name: "alone_total", help: "X.", registers: [] });
+  assert.equal(defaultRegistry.get("alone_total"), undefined);
+  assert.throws(
+    () =>
+      new Counter({ name: "c_total", help: "X.", registry: a, registers: [b] }),
+    new TypeError(
+      'Cannot declare metric "c_total": give registry or registers (prom-client\'s form), not both',
+    ),
+  );
+  assert.throws(
+    () =>
+      new Counter({
+        name: "d_total",
+        help: "X.",
+        registers: a as unknown as Registry[],
+      }),
+    /Cannot declare metric "d_total": registers must be an array of registries/,
+  );
+  assert.equal(a.contentType, PROMETHEUS_TEXT_CONTENT_TYPE);
+  a.resetMetrics();
+  assert.match(await a.metrics(), /^both_total 0$/m);
+  assert.equal(a.get("both_total"), both);
 });

@@ -15,6 +15,7 @@ import type {
 import { toExemplar } from "./_exemplar.ts";
 import {
   type CollectHook,
+  joinRegistries,
   type MetricOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -272,7 +273,7 @@ export class Counter<L extends string = never>
     this.#state = state;
     this.#self = state.self;
     declareName(this, resolved.metric);
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /**

@@ -13,6 +13,7 @@ import type {
 } from "../model.ts";
 import {
   type CollectHook,
+  joinRegistries,
   type MetricOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -290,7 +291,7 @@ export class Gauge<L extends string = never>
     super(resolved, options.collect, state);
     this.aggregation = aggregation;
     this.#state = state;
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /**

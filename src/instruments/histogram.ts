@@ -16,6 +16,7 @@ import { toExemplar } from "./_exemplar.ts";
 import { DEFAULT_BUCKETS } from "./buckets.ts";
 import {
   type CollectHook,
+  joinRegistries,
   type MetricOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -534,7 +535,7 @@ export class Histogram<L extends string = never>
     super(resolved, options.collect, state);
     this.bounds = bounds;
     this.#state = state;
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /**

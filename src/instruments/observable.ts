@@ -13,7 +13,11 @@ import type {
   LabelValues,
 } from "../model.ts";
 import { declareName } from "../_declared.ts";
-import { type MetricOptions, resolveOptions } from "./options.ts";
+import {
+  joinRegistries,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
 import { checkAggregation, counterFamilyName } from "./_instrument.ts";
 import { Observations } from "./_observations.ts";
 
@@ -223,7 +227,7 @@ export class ObservableCounter<L extends string = never> {
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     declareName(this, resolved.metric);
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /** Label sets folded into the overflow series because the series limit was reached. */
@@ -315,7 +319,7 @@ export class ObservableGauge<L extends string = never> {
     this.unit = resolved.unit;
     this.labelNames = resolved.labelNames as readonly L[];
     this.aggregation = aggregation;
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /** Label sets folded into the overflow series because the series limit was reached. */

@@ -13,7 +13,7 @@ import {
   assertUnit,
   describe,
 } from "../names.ts";
-import { defaultRegistry, type Registry } from "../registry.ts";
+import { type Collector, defaultRegistry, type Registry } from "../registry.ts";
 import { checkMaxSeries, DEFAULT_MAX_SERIES } from "./_series.ts";
 import { type InstrumentKind, type View, viewForMetric } from "../view.ts";
 
@@ -71,6 +71,12 @@ export interface MetricOptions<L extends string> {
   /** The registry to join: {@linkcode defaultRegistry} when omitted, none when `null`. */
   registry?: Registry | null;
   /**
+   * prom-client's form of `registry`: the registries to join, none when
+   * empty. The first one's views, series limit and clock apply. Not
+   * together with `registry`.
+   */
+  registers?: readonly Registry[];
+  /**
    * The most series this metric keeps; later label sets share one overflow
    * series. Default: the registry's (2,000); a summary with percentiles
    * keeps at most 100 unless set here.
@@ -91,7 +97,10 @@ export interface ResolvedOptions {
   labelNames: readonly string[];
   /** Declared label names a view dropped: accepted in label objects, never a series. */
   ignoredLabelNames: readonly string[];
+  /** The registry whose views, series limit and clock apply. */
   registry: Registry | null;
+  /** Every registry to join (none when a view dropped the metric). */
+  registries: readonly Registry[];
   maxSeries: number;
   clock: Clock;
   /** The registry's view that selected the metric, if any. */
@@ -116,9 +125,8 @@ export function resolveOptions<L extends string>(
     );
   }
   assertMetricName(options.name);
-  const chosen = options.registry === undefined
-    ? defaultRegistry
-    : options.registry;
+  const joined = registriesOf(options);
+  const chosen = joined[0] ?? null;
   const view = chosen === null || chosen.views.length === 0
     ? undefined
     : viewForMetric(chosen.views, options.name, kind);
@@ -162,6 +170,7 @@ export function resolveOptions<L extends string>(
     labelNames,
     ignoredLabelNames: declared.filter((label) => !kept.includes(label)),
     registry,
+    registries: registry === null ? [] : joined,
     maxSeries: view?.maxSeries !== undefined
       ? view.maxSeries
       : options.maxSeries === undefined
@@ -173,6 +182,40 @@ export function resolveOptions<L extends string>(
     clock: options.clock ?? registry?.clock ?? systemClock,
     view,
   };
+}
+
+/** The registries `registry` or prom-client's `registers` name, checked. */
+function registriesOf(options: MetricOptions<string>): readonly Registry[] {
+  const { registry, registers } = options;
+  if (registers === undefined) {
+    if (registry === undefined) return [defaultRegistry];
+    return registry === null ? [] : [registry];
+  }
+  const what = `Cannot declare metric "${options.name}"`;
+  if (registry !== undefined) {
+    throw new TypeError(
+      `${what}: give registry or registers (prom-client's form), not both`,
+    );
+  }
+  if (
+    !Array.isArray(registers) ||
+    !registers.every((r) => typeof r?.register === "function")
+  ) {
+    throw new TypeError(
+      `${what}: registers must be an array of registries, got ${
+        describe(registers)
+      }`,
+    );
+  }
+  return registers;
+}
+
+/** Joins the registries the options named. */
+export function joinRegistries(
+  resolved: ResolvedOptions,
+  metric: Collector,
+): void {
+  for (const registry of resolved.registries) registry.register(metric);
 }
 
 /** Whether a value is a promise (or any thenable). */

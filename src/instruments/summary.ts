@@ -6,7 +6,11 @@
  */
 
 import type { LabelValues, SummaryFamily } from "../model.ts";
-import { type MetricOptions, resolveOptions } from "./options.ts";
+import {
+  joinRegistries,
+  type MetricOptions,
+  resolveOptions,
+} from "./options.ts";
 import { describe } from "../names.ts";
 import { Metric } from "./metric.ts";
 import { timeArguments, timeCall } from "./_time.ts";
@@ -280,7 +284,7 @@ export class Summary<L extends string = never>
     this.maxAgeSeconds = maxAgeSeconds;
     this.ageBuckets = ageBuckets;
     this.#state = state;
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /**

@@ -12,6 +12,7 @@ import type {
 } from "../model.ts";
 import {
   type CollectHook,
+  joinRegistries,
   type MetricOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -180,7 +181,7 @@ export class UpDownCounter<L extends string = never>
     const state = new UpDownCounterState(resolved);
     super(resolved, options.collect, state);
     this.#state = state;
-    resolved.registry?.register(this);
+    joinRegistries(resolved, this);
   }
 
   /**
