@@ -144,7 +144,7 @@ Deno.test("mergeSnapshots() adds up-down counters across workers", () => {
   assert.deepEqual(families, [family(2)]);
 });
 
-Deno.test("OtlpExporter with delta temporality sends an up-down counter's changes, negative ones too, keeping typed meter attributes", async () => {
+Deno.test("OtlpExporter with delta temporality sends an up-down counter cumulative, as OTel's delta preference does, keeping typed meter attributes", async () => {
   let t = 1_700_000_000_000;
   const clock = { now: () => t, monotonic: () => 0 };
   const registry = new Registry({ clock });
@@ -172,18 +172,21 @@ Deno.test("OtlpExporter with delta temporality sends an up-down counter's change
   const sums = bodies.map((body) =>
     body.resourceMetrics[0].scopeMetrics[0].metrics[0].sum
   );
-  assert.deepEqual(sums.map((s) => s.aggregationTemporality), [1, 1]);
+  // OTLP exporter spec, temporality preference "delta": UpDownCounter and
+  // its observable form stay cumulative (a delta non-monotonic sum is
+  // dropped by Prometheus-style backends).
+  assert.deepEqual(sums.map((s) => s.aggregationTemporality), [2, 2]);
   assert.deepEqual(sums.map((s) => s.isMonotonic), [false, false]);
   assert.deepEqual(
     sums.map((s) => [s.dataPoints[0].asDouble, s.dataPoints[0].attributes]),
     [
       [5, [{ key: "shard", value: { intValue: "1" } }]],
-      [-7, [{ key: "shard", value: { intValue: "1" } }]],
+      [-2, [{ key: "shard", value: { intValue: "1" } }]],
     ],
   );
   assert.equal(
     sums[1].dataPoints[0].startTimeUnixNano,
-    "1700000001000000000",
+    "1700000000000000000",
   );
   await exporter.shutdown();
 });

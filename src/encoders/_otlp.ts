@@ -220,7 +220,11 @@ export interface OtlpBuildOptions {
   readonly resource: OtlpAttributes;
   /** Instrumentation scope. */
   readonly scope?: { readonly name: string; readonly version?: string };
-  /** Aggregation temporality of sums and histograms (default cumulative). */
+  /**
+   * Aggregation temporality of counters and histograms (default cumulative);
+   * up-down counters are always cumulative, as OTel's delta preference has
+   * them.
+   */
   readonly temporality?: "cumulative" | "delta";
   /** Collection time, milliseconds since the epoch. */
   readonly timeUnixMs: number;
@@ -389,7 +393,7 @@ export function buildOtlpRequest(
         metrics.push({
           ...base,
           kind: "sum",
-          temporality,
+          temporality: family.type === "counter" ? temporality : 2,
           isMonotonic: family.type === "counter",
           points: family.points,
         });

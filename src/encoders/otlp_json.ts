@@ -36,9 +36,10 @@ export interface OtlpEncodeOptions {
   /** Instrumentation scope; left unset in the output when omitted. */
   scope?: { name: string; version?: string };
   /**
-   * "cumulative" (default) or "delta": only sets aggregationTemporality; the
-   * caller passes a delta snapshot whose `created` is the start of the
-   * interval.
+   * "cumulative" (default) or "delta": only sets aggregationTemporality of
+   * counters and histograms; the caller passes a delta snapshot whose
+   * `created` is the start of the interval. Up-down counters are always
+   * cumulative, as OTel's delta temporality preference has them.
    */
   temporality?: "cumulative" | "delta";
   /**

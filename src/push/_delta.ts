@@ -60,7 +60,8 @@ export interface DeltaBatch {
 
 /**
  * Turns cumulative snapshots into delta batches against the last acknowledged
- * export. Gauges pass through unchanged; so do summaries (OTLP summaries
+ * export. Gauges pass through unchanged; so do up-down counters when asked,
+ * and summaries (OTLP summaries
  * carry no temporality and stay cumulative) unless `summaries` is set, when
  * their count and sum become deltas and their quantiles are dropped (the
  * aggregator adds counts and sums up, and quantiles do not add).
@@ -68,9 +69,22 @@ export interface DeltaBatch {
 export class DeltaTracker {
   #acked = new Map<string, Baseline>();
   #summaries: boolean;
+  #upDownDeltas: boolean;
 
-  constructor(options: { readonly summaries?: boolean } = {}) {
+  /**
+   * `summaries`: turn summaries into deltas too. `upDownCounters`:
+   * `"cumulative"` passes up-down counters through unchanged, as OTel's
+   * delta temporality preference has them (their current value is what a
+   * backend needs); the default `"delta"` is for adding isolates up.
+   */
+  constructor(
+    options: {
+      readonly summaries?: boolean;
+      readonly upDownCounters?: "delta" | "cumulative";
+    } = {},
+  ) {
     this.#summaries = options.summaries ?? false;
+    this.#upDownDeltas = options.upDownCounters !== "cumulative";
   }
 
   /**
@@ -89,7 +103,7 @@ export class DeltaTracker {
             this.#counter(family.name, point, time, next)
           ),
         });
-      } else if (family.type === "updowncounter") {
+      } else if (family.type === "updowncounter" && this.#upDownDeltas) {
         out.push({
           ...family,
           points: family.points.map((point) =>

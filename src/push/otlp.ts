@@ -86,8 +86,10 @@ export interface OtlpExporterOptions extends DeliveryOptions {
   /**
    * `"cumulative"` (the default: totals since each series started) or
    * `"delta"` (the change since the last acknowledged export). Applies to
-   * counters and histograms; gauges are current values and summaries stay
-   * cumulative (OTLP summaries carry no temporality). Default also from
+   * counters and histograms, as OTel's delta preference does: up-down
+   * counters stay cumulative (a backend needs their current value), gauges
+   * are current values, and summaries stay cumulative (OTLP summaries carry
+   * no temporality). Default also from
    * `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
    */
   temporality?: "cumulative" | "delta";
@@ -175,7 +177,8 @@ export class OtlpExporter implements AsyncDisposable {
   #delivery: DeliverySettings;
   #clock: Clock;
   #lifecycle: ExportLifecycle;
-  #delta = new DeltaTracker();
+  // OTel's delta preference: up-down counters stay cumulative.
+  #delta = new DeltaTracker({ upDownCounters: "cumulative" });
 
   /**
    * Creates an exporter. It reads the environment for what the options leave

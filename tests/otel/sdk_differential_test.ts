@@ -474,8 +474,10 @@ async function runBoth(temporality: "cumulative" | "delta", seed: number) {
   // 1. The OTel SDK, through the API.
   metrics.disable();
   const reader = new Reader({
-    aggregationTemporalitySelector: () =>
-      temporality === "delta"
+    // The OTel spec's delta preference (the OTLP exporter's "delta"):
+    // up-down counters stay cumulative.
+    aggregationTemporalitySelector: (type: string) =>
+      temporality === "delta" && !type.includes("UP_DOWN_COUNTER")
         ? sdk.AggregationTemporality.DELTA
         : sdk.AggregationTemporality.CUMULATIVE,
   });
@@ -502,7 +504,7 @@ async function runBoth(temporality: "cumulative" | "delta", seed: number) {
   assert.equal(metrics.setGlobalMeterProvider(provider), true);
   let ourCounts: Record<string, number> = {};
   // Delta as OtlpExporter makes it: its tracker, committed per export.
-  const tracker = new DeltaTracker();
+  const tracker = new DeltaTracker({ upDownCounters: "cumulative" });
   {
     const warn = console.warn;
     console.warn = () => {}; // negative amounts warn once each; checked elsewhere
@@ -642,10 +644,15 @@ Deno.test("MeterProvider with delta temporality (OtlpExporter's tracker) matches
   assert.deepEqual(ourCounts, sdkCounts);
   compare(sdkOut, ourOut, "delta");
   const last = ourOut.get(CALLS)!;
-  assert.ok(last.every((m) => m.kind === "gauge" || m.temporality === "delta"));
+  assert.ok(
+    last.every((m) =>
+      m.kind === "gauge" ||
+      m.temporality === (m.monotonic === false ? "cumulative" : "delta")
+    ),
+  );
   // One call between the first two checkpoints: edgemetrics sends zero
   // deltas for the series that call did not touch.
-  const quiet = ourOut.get(1_001)!.filter((m) => m.kind !== "gauge");
+  const quiet = ourOut.get(1_001)!.filter((m) => m.temporality === "delta");
   const changed = quiet.flatMap((m) => m.points).filter((p) => !isZeroDelta(p));
   assert.ok(changed.length <= 4, `${changed.length} changed points`);
   assert.ok(quiet.flatMap((m) => m.points).length > 100);
