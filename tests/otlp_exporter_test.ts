@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { captureWarnings } from "./_warnings.ts";
 import { createRequire } from "node:module";
 import {
   Counter,
@@ -284,6 +285,7 @@ Deno.test("OtlpExporter reads endpoint, protocol, headers and resource from the 
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
   ];
   const saved = new Map(names.map((name) => [name, Deno.env.get(name)]));
   const clear = () => names.forEach((name) => Deno.env.delete(name));
@@ -359,6 +361,28 @@ Deno.test("OtlpExporter reads endpoint, protocol, headers and resource from the 
           { key: "team", value: { stringValue: "a,b=c" } },
         ]);
         await exp.shutdown();
+      },
+    );
+    await t.step(
+      "the temporality preference: delta, cumulative, and a warning for the rest",
+      () => {
+        const name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+        Deno.env.set(name, "Delta");
+        assert.equal(
+          new OtlpExporter({ registry: new Registry() }).temporality,
+          "delta",
+        );
+        Deno.env.set(name, "lowmemory");
+        let temporality = "";
+        const warnings = captureWarnings(() => {
+          temporality = new OtlpExporter({ registry: new Registry() })
+            .temporality;
+        });
+        assert.equal(temporality, "cumulative");
+        assert.deepEqual(warnings, [
+          `edgemetrics: ${name}="lowmemory" is not "cumulative" or "delta": exporting cumulative`,
+        ]);
+        Deno.env.delete(name);
       },
     );
     await t.step("the resource option wins over the environment", async () => {

@@ -92,8 +92,20 @@ function envProtocol(): "protobuf" | "json" | undefined {
 
 /** The temporality the environment asks for, if any. */
 function envTemporality(): "cumulative" | "delta" | undefined {
-  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
-  return value?.trim().toLowerCase() === "delta" ? "delta" : undefined;
+  const name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+  const value = readEnv(name)?.trim().toLowerCase();
+  if (value === "delta" || value === "cumulative") return value;
+  if (value !== undefined && value !== "") {
+    // "lowmemory" needs to tell observable counters from the others, which
+    // a snapshot does not; cumulative never loses a value.
+    warnOnce(
+      `env:${name}`,
+      `${name}=${
+        JSON.stringify(value)
+      } is not "cumulative" or "delta": exporting cumulative`,
+    );
+  }
+  return undefined;
 }
 
 /** A `key=value,…` environment variable, warning once about malformed entries. */
