@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { VERSION } from "../src/_version.ts";
 import { captureWarnings } from "./_warnings.ts";
 import { createRequire } from "node:module";
 import {
@@ -447,8 +448,20 @@ Deno.test("OtlpExporter merges headers whatever their case, later sources winnin
     assert.deepEqual([...sent[0]!.headers], [
       ["authorization", "Bearer mine"],
       ["content-type", "application/x-protobuf"],
+      ["user-agent", `edgemetrics/${VERSION}`],
       ["x-tenant", "b"],
     ]);
+    // The OTLP/HTTP spec's User-Agent, unless the user names their own.
+    const mine = recorder();
+    const own = new OtlpExporter({
+      url: URL_,
+      registry,
+      fetch: mine.fetch,
+      headers: { "User-Agent": "shop/2" },
+    });
+    await own.flush();
+    assert.equal(mine.sent[0]!.headers.get("user-agent"), "shop/2");
+    await own.shutdown();
     await exp.shutdown();
   } finally {
     if (saved === undefined) Deno.env.delete("OTEL_EXPORTER_OTLP_HEADERS");

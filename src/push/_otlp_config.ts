@@ -7,6 +7,7 @@
  * @module
  */
 
+import { VERSION } from "../_version.ts";
 import { parseKeyValueList, readEnv } from "../_env.ts";
 import { warnOnce } from "../_warn.ts";
 import { OTLP_JSON_CONTENT_TYPE } from "../encoders/otlp_json.ts";
@@ -151,7 +152,8 @@ export function resolveResource(
 /**
  * The request headers: the environment's, then the option's (names matched
  * whatever their case, the last one winning), with the protocol's own
- * `Content-Type`.
+ * `Content-Type`, and a `User-Agent` naming edgemetrics unless one is given
+ * (the OTLP/HTTP spec asks exporters to send one).
  */
 export function resolveHeaders(
   option: Readonly<Record<string, string>> | undefined,
@@ -160,7 +162,7 @@ export function resolveHeaders(
   // Header names are case-insensitive: merged through Headers, a later
   // source replaces an earlier one whatever its case, and none can add a
   // second Content-Type.
-  const headers = new Headers();
+  const headers = new Headers({ "user-agent": `edgemetrics/${VERSION}` });
   for (
     const source of [
       envList("OTEL_EXPORTER_OTLP_HEADERS"),
