@@ -37,6 +37,8 @@ import {
 
 export type { NativeHistogramOptions };
 import { timeArguments, timeCall } from "./_time.ts";
+import { bucketOf } from "./_bucket_of.ts";
+import { BoundNativeHistogram } from "./_native_child.ts";
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -165,7 +167,8 @@ class HistogramState extends InstrumentState {
     const buckets = this.buckets;
     const data = this.table.data;
     const base = index * this.stride;
-    data[base + bucket]!++;
+    // Native only: the `+Inf` bucket is the count, filled in by the snapshot.
+    if (buckets !== 1) data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
     this.native?.observe(data, base + buckets + 2, value);
@@ -201,7 +204,7 @@ class HistogramState extends InstrumentState {
       : bucketOf(this.search, this.steps, value);
     const data = this.table.data;
     const base = index * this.stride;
-    data[base + bucket]!++;
+    if (buckets !== 1) data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
   }
@@ -236,6 +239,8 @@ class HistogramState extends InstrumentState {
       // than Array.from(subarray) or slice over the Float64Array.
       const counts: number[] = new Array(buckets);
       for (let b = 0; b < buckets; b++) counts[b] = data[base + b]!;
+      // Native only: the one bucket, `+Inf`, is not written when recording.
+      if (buckets === 1) counts[0] = data[base + 2]!;
       const point: Writable<HistogramPoint> = {
         labels: labels[index]!,
         counts,
@@ -266,45 +271,6 @@ class HistogramState extends InstrumentState {
       points,
     };
   }
-}
-
-/**
- * The bucket of `value`: how many bounds are below it, i.e. the first bucket
- * whose bound is >= `value`, or `bounds.length` (the `+Inf` bucket).
- *
- * `search` holds the bounds padded with `+Infinity` to `2 ** steps - 1`
- * entries (see {@linkcode searchTable}), so the search always takes `steps`
- * halvings, unrolled below: on 12 buckets that measured about twice as fast
- * as a binary-search loop, whose exit the branch predictor cannot guess.
- */
-function bucketOf(search: Float64Array, steps: number, value: number): number {
-  let i = 0;
-  if (steps > 4) {
-    if (steps > 8) return bucketByLoop(search, steps, value);
-    if (steps >= 8 && search[i + 127]! < value) i += 128;
-    if (steps >= 7 && search[i + 63]! < value) i += 64;
-    if (steps >= 6 && search[i + 31]! < value) i += 32;
-    if (search[i + 15]! < value) i += 16;
-  }
-  // `steps` is the same on every call: those tests are always predicted.
-  if (steps >= 4 && search[i + 7]! < value) i += 8;
-  if (steps >= 3 && search[i + 3]! < value) i += 4;
-  if (steps >= 2 && search[i + 1]! < value) i += 2;
-  if (search[i]! < value) i += 1;
-  return i;
-}
-
-/** {@linkcode bucketOf} for more than 255 bounds. */
-function bucketByLoop(
-  search: Float64Array,
-  steps: number,
-  value: number,
-): number {
-  let i = 0;
-  for (let step = 1 << (steps - 1); step > 0; step >>= 1) {
-    if (search[i + step - 1]! < value) i += step;
-  }
-  return i;
 }
 
 /**
@@ -377,59 +343,6 @@ class BoundHistogram extends SeriesCursor<HistogramState>
     data[base + bucket]!++;
     data[base + buckets]! += value;
     data[base + buckets + 1]!++;
-    if (exemplar !== undefined) {
-      this.state().keep(this.index(), bucket, value, exemplar);
-    }
-  }
-
-  startTimer(): () => number {
-    return timer(this.state().clock, (seconds) => this.observe(seconds));
-  }
-}
-
-/**
- * {@linkcode BoundHistogram} of a native histogram: the classic buckets,
- * then the native ones. A class of its own, so the classic child's code
- * never sees a native histogram and stays as small as before.
- */
-class BoundNativeHistogram extends SeriesCursor<HistogramState>
-  implements HistogramChild {
-  readonly #search: Float64Array;
-  readonly #steps: number;
-  readonly #buckets: number;
-  readonly #native: NativeLayout;
-
-  constructor(
-    state: HistogramState,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
-    super(state, values, index);
-    this.#search = state.search;
-    this.#steps = state.steps;
-    this.#buckets = state.buckets;
-    this.#native = state.native!;
-  }
-
-  observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value - value !== 0) {
-      if (typeof value === "number") {
-        this.data(); // the index is current after it
-        this.state().nonFinite(this.index(), value);
-      } else this.state().skip(value);
-      return;
-    }
-    const buckets = this.#buckets;
-    // Native only: the `+Inf` bucket is the one classic bucket, no search.
-    const bucket = buckets === 1
-      ? 0
-      : bucketOf(this.#search, this.#steps, value);
-    const data = this.data();
-    const base = this.base();
-    data[base + bucket]!++;
-    data[base + buckets]! += value;
-    data[base + buckets + 1]!++;
-    this.#native.observe(data, base + buckets + 2, value);
     if (exemplar !== undefined) {
       this.state().keep(this.index(), bucket, value, exemplar);
     }
