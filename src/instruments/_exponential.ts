@@ -142,7 +142,10 @@ export function checkNative(
  * ones the common path reads: next to each other, and to the sum and count
  * just before them.
  */
-/** Positive values above this (exclusive) are within the minimum and the zero bucket; 0 when fresh. */
+/**
+ * Values above this (exclusive) are positive, within the minimum and above
+ * the zero bucket, at a scale with a table: see {@linkcode NativeLayout.observe}.
+ */
 const FLOOR = 0;
 const MAX = 1;
 /** The current scale, once `SEEN`. */
@@ -203,9 +206,10 @@ export class NativeLayout {
    * The common case, written straight and kept small so that V8 inlines it
    * into the caller's loop: a positive value within the minimum and maximum
    * seen, above the zero bucket, at a scale with an octave table, whose
-   * bucket is inside the window. `FLOOR` folds the first three tests into
+   * bucket is inside the window. `FLOOR` folds the first four tests into
    * one: it is the zero threshold, or just below the minimum when that is
-   * above it (0 when fresh, with `MAX` 0: no value passes). Everything
+   * above it, or `Infinity` at a scale without a table (0 when fresh, with
+   * `MAX` 0: no value passes). Everything
    * else takes {@linkcode #observeRest}, which latency-like data stops
    * needing once its range is known.
    *
@@ -218,27 +222,25 @@ export class NativeLayout {
     VALUE[0] = value;
     if (value > data[base + FLOOR]! && value <= data[base + MAX]!) {
       const scale = data[base + SCALE]! | 0;
-      if (scale > 0 && scale <= MAX_TABLE_SCALE) {
-        const hi = HIGH[0]!;
-        const octave = ((hi >> 20) - 1023) << scale;
-        const cell = this.#tables[
-          tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
-        ]!;
-        // Near a boundary: the SDK's way, inline (a pure call V8 makes
-        // without forgetting what it loaded), a power of two by its bits.
-        const index = cell >= 0
-          ? octave + cell
-          : (hi & 0xfffff) === 0 && LOW[0] === 0
-          ? octave - 1
-          : Math.min(
-            Math.floor(Math.log(value) * (Math.LOG2E * (1 << scale))),
-            (1024 << scale) - 1, // the SDK's cap, for values near 2^1024
-          );
-        const slot = (index - data[base + POS_ORIGIN]!) | 0;
-        if (slot >= 0 && slot < this.#size) {
-          data[base + HEADER + slot]!++;
-          return;
-        }
+      const hi = HIGH[0]!;
+      const octave = ((hi >> 20) - 1023) << scale;
+      const cell = this.#tables[
+        tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
+      ]!;
+      // Near a boundary: the SDK's way, inline (a pure call V8 makes
+      // without forgetting what it loaded), a power of two by its bits.
+      const index = cell >= 0
+        ? octave + cell
+        : (hi & 0xfffff) === 0 && LOW[0] === 0
+        ? octave - 1
+        : Math.min(
+          Math.floor(Math.log(value) * (Math.LOG2E * (1 << scale))),
+          (1024 << scale) - 1, // the SDK's cap, for values near 2^1024
+        );
+      const slot = (index - data[base + POS_ORIGIN]!) | 0;
+      if (slot >= 0 && slot < this.#size) {
+        data[base + HEADER + slot]!++;
+        return;
       }
     }
     this.#observeRest(data, base);
@@ -312,6 +314,12 @@ export class NativeLayout {
    * widened; subnormals are left to the long way, whose index handles them.
    */
   #setFloor(data: Float64Array, base: number): void {
+    const scale = data[base + SCALE]!;
+    if (scale < 1 || scale > MAX_TABLE_SCALE) {
+      // No octave table at this scale: no value takes the common path.
+      data[base + FLOOR] = Infinity;
+      return;
+    }
     const min = data[base + MIN]!;
     const threshold = data[base + THRESHOLD]!;
     const floor = min > threshold ? nextDown(min) : threshold;
