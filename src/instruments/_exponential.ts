@@ -214,9 +214,8 @@ export class NativeLayout {
    * needing once its range is known.
    *
    * Values near a bucket boundary (1 in 70) are done here too, by
-   * `Math.log` inline, which V8 compiles as a call that touches no object:
-   * a JS call taken often makes it reload every field and array the path
-   * reads, in every iteration of the caller's loop.
+   * `Math.log` inline (no JS call), so latency-like data never leaves this
+   * path once its range is known.
    */
   observe(data: Float64Array, base: number, value: number): void {
     VALUE[0] = value;
@@ -227,17 +226,19 @@ export class NativeLayout {
       const cell = this.#tables[
         tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
       ]!;
-      // Near a boundary: the SDK's way, inline (a pure call V8 makes
-      // without forgetting what it loaded), a power of two by its bits.
+      // Near a boundary: the SDK's way, `Math.log`, here rather than in a
+      // method; a power of two by its bits, one bucket down.
       const index = cell >= 0
         ? octave + cell
         : (hi & 0xfffff) === 0 && LOW[0] === 0
         ? octave - 1
         : Math.min(
-          Math.floor(Math.log(value) * (Math.LOG2E * (1 << scale))),
+          Math.floor(Math.log(value) * (Math.LOG2E * (1 << scale))) | 0,
           (1024 << scale) - 1, // the SDK's cap, for values near 2^1024
         );
-      const slot = (index - data[base + POS_ORIGIN]!) | 0;
+      // Whole numbers as int32 throughout: no int-to-double conversion on
+      // the value's chain (measured about 1 ns of 9).
+      const slot = index - (data[base + POS_ORIGIN]! | 0);
       if (slot >= 0 && slot < this.#size) {
         data[base + HEADER + slot]!++;
         return;
