@@ -4,19 +4,25 @@
  *
  *     deno task build        # = deno run --allow-all .ci/build.ts
  *
- * What it writes, for every entry `"./name": "./src/name.ts"` (`.` is `mod`):
- * - `name.js`: ESM, bundled by esbuild with code splitting, so entries share
- *   one copy of what they have in common (one `Registry` class whichever
- *   entry a user imports it from) in `chunks/`; with its source map;
+ * What it writes, for the entries `"./name": "./src/name.ts"` of deno.json:
+ * - `edgemetrics.js`: the whole of `mod.ts` (entry `.`), minified into one
+ *   ESM file with its source map. It carries its types with `@ts-self-types`
+ *   (`edgemetrics.types/`, the declarations naming each other `.d.ts`, as
+ *   Deno resolves them), so URL users import the same file npm users get;
+ * - `name.js` for every other entry: one line re-exporting that entry's
+ *   names from `edgemetrics.js`, so there is one copy of every class (one
+ *   `Registry` whichever entry a user imports it from), and a bundler still
+ *   drops what the Worker does not use (`sideEffects: false`);
  * - `types/…d.ts`: the declarations tsc emits for the entry and every module
  *   it reaches, with their relative imports rewritten from `.ts` to `.js`
  *   (and a reference to the disposable lib where `await using` needs it);
  * - `package.json` (ESM, an exports map with `types` first, `sideEffects:
- *   false`, no dependencies), `README.md` and `LICENSE`;
- * - `edgemetrics.js`: the whole of `mod.ts` minified into one file, carrying
- *   its types with `@ts-self-types` (`edgemetrics.types/`, the declarations
- *   naming each other `.d.ts`, as Deno resolves them), for `import` from a
- *   URL.
+ *   false`, no dependencies), `README.md` and `LICENSE`.
+ *
+ * One file rather than code-split chunks: Node loads every file of an import
+ * on its own, about 1 ms each here, and the main entry reached six chunks
+ * (W6: 22 ms over an empty script against 15 ms for the same bytes in one
+ * file). A bundler's output is the same size either way.
  *
  * esbuild and typescript come from `.tools/` (`.ci/peers.json`); nothing is
  * added to the package's dependencies. An entry added to `deno.json` is built
@@ -30,7 +36,7 @@ import { requirePeer, TOOLS_MODULES } from "../tests/_npm.ts";
 const ROOT = new URL("../", import.meta.url);
 /** Where the package is written. */
 export const DIST: URL = new URL("dist/", ROOT);
-/** The one-file build of `mod.ts`, inside the package. */
+/** The one-file build of `mod.ts`: the package's main entry. */
 export const ONE_FILE = "edgemetrics.js";
 /** Its declarations, for Deno: the same files naming each other `.d.ts`. */
 const ONE_FILE_TYPES = "edgemetrics.types/";
@@ -41,7 +47,7 @@ export interface Entry {
   subpath: string;
   /** The source file, relative to the repository root: `./src/pull.ts`. */
   source: string;
-  /** The built file's name without extension: `mod`, `pull`. */
+  /** The built file's name without extension: `edgemetrics`, `pull`. */
   out: string;
   /** The declaration file, relative to the package root. */
   types: string;
@@ -66,7 +72,7 @@ export function entriesOf(
     return {
       subpath,
       source,
-      out: subpath === "." ? "mod" : subpath.slice(2),
+      out: subpath === "." ? ONE_FILE.slice(0, -3) : subpath.slice(2),
       types: `./types/${source.slice(2, -3)}.d.ts`,
     };
   });
@@ -233,6 +239,17 @@ async function* walk(dir: URL): AsyncGenerator<URL> {
   }
 }
 
+/**
+ * A subpath entry's file: the names its source exports (values only; its
+ * types are in its declarations), taken from the one-file build. Entries only
+ * re-export `mod.ts` (tests/package/entries_test.ts), so each name is there.
+ */
+async function reExports(entry: Entry): Promise<string> {
+  const names = Object.keys(await import(new URL(entry.source, ROOT).href))
+    .sort();
+  return `export { ${names.join(", ")} } from "./${ONE_FILE}";\n`;
+}
+
 /** What a build wrote. */
 export interface Built {
   dir: URL;
@@ -250,50 +267,45 @@ export async function build(dir: URL = DIST): Promise<Built> {
   await Deno.mkdir(dir, { recursive: true });
 
   const esbuild = requirePeer<Esbuild>("esbuild");
-  const common = {
-    absWorkingDir: ROOT.pathname,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    sourcemap: true,
-    legalComments: "none",
-    write: false,
-    logLevel: "error",
-  };
+  const main = entries.find((e) => e.subpath === ".");
+  if (main === undefined) {
+    throw new TypeError('Cannot build the package: deno.json exports no "."');
+  }
   try {
-    const split = await esbuild.build({
-      ...common,
-      entryPoints: entries.map((e) => ({ in: e.source, out: e.out })),
-      splitting: true,
-      chunkNames: "chunks/[name]-[hash]",
-      outdir: dir.pathname,
+    const one = await esbuild.build({
+      absWorkingDir: ROOT.pathname,
+      entryPoints: [main.source],
+      outfile: new URL(ONE_FILE, dir).pathname,
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      sourcemap: true,
+      legalComments: "none",
+      write: false,
+      logLevel: "error",
       // Minified: Node and Bun spend an import mostly parsing, in proportion
-      // to the bytes (74 kB here against 104 kB with names kept). Stack
-      // traces map back to the source through the source maps. Not
-      // keepNames: its __name() calls at module scope stop a user's bundler
-      // from dropping unused classes (a pull-only Worker grew from 9.4 to
-      // 18 kB gzip).
+      // to the bytes. Stack traces map back to the source through the source
+      // map. Not keepNames: its __name() calls at module scope stop a user's
+      // bundler from dropping unused classes (a pull-only Worker grew from
+      // 9.4 to 18 kB gzip).
       minify: true,
+      banner: {
+        js: `/* @ts-self-types="./${ONE_FILE_TYPES}${
+          main.types.slice("./types/".length)
+        }" */`,
+      },
     });
-    await writeOutputs(split.outputFiles);
-    const main = entries.find((e) => e.subpath === ".");
-    if (main !== undefined) {
-      const one = await esbuild.build({
-        ...common,
-        entryPoints: [main.source],
-        outfile: new URL(ONE_FILE, dir).pathname,
-        minify: true,
-        banner: {
-          js: `/* @ts-self-types="./${ONE_FILE_TYPES}${
-            main.types.slice("./types/".length)
-          }" */`,
-        },
-      });
-      await writeOutputs(one.outputFiles);
-    }
+    await writeOutputs(one.outputFiles);
   } finally {
     esbuild.stop?.();
+  }
+  for (const entry of entries) {
+    if (entry === main) continue;
+    await Deno.writeTextFile(
+      new URL(`${entry.out}.js`, dir),
+      await reExports(entry),
+    );
   }
 
   await declarations(entries, dir);
@@ -315,7 +327,7 @@ if (import.meta.main) {
   }
   console.log(
     `built ${built.packageJson.name}@${built.packageJson.version} into dist/: ` +
-      `${built.entries.map((e) => e.subpath).join(", ")} and ${ONE_FILE} ` +
+      `${built.entries.map((e) => e.subpath).join(", ")} ` +
       `(${(bytes / 1000).toFixed(0)} kB with maps and types)`,
   );
 }

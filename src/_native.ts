@@ -22,6 +22,22 @@ export const MAX_PROMETHEUS_SCHEMA = 8;
 /** The finest scale OTel defines. */
 export const MAX_SCHEMA = 20;
 
+/**
+ * Most buckets one side of a merged histogram keeps, unless an input already
+ * had more: OTel's default, and what the recording side keeps by default.
+ */
+export const MERGED_BUCKETS = 160;
+
+/**
+ * The bucket indexes a finite value can have at `schema`: from the one
+ * holding the smallest subnormal (2 ** -1074) to the one holding
+ * `Number.MAX_VALUE`. Every index in range fits in 32 bits up to schema 20.
+ */
+export function indexRange(schema: number): [min: number, max: number] {
+  const perOctave = 2 ** schema;
+  return [Math.ceil(-1074 * perOctave) - 1, Math.ceil(1024 * perOctave) - 1];
+}
+
 /** The upper bound of bucket `index` at `schema`: `2 ** ((index + 1) * 2 ** -schema)`. */
 export function upperBound(schema: number, index: number): number {
   return 2 ** ((index + 1) * 2 ** -schema);
@@ -152,7 +168,7 @@ export function addNative(
   a: NativeHistogram,
   b: NativeHistogram,
 ): NativeHistogram {
-  const [x, y] = align(a, b);
+  const [x, y] = fitted(...align(a, b));
   const sum: NativeHistogram = {
     schema: x.schema,
     zeroThreshold: x.zeroThreshold,
@@ -167,6 +183,54 @@ export function addNative(
     ...(min === undefined ? {} : { min }),
     ...(max === undefined ? {} : { max }),
   };
+}
+
+/**
+ * Two aligned histograms taken as many schemas coarser as it takes for the
+ * union of each side's buckets to fit in `MERGED_BUCKETS` (or the longest
+ * input side): two isolates that saw far-apart values, or a report from a
+ * misbehaving client, cannot make a merge allocate billions of buckets.
+ * Counts are kept whole; only resolution is given up, as OTel's merge does.
+ */
+function fitted(
+  x: NativeHistogram,
+  y: NativeHistogram,
+): [NativeHistogram, NativeHistogram] {
+  const limit = Math.max(
+    MERGED_BUCKETS,
+    x.positive.counts.length,
+    y.positive.counts.length,
+    x.negative.counts.length,
+    y.negative.counts.length,
+  );
+  let schema = x.schema;
+  while (
+    schema > MIN_SCHEMA &&
+    (unionSpan(x.positive, y.positive, x.schema - schema) > limit ||
+      unionSpan(x.negative, y.negative, x.schema - schema) > limit)
+  ) {
+    schema--;
+  }
+  return [downscale(x, schema), downscale(y, schema)];
+}
+
+/** How many buckets `a` and `b` span together once `shift` schemas coarser. */
+function unionSpan(
+  a: ExponentialBuckets,
+  b: ExponentialBuckets,
+  shift: number,
+): number {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const side of [a, b]) {
+    if (side.counts.length === 0) continue;
+    low = Math.min(low, Math.floor(side.offset / 2 ** shift));
+    high = Math.max(
+      high,
+      Math.floor((side.offset + side.counts.length - 1) / 2 ** shift),
+    );
+  }
+  return high < low ? 0 : high - low + 1;
 }
 
 function minOf(a: number | undefined, b: number | undefined) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Attributes, Labels, MetricFamily, MetricType } from "./model.ts";
+import type { Labels, MetricFamily, MetricType } from "./model.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DuplicateMetricError } from "./errors.ts";
 import { declaredName } from "./_declared.ts";
@@ -20,7 +20,7 @@ import {
 import { checkMaxSeries } from "./instruments/_series.ts";
 import { checkViews, type View } from "./view.ts";
 import { encodePrometheusText } from "./encoders/prometheus_text.ts";
-import { LabelCache, labelsOfPoint } from "./encoders/_text.ts";
+import { FamilyDecorator } from "./_decorate.ts";
 
 /**
  * Anything a registry can collect: every instrument, and your own collectors.
@@ -153,6 +153,7 @@ export class Registry {
   #timeoutMs: number;
   #onError: (error: unknown, metric: string) => void;
   #created: number | undefined;
+  #decorator: FamilyDecorator;
 
   /**
    * Creates an empty registry.
@@ -184,7 +185,6 @@ export class Registry {
       }
     }
     this.defaultLabels = Object.freeze(defaults);
-    this.#hasDefaults = Object.keys(defaults).length > 0;
     this.maxSeries = checkMaxSeries(what, options.maxSeries);
     this.clock = options.clock ?? systemClock;
     const timeout = options.collectTimeoutMs ?? 5000;
@@ -196,6 +196,7 @@ export class Registry {
     this.#timeoutMs = timeout;
     this.#onError = options.onError ?? reportToConsole;
     this.views = Object.freeze(checkViews(options.views, what));
+    this.#decorator = new FamilyDecorator(this.prefix, this.defaultLabels);
   }
 
   /**
@@ -419,7 +420,7 @@ export class Registry {
     let dropped: { metric: string; count: number }[] | undefined;
     for (const { collector, name, result } of pending) {
       const family = isPromise(result) ? await result : result;
-      if (family !== undefined) families.push(this.#decorate(family));
+      if (family !== undefined) families.push(this.#decorator.decorate(family));
       // Read after collecting: an observable instrument overflows while collecting.
       const count = collector.droppedLabelSets ?? 0;
       if (count > 0) {
@@ -498,75 +499,6 @@ export class Registry {
       },
     );
   }
-
-  /**
-   * Applies the prefix and default labels. Keeps what the encoders cache by
-   * stable: each prefixed name is made once per metric, and each series'
-   * decorated label object once per (frozen) label object of the series, so
-   * a series has the same frozen labels at every collection. Without a
-   * prefix or default labels the family is returned as it is.
-   */
-  #decorate(family: MetricFamily): MetricFamily {
-    const prefixed = this.prefix === "" ? family : {
-      ...family,
-      name: this.#prefixedName(family.name),
-    };
-    if (!this.#hasDefaults) return prefixed;
-    const points = prefixed.points;
-    const labels = this.#labels.lookup(
-      points,
-      labelsOfPoint,
-      always,
-      this.#withDefaults,
-    );
-    const decorated = new Array(points.length);
-    for (let i = 0; i < points.length; i++) {
-      const point = points[i]!;
-      decorated[i] = "attributes" in point && point.attributes !== undefined
-        // A meter's typed attributes get the default labels too (for OTLP).
-        ? {
-          ...point,
-          labels: labels[i]!,
-          attributes: this.#withDefaultAttributes(point.attributes),
-        }
-        : { ...point, labels: labels[i]! };
-    }
-    return { ...prefixed, points: decorated } as MetricFamily;
-  }
-
-  #prefixedName(name: string): string {
-    let prefixed = this.#names.get(name);
-    if (prefixed === undefined) {
-      prefixed = [this.prefix, name].join("");
-      this.#names.set(name, prefixed);
-    }
-    return prefixed;
-  }
-
-  /** Prefixed family names by collector name, made once. */
-  #names = new Map<string, string>();
-  #hasDefaults = false;
-  /** Decorated label objects by the series' own (frozen) label objects. */
-  #labels = new LabelCache<Labels>();
-  /** A meter series' attributes with the default labels, made once per (frozen) attributes object. */
-  #withDefaultAttributes(attributes: Attributes): Attributes {
-    let decorated = this.#attributes.get(attributes);
-    if (decorated === undefined) {
-      decorated = Object.freeze({ ...this.defaultLabels, ...attributes });
-      this.#attributes.set(attributes, decorated);
-    }
-    return decorated;
-  }
-  #attributes = new WeakMap<Attributes, Attributes>();
-  #withDefaults = (labels: Labels): Labels => {
-    const decorated = { ...this.defaultLabels, ...labels };
-    // Frozen like its source, so encoders cache by it only when they may.
-    return Object.isFrozen(labels) ? Object.freeze(decorated) : decorated;
-  };
-}
-
-function always(): boolean {
-  return true;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   durableObjectStorage,
   MemoryStorage,
 } from "../src/aggregate/storage.ts";
-import { encodeReport } from "../src/aggregate/_report.ts";
+import { encodeReport, parseFamilies } from "../src/aggregate/_report.ts";
 import { DeltaTracker } from "../src/push/_delta.ts";
 
 const EPOCH = 1_700_000_000_000;
@@ -1084,6 +1084,14 @@ Deno.test("MetricsAggregator accepts negative up-down counter deltas and refuses
     ["a schema past 20", { schema: 21 }],
     ["a schema below -4", { schema: -5 }],
     ["a fractional offset", { positive: { offset: 0.5, counts: [1] } }],
+    // At schema 0 bucket 1023 holds Number.MAX_VALUE and bucket -1075 the
+    // smallest subnormal: past them no finite value can land.
+    ["a bucket past the largest double", {
+      positive: { offset: 1023, counts: [1, 1] },
+    }],
+    ["a bucket below the smallest subnormal", {
+      negative: { offset: -1076, counts: [1] },
+    }],
   ];
   for (const [why, change] of bad) {
     const { type, point, ...rest } = change as Record<string, unknown>;
@@ -1097,6 +1105,53 @@ Deno.test("MetricsAggregator accepts negative up-down counter deltas and refuses
     assert.equal(answer.status, 400, why);
     assert.match(await answer.text(), /must/, why);
   }
+});
+
+Deno.test("MetricsAggregator keeps a native total bounded when reports hold far-apart buckets: it goes coarser, every count kept", async () => {
+  const aggregator = new MetricsAggregator();
+  const post = async (seq: number, offset: number) => {
+    const body = encodeReport({
+      edgemetrics: 1,
+      reporter: "r",
+      seq,
+      families: [{
+        type: "histogram",
+        name: "h",
+        help: "",
+        bounds: [],
+        points: [{
+          labels: {},
+          counts: [2],
+          count: 2,
+          sum: 2,
+          created: EPOCH,
+          native: {
+            schema: 20,
+            zeroThreshold: 0,
+            zeroCount: 0,
+            positive: { offset, counts: [1, 1] },
+            negative: { offset: 0, counts: [] },
+          },
+        }],
+      } as unknown as MetricFamily],
+    });
+    const answer = await aggregator.fetch(
+      new Request("http://agg/report", { method: "POST", body }),
+    );
+    assert.equal(answer.status, 200, await answer.text());
+  };
+  // The lowest and highest buckets a finite value has at scale 20: two
+  // billion buckets apart, which a dense merge would have to allocate.
+  await post(1, -1126170625);
+  await post(2, 1073741822);
+  const families = parseFamilies(
+    await (await aggregator.fetch(new Request("http://agg/snapshot"))).text(),
+  )!;
+  const native = (families[0]!.points[0] as HistogramPoint).native!;
+  assert.ok(native.positive.counts.length <= 160, "at most 160 buckets");
+  assert.ok(native.schema < 20, `went coarser, got scale ${native.schema}`);
+  assert.equal(native.positive.counts.reduce((a, b) => a + b, 0), 4);
+  assert.equal(native.zeroCount, 0);
 });
 
 Deno.test("durableObjectStorage() round-trips up-down counters' negative totals and native buckets through a restart", async () => {

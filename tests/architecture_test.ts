@@ -119,11 +119,11 @@ Deno.test("src/encoders/ imports no instrument, registry, pull or push module", 
   assert.deepEqual(violations, []);
 });
 
-Deno.test("the text encoders import only the snapshot model and their shared _text.ts", async () => {
+Deno.test("the text encoders import only the snapshot model, the label cache and their shared _text.ts", async () => {
   for (const name of ["prometheus_text.ts", "openmetrics.ts", "_text.ts"]) {
     const file = new URL(name, ENCODERS);
     const allowed = name === "_text.ts"
-      ? ["../model.ts"]
+      ? ["../model.ts", "../_label_cache.ts"]
       : ["../model.ts", "./_text.ts"];
     const imports = importsOf(await Deno.readTextFile(file));
     assert.deepEqual(
@@ -152,6 +152,14 @@ Deno.test("src/encoders/ reaches no instrument, registry, pull or push module, e
     );
     assert.deepEqual(reached, [], file.pathname);
   }
+});
+
+Deno.test("the registry imports one encoder, prometheus_text.ts for metrics(): what it shares with the encoders lives below both", async () => {
+  const file = new URL("registry.ts", SRC);
+  const encoders = importsOf(await Deno.readTextFile(file)).filter(
+    (specifier) => new URL(specifier, file).href.startsWith(ENCODERS.href),
+  );
+  assert.deepEqual(encoders, ["./encoders/prometheus_text.ts"]);
 });
 
 Deno.test("src/otel/ (the OTel front end) imports no encoder, transport or worker module", async () => {

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
+import { deliver, parseRetryAfter } from "../src/push/_delivery.ts";
 import {
-  deliver,
   type DeliveryOptions,
-  parseRetryAfter,
   resolveDelivery,
-  Serial,
-} from "../src/push/_delivery.ts";
+} from "../src/push/_delivery_options.ts";
+import { Serial } from "../src/push/_serial.ts";
 
 const URL_ = "http://collector.test/v1/metrics";
 const EPOCH = 1_700_000_000_000;

@@ -24,7 +24,7 @@ import type { MetricFamily } from "../model.ts";
 import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
 import { isFamily } from "../workers/_messages.ts";
 import { warnOnce } from "../_warn.ts";
-import { MAX_SCHEMA, MIN_SCHEMA } from "../_native.ts";
+import { indexRange, MAX_SCHEMA, MIN_SCHEMA } from "../_native.ts";
 
 /** The content type of a report and of a shard's snapshot. */
 export const REPORT_CONTENT_TYPE = "application/vnd.edgemetrics+json";
@@ -81,7 +81,7 @@ export function parseReport(text: string): Report | string {
     if (bad >= 0) {
       return `metric ${
         JSON.stringify(family.name)
-      }: point ${bad} must have string labels, numbers, no negative increment or count, and whole bucket counts, got ${
+      }: point ${bad} must have string labels, numbers, no negative increment or count, whole bucket counts, and native bucket indexes a finite value can have, got ${
         JSON.stringify(family.points[bad])
       }`;
     }
@@ -126,20 +126,25 @@ function isPoint(family: MetricFamily, point: MetricFamily["points"][number]) {
 
 /**
  * Whether native buckets can be added to a total exactly: a schema the
- * merge can downscale to (-4 to 20), a zero threshold from 0, and whole
- * counts from 0 at whole bucket indexes. (`isFamily` checked the shape.)
+ * merge can downscale to (-4 to 20), a zero threshold from 0, whole counts
+ * from 0, and bucket indexes a finite value can have at that schema (so
+ * a merge's arithmetic stays exact and its arrays bounded). (`isFamily`
+ * checked the shape.)
  */
 function isNativeDelta(value: unknown): boolean {
   const native = value as Record<string, unknown>;
+  const schema = native.schema as number;
+  if (!(schema >= MIN_SCHEMA && schema <= MAX_SCHEMA)) return false;
+  const [min, max] = indexRange(schema);
   const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   const buckets = (b: unknown) => {
-    const { offset, counts } = b as Record<string, unknown>;
-    return Number.isSafeInteger(offset) &&
-      (counts as unknown[]).every(count);
+    const { offset, counts } = b as { offset: unknown; counts: unknown[] };
+    return Number.isSafeInteger(offset) && counts.every(count) &&
+      (counts.length === 0 ||
+        (offset as number) >= min &&
+          (offset as number) + counts.length - 1 <= max);
   };
-  const schema = native.schema as number;
-  return schema >= MIN_SCHEMA && schema <= MAX_SCHEMA &&
-    (native.zeroThreshold as number) >= 0 && count(native.zeroCount) &&
+  return (native.zeroThreshold as number) >= 0 && count(native.zeroCount) &&
     buckets(native.positive) && buckets(native.negative);
 }
 

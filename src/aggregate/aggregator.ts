@@ -14,7 +14,7 @@ import {
   type MetricsHandlerOptions,
   type MetricsSource,
 } from "../pull/handler.ts";
-import { positive } from "../push/_delivery.ts";
+import { positive } from "../push/_delivery_options.ts";
 import { type AggregateStorage, MemoryStorage } from "./storage.ts";
 import { Applier } from "./_applier.ts";
 import { encodeFamilies, parseReport, REPORT_CONTENT_TYPE } from "./_report.ts";

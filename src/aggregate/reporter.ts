@@ -9,17 +9,16 @@ import type { MetricFamily } from "../model.ts";
 import type { Clock } from "../clock.ts";
 import { defaultRegistry } from "../registry.ts";
 import type { MetricsSource } from "../pull/handler.ts";
+import { deliver, describeError } from "../push/_delivery.ts";
 import {
   checkHeaders,
-  deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  describeError,
   httpUrl,
   positive,
   resolveDelivery,
-  Serial,
-} from "../push/_delivery.ts";
+} from "../push/_delivery_options.ts";
+import { Serial } from "../push/_serial.ts";
 import { DeltaTracker } from "../push/_delta.ts";
 import {
   encodeReport,

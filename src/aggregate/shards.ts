@@ -9,7 +9,7 @@ import type { MetricFamily } from "../model.ts";
 import type { CollectFilter } from "../registry.ts";
 import type { MetricsSource } from "../pull/handler.ts";
 import { mergeSnapshots } from "../workers/merge.ts";
-import { positive } from "../push/_delivery.ts";
+import { positive } from "../push/_delivery_options.ts";
 import { parseFamilies } from "./_report.ts";
 import { withSignal } from "./_signal.ts";
 

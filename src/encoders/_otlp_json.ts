@@ -19,7 +19,7 @@ import {
   toCount,
   toCounts,
 } from "./_otlp.ts";
-import { LabelCache } from "./_text.ts";
+import { LabelCache } from "../_label_cache.ts";
 import { double, integer, JsonWriter } from "./_json_writer.ts";
 
 export { JsonWriter };

@@ -24,7 +24,7 @@ import {
   toCounts,
 } from "./_otlp.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
-import { LabelCache } from "./_text.ts";
+import { LabelCache } from "../_label_cache.ts";
 import type { OtlpEncodeOptions } from "./otlp_json.ts";
 
 /**

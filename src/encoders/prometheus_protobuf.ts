@@ -19,7 +19,7 @@ import type {
 } from "../model.ts";
 import { downscale, MAX_PROMETHEUS_SCHEMA } from "../_native.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_VARINT } from "./_protobuf.ts";
-import { LabelCache, labelsOfPoint } from "./_text.ts";
+import { LabelCache, labelsOfPoint } from "../_label_cache.ts";
 import {
   EXPOSITION_FIELDS,
   writeNative,

@@ -5,12 +5,7 @@
  * @module
  */
 
-import type {
-  Attributes,
-  InstrumentationScope,
-  MetricFamily,
-  MetricType,
-} from "../model.ts";
+import type { Attributes, InstrumentationScope, MetricType } from "../model.ts";
 import type { Collector, Registry } from "../registry.ts";
 import { DuplicateMetricError } from "../errors.ts";
 import { warnOnce } from "../_warn.ts";
@@ -23,7 +18,6 @@ import {
 } from "../names.ts";
 import { type Aggregation, Stream } from "./_stream.ts";
 import {
-  type CallbackHost,
   CounterFront,
   GaugeFront,
   HistogramFront,
@@ -33,7 +27,6 @@ import {
   type OtelHistogram,
   type OtelInstrumentOptions,
   type OtelObservable,
-  type OtelObservableCallback,
   type OtelUpDownCounter,
   UpDownCounterFront,
 } from "./instruments.ts";
@@ -43,6 +36,7 @@ import {
   type View,
   viewsFor,
 } from "../view.ts";
+import { ObservableCallbacks, ObservedCollector } from "./_callbacks.ts";
 
 /**
  * OTel's default explicit bucket boundaries for histograms (the SDK
@@ -116,18 +110,6 @@ export interface MeterContext {
   readonly views: readonly View[];
 }
 
-interface CallbackEntry {
-  readonly callback: OtelObservableCallback | OtelBatchObservableCallback;
-  /** The one observable of an `addCallback`, or undefined for a batch. */
-  readonly single: ObservableFront | undefined;
-  readonly targets: ReadonlySet<ObservableFront>;
-}
-
-interface Round {
-  readonly pending: Promise<void> | undefined;
-  readonly failed: Map<ObservableFront, unknown>;
-}
-
 /** An instrument the meter made, by lowercased name (OTel names are case-insensitive). */
 interface Made {
   readonly kind: InstrumentKind;
@@ -167,9 +149,7 @@ export class Meter {
   readonly scope: InstrumentationScope;
   readonly #context: MeterContext;
   readonly #made = new Map<string, Made>();
-  readonly #observables: ObservableFront[] = [];
-  #callbacks: CallbackEntry[] = [];
-  #round: Round | undefined;
+  readonly #callbacks: ObservableCallbacks;
 
   /**
    * Internal: get a meter from {@linkcode MeterProvider.getMeter}.
@@ -179,6 +159,7 @@ export class Meter {
   constructor(scope: InstrumentationScope, context: MeterContext) {
     this.scope = scope;
     this.#context = context;
+    this.#callbacks = new ObservableCallbacks(scope.name);
   }
 
   /**
@@ -303,19 +284,7 @@ export class Meter {
     callback: OtelBatchObservableCallback,
     observables: readonly object[],
   ): void {
-    if (typeof callback !== "function") return;
-    const targets = new Set(
-      observables.filter((o): o is ObservableFront =>
-        o instanceof ObservableFront
-      ),
-    );
-    if (
-      this.#callbacks.some((entry) =>
-        entry.callback === callback && entry.single === undefined &&
-        sameSet(entry.targets, targets)
-      )
-    ) return;
-    this.#callbacks.push({ callback, single: undefined, targets });
+    this.#callbacks.addBatch(callback, observables);
   }
 
   /**
@@ -328,45 +297,7 @@ export class Meter {
     callback: OtelBatchObservableCallback,
     observables: readonly object[],
   ): void {
-    const targets = new Set(observables);
-    this.#callbacks = this.#callbacks.filter((entry) =>
-      !(entry.callback === callback && entry.single === undefined &&
-        sameSet(entry.targets, targets))
-    );
-  }
-
-  /** Adds and removes observables' own callbacks. */
-  readonly #host: CallbackHost = {
-    addCallback: (callback, instrument) =>
-      this.#addCallback(callback, instrument),
-    removeCallback: (callback, instrument) =>
-      this.#removeCallback(callback, instrument),
-  };
-
-  #addCallback(
-    callback: OtelObservableCallback,
-    instrument: ObservableFront,
-  ): void {
-    if (typeof callback !== "function") return;
-    if (
-      this.#callbacks.some((entry) =>
-        entry.callback === callback && entry.single === instrument
-      )
-    ) return;
-    this.#callbacks.push({
-      callback,
-      single: instrument,
-      targets: new Set([instrument]),
-    });
-  }
-
-  #removeCallback(
-    callback: OtelObservableCallback,
-    instrument: ObservableFront,
-  ): void {
-    this.#callbacks = this.#callbacks.filter((entry) =>
-      !(entry.callback === callback && entry.single === instrument)
-    );
+    this.#callbacks.removeBatch(callback, observables);
   }
 
   #create<T>(
@@ -403,18 +334,18 @@ export class Meter {
       (stream) => {
         const collector = new ObservedCollector(
           stream,
-          () => this.#startRound(),
+          () => this.#callbacks.startRound(),
         );
         collectors.push(collector);
         return collector;
       },
     );
-    const observable = new ObservableFront(streams, this.#host);
+    const observable = new ObservableFront(streams, this.#callbacks.host);
     for (const collector of collectors) collector.observable = observable;
     observable.beginRound(); // nothing is exported before a callback observes it
     if (!isOtelInstrumentName(name)) return observable;
     this.#made.set(name.toLowerCase(), { kind, instrument: observable });
-    this.#observables.push(observable);
+    this.#callbacks.track(observable);
     return observable;
   }
 
@@ -529,103 +460,6 @@ export class Meter {
     }
     return streams;
   }
-
-  /**
-   * Runs every callback of this meter once per collection: the first
-   * observable the registry collects starts the round, the others of the
-   * same collection (the registry starts them all before awaiting any)
-   * share it. Returns the round; a callback that throws or rejects fails
-   * only the observables it reports.
-   */
-  #startRound(): Round {
-    if (this.#round !== undefined) return this.#round;
-    const failed = new Map<ObservableFront, unknown>();
-    for (const observable of this.#observables) observable.beginRound();
-    const pending: Promise<unknown>[] = [];
-    for (const entry of this.#callbacks) {
-      const fail = (error: unknown) => {
-        for (const target of entry.targets) failed.set(target, error);
-      };
-      try {
-        const result = entry.single !== undefined
-          ? (entry.callback as OtelObservableCallback)({
-            observe: (value, attributes) =>
-              entry.single!.observe(value, attributes),
-          })
-          : (entry.callback as OtelBatchObservableCallback)({
-            observe: (observable, value, attributes) => {
-              if (!entry.targets.has(observable as ObservableFront)) {
-                warnOnce(
-                  `otel-batch:${this.scope.name}`,
-                  `ignored a batch observation of meter "${this.scope.name}": the observable was not passed to addBatchObservableCallback`,
-                );
-                return;
-              }
-              (observable as ObservableFront).observe(value, attributes);
-            },
-          });
-        if (isThenable(result)) {
-          pending.push(Promise.resolve(result).catch(fail));
-        }
-      } catch (error) {
-        fail(error);
-      }
-    }
-    const round: Round = {
-      pending: pending.length === 0
-        ? undefined
-        : Promise.all(pending).then(() => {}),
-      failed,
-    };
-    this.#round = round;
-    // The registry starts every collector of one collection synchronously:
-    // the round ends once that loop is over.
-    queueMicrotask(() => {
-      if (this.#round === round) this.#round = undefined;
-    });
-    return round;
-  }
 }
 
 const NO_BOUNDS: readonly number[] = Object.freeze([]);
-
-/** An observable's stream as the registry sees it: the meter's round first. */
-class ObservedCollector implements Collector {
-  readonly name: string;
-  readonly type: MetricType;
-  /** Set right after the observable is made. */
-  observable: ObservableFront | undefined;
-  readonly #stream: Stream;
-  readonly #round: () => Round;
-
-  constructor(stream: Stream, round: () => Round) {
-    this.name = stream.name;
-    this.type = stream.type;
-    this.#stream = stream;
-    this.#round = round;
-  }
-
-  get droppedLabelSets(): number {
-    return this.#stream.droppedLabelSets;
-  }
-
-  collect(): MetricFamily | Promise<MetricFamily> {
-    const round = this.#round();
-    const finish = (): MetricFamily => {
-      const observable = this.observable!;
-      if (round.failed.has(observable)) throw round.failed.get(observable);
-      return this.#stream.collect();
-    };
-    return round.pending === undefined ? finish() : round.pending.then(finish);
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-function sameSet(a: ReadonlySet<unknown>, b: ReadonlySet<unknown>): boolean {
-  if (a.size !== b.size) return false;
-  for (const item of a) if (!b.has(item)) return false;
-  return true;
-}

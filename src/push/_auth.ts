@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkHeaders } from "./_delivery.ts";
+import { checkHeaders } from "./_delivery_options.ts";
 
 /** Basic (`{ username, password }`) or bearer (`{ bearer }`) credentials. */
 export type PushAuth =

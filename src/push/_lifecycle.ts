@@ -6,7 +6,8 @@
  * @module
  */
 
-import { positive, Serial } from "./_delivery.ts";
+import { positive } from "./_delivery_options.ts";
+import { Serial } from "./_serial.ts";
 import { unrefTimer } from "./_timer.ts";
 
 /** Whose exports an {@linkcode ExportLifecycle} runs, and how often. */

@@ -11,7 +11,7 @@ import { parseKeyValueList, readEnv } from "../_env.ts";
 import { warnOnce } from "../_warn.ts";
 import { OTLP_JSON_CONTENT_TYPE } from "../encoders/otlp_json.ts";
 import { OTLP_PROTOBUF_CONTENT_TYPE } from "../encoders/otlp_protobuf.ts";
-import { checkHeaders, httpUrl, rejectOption } from "./_delivery.ts";
+import { checkHeaders, httpUrl, rejectOption } from "./_delivery_options.ts";
 
 /** Who errors name. */
 export const OWNER = "OtlpExporter";

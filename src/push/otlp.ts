@@ -10,14 +10,13 @@ import { systemClock } from "../clock.ts";
 import { defaultRegistry, type Registry } from "../registry.ts";
 import { encodeOtlpJsonBytes } from "../encoders/_otlp_json.ts";
 import { encodeOtlpProtobuf } from "../encoders/otlp_protobuf.ts";
+import { deliver, describeError } from "./_delivery.ts";
 import {
-  deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  describeError,
   rejectOption,
   resolveDelivery,
-} from "./_delivery.ts";
+} from "./_delivery_options.ts";
 import { DeltaTracker } from "./_delta.ts";
 import {
   instanceId,
@@ -32,7 +31,7 @@ import { readPartialSuccess } from "./_otlp_partial_success.ts";
 import { ExportLifecycle } from "./_lifecycle.ts";
 import { VERSION } from "../_version.ts";
 
-export type { DeliveryOptions } from "./_delivery.ts";
+export type { DeliveryOptions } from "./_delivery_options.ts";
 
 /**
  * Options of an {@linkcode OtlpExporter}. Every field is optional; what the

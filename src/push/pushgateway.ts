@@ -10,15 +10,15 @@ import {
   encodePrometheusText,
   PROMETHEUS_TEXT_CONTENT_TYPE,
 } from "../encoders/prometheus_text.ts";
+import { deliver } from "./_delivery.ts";
 import {
   checkHeaders,
-  deliver,
   type DeliveryOptions,
   type DeliverySettings,
   httpUrl,
   rejectOption,
   resolveDelivery,
-} from "./_delivery.ts";
+} from "./_delivery_options.ts";
 import { applyAuth, base64 } from "./_auth.ts";
 
 /** Who errors name. */

@@ -20,16 +20,15 @@ import {
   countSeries,
   DEFAULT_MAX_SERIES_PER_REQUEST,
 } from "../encoders/_remote_write.ts";
+import { deliver, describeError } from "./_delivery.ts";
 import {
   checkHeaders,
-  deliver,
   type DeliveryOptions,
   type DeliverySettings,
-  describeError,
   httpUrl,
   rejectOption,
   resolveDelivery,
-} from "./_delivery.ts";
+} from "./_delivery_options.ts";
 import { applyAuth } from "./_auth.ts";
 import { ExportLifecycle } from "./_lifecycle.ts";
 import { VERSION } from "../_version.ts";

@@ -12,7 +12,7 @@ Deno.test("entriesOf() maps deno.json exports to built files and declarations, a
       {
         subpath: ".",
         source: "./mod.ts",
-        out: "mod",
+        out: "edgemetrics",
         types: "./types/mod.d.ts",
       },
       {
@@ -29,7 +29,7 @@ Deno.test("entriesOf() maps deno.json exports to built files and declarations, a
       },
     ],
   );
-  assert.deepEqual(entriesOf("./mod.ts").map((e) => e.out), ["mod"]);
+  assert.deepEqual(entriesOf("./mod.ts").map((e) => e.out), ["edgemetrics"]);
 });
 
 Deno.test("entriesOf() rejects a subpath without ./ and a source that is not .ts", () => {
@@ -51,13 +51,13 @@ Deno.test("packageJson() lists types before default for every entry, and no depe
     entriesOf({ ".": "./mod.ts", "./push": "./src/push.ts" }),
   );
   assert.deepEqual(pkg.exports, {
-    ".": { types: "./types/mod.d.ts", default: "./mod.js" },
+    ".": { types: "./types/mod.d.ts", default: "./edgemetrics.js" },
     "./push": { types: "./types/src/push.d.ts", default: "./push.js" },
     "./package.json": "./package.json",
   });
   assert.equal(pkg.sideEffects, false);
   assert.equal(pkg.type, "module");
-  assert.equal(pkg.main, "./mod.js");
+  assert.equal(pkg.main, "./edgemetrics.js");
   assert.equal(pkg.types, "./types/mod.d.ts");
   assert.equal("dependencies" in pkg, false);
 });
