@@ -209,13 +209,10 @@ export class NativeLayout {
    * bucket is inside the window. `FLOOR` folds the first four tests into
    * one: it is the zero threshold, or just below the minimum when that is
    * above it, or `Infinity` at a scale without a table (0 when fresh, with
-   * `MAX` 0: no value passes). Everything
-   * else takes {@linkcode #observeRest}, which latency-like data stops
-   * needing once its range is known.
-   *
-   * Values near a bucket boundary (1 in 70) are done here too, by
-   * `Math.log` inline (no JS call), so latency-like data never leaves this
-   * path once its range is known.
+   * `MAX` 0: no value passes). Values near a bucket boundary (1 in 70) are
+   * done here too, by `Math.log`, so latency-like data never leaves this
+   * path once its range is known. Everything else takes
+   * {@linkcode #observeRest}.
    */
   observe(data: Float64Array, base: number, value: number): void {
     VALUE[0] = value;
@@ -248,15 +245,12 @@ export class NativeLayout {
   }
 
   /**
-   * {@linkcode observe} of any finite value, the one it stored in `#bits`
-   * (passed through memory rather than as an argument, so the common path
-   * never boxes it): min and max, the zero bucket, either sign, a bucket
-   * outside the window, which moves or downscales it.
-   *
-   * One method on purpose: larger than V8 inlines (460 bytes of bytecode),
-   * so this rare path stays out of the caller's loop. Inlined there (as two
-   * smaller methods were, the call site being in a hot loop), it tripled
-   * the time of the common path.
+   * {@linkcode observe} of any finite value, the one it stored in `VALUE`
+   * (passed through memory rather than as an argument, so the call never
+   * boxes it): min and max, the zero bucket, either sign, a bucket outside
+   * the window, which moves or downscales it. One method, larger than V8
+   * inlines (460 bytes of bytecode): the caller's loop holds only the
+   * common path and a call.
    */
   #observeRest(data: Float64Array, base: number): void {
     const value = VALUE[0]!;
