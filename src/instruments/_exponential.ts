@@ -213,6 +213,10 @@ export class NativeLayout {
    * done here too, by `Math.log`, so latency-like data never leaves this
    * path once its range is known. Everything else takes
    * {@linkcode #observeRest}.
+   *
+   * A value passing the two tests lands in a window in use: `MAX` is above
+   * `FLOOR` only once a positive value was recorded above the zero bucket
+   * (a zero bucket widened over every positive bucket also covers `MAX`).
    */
   observe(data: Float64Array, base: number, value: number): void {
     VALUE[0] = value;
