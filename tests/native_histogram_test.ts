@@ -159,6 +159,67 @@ function total(counts: readonly number[]): number {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** The doubles either side of `value` (positive, finite). */
+function neighbours(value: number): [number, number] {
+  const bits = new BigUint64Array(new Float64Array([value]).buffer);
+  const at = (word: bigint) =>
+    new Float64Array(new BigUint64Array([word]).buffer)[0]!;
+  return [at(bits[0]! - 1n), at(bits[0]! + 1n)];
+}
+
+/**
+ * Latency-like values (from 0.7 ms) spanning 150 buckets at `scale`, so the
+ * SDK settles there (300 at the next scale exceed its 160): the extremes
+ * first, then every bucket boundary in between with the doubles either
+ * side of it, the powers of two, and seeded values. After the extremes,
+ * each value is within the minimum and maximum seen at a scale with an
+ * octave table: the bound child's common path, boundary cells included.
+ */
+function atBoundaries(scale: number): number[] {
+  const low = 0.0007;
+  const high = low * 2 ** (150 / 2 ** scale);
+  const values = [low, high];
+  const perOctave = 2 ** scale;
+  const first = Math.ceil(Math.log2(low) * perOctave);
+  const last = Math.floor(Math.log2(high) * perOctave);
+  for (let k = first; k <= last; k++) {
+    const bound = 2 ** (k / perOctave);
+    if (bound <= low || bound >= high) continue;
+    values.push(bound, ...neighbours(bound));
+  }
+  const random = seeded(scale);
+  for (let i = 0; i < 2000; i++) values.push(low + (high - low) * random());
+  return values;
+}
+
+for (let scale = 1; scale <= 8; scale++) {
+  Deno.test(`Histogram.labels().observe() equals the OTel SDK at every bucket boundary of scale ${scale}`, async () => {
+    const values = atBoundaries(scale);
+    const sdk = await sdkAggregate(values, 160);
+    assert.equal(sdk.scale, scale, "the values settle the SDK at this scale");
+    const histogram = new Histogram({
+      name: "x",
+      help: "x",
+      native: { scale: 20, maxBuckets: 160, zeroThreshold: 0 },
+      registry: null,
+    });
+    const child = histogram.labels();
+    for (const value of values) child.observe(value);
+    const point = (await histogram.collect()).points[0]!;
+    const native = point.native!;
+    assert.equal(native.schema, sdk.scale);
+    assert.deepEqual(native.positive, {
+      offset: sdk.positive.offset,
+      counts: sdk.positive.bucketCounts,
+    });
+    assert.equal(native.zeroCount, sdk.zeroCount);
+    assert.equal(point.count, sdk.count);
+    assert.equal(point.counts[0], sdk.count, "the +Inf bucket is the count");
+    assert.equal(native.min, sdk.min);
+    assert.equal(native.max, sdk.max);
+  });
+}
+
 Deno.test("Histogram native: NaN and ±Infinity count in count and sum and in no native bucket", async () => {
   const histogram = new Histogram({
     name: "x",

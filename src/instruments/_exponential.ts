@@ -5,17 +5,20 @@
  * buckets than the limit.
  *
  * Per series, after the classic slots, {@linkcode NativeLayout.stride}
- * slots: a header, then a ring of `maxBuckets` counts for positive values
- * and one for negative values. Bucket `k` of a sign lives in slot
- * `k mod maxBuckets` of its ring; a sign's used range `[low, low + width)`
- * never spans more than `maxBuckets` indexes, so no two buckets share a
- * slot, and every slot outside the range is zero. A fresh series' slots are
- * all zero, which the header is laid out to read as "empty, at the
- * configured scale, with the configured zero threshold".
+ * slots: a header, then a window of `maxBuckets` counts for positive values
+ * and one for negative values. A sign's window starts at a bucket index
+ * kept in the header (its origin): bucket `k` is in slot `k - origin`.
+ * Every non-empty bucket of a sign is inside its window; when a value's
+ * bucket is outside, the window moves over the buckets, or, when they would
+ * span more than `maxBuckets`, the scale goes down. The used range (first
+ * and last non-empty bucket) is found by scanning the window when it is
+ * read, so recording keeps no range up to date. A fresh series' slots are
+ * all zero, which reads as "empty, at the configured scale, with the
+ * configured zero threshold".
  *
- * Indexes follow the OpenTelemetry JS SDK's mapping exactly (exact powers of
- * two by their bits, other values by `Math.log`), so the same observations
- * give the same buckets as its `ExponentialHistogram` aggregation.
+ * Indexes follow the OpenTelemetry JS SDK's mapping exactly (see
+ * `_exponential_index.ts`), so the same observations give the same buckets
+ * as its `ExponentialHistogram` aggregation.
  *
  * When a value falls outside the range the limit allows, the scale goes down
  * by the fewest steps that make the range fit, for both signs at once (the
@@ -28,7 +31,17 @@
 
 import { describe } from "../names.ts";
 import { MAX_SCHEMA, MIN_SCHEMA, upperBound } from "../_native.ts";
-import type { NativeHistogram } from "../model.ts";
+import type { ExponentialBuckets, NativeHistogram } from "../model.ts";
+import {
+  EXTRA_BITS,
+  HI,
+  indexOf,
+  MAX_TABLE_SCALE,
+  MIN_NORMAL,
+  nextDown,
+  octaveTables,
+  tableStart,
+} from "./_exponential_index.ts";
 
 /**
  * The `native` option of a histogram: `true` for the defaults, or the
@@ -72,78 +85,8 @@ export interface NativeConfig {
   readonly zeroThreshold: number;
 }
 
-/** Header slots, relative to a series' native base. */
-const DROP = 0; // configured scale minus the current scale (0 when fresh)
-const ZERO_COUNT = 1;
-const THRESHOLD = 2; // a zero threshold widened past the configured one, or 0
-const SEEN = 3; // 1 once a finite value was recorded: min and max are set
-const MIN = 4;
-const MAX = 5;
-// Per sign, three slots: the lowest bucket index; the width in buckets (0:
-// no bucket); the origin, the index whose count is in the ring's slot 0.
-// The range always holds the origin, so an index's slot is `index - origin`,
-// plus the ring size when negative: no division on the hot path.
-const POS_LOW = 6;
-const NEG_LOW = 9;
-const HEADER = 12;
-
 /** The default zero threshold, 2^-128, client_golang's. */
 const DEFAULT_ZERO_THRESHOLD = 2.938735877055719e-39;
-
-/** A double and its two 32-bit halves, to read a value's bits. */
-const BITS = /* @__PURE__ */ new Float64Array(1);
-const WORDS = /* @__PURE__ */ new Uint32Array(BITS.buffer);
-/** Which half of `WORDS` holds the sign, exponent and top of the significand. */
-const HI: number = /* @__PURE__ */ new Uint8Array(
-  new Uint16Array([1]).buffer,
-)[0]!;
-const LO = 1 - HI;
-
-/** The smallest normal double, 2^-1022. */
-const MIN_NORMAL = 2.2250738585072014e-308;
-
-/** Scales up to this one find an index by table instead of `Math.log`. */
-const MAX_TABLE_SCALE = 8;
-/** Mantissa bits a table reads beyond the scale: 1 cell in 16 holds a boundary. */
-const EXTRA_BITS = 6;
-
-/** Scales 1..8 in one array, made on first use (never at import). */
-let octaveTables: Int16Array | undefined;
-
-/**
- * Where the table of `scale` (1..8) starts in {@linkcode octaveTables}: each
- * has `2 ** (scale + EXTRA_BITS)` cells, so the ones before it add up to this.
- */
-function tableStart(scale: number): number {
-  return (1 << (scale + EXTRA_BITS)) - (1 << (1 + EXTRA_BITS));
-}
-
-/**
- * The tables of every scale 1..8, one after another. For a scale, the
- * bucket within an octave for each cell of the top `scale + EXTRA_BITS`
- * mantissa bits, where the SDK's `Math.floor(Math.log(v) * factor)` is the
- * same for every value of the cell (with a wide margin for its rounding);
- * -1 where a bucket boundary is near, which then takes `Math.log`.
- */
-function makeOctaveTables(): Int16Array {
-  if (octaveTables !== undefined) return octaveTables;
-  const tables = new Int16Array(tableStart(MAX_TABLE_SCALE + 1));
-  for (let scale = 1; scale <= MAX_TABLE_SCALE; scale++) {
-    const start = tableStart(scale);
-    const cells = 2 ** (scale + EXTRA_BITS);
-    const factor = Math.LOG2E * 2 ** scale;
-    for (let c = 0; c < cells; c++) {
-      const from = Math.log(1 + c / cells) * factor;
-      const to = Math.log(1 + (c + 1) / cells) * factor;
-      const low = Math.floor(from - 1e-6);
-      tables[start + c] = low === Math.floor(to + 1e-6) ? low : -1;
-    }
-    // The first cell holds the powers of two, which the SDK puts one bucket
-    // down: they take the long way, so the table needs no second test.
-    tables[start] = -1;
-  }
-  return octaveTables = tables;
-}
 
 /** Checks the `native` option of histogram `metric`; `undefined` when off. */
 export function checkNative(
@@ -195,6 +138,42 @@ export function checkNative(
 }
 
 /**
+ * Header slots, relative to a series' native base. The first four are the
+ * ones the common path reads: next to each other, and to the sum and count
+ * just before them.
+ */
+/**
+ * Values above this (exclusive) are positive, within the minimum and above
+ * the zero bucket, at a scale with a table: see {@linkcode NativeLayout.observe}.
+ */
+const FLOOR = 0;
+const MAX = 1;
+/** The current scale, once `SEEN`. */
+const SCALE = 2;
+/** The bucket index of the positive window's first slot. */
+const POS_ORIGIN = 3;
+/** 1 once a finite value was recorded: the slots below and `SCALE` are set. */
+const SEEN = 4;
+const MIN = 5;
+const ZERO_COUNT = 6;
+/** The zero threshold, once `SEEN`: the configured one, or wider. */
+const THRESHOLD = 7;
+/** 1 while the positive window holds a count. */
+const POS_USED = 8;
+const NEG_ORIGIN = 9;
+const NEG_USED = 10;
+const HEADER = 11;
+
+/**
+ * A double and its high and low 32 bits: the common path writes the value
+ * and reads its bits. Module constants, which V8 reads without a load of
+ * their own.
+ */
+const VALUE = /* @__PURE__ */ new Float64Array(1);
+const HIGH = /* @__PURE__ */ new Int32Array(VALUE.buffer, HI * 4, 1);
+const LOW = /* @__PURE__ */ new Int32Array(VALUE.buffer, (1 - HI) * 4, 1);
+
+/**
  * The native buckets of every series of one histogram: where they live in
  * a series' slots, how a value is recorded, and how they are read back.
  */
@@ -205,19 +184,9 @@ export class NativeLayout {
   readonly #size: number;
   readonly #scale: number;
   readonly #threshold: number;
-  /** `Math.LOG2E * 2 ** scale` at index `scale - MIN_SCHEMA`. */
-  readonly #factors: Float64Array;
-  /** `2 ** scale` at index `scale - MIN_SCHEMA`. */
-  readonly #powers: Float64Array;
-  /** {@linkcode makeOctaveTables}: scale `s` from {@linkcode tableStart}. */
+  /** The octave tables, scale `s` from {@linkcode tableStart}. */
   readonly #tables: Int16Array;
-  // A double and its two 32-bit halves, to read a value's bits: fields
-  // rather than module constants, one load each on the hot path.
-  readonly #bits: Float64Array;
-  readonly #words: Uint32Array;
-  /** Which half of `#words` holds the sign, exponent and top of the significand. */
-  readonly #hi: number;
-  /** Scratch for a downscale: one ring's counts. */
+  /** Scratch for moving a window: one window's counts. */
   readonly #scratch: Float64Array;
 
   constructor(config: NativeConfig) {
@@ -226,80 +195,73 @@ export class NativeLayout {
     this.#scale = config.scale;
     this.#threshold = config.zeroThreshold;
     this.stride = HEADER + 2 * config.maxBuckets;
-    this.#factors = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
-    this.#powers = new Float64Array(MAX_SCHEMA - MIN_SCHEMA + 1);
-    for (let s = MIN_SCHEMA; s <= MAX_SCHEMA; s++) {
-      this.#factors[s - MIN_SCHEMA] = Math.LOG2E * 2 ** s;
-      this.#powers[s - MIN_SCHEMA] = 2 ** s;
-    }
-    this.#tables = makeOctaveTables();
-    this.#bits = new Float64Array(1);
-    this.#words = new Uint32Array(this.#bits.buffer);
-    this.#hi = new Uint8Array(new Uint16Array([1]).buffer)[0]!;
+    this.#tables = octaveTables();
     this.#scratch = new Float64Array(config.maxBuckets);
   }
 
   /**
-   * Records `value` (not NaN: the caller counted it, with the sum) into the
+   * Records a finite `value` (the caller counted it, with the sum) into the
    * native slots starting at `base`. No allocation.
    *
-   * The common case written straight: a finite value outside the zero
-   * bucket, within the min and max seen, whose bucket is in its sign's
-   * range. Everything else goes to {@linkcode #observeEdge}. A fresh
-   * series' min and max read 0, so its first value other than 0 is outside
-   * them, and 0 is in the zero bucket: the `SEEN` test stays off this path.
+   * The common case, written straight and kept small so that V8 inlines it
+   * into the caller's loop: a positive value within the minimum and maximum
+   * seen, above the zero bucket, at a scale with an octave table, whose
+   * bucket is inside the window. `FLOOR` folds the first four tests into
+   * one: it is the zero threshold, or just below the minimum when that is
+   * above it, or `Infinity` at a scale without a table (0 when fresh, with
+   * `MAX` 0: no value passes). Values near a bucket boundary (1 in 70) are
+   * done here too, by `Math.log`, so latency-like data never leaves this
+   * path once its range is known. Everything else takes
+   * {@linkcode #observeRest}.
+   *
+   * A value passing the two tests lands in a window in use: `MAX` is above
+   * `FLOOR` only once a positive value was recorded above the zero bucket
+   * (a zero bucket widened over every positive bucket also covers `MAX`).
    */
   observe(data: Float64Array, base: number, value: number): void {
-    const negative = value < 0;
-    const magnitude = negative ? -value : value;
-    if (
-      !(magnitude < Infinity) || magnitude <= this.#threshold ||
-      magnitude <= data[base + THRESHOLD]! || value < data[base + MIN]! ||
-      value > data[base + MAX]!
-    ) {
-      this.#observeEdge(data, base, value);
-      return;
+    VALUE[0] = value;
+    if (value > data[base + FLOOR]! && value <= data[base + MAX]!) {
+      const scale = data[base + SCALE]! | 0;
+      const hi = HIGH[0]!;
+      const octave = ((hi >> 20) - 1023) << scale;
+      const cell = this.#tables[
+        tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
+      ]!;
+      // Near a boundary: the SDK's way, `Math.log`, here rather than in a
+      // method; a power of two by its bits, one bucket down.
+      const index = cell >= 0
+        ? octave + cell
+        : (hi & 0xfffff) === 0 && LOW[0] === 0
+        ? octave - 1
+        : Math.min(
+          Math.floor(Math.log(value) * (Math.LOG2E * (1 << scale))) | 0,
+          (1024 << scale) - 1, // the SDK's cap, for values near 2^1024
+        );
+      // Whole numbers as int32 throughout: no int-to-double conversion on
+      // the value's chain (measured about 1 ns of 9).
+      const slot = index - (data[base + POS_ORIGIN]! | 0);
+      if (slot >= 0 && slot < this.#size) {
+        data[base + HEADER + slot]!++;
+        return;
+      }
     }
-    const index = this.#bucket(
-      magnitude,
-      (this.#scale - data[base + DROP]!) | 0,
-    );
-    const low = negative ? base + NEG_LOW : base + POS_LOW;
-    const first = data[low]!;
-    // An empty sign has width 0: no index passes.
-    if (index >= first && index < first + data[low + 1]!) {
-      const size = this.#size;
-      let slot = index - data[low + 2]!;
-      if (slot < 0) slot += size;
-      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
-      return;
-    }
-    this.#observeSlow(data, base, magnitude, negative);
+    this.#observeRest(data, base);
   }
 
   /**
-   * {@linkcode #indexOf}, by its table lookup in the common case: small
-   * enough for V8 to inline, which keeps {@linkcode observe} small enough
-   * to be inlined in turn.
+   * {@linkcode observe} of any finite value, the one it stored in `VALUE`
+   * (passed through memory rather than as an argument, so the call never
+   * boxes it): min and max, the zero bucket, either sign, a bucket outside
+   * the window, which moves or downscales it. One method, larger than V8
+   * inlines (460 bytes of bytecode): the caller's loop holds only the
+   * common path and a call.
    */
-  #bucket(magnitude: number, scale: number): number {
-    this.#bits[0] = magnitude;
-    const hi = this.#words[this.#hi]!;
-    const cell = scale > 0 && scale <= MAX_TABLE_SCALE && magnitude > MIN_NORMAL
-      ? this.#tables[
-        tableStart(scale) + ((hi & 0xfffff) >>> (20 - EXTRA_BITS - scale))
-      ]!
-      : -1;
-    return cell >= 0
-      ? ((((hi >>> 20) & 0x7ff) - 1023) << scale) + cell
-      : this.#indexOf(magnitude, scale);
-  }
-
-  /** {@linkcode observe} of any value: min and max, the zero bucket, ±Infinity. */
-  #observeEdge(data: Float64Array, base: number, value: number): void {
-    if (value - value !== 0) return; // ±Infinity: counted, in no bucket
+  #observeRest(data: Float64Array, base: number): void {
+    const value = VALUE[0]!;
     if (data[base + SEEN] === 0) {
       data[base + SEEN] = 1;
+      data[base + SCALE] = this.#scale;
+      data[base + THRESHOLD] = this.#threshold;
       data[base + MIN] = value;
       data[base + MAX] = value;
     } else {
@@ -308,102 +270,73 @@ export class NativeLayout {
     }
     const negative = value < 0;
     const magnitude = negative ? -value : value;
-    const widened = data[base + THRESHOLD]!;
-    if (magnitude <= this.#threshold || magnitude <= widened) {
-      data[base + ZERO_COUNT]!++;
-      return;
-    }
-    this.#observeSlow(data, base, magnitude, negative);
-  }
-
-  /**
-   * Records a value outside the zero bucket: into an empty sign, extending
-   * its range, or after a downscale.
-   */
-  #observeSlow(
-    data: Float64Array,
-    base: number,
-    magnitude: number,
-    negative: boolean,
-  ): void {
-    const low = negative ? base + NEG_LOW : base + POS_LOW;
     const size = this.#size;
-    for (;;) {
-      const index = this.#bucket(
-        magnitude,
-        (this.#scale - data[base + DROP]!) | 0,
-      );
-      const width = data[low + 1]!;
-      if (width === 0) {
-        data[low] = index;
-        data[low + 1] = 1;
-        data[low + 2] = index;
-      } else {
-        const first = data[low]!;
-        const last = first + width - 1;
-        if (index < first) {
-          if (last - index >= size) {
-            this.#makeRoom(data, base, index, last);
-            if (magnitude <= data[base + THRESHOLD]!) break;
-            continue;
-          }
-          data[low] = index;
-          data[low + 1] = last - index + 1;
-        } else if (index > last) {
-          if (index - first >= size) {
-            this.#makeRoom(data, base, first, index);
-            if (magnitude <= data[base + THRESHOLD]!) break;
-            continue;
-          }
-          data[low + 1] = index - first + 1;
-        }
+    const origin = base + (negative ? NEG_ORIGIN : POS_ORIGIN);
+    const used = base + (negative ? NEG_USED : POS_USED);
+    const window = base + HEADER + (negative ? size : 0);
+    while (magnitude > data[base + THRESHOLD]!) {
+      const index = indexOf(magnitude, data[base + SCALE]!);
+      if (data[used] === 0) {
+        // The first bucket in the middle: room to grow either way.
+        data[used] = 1;
+        data[origin] = index - (size >> 1);
       }
-      let slot = index - data[low + 2]!;
-      if (slot < 0) slot += size;
-      data[(negative ? base + HEADER + size : base + HEADER) + slot]!++;
-      return;
+      const slot = index - data[origin]!;
+      if (slot >= 0 && slot < size) {
+        data[window + slot]!++;
+        this.#setFloor(data, base);
+        return;
+      }
+      const first = data[origin]! + this.#first(data, window);
+      const last = data[origin]! + this.#last(data, window);
+      const from = index < first ? index : first;
+      const to = index > last ? index : last;
+      if (to - from < size) {
+        // The buckets fit: the window moves to have them in its middle.
+        this.#shift(
+          data,
+          window,
+          origin,
+          from - ((size - (to - from + 1)) >> 1),
+        );
+      } else {
+        // Downscales, or widens the zero bucket (then maybe over the value).
+        this.#makeRoom(data, base, from, to);
+      }
     }
-    // The zero bucket widened over the value.
     data[base + ZERO_COUNT]!++;
+    this.#setFloor(data, base);
   }
 
   /**
-   * The bucket of a positive finite `value` at `scale`, as the OTel JS SDK
-   * maps it: exact powers of two by their bits, other values by
-   * `Math.floor(Math.log(value) * 2 ** scale / Math.LN2)`, which the octave
-   * tables give without the logarithm where no bucket boundary is near.
-   * {@linkcode observe} does the common case itself.
+   * Sets `FLOOR` from the minimum and the zero threshold, which may have
+   * widened; subnormals are left to the long way, whose index handles them.
    */
-  #indexOf(value: number, scale: number): number {
-    if (scale > 0) {
-      const power = this.#powers[scale - MIN_SCHEMA]!;
-      if (value <= MIN_NORMAL) return -1022 * power - 1;
-      BITS[0] = value;
-      const hi = WORDS[HI]!;
-      const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
-      const mantissa = hi & 0xfffff;
-      if (mantissa === 0 && WORDS[LO] === 0) {
-        return exponent * power - 1;
-      }
-      if (scale <= MAX_TABLE_SCALE) {
-        const cell = this.#tables[
-          tableStart(scale) + (mantissa >>> (20 - EXTRA_BITS - scale))
-        ]!;
-        if (cell >= 0) return exponent * power + cell;
-      }
-      const index = Math.floor(
-        Math.log(value) * this.#factors[scale - MIN_SCHEMA]!,
-      );
-      const max = 1024 * power - 1;
-      return index >= max ? max : index;
+  #setFloor(data: Float64Array, base: number): void {
+    const scale = data[base + SCALE]!;
+    if (scale < 1 || scale > MAX_TABLE_SCALE) {
+      // No octave table at this scale: no value takes the common path.
+      data[base + FLOOR] = Infinity;
+      return;
     }
-    const shift = -scale;
-    if (value < MIN_NORMAL) return (-1022 >> shift) - (shift < 2 ? 1 : 0);
-    BITS[0] = value;
-    const hi = WORDS[HI]!;
-    const exponent = ((hi & 0x7ff00000) >> 20) - 1023;
-    const power = (hi & 0xfffff) === 0 && WORDS[LO] === 0;
-    return (exponent - (power ? 1 : 0)) >> shift;
+    const min = data[base + MIN]!;
+    const threshold = data[base + THRESHOLD]!;
+    const floor = min > threshold ? nextDown(min) : threshold;
+    data[base + FLOOR] = floor > MIN_NORMAL ? floor : MIN_NORMAL;
+  }
+
+  /** The first non-empty slot of a window in use. */
+  #first(data: Float64Array, window: number): number {
+    let i = 0;
+    while (data[window + i] === 0) i++;
+    return i;
+  }
+
+  /** The last non-empty slot of a window in use. */
+  #last(data: Float64Array, window: number): number {
+    let i = this.#size - 1;
+    while (data[window + i] === 0) i--;
+    return i;
   }
 
   /**
@@ -413,7 +346,7 @@ export class NativeLayout {
    */
   #makeRoom(data: Float64Array, base: number, from: number, to: number): void {
     const size = this.#size;
-    const scale = this.#scale - data[base + DROP]!;
+    const scale = data[base + SCALE]!;
     let change = 0;
     while (to - from >= size && scale - change > MIN_SCHEMA) {
       from >>= 1;
@@ -421,94 +354,134 @@ export class NativeLayout {
       change++;
     }
     if (change > 0) {
-      this.#rebuild(data, base, POS_LOW, change, -Infinity);
-      this.#rebuild(data, base, NEG_LOW, change, -Infinity);
-      data[base + DROP]! += change;
+      this.#rebuild(data, base, false, change, -Infinity);
+      this.#rebuild(data, base, true, change, -Infinity);
+      data[base + SCALE] = scale - change;
     }
     if (to - from >= size) {
       // At the coarsest scale: the zero bucket takes the lowest buckets.
-      this.#rebuild(data, base, POS_LOW, 0, to - size);
-      this.#rebuild(data, base, NEG_LOW, 0, to - size);
-      data[base + THRESHOLD] = upperBound(scale - change, to - size);
+      this.#rebuild(data, base, false, 0, to - size);
+      this.#rebuild(data, base, true, 0, to - size);
+      const widened = upperBound(scale - change, to - size);
+      if (widened > data[base + THRESHOLD]!) data[base + THRESHOLD] = widened;
     }
   }
 
   /**
-   * Rebuilds one sign's ring: buckets `change` scales coarser, those up to
-   * index `last` (after the change) moved into the zero count, the origin
-   * at the new lowest bucket.
+   * Rewrites one sign's window: its buckets `change` scales coarser (0: as
+   * they are), those up to index `last` (after the change) into the zero
+   * count, the rest in the middle of the window (the caller made sure they
+   * fit). Marks the window unused when nothing is left in it.
    */
   #rebuild(
     data: Float64Array,
     base: number,
-    low: number,
+    negative: boolean,
     change: number,
     last: number,
   ): void {
-    const width = data[base + low + 1]!;
-    if (width === 0) return;
     const size = this.#size;
-    const ring = base + HEADER + (low === NEG_LOW ? size : 0);
-    const first = data[base + low]!;
-    const origin = data[base + low + 2]!;
+    const used = base + (negative ? NEG_USED : POS_USED);
+    if (data[used] === 0) return;
+    const originAt = base + (negative ? NEG_ORIGIN : POS_ORIGIN);
+    const window = base + HEADER + (negative ? size : 0);
+    const origin = data[originAt]!;
     const scratch = this.#scratch;
-    for (let i = 0; i < width; i++) {
-      let slot = first + i - origin;
-      if (slot < 0) slot += size;
-      scratch[i] = data[ring + slot]!;
-      data[ring + slot] = 0;
-    }
-    // The new range: non-empty buckets above `last`, at the new scale.
     let from = Infinity;
     let to = -Infinity;
-    for (let i = 0; i < width; i++) {
-      const index = (first + i) >> change;
+    for (let i = 0; i < size; i++) {
+      const count = data[window + i]!;
+      scratch[i] = count;
+      data[window + i] = 0;
+      if (count === 0) continue;
+      const index = (origin + i) >> change;
       if (index <= last) {
-        data[base + ZERO_COUNT]! += scratch[i]!;
-      } else if (scratch[i] !== 0) {
+        data[base + ZERO_COUNT]! += count;
+      } else {
         if (index < from) from = index;
         if (index > to) to = index;
       }
     }
     if (from > to) {
-      data[base + low] = 0;
-      data[base + low + 1] = 0;
-      data[base + low + 2] = 0;
+      data[used] = 0;
+      data[originAt] = 0;
       return;
     }
-    for (let i = 0; i < width; i++) {
-      const index = (first + i) >> change;
-      if (index > last) data[ring + index - from]! += scratch[i]!;
+    const start = from - ((size - (to - from + 1)) >> 1);
+    for (let i = 0; i < size; i++) {
+      const count = scratch[i]!;
+      if (count === 0) continue;
+      const index = (origin + i) >> change;
+      if (index > last) data[window + index - start]! += count;
     }
-    data[base + low] = from;
-    data[base + low + 1] = to - from + 1;
-    data[base + low + 2] = from;
+    data[originAt] = start;
+  }
+
+  /** Moves a window so that it starts at bucket `start`; its counts stay where they fit. */
+  #shift(
+    data: Float64Array,
+    window: number,
+    originAt: number,
+    start: number,
+  ): void {
+    const size = this.#size;
+    const delta = start - data[originAt]!;
+    const scratch = this.#scratch;
+    for (let i = 0; i < size; i++) {
+      scratch[i] = data[window + i]!;
+      data[window + i] = 0;
+    }
+    for (let i = 0; i < size; i++) {
+      if (scratch[i] !== 0) data[window + i - delta] = scratch[i]!;
+    }
+    data[originAt] = start;
   }
 
   /** Reads the native buckets of the series whose native slots start at `base`. */
   read(data: Float64Array, base: number): NativeHistogram {
     const size = this.#size;
-    const buckets = (low: number, ring: number) => {
-      const first = data[base + low]!;
-      const width = data[base + low + 1]!;
-      const origin = data[base + low + 2]!;
-      const counts: number[] = new Array(width);
-      for (let i = 0; i < width; i++) {
-        let slot = first + i - origin;
-        if (slot < 0) slot += size;
-        counts[i] = data[ring + slot]!;
-      }
-      return { offset: width === 0 ? 0 : first, counts };
-    };
-    const native = {
-      schema: this.#scale - data[base + DROP]!,
-      zeroThreshold: Math.max(this.#threshold, data[base + THRESHOLD]!),
+    if (data[base + SEEN] === 0) {
+      return {
+        schema: this.#scale,
+        zeroThreshold: this.#threshold,
+        zeroCount: 0,
+        positive: { offset: 0, counts: [] },
+        negative: { offset: 0, counts: [] },
+      };
+    }
+    return {
+      schema: data[base + SCALE]!,
+      zeroThreshold: data[base + THRESHOLD]!,
       zeroCount: data[base + ZERO_COUNT]!,
-      positive: buckets(POS_LOW, base + HEADER),
-      negative: buckets(NEG_LOW, base + HEADER + size),
+      positive: this.#buckets(
+        data,
+        base + HEADER,
+        base + POS_ORIGIN,
+        base + POS_USED,
+      ),
+      negative: this.#buckets(
+        data,
+        base + HEADER + size,
+        base + NEG_ORIGIN,
+        base + NEG_USED,
+      ),
+      min: data[base + MIN]!,
+      max: data[base + MAX]!,
     };
-    return data[base + SEEN] === 0
-      ? native
-      : { ...native, min: data[base + MIN]!, max: data[base + MAX]! };
+  }
+
+  /** One window's non-empty range as snapshot buckets. */
+  #buckets(
+    data: Float64Array,
+    window: number,
+    origin: number,
+    used: number,
+  ): ExponentialBuckets {
+    if (data[used] === 0) return { offset: 0, counts: [] };
+    const first = this.#first(data, window);
+    const last = this.#last(data, window);
+    const counts: number[] = new Array(last - first + 1);
+    for (let i = first; i <= last; i++) counts[i - first] = data[window + i]!;
+    return { offset: data[origin]! + first, counts };
   }
 }

@@ -4,40 +4,26 @@
  * @module
  */
 
-import type {
-  Exemplar,
-  HistogramFamily,
-  HistogramPoint,
-  Labels,
-  LabelValue,
-  LabelValues,
-} from "../model.ts";
-import { toExemplar } from "./_exemplar.ts";
+import type { HistogramFamily, Labels, LabelValues } from "../model.ts";
 import { DEFAULT_BUCKETS } from "./buckets.ts";
 import {
   type CollectHook,
   joinRegistries,
   type MetricOptions,
-  type ResolvedOptions,
   resolveOptions,
 } from "./options.ts";
-import { SeriesCursor } from "./_series.ts";
 import { describe } from "../names.ts";
-import {
-  InstrumentState,
-  labeledTimer,
-  timer,
-  type Writable,
-} from "./_instrument.ts";
+import { labeledTimer } from "./_instrument.ts";
 import { Metric } from "./metric.ts";
 import {
   checkNative,
   type NativeHistogramOptions,
   NativeLayout,
 } from "./_exponential.ts";
+import { timeArguments, timeCall } from "./_time.ts";
+import { HistogramState } from "./_histogram_state.ts";
 
 export type { NativeHistogramOptions };
-import { timeArguments, timeCall } from "./_time.ts";
 
 /**
  * Options of a {@linkcode Histogram}: the options every metric takes, the
@@ -108,206 +94,6 @@ export type HistogramTimerEnd<L extends string> = (
   labels?: Partial<LabelValues<L>>,
 ) => number;
 
-/** What the histogram and its bound children share. */
-class HistogramState extends InstrumentState {
-  /** The finite bucket bounds. */
-  readonly bounds: readonly number[];
-  /** The finite upper bounds, padded for {@linkcode bucketOf}. */
-  readonly search: Float64Array;
-  /** Halvings {@linkcode bucketOf} takes over `search`. */
-  readonly steps: number;
-  /** The latest exemplar of bucket `b` of series `i` at `i * buckets + b`. */
-  exemplars: (Exemplar | undefined)[] = [];
-  /** How many slots series use before the sum: one per bucket, `+Inf` included. */
-  readonly buckets: number;
-  /** Slots per series. */
-  readonly stride: number;
-  /** The native buckets, after the count; `undefined` when not native. */
-  readonly native: NativeLayout | undefined;
-
-  constructor(
-    resolved: ResolvedOptions,
-    bounds: readonly number[],
-    native: NativeLayout | undefined,
-  ) {
-    // Per series: one count per bucket, then the sum and the count, then
-    // the native buckets.
-    const stride = bounds.length + 3 + (native?.stride ?? 0);
-    super(resolved, "histogram", stride);
-    this.stride = stride;
-    this.native = native;
-    this.bounds = bounds;
-    let steps = 1;
-    while ((1 << steps) - 1 < bounds.length) steps++;
-    this.search = new Float64Array((1 << steps) - 1).fill(Infinity);
-    this.search.set(bounds);
-    this.steps = steps;
-    this.buckets = bounds.length + 1;
-  }
-
-  /** Observes into series `index`, found by a label lookup just now. */
-  observe(index: number, value: number, exemplar: Labels | undefined): void {
-    // `value - value` is 0 for a finite number only: one subtraction.
-    if (typeof value !== "number" || value - value !== 0) {
-      if (this.native !== undefined && typeof value === "number") {
-        this.nonFinite(index, value);
-      } else this.skip(value);
-      return;
-    }
-    this.record(index, value, exemplar);
-  }
-
-  /**
-   * Observes a checked value into series `index`. A labeled record checks
-   * its value before the lookup, so one that throws never creates its series.
-   */
-  record(index: number, value: number, exemplar: Labels | undefined): void {
-    const bucket = bucketOf(this.search, this.steps, value);
-    const buckets = this.buckets;
-    const data = this.table.data;
-    const base = index * this.stride;
-    data[base + bucket]!++;
-    data[base + buckets]! += value;
-    data[base + buckets + 1]!++;
-    this.native?.observe(data, base + buckets + 2, value);
-    if (exemplar !== undefined) this.keep(index, bucket, value, exemplar);
-  }
-
-  /** Keeps an exemplar as the latest of one bucket of series `index`. */
-  keep(index: number, bucket: number, value: number, exemplar: Labels): void {
-    const kept = toExemplar(this.metric, exemplar, value, this.clock.now());
-    if (kept !== undefined) {
-      this.exemplars[index * this.buckets + bucket] = kept;
-    }
-  }
-
-  /** Throws for a value that is not a number; warns once for NaN and ±Infinity. */
-  skip(value: unknown, labels?: unknown): void {
-    if (typeof value !== "number") {
-      this.reject("observe", "value", value, labels);
-    }
-    this.ignoreNonFinite("observation", value);
-  }
-
-  /**
-   * Records NaN or ±Infinity on a native histogram, by the Prometheus
-   * native-histogram rule: in `count` and `sum`, in no native bucket; in
-   * the classic buckets as client_golang does (NaN and +Inf in `+Inf`,
-   * -Inf in the first).
-   */
-  nonFinite(index: number, value: number): void {
-    const buckets = this.buckets;
-    const bucket = value !== value
-      ? buckets - 1
-      : bucketOf(this.search, this.steps, value);
-    const data = this.table.data;
-    const base = index * this.stride;
-    data[base + bucket]!++;
-    data[base + buckets]! += value;
-    data[base + buckets + 1]!++;
-  }
-
-  override forget(index: number): void {
-    const start = index * this.buckets;
-    if (start < this.exemplars.length) {
-      this.exemplars.fill(undefined, start, start + this.buckets);
-    }
-  }
-
-  override clear(): void {
-    this.exemplars = [];
-  }
-
-  child(values: readonly LabelValue[], index: number): HistogramChild {
-    return this.native === undefined
-      ? new BoundHistogram(this, values, index)
-      : new BoundNativeHistogram(this, values, index);
-  }
-
-  snapshot(): HistogramFamily {
-    const { table, exemplars, buckets } = this;
-    const order = table.order();
-    const { labels, data, created } = table;
-    const { stride, native } = this;
-    const points: HistogramPoint[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const index = order[i]!;
-      const base = index * stride;
-      // A plain loop into a preallocated array: measured ~30x faster here
-      // than Array.from(subarray) or slice over the Float64Array.
-      const counts: number[] = new Array(buckets);
-      for (let b = 0; b < buckets; b++) counts[b] = data[base + b]!;
-      const point: Writable<HistogramPoint> = {
-        labels: labels[index]!,
-        counts,
-        sum: data[base + buckets]!,
-        count: data[base + buckets + 1]!,
-        created: created[index]!,
-      };
-      if (native !== undefined) {
-        point.native = native.read(data, base + buckets + 2);
-      }
-      let kept: (Exemplar | null)[] | undefined;
-      const first = index * buckets;
-      for (let b = 0; b < buckets && first < exemplars.length; b++) {
-        const exemplar = exemplars[first + b];
-        if (exemplar === undefined) continue;
-        if (kept === undefined) {
-          kept = new Array<Exemplar | null>(buckets).fill(null);
-          point.exemplars = kept;
-        }
-        kept[b] = exemplar;
-      }
-      points[i] = point;
-    }
-    return {
-      type: "histogram",
-      ...this.header,
-      bounds: this.bounds,
-      points,
-    };
-  }
-}
-
-/**
- * The bucket of `value`: how many bounds are below it, i.e. the first bucket
- * whose bound is >= `value`, or `bounds.length` (the `+Inf` bucket).
- *
- * `search` holds the bounds padded with `+Infinity` to `2 ** steps - 1`
- * entries (see {@linkcode searchTable}), so the search always takes `steps`
- * halvings, unrolled below: on 12 buckets that measured about twice as fast
- * as a binary-search loop, whose exit the branch predictor cannot guess.
- */
-function bucketOf(search: Float64Array, steps: number, value: number): number {
-  let i = 0;
-  if (steps > 4) {
-    if (steps > 8) return bucketByLoop(search, steps, value);
-    if (steps >= 8 && search[i + 127]! < value) i += 128;
-    if (steps >= 7 && search[i + 63]! < value) i += 64;
-    if (steps >= 6 && search[i + 31]! < value) i += 32;
-    if (search[i + 15]! < value) i += 16;
-  }
-  // `steps` is the same on every call: those tests are always predicted.
-  if (steps >= 4 && search[i + 7]! < value) i += 8;
-  if (steps >= 3 && search[i + 3]! < value) i += 4;
-  if (steps >= 2 && search[i + 1]! < value) i += 2;
-  if (search[i]! < value) i += 1;
-  return i;
-}
-
-/** {@linkcode bucketOf} for more than 255 bounds. */
-function bucketByLoop(
-  search: Float64Array,
-  steps: number,
-  value: number,
-): number {
-  let i = 0;
-  for (let step = 1 << (steps - 1); step > 0; step >>= 1) {
-    if (search[i + step - 1]! < value) i += step;
-  }
-  return i;
-}
-
 /**
  * A histogram bound to one label set by {@linkcode Histogram.labels}:
  * observes without a label lookup. It stays valid after `remove` or `reset`,
@@ -346,99 +132,6 @@ export interface HistogramChild {
    * @returns A function that observes the elapsed seconds and returns them.
    */
   startTimer(): () => number;
-}
-
-class BoundHistogram extends SeriesCursor<HistogramState>
-  implements HistogramChild {
-  // Copies of the state's constants: one load each instead of two.
-  readonly #search: Float64Array;
-  readonly #steps: number;
-  readonly #buckets: number;
-
-  constructor(
-    state: HistogramState,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
-    super(state, values, index);
-    this.#search = state.search;
-    this.#steps = state.steps;
-    this.#buckets = state.buckets;
-  }
-
-  observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value - value !== 0) {
-      this.state().skip(value);
-      return;
-    }
-    const bucket = bucketOf(this.#search, this.#steps, value);
-    const buckets = this.#buckets;
-    const data = this.data();
-    const base = this.base();
-    data[base + bucket]!++;
-    data[base + buckets]! += value;
-    data[base + buckets + 1]!++;
-    if (exemplar !== undefined) {
-      this.state().keep(this.index(), bucket, value, exemplar);
-    }
-  }
-
-  startTimer(): () => number {
-    return timer(this.state().clock, (seconds) => this.observe(seconds));
-  }
-}
-
-/**
- * {@linkcode BoundHistogram} of a native histogram: the classic buckets,
- * then the native ones. A class of its own, so the classic child's code
- * never sees a native histogram and stays as small as before.
- */
-class BoundNativeHistogram extends SeriesCursor<HistogramState>
-  implements HistogramChild {
-  readonly #search: Float64Array;
-  readonly #steps: number;
-  readonly #buckets: number;
-  readonly #native: NativeLayout;
-
-  constructor(
-    state: HistogramState,
-    values: readonly LabelValue[],
-    index: number,
-  ) {
-    super(state, values, index);
-    this.#search = state.search;
-    this.#steps = state.steps;
-    this.#buckets = state.buckets;
-    this.#native = state.native!;
-  }
-
-  observe(value: number, exemplar?: Labels): void {
-    if (typeof value !== "number" || value - value !== 0) {
-      if (typeof value === "number") {
-        this.data(); // the index is current after it
-        this.state().nonFinite(this.index(), value);
-      } else this.state().skip(value);
-      return;
-    }
-    const buckets = this.#buckets;
-    // Native only: the `+Inf` bucket is the one classic bucket, no search.
-    const bucket = buckets === 1
-      ? 0
-      : bucketOf(this.#search, this.#steps, value);
-    const data = this.data();
-    const base = this.base();
-    data[base + bucket]!++;
-    data[base + buckets]! += value;
-    data[base + buckets + 1]!++;
-    this.#native.observe(data, base + buckets + 2, value);
-    if (exemplar !== undefined) {
-      this.state().keep(this.index(), bucket, value, exemplar);
-    }
-  }
-
-  startTimer(): () => number {
-    return timer(this.state().clock, (seconds) => this.observe(seconds));
-  }
 }
 
 /**
