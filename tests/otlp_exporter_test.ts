@@ -1079,3 +1079,100 @@ Deno.test("parseKeyValueList() percent-decodes OTEL key-value lists and lists ma
     },
   );
 });
+
+/** The bytes of a gzip body, unzipped. */
+async function gunzip(body: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([body as BlobPart]).stream()
+    .pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("OtlpExporter compression gzip: Content-Encoding gzip, a body that unzips to the OTLP request, the same bytes on a retry", async () => {
+  const registry = new Registry();
+  new Counter({ name: "zipped_total", help: "Probe.", registry }).inc(3);
+  const { sent, fetch } = recorder([() => new Response(null, { status: 503 })]);
+  const exp = new OtlpExporter({
+    url: URL_,
+    protocol: "json",
+    compression: "gzip",
+    registry,
+    fetch,
+    sleep: () => Promise.resolve(),
+  });
+  assert.equal(exp.compression, "gzip");
+  await exp.flush();
+  assert.equal(sent.length, 2);
+  assert.equal(sent[0]!.headers.get("content-encoding"), "gzip");
+  assert.equal(sent[0]!.headers.get("content-type"), "application/json");
+  assert.deepEqual(sent[1]!.body, sent[0]!.body);
+  const request = JSON.parse(
+    new TextDecoder().decode(await gunzip(sent[0]!.body)),
+  );
+  const metric = request.resourceMetrics[0].scopeMetrics[0].metrics[0];
+  assert.equal(metric.name, "zipped");
+  assert.equal(metric.sum.dataPoints[0].asDouble, 3);
+  await exp.shutdown();
+});
+
+Deno.test("OtlpExporter reads OTEL_EXPORTER_OTLP_COMPRESSION and OTEL_EXPORTER_OTLP_TIMEOUT, warning about values it cannot use", async () => {
+  const names = [
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+  ];
+  const saved = new Map(names.map((name) => [name, Deno.env.get(name)]));
+  try {
+    names.forEach((name) => Deno.env.delete(name));
+    assert.equal(new OtlpExporter({ url: URL_ }).compression, "none");
+    Deno.env.set("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
+    assert.equal(new OtlpExporter({ url: URL_ }).compression, "gzip");
+    assert.equal(
+      new OtlpExporter({ url: URL_, compression: "none" }).compression,
+      "none",
+    );
+    Deno.env.set("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "zstd");
+    let compression = "";
+    const warned = captureWarnings(() => {
+      compression = new OtlpExporter({ url: URL_ }).compression;
+    });
+    assert.equal(compression, "none");
+    assert.deepEqual(warned, [
+      'edgemetrics: OTEL_EXPORTER_OTLP_METRICS_COMPRESSION="zstd" is not "gzip" or "none": sending uncompressed',
+    ]);
+
+    // A hung collector is given up after the environment's timeout.
+    Deno.env.set("OTEL_EXPORTER_OTLP_TIMEOUT", "30");
+    const registry = new Registry();
+    new Counter({ name: "slow_total", help: "Probe.", registry }).inc();
+    const exp = new OtlpExporter({
+      url: URL_,
+      registry,
+      maxAttempts: 1,
+      fetch: (request: Request) =>
+        new Promise<Response>((_, reject) =>
+          request.signal.addEventListener(
+            "abort",
+            () => reject(request.signal.reason),
+          )
+        ),
+    });
+    const started = performance.now();
+    await assert.rejects(exp.flush(), /30 ms|timed out|timeout/i);
+    assert.ok(performance.now() - started < 5_000);
+    // shutdown() tries the unsent batch once more, and gives up the same way.
+    await assert.rejects(exp.shutdown(), /30 ms timeout/);
+    Deno.env.set("OTEL_EXPORTER_OTLP_TIMEOUT", "soon");
+    const timeoutWarning = captureWarnings(() =>
+      new OtlpExporter({ url: URL_ })
+    );
+    assert.deepEqual(timeoutWarning, [
+      'edgemetrics: OTEL_EXPORTER_OTLP_TIMEOUT="soon" is not a positive number of milliseconds: using the default timeout',
+    ]);
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
+  }
+});

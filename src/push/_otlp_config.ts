@@ -37,6 +37,40 @@ export function resolveProtocol(option: unknown): "protobuf" | "json" {
   );
 }
 
+/** The compression: the option, else the environment's, else none. */
+export function resolveCompression(option: unknown): "gzip" | "none" {
+  return oneOf(
+    "compression",
+    option ?? envCompression() ?? "none",
+    ["gzip", "none"] as const,
+  );
+}
+
+/**
+ * The timeout of one attempt: the option, else the environment's
+ * (`OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`, `OTEL_EXPORTER_OTLP_TIMEOUT`, in
+ * milliseconds), else undefined for the delivery default.
+ */
+export function resolveTimeoutMs(
+  option: number | undefined,
+): number | undefined {
+  if (option !== undefined) return option;
+  const name = readEnv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT") !== undefined
+    ? "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
+    : "OTEL_EXPORTER_OTLP_TIMEOUT";
+  const value = readEnv(name)?.trim();
+  if (value === undefined || value === "") return undefined;
+  const ms = Number(value);
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  warnOnce(
+    `env:${name}`,
+    `${name}=${
+      JSON.stringify(value)
+    } is not a positive number of milliseconds: using the default timeout`,
+  );
+  return undefined;
+}
+
 /** The temporality: the option, else the environment's, else cumulative. */
 export function resolveTemporality(option: unknown): "cumulative" | "delta" {
   return oneOf(
@@ -89,6 +123,24 @@ function envProtocol(): "protobuf" | "json" | undefined {
     );
   }
   return "protobuf";
+}
+
+/** The compression the environment asks for, if any. */
+function envCompression(): "gzip" | "none" | undefined {
+  const name = readEnv("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION") !== undefined
+    ? "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
+    : "OTEL_EXPORTER_OTLP_COMPRESSION";
+  const value = readEnv(name)?.trim().toLowerCase();
+  if (value === "gzip" || value === "none") return value;
+  if (value !== undefined && value !== "") {
+    warnOnce(
+      `env:${name}`,
+      `${name}=${
+        JSON.stringify(value)
+      } is not "gzip" or "none": sending uncompressed`,
+    );
+  }
+  return undefined;
 }
 
 /** The temporality the environment asks for, if any. */

@@ -21,15 +21,18 @@ import { DeltaTracker } from "./_delta.ts";
 import {
   instanceId,
   OWNER,
+  resolveCompression,
   resolveHeaders,
   resolveProtocol,
   resolveResource,
   resolveTemporality,
+  resolveTimeoutMs,
   resolveUrl,
 } from "./_otlp_config.ts";
 import { readPartialSuccess } from "./_otlp_partial_success.ts";
 import { ExportLifecycle } from "./_lifecycle.ts";
 import { VERSION } from "../_version.ts";
+import { canGzip, gzip } from "../_gzip.ts";
 
 export type { DeliveryOptions } from "./_delivery_options.ts";
 
@@ -67,6 +70,13 @@ export interface OtlpExporterOptions extends DeliveryOptions {
    * `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, `http/json`), else protobuf.
    */
   protocol?: "protobuf" | "json";
+  /**
+   * `"gzip"` sends the body gzipped (`Content-Encoding: gzip`, compressed
+   * once, so a retry sends the same bytes) where the runtime has
+   * `CompressionStream`; `"none"` (the default) sends it as it is. Default:
+   * `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` or `OTEL_EXPORTER_OTLP_COMPRESSION`.
+   */
+  compression?: "gzip" | "none";
   /**
    * Extra request headers, e.g. an API key; they are added to (and win over)
    * `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_METRICS_HEADERS`.
@@ -169,6 +179,8 @@ export class OtlpExporter implements AsyncDisposable {
   readonly protocol: "protobuf" | "json";
   /** The aggregation temporality of sums and histograms. */
   readonly temporality: "cumulative" | "delta";
+  /** Whether bodies are sent gzipped. */
+  readonly compression: "gzip" | "none";
   #headers: Record<string, string>;
   #resource: Record<string, string | number | boolean>;
   #registry: Registry;
@@ -189,11 +201,16 @@ export class OtlpExporter implements AsyncDisposable {
    * @throws {RangeError} When a duration or `maxAttempts` is not above 0.
    */
   constructor(options: OtlpExporterOptions = {}) {
-    this.#delivery = resolveDelivery(OWNER, options);
+    const timeoutMs = resolveTimeoutMs(options.timeoutMs);
+    this.#delivery = resolveDelivery(
+      OWNER,
+      timeoutMs === undefined ? options : { ...options, timeoutMs },
+    );
     this.#clock = options.clock ?? systemClock;
     this.url = resolveUrl(options.url);
     this.protocol = resolveProtocol(options.protocol);
     this.temporality = resolveTemporality(options.temporality);
+    this.compression = resolveCompression(options.compression);
     this.#headers = resolveHeaders(options.headers, this.protocol);
     this.#resource = resolveResource(options.resource);
     this.#registry = options.registry ?? defaultRegistry;
@@ -279,14 +296,19 @@ export class OtlpExporter implements AsyncDisposable {
       timeUnixMs,
     };
     const batch = delta?.families ?? families;
-    const body = this.protocol === "json"
+    const encoded = this.protocol === "json"
       // The bytes encodeOtlpJson would return as a string, without the
       // decode and re-encode of a body that can be megabytes.
       ? encodeOtlpJsonBytes(batch, options)
       : encodeOtlpProtobuf(batch, options);
+    const gzipped = this.compression === "gzip" && canGzip();
+    const body = gzipped ? await gzip(encoded) : encoded;
+    const headers = gzipped
+      ? { ...this.#headers, "content-encoding": "gzip" }
+      : this.#headers;
     const delivered = await deliver(
       "Cannot export metrics to",
-      { method: "POST", url: this.url, headers: this.#headers, body },
+      { method: "POST", url: this.url, headers, body },
       this.#delivery,
     );
     delta?.commit();

@@ -34,6 +34,7 @@
 
 import type { MetricFamily } from "../model.ts";
 import { isMetricType } from "../names.ts";
+import { canGzip, gzip } from "../_gzip.ts";
 import { parseExactJson, stringifyExactJson } from "../_exact_json.ts";
 
 /** The part of every message that says who sent it. */
@@ -193,12 +194,10 @@ export const PACK_MIN_CHARS = 16_384;
 export async function packFamilies(
   families: readonly MetricFamily[],
 ): Promise<Uint8Array | undefined> {
-  if (typeof CompressionStream !== "function") return undefined;
+  if (!canGzip()) return undefined;
   const json = stringifyExactJson(families);
   if (json.length < PACK_MIN_CHARS) return undefined;
-  const stream = new Blob([json]).stream()
-    .pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  return await gzip(json);
 }
 
 /**
