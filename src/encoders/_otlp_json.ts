@@ -208,7 +208,7 @@ function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
   } else {
     const mid = utf8.encode(time + '"count":"');
     for (let i = 0; i < points.length; i++) {
-      head(w, heads, m, i, createdOf(m, i));
+      writeHead(w, heads, m, i, createdOf(m, i));
       w.bytes(mid);
       if (m.kind === "exponentialHistogram") {
         exponential(w, m.points[i]!);
@@ -243,7 +243,7 @@ function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
  * {@linkcode createdOf} the point); the first point of a metric has none
  * to close.
  */
-function head(
+function writeHead(
   w: JsonWriter,
   heads: readonly PointHead[],
   m: OtlpMetric,
@@ -270,12 +270,13 @@ function numberPoints(
   const gauge = m.kind === "gauge";
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
-    head(w, heads, m, i, gauge ? 0 : (p as CounterPoint).created);
+    writeHead(w, heads, m, i, gauge ? 0 : (p as CounterPoint).created);
     w.bytes(mid);
     w.double(p.value);
     // Only a counter's point has an exemplar: the rest skip the mapping.
     if ("exemplar" in p && p.exemplar !== undefined) {
-      w.text(exemplars(exemplarsOf(m, i)));
+      const list = exemplarsOf(m, i);
+      if (list.length > 0) w.text(exemplars(list));
     }
   }
 }
@@ -296,7 +297,7 @@ function histogramPoints(
   const points = m.points;
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
-    head(w, heads, m, i, p.created);
+    writeHead(w, heads, m, i, p.created);
     w.bytes(mid);
     w.integer(toCount(p.count));
     w.text('","sum":');
