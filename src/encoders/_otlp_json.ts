@@ -19,7 +19,6 @@ import {
   exemplarsOf,
   type OtlpAttributes,
   type OtlpBuildOptions,
-  type OtlpExemplar,
   type OtlpGaugeMetric,
   type OtlpHistogramMetric,
   type OtlpMetric,
@@ -30,6 +29,7 @@ import {
 } from "./_otlp.ts";
 import { LabelCache } from "./_text.ts";
 import { double, integer, JsonWriter } from "./_json_writer.ts";
+import { exemplars, jsonString, keyValues, nanos } from "./_otlp_json_text.ts";
 
 export { JsonWriter };
 
@@ -342,59 +342,4 @@ function exponential(w: JsonWriter, p: HistogramPoint): void {
     text += ',"zeroThreshold":' + double(native.zeroThreshold);
   }
   w.text(text);
-}
-
-/**
- * Attributes as JSON `KeyValue`s, without brackets (`""` when empty):
- * strings as `stringValue` (every label), booleans as `boolValue`, safe
- * integers as `intValue`, other numbers as `doubleValue`.
- */
-function keyValues(attributes: OtlpAttributes): string {
-  let out = "";
-  for (const key in attributes) {
-    const value = attributes[key]!;
-    out += (out === "" ? '{"key":' : ',{"key":') + jsonString(key) +
-      ',"value":{' +
-      (typeof value === "string"
-        ? '"stringValue":' + jsonString(value)
-        : typeof value === "boolean"
-        ? '"boolValue":' + value
-        : Number.isSafeInteger(value)
-        ? '"intValue":"' + integer(value) + '"'
-        : '"doubleValue":' + double(value)) +
-      "}}";
-  }
-  return out;
-}
-
-/** `,"exemplars":[…]`. */
-function exemplars(list: readonly OtlpExemplar[]): string {
-  let out = ',"exemplars":[';
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i]!;
-    out += i > 0 ? ",{" : "{";
-    const filtered = keyValues(e.filteredAttributes);
-    if (filtered !== "") out += '"filteredAttributes":[' + filtered + "],";
-    out += '"timeUnixNano":"' + nanos(e.timeUs) + '","asDouble":' +
-      double(e.value);
-    if (e.spanId !== "") out += ',"spanId":"' + e.spanId + '"';
-    if (e.traceId !== "") out += ',"traceId":"' + e.traceId + '"';
-    out += "}";
-  }
-  return out + "]";
-}
-
-/**
- * A string as a JSON string, each lone surrogate replaced by U+FFFD first,
- * as UTF-8 encoding replaces it (the protobuf encoder, `TextEncoder`): the
- * two OTLP encodings carry the same text. `JSON.stringify` alone would write
- * an escape (`"\\ud800"`) that a receiver decodes back to a lone surrogate.
- */
-function jsonString(value: string): string {
-  return JSON.stringify(value.isWellFormed() ? value : value.toWellFormed());
-}
-
-/** Whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
-function nanos(us: number): string {
-  return us === 0 ? "0" : integer(us) + "000";
 }
