@@ -22,6 +22,7 @@
  */
 
 import {
+  encodeOtlpJson,
   encodeOtlpProtobuf,
   type MetricFamily,
   type OtlpEncodeOptions,
@@ -49,6 +50,12 @@ interface ChildResult {
   exposeMs: number;
   /** Median ms of encode to bytes from a snapshot taken before. */
   encodeMs: number;
+  /**
+   * edgemetrics JSON only: as `encodeMs`, through the public string API,
+   * `TextEncoder` after `encodeOtlpJson` (what a user who wants bytes
+   * without `OtlpExporter` writes).
+   */
+  publicMs?: number | undefined;
   bytes: number;
   /** What the body holds, decoded (see {@linkcode content}). */
   content: string;
@@ -150,6 +157,7 @@ async function time(run: () => Promise<unknown> | unknown): Promise<number> {
 async function child(impl: Impl, format: Format): Promise<ChildResult> {
   let expose: () => Promise<Uint8Array>;
   let encode: () => Uint8Array;
+  let viaString: (() => Uint8Array) | undefined;
   if (impl === "edgemetrics") {
     const registry = w4Registry();
     const options: OtlpEncodeOptions = {
@@ -160,6 +168,10 @@ async function child(impl: Impl, format: Format): Promise<ChildResult> {
     expose = async () => write(await registry.collect(), options);
     const snapshot: MetricFamily[] = await registry.collect();
     encode = () => write(snapshot, options);
+    if (format === "json") {
+      const utf8 = new TextEncoder();
+      viaString = () => utf8.encode(encodeOtlpJson(snapshot, options));
+    }
   } else {
     const otel = otelW4();
     const write = format === "json" ? otelJson : otelProtobuf;
@@ -169,10 +181,12 @@ async function child(impl: Impl, format: Format): Promise<ChildResult> {
   }
   const exposeMs = await time(expose);
   const encodeMs = await time(encode);
+  const publicMs = viaString === undefined ? undefined : await time(viaString);
   const body = await expose();
   return {
     exposeMs,
     encodeMs,
+    publicMs,
     bytes: body.length,
     content: decode(format, body),
   };
@@ -240,6 +254,16 @@ if (arg("child") !== undefined) {
           `(per pair ${Math.min(...pairRatios).toFixed(2)}…${
             Math.max(...pairRatios).toFixed(2)
           }×)`,
+      );
+    }
+    if (format === "json") {
+      const viaString = median(em.map((r) => r.publicMs!));
+      console.log(
+        `json encode only, edgemetrics through the public string API ` +
+          `(TextEncoder after encodeOtlpJson): ${viaString.toFixed(1)} ms, ` +
+          `ratio ${
+            (median(otel.map((r) => r.encodeMs)) / viaString).toFixed(2)
+          }×`,
       );
     }
     const contents = new Set([...em, ...otel].map((r) => r.content));

@@ -72,8 +72,8 @@ export class JsonWriter {
    */
   quotedIntegers(values: readonly number[]): void {
     for (let i = 0; i < values.length; i++) {
-      this.byte(i > 0 ? COMMA : QUOTE);
-      if (i > 0) this.byte(QUOTE);
+      if (i > 0) this.byte(COMMA);
+      this.byte(QUOTE);
       this.integer(values[i]!);
       this.byte(QUOTE);
     }
