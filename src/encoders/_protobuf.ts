@@ -169,12 +169,6 @@ export class ProtoWriter {
     } else buf.set(source.subarray(offset, offset + length), p);
   }
 
-  /** Prepends all of `source` (no length, no key), by one copy. */
-  bytes(source: Uint8Array): void {
-    const p = this.#take(source.length);
-    this.#buf.set(source, p);
-  }
-
   /** Prepends the bytes a lowercase or uppercase hex string stands for (no length, no key). */
   hex(value: string): void {
     const n = value.length >> 1;

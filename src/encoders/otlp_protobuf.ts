@@ -157,17 +157,17 @@ const DATA_FIELDS = {
 
 /**
  * A series' attributes as encoded point fields (repeated `KeyValue` under
- * `field`, 7 or 9). Made once in a series' life and copied at every
- * encoding after, instead of writing each key and value again (they were a
- * third of the encoding's time). The attributes made in one encoding of a
- * metric are views into one exactly sized arena, as the JSON encoder's
- * point heads are, for the same memory reason; a view made once, so that
- * each encoding copies them by one `set` (a byte loop over them was a
- * quarter of the W4 encoding).
+ * `field`, 7 or 9): `length` bytes at `offset` in `arena`. Made once in a
+ * series' life and copied at every encoding after, instead of writing each
+ * key and value again (they were a third of the encoding's time). The
+ * attributes made in one encoding of a metric share one exactly sized
+ * arena, as the JSON encoder's point heads do, for the same memory reason.
  */
 interface AttributeBytes {
   field: number;
-  bytes: Uint8Array;
+  arena: Uint8Array;
+  offset: number;
+  length: number;
 }
 
 const ATTRIBUTES = /* @__PURE__ */ new LabelCache<AttributeBytes>();
@@ -182,7 +182,7 @@ function anyAttributes(): boolean {
 }
 
 function newAttributes(): AttributeBytes {
-  return { field: -1, bytes: NO_BYTES };
+  return { field: -1, arena: NO_BYTES, offset: 0, length: 0 };
 }
 
 /** The encoded attributes of each point of `m` under `field`, made where missing. */
@@ -200,7 +200,6 @@ function attributesOf(
   let stale: ProtoWriter | undefined;
   const made: AttributeBytes[] = [];
   const ends: number[] = [];
-  const lengths: number[] = [];
   for (let i = 0; i < cached.length; i++) {
     const entry = cached[i]!;
     if (entry.field === field) continue;
@@ -216,17 +215,18 @@ function attributesOf(
         : point.labels,
     );
     entry.field = field;
+    entry.length = stale.mark() - start;
     made.push(entry);
     ends.push(start);
-    lengths.push(stale.mark() - start);
   }
   if (stale !== undefined) {
     // Written back to front: an entry written from mark `start` ends
     // `start` bytes before the end of what was written.
     const arena = stale.finish().slice();
     for (let k = 0; k < made.length; k++) {
-      const offset = arena.length - ends[k]! - lengths[k]!;
-      made[k]!.bytes = arena.subarray(offset, offset + lengths[k]!);
+      const entry = made[k]!;
+      entry.arena = arena;
+      entry.offset = arena.length - ends[k]! - entry.length;
     }
   }
   return cached;
@@ -277,7 +277,7 @@ function writePoint(
 ): void {
   const point = w.mark();
   const histogram = m.kind === "histogram";
-  w.bytes(attributes.bytes);
+  w.raw(attributes.arena, attributes.offset, attributes.length);
   const exemplars = exemplarsOf(m, i);
   for (let e = exemplars.length - 1; e >= 0; e--) {
     writeExemplar(w, histogram ? 8 : 5, exemplars[e]!);
