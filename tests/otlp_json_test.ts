@@ -553,3 +553,61 @@ Deno.test("encodeOtlpJsonBytes() writes exactly the UTF-8 bytes of encodeOtlpJso
     new TextDecoder().decode(bytes),
   );
 });
+
+Deno.test("encodeOtlpJson() writes from its cached heads exactly what it writes for uncached labels, as series restart, move and share a label object across kinds", () => {
+  const shared = ["a", "b", "c", "d"].map((id) => Object.freeze({ id }));
+  const snapshot = (round: number): MetricFamily[] => [
+    {
+      type: "counter",
+      name: "hits",
+      help: "",
+      // series 1 restarts in round 1, midway through the metric
+      points: shared.map((labels, i) => ({
+        labels,
+        value: i + round,
+        created: i === 1 && round > 0 ? 5_000 : 1_000,
+      })),
+    },
+    {
+      type: "gauge",
+      name: "level",
+      help: "",
+      aggregation: "max",
+      // the counter's label objects, moved: a gauge's head has no start time
+      points: [...shared].reverse().map((labels) => ({ labels, value: 0.5 })),
+    },
+    {
+      type: "histogram",
+      name: "latency",
+      help: "",
+      bounds: [1],
+      points: shared.slice(round).map((labels, i) => ({
+        labels,
+        count: 2,
+        sum: 1.5,
+        counts: [1, 1],
+        created: 2_000 + (i === 0 ? round : 0),
+      })),
+    },
+  ];
+  // Unfrozen copies are never cached: their heads are made at every call.
+  const uncached = (families: MetricFamily[]): MetricFamily[] =>
+    families.map((family) => ({
+      ...family,
+      points: family.points.map((p) => ({ ...p, labels: { ...p.labels } })),
+    })) as MetricFamily[];
+  for (let round = 0; round < 3; round++) {
+    const families = snapshot(round);
+    const expected = encodeOtlpJson(uncached(families), OTLP_OPTIONS);
+    assert.equal(encodeOtlpJson(families, OTLP_OPTIONS), expected);
+    assert.equal(encodeOtlpJson(families, OTLP_OPTIONS), expected); // cached
+    const points = JSON.parse(expected).resourceMetrics[0].scopeMetrics[0]
+      .metrics.map((m: Json) => (m.sum ?? m.gauge ?? m.histogram).dataPoints);
+    assert.equal(
+      points[0][1].startTimeUnixNano,
+      round > 0 ? "5000000000" : "1000000000",
+    );
+    assert.equal(points[1][0].startTimeUnixNano, undefined);
+    assert.equal(points[2].length, 4 - round);
+  }
+});

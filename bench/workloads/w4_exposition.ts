@@ -183,20 +183,25 @@ function populate() {
 
 interface DecodedPoint {
   attributes?: unknown[];
-  asInt?: string;
-  asDouble?: number;
-  count?: string;
+  asInt?: string | number;
+  asDouble?: string | number;
+  count?: string | number;
   sum?: number;
-  bucketCounts?: string[];
+  bucketCounts?: (string | number)[];
 }
 
 /**
- * What an OTLP protobuf body says, in one line: metrics, points, and the
- * totals of their values, counts and bucket counts (decoded independently).
+ * What an OTLP body says, in one line: metrics, points, and the totals of
+ * their values, counts and bucket counts, decoded independently of either
+ * encoder (protobuf by the official generated decoder, JSON by
+ * `JSON.parse`; the OTel SDK writes JSON counts as numbers, edgemetrics as
+ * the strings the OTLP JSON rules ask for, so both are read as numbers).
  */
-function otlpContent(bytes: Uint8Array): string {
+function otlpContent(body: Uint8Array, format: "json" | "protobuf"): string {
   // deno-lint-ignore no-explicit-any
-  const request = decodeOtlpProtobuf(bytes) as any;
+  const request: any = format === "json"
+    ? JSON.parse(new TextDecoder().decode(body))
+    : decodeOtlpProtobuf(body);
   let metrics = 0, points = 0, values = 0, counts = 0, buckets = 0;
   for (const resource of request.resourceMetrics) {
     for (const scope of resource.scopeMetrics) {
@@ -318,16 +323,30 @@ export async function w4(settings: Settings): Promise<Row[]> {
       OTel: () => otelProtobuf(otelSnapshot),
     }, settings),
   );
-  // Like for like: both OTLP bodies carry the same metrics and points.
-  const content = {
-    edgemetrics: otlpContent(
-      encodeOtlpProtobuf(await emRegistry.collect(), otlp),
-    ),
-    OTel: otlpContent(otelProtobuf(await otel.collect())),
+  // Like for like: both bodies of each OTLP encoding, decoded, carry the
+  // same metrics and points.
+  const contents = {
+    json: {
+      edgemetrics: otlpContent(
+        encodeOtlpJsonBytes(await emRegistry.collect(), otlp),
+        "json",
+      ),
+      OTel: otlpContent(otelJson(await otel.collect()), "json"),
+    },
+    protobuf: {
+      edgemetrics: otlpContent(
+        encodeOtlpProtobuf(await emRegistry.collect(), otlp),
+        "protobuf",
+      ),
+      OTel: otlpContent(otelProtobuf(await otel.collect()), "protobuf"),
+    },
   };
-  const same = content.edgemetrics === content.OTel;
   for (const row of rows) {
-    if (!row.case.startsWith("OTLP") || !(row.impl in content)) continue;
+    if (!row.case.startsWith("OTLP")) continue;
+    const content =
+      contents[row.case.startsWith("OTLP JSON") ? "json" : "protobuf"];
+    if (!(row.impl in content)) continue;
+    const same = content.edgemetrics === content.OTel;
     const points = content[row.impl as keyof typeof content];
     row.detail = { ...row.detail, content: points, sameContent: same };
     if (!same) row.note = `${row.note}; content differs: ${points}`;

@@ -8,6 +8,8 @@
 
 const utf8 = /* @__PURE__ */ new TextEncoder();
 const decoder = /* @__PURE__ */ new TextDecoder();
+const COMMA = 44;
+const QUOTE = 34;
 
 /** Appends UTF-8 to one growable buffer and decodes it once at the end. */
 export class JsonWriter {
@@ -54,6 +56,27 @@ export class JsonWriter {
       );
     }
     this.#pos = p + length;
+  }
+
+  /** Appends all of `source`. */
+  bytes(source: Uint8Array): void {
+    const n = source.length;
+    this.#ensure(n);
+    this.#buf.set(source, this.#pos);
+    this.#pos += n;
+  }
+
+  /**
+   * Appends integers as int64 JSON strings (`"1","2"`), each as
+   * {@linkcode integer} writes it.
+   */
+  quotedIntegers(values: readonly number[]): void {
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) this.byte(COMMA);
+      this.byte(QUOTE);
+      this.integer(values[i]!);
+      this.byte(QUOTE);
+    }
   }
 
   /** Appends text as UTF-8 (JSON text: lone surrogates are already replaced). */

@@ -6,21 +6,30 @@
  * @module
  */
 
-import type { HistogramPoint, Labels, MetricFamily } from "../model.ts";
+import type {
+  CounterPoint,
+  GaugePoint,
+  HistogramPoint,
+  Labels,
+  MetricFamily,
+} from "../model.ts";
 import {
   buildOtlpRequest,
   estimateProtobufSize,
   exemplarsOf,
   type OtlpAttributes,
   type OtlpBuildOptions,
-  type OtlpExemplar,
+  type OtlpGaugeMetric,
+  type OtlpHistogramMetric,
   type OtlpMetric,
+  type OtlpSumMetric,
   startUsOf,
   toCount,
   toCounts,
 } from "./_otlp.ts";
 import { LabelCache } from "../_label_cache.ts";
 import { double, integer, JsonWriter } from "./_json_writer.ts";
+import { exemplars, jsonString, keyValues, nanos } from "./_otlp_json_text.ts";
 
 export { JsonWriter };
 
@@ -79,25 +88,25 @@ export function encodeOtlpJsonBytes(
 }
 
 const COMMA = 44;
-const QUOTE = 34;
 const utf8 = /* @__PURE__ */ new TextEncoder();
 
 /**
  * A series' cached point head: the UTF-8 bytes of
  * `},{"attributes":[…],"startTimeUnixNano":"…",` (each part only when set),
- * for the start time it was made with, at `offset` in `arena`. The leading
- * `},` closes the point before; the first point of a metric skips it.
+ * for the `created` it was made with. The leading `},` closes the point
+ * before; the first point of a metric skips it.
  *
- * The heads made in one encoding of a metric share one exactly sized
- * arena, so a series holds a small object of numbers instead of its own
- * `Uint8Array` and `ArrayBuffer` (about 200 bytes less per series, measured
- * in W5). An arena lives as long as any series that points into it.
+ * The heads made in one encoding of a metric are views into one exactly
+ * sized arena, so a series holds a view instead of its own `ArrayBuffer`
+ * (about 200 bytes less per series, measured in W5); an arena lives as long
+ * as any series that points into it. A view, not an offset into the arena:
+ * copying a whole array is one `set`, and a view made at every encoding
+ * would be an allocation per point.
  */
 interface PointHead {
-  startUs: number;
-  arena: Uint8Array;
-  offset: number;
-  length: number;
+  /** The `created` it was made for (see {@linkcode createdOf}). */
+  created: number;
+  bytes: Uint8Array;
 }
 
 const HEADS = /* @__PURE__ */ new LabelCache<PointHead>();
@@ -112,34 +121,50 @@ function anyHead(): boolean {
 }
 
 function newHead(): PointHead {
-  return { startUs: -1, arena: NO_BYTES, offset: 0, length: 0 };
+  // NaN equals nothing: a new head is made before its first use.
+  return { created: NaN, bytes: NO_BYTES };
 }
 
 /**
- * Remakes the heads of series that are new or restarted (a new start time),
- * all into one new arena.
+ * What a point's head depends on besides its series: its `created`, of
+ * which the start time is a function ({@linkcode startUsOf}); 0 for gauges,
+ * which have no start time. Compared as is, it costs no rounding per point.
  */
-function refreshHeads(heads: readonly PointHead[], m: OtlpMetric): void {
-  const stale: PointHead[] = [];
-  const texts: string[] = [];
+function createdOf(m: OtlpMetric, i: number): number {
+  return m.kind === "gauge" ? 0 : m.points[i]!.created;
+}
+
+/**
+ * Remakes the heads of series from point `from` on that are new or
+ * restarted (a new `created`), all into one new arena. The writers call it
+ * at the first stale head they meet, so an encoding where every head is
+ * current checks each once, inline, and makes no pass of its own.
+ */
+function refreshHeads(
+  heads: readonly PointHead[],
+  m: OtlpMetric,
+  from: number,
+): void {
+  let stale: PointHead[] | undefined;
+  let texts: string[] | undefined;
   let chars = 0;
-  for (let i = 0; i < heads.length; i++) {
+  for (let i = from; i < heads.length; i++) {
     const head = heads[i]!;
-    const startUs = startUsOf(m, i);
-    if (head.startUs === startUs) continue;
+    const created = createdOf(m, i);
+    if (head.created === created) continue;
     const point = m.points[i]!;
     const text = pointHead(
       "attributes" in point && point.attributes !== undefined
         ? point.attributes
         : point.labels,
-      startUs,
+      startUsOf(m, i),
     );
-    head.startUs = startUs;
-    stale.push(head);
-    texts.push(text);
+    head.created = created;
+    (stale ??= []).push(head);
+    (texts ??= []).push(text);
     chars += text.length;
   }
-  if (stale.length === 0) return;
+  if (stale === undefined || texts === undefined) return;
   // At most 3 UTF-8 bytes per UTF-16 unit; copied to an exact size after.
   const scratch = new Uint8Array(chars * 3);
   const offsets: number[] = [];
@@ -151,10 +176,7 @@ function refreshHeads(heads: readonly PointHead[], m: OtlpMetric): void {
   offsets.push(end);
   const arena = scratch.slice(0, end);
   for (let k = 0; k < stale.length; k++) {
-    const head = stale[k]!;
-    head.arena = arena;
-    head.offset = offsets[k]!;
-    head.length = offsets[k + 1]! - offsets[k]!;
+    stale[k]!.bytes = arena.subarray(offsets[k]!, offsets[k + 1]!);
   }
 }
 
@@ -178,41 +200,24 @@ function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
   w.text(text + ',"' + m.kind + '":{"dataPoints":[');
   const points: readonly { readonly labels: Labels }[] = m.points;
   const heads = HEADS.lookup(points, labelsOf, anyHead, newHead);
-  refreshHeads(heads, m);
-  const number = m.kind === "sum" || m.kind === "gauge";
-  const mid = utf8.encode(time + (number ? '"asDouble":' : '"count":"'));
-  const bounds = m.kind === "histogram"
-    ? utf8.encode(
-      '],"explicitBounds":[' + m.explicitBounds.map(double).join(",") + "]",
-    )
-    : NO_BYTES;
-  for (let i = 0; i < points.length; i++) {
-    // Each point: its head, the time, then its numbers.
-    const head = heads[i]!;
-    const skip = i === 0 ? 2 : 0; // the first point has no point to close
-    w.range(head.arena, head.offset + skip, head.length - skip);
-    w.range(mid, 0, mid.length);
-    if (m.kind === "sum" || m.kind === "gauge") {
-      w.double(m.points[i]!.value);
-    } else if (m.kind === "exponentialHistogram") {
-      exponential(w, m.points[i]!);
-    } else {
-      const p = m.points[i]!;
-      w.integer(toCount(p.count));
-      w.text('","sum":');
-      w.double(p.sum);
-      if (m.kind === "histogram") {
-        w.text(',"bucketCounts":[');
-        const counts = toCounts(m.points[i]!.counts);
-        for (let b = 0; b < counts.length; b++) {
-          if (b > 0) w.byte(COMMA);
-          w.byte(QUOTE);
-          w.integer(counts[b]!);
-          w.byte(QUOTE);
-        }
-        w.range(bounds, 0, bounds.length);
+  // Each point: its head, the time, then its numbers, by a loop per kind.
+  if (m.kind === "sum" || m.kind === "gauge") {
+    numberPoints(w, m, heads, utf8.encode(time + '"asDouble":'));
+  } else if (m.kind === "histogram") {
+    histogramPoints(w, m, heads, utf8.encode(time + '"count":"'));
+  } else {
+    const mid = utf8.encode(time + '"count":"');
+    for (let i = 0; i < points.length; i++) {
+      writeHead(w, heads, m, i, createdOf(m, i));
+      w.bytes(mid);
+      if (m.kind === "exponentialHistogram") {
+        exponential(w, m.points[i]!);
       } else {
-        const quantiles = m.points[i]!.quantiles;
+        const p = m.points[i]!;
+        w.integer(toCount(p.count));
+        w.text('","sum":');
+        w.double(p.sum);
+        const quantiles = p.quantiles;
         let text = ',"quantileValues":[';
         for (let q = 0; q < quantiles.length; q++) {
           text += (q > 0 ? ',{"quantile":' : '{"quantile":') +
@@ -221,9 +226,9 @@ function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
         }
         w.text(text + "]");
       }
+      const list = exemplarsOf(m, i);
+      if (list.length > 0) w.text(exemplars(list));
     }
-    const list = exemplarsOf(m, i);
-    if (list.length > 0) w.text(exemplars(list));
   }
   let tail = points.length > 0 ? "}]" : "]";
   if (m.kind !== "gauge" && m.kind !== "summary") {
@@ -231,6 +236,80 @@ function metric(w: JsonWriter, m: OtlpMetric, time: string): void {
   }
   if (m.kind === "sum") tail += ',"isMonotonic":' + m.isMonotonic;
   w.text(tail + "}}");
+}
+
+/**
+ * Writes point `i`'s head, remade first when stale (`created` is
+ * {@linkcode createdOf} the point); the first point of a metric has none
+ * to close.
+ */
+function writeHead(
+  w: JsonWriter,
+  heads: readonly PointHead[],
+  m: OtlpMetric,
+  i: number,
+  created: number,
+): void {
+  let head = heads[i]!;
+  if (head.created !== created) {
+    refreshHeads(heads, m, i);
+    head = heads[i]!;
+  }
+  if (i > 0) w.bytes(head.bytes);
+  else w.range(head.bytes, 2, head.bytes.length - 2);
+}
+
+/** Writes the points of a sum or gauge; `mid` is the time and `"asDouble":`. */
+function numberPoints(
+  w: JsonWriter,
+  m: OtlpSumMetric | OtlpGaugeMetric,
+  heads: readonly PointHead[],
+  mid: Uint8Array,
+): void {
+  const points: readonly (GaugePoint | CounterPoint)[] = m.points;
+  const gauge = m.kind === "gauge";
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    writeHead(w, heads, m, i, gauge ? 0 : (p as CounterPoint).created);
+    w.bytes(mid);
+    w.double(p.value);
+    // Only a counter's point has an exemplar: the rest skip the mapping.
+    if ("exemplar" in p && p.exemplar !== undefined) {
+      const list = exemplarsOf(m, i);
+      if (list.length > 0) w.text(exemplars(list));
+    }
+  }
+}
+
+/**
+ * Writes the points of an explicit-bucket histogram; `mid` is the time and
+ * `"count":"`.
+ */
+function histogramPoints(
+  w: JsonWriter,
+  m: OtlpHistogramMetric,
+  heads: readonly PointHead[],
+  mid: Uint8Array,
+): void {
+  const bounds = utf8.encode(
+    '],"explicitBounds":[' + m.explicitBounds.map(double).join(",") + "]",
+  );
+  const points = m.points;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    writeHead(w, heads, m, i, p.created);
+    w.bytes(mid);
+    w.integer(toCount(p.count));
+    w.text('","sum":');
+    w.double(p.sum);
+    w.text(',"bucketCounts":[');
+    w.quotedIntegers(toCounts(p.counts));
+    w.bytes(bounds);
+    if (p.exemplars !== undefined) {
+      const list = exemplarsOf(m, i);
+      if (list.length > 0) w.text(exemplars(list));
+    }
+  }
 }
 
 /**
@@ -263,59 +342,4 @@ function exponential(w: JsonWriter, p: HistogramPoint): void {
     text += ',"zeroThreshold":' + double(native.zeroThreshold);
   }
   w.text(text);
-}
-
-/**
- * Attributes as JSON `KeyValue`s, without brackets (`""` when empty):
- * strings as `stringValue` (every label), booleans as `boolValue`, safe
- * integers as `intValue`, other numbers as `doubleValue`.
- */
-function keyValues(attributes: OtlpAttributes): string {
-  let out = "";
-  for (const key in attributes) {
-    const value = attributes[key]!;
-    out += (out === "" ? '{"key":' : ',{"key":') + jsonString(key) +
-      ',"value":{' +
-      (typeof value === "string"
-        ? '"stringValue":' + jsonString(value)
-        : typeof value === "boolean"
-        ? '"boolValue":' + value
-        : Number.isSafeInteger(value)
-        ? '"intValue":"' + integer(value) + '"'
-        : '"doubleValue":' + double(value)) +
-      "}}";
-  }
-  return out;
-}
-
-/** `,"exemplars":[…]`. */
-function exemplars(list: readonly OtlpExemplar[]): string {
-  let out = ',"exemplars":[';
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i]!;
-    out += i > 0 ? ",{" : "{";
-    const filtered = keyValues(e.filteredAttributes);
-    if (filtered !== "") out += '"filteredAttributes":[' + filtered + "],";
-    out += '"timeUnixNano":"' + nanos(e.timeUs) + '","asDouble":' +
-      double(e.value);
-    if (e.spanId !== "") out += ',"spanId":"' + e.spanId + '"';
-    if (e.traceId !== "") out += ',"traceId":"' + e.traceId + '"';
-    out += "}";
-  }
-  return out + "]";
-}
-
-/**
- * A string as a JSON string, each lone surrogate replaced by U+FFFD first,
- * as UTF-8 encoding replaces it (the protobuf encoder, `TextEncoder`): the
- * two OTLP encodings carry the same text. `JSON.stringify` alone would write
- * an escape (`"\\ud800"`) that a receiver decodes back to a lone surrogate.
- */
-function jsonString(value: string): string {
-  return JSON.stringify(value.isWellFormed() ? value : value.toWellFormed());
-}
-
-/** Whole microseconds as exact decimal nanoseconds: the digits, then `000`. */
-function nanos(us: number): string {
-  return us === 0 ? "0" : integer(us) + "000";
 }
