@@ -248,6 +248,54 @@ Deno.test("encodeOtlpProtobuf() and encodeOtlpJson() write native histograms as 
   }
 });
 
+Deno.test("OTLP ExponentialHistogram points keep count = zero count + buckets and leave out the sum after NaN or ±Inf; Prometheus still counts them", async () => {
+  const registry = new Registry();
+  const h = new Histogram({
+    name: "odd_seconds",
+    help: "",
+    native: true,
+    registry,
+  });
+  h.observe(0);
+  h.observe(0.5);
+  h.observe(NaN);
+  h.observe(Infinity);
+  h.observe(-Infinity);
+  const clean = new Histogram({
+    name: "clean_seconds",
+    help: "",
+    native: true,
+    registry,
+  });
+  clean.observe(0.5);
+  const families = await registry.collect();
+  const options = { resource: {}, timeUnixMs: 1_700_000_000_000 };
+  const decoded: Json = decodeOtlpProtobuf(
+    encodeOtlpProtobuf(families, options),
+  );
+  const json = JSON.parse(encodeOtlpJson(families, options));
+  assert.deepEqual(normalizeOtlp(decoded), normalizeOtlp(json));
+  const point = (body: Json, name: string) =>
+    body.resourceMetrics[0].scopeMetrics[0].metrics.find((m: Json) =>
+      m.name === name
+    ).exponentialHistogram.dataPoints[0];
+  for (const body of [decoded, json]) {
+    const odd = point(body, "odd_seconds");
+    assert.equal(odd.count, "2"); // the zero bucket and 0.5's bucket
+    assert.equal(odd.zeroCount, "1");
+    assert.equal(odd.sum, undefined);
+    const fine = point(body, "clean_seconds");
+    assert.equal(fine.count, "1");
+    assert.equal(fine.sum, 0.5);
+  }
+  // Prometheus' native rule: count and sum take them, no bucket does.
+  const [odd] = decodePrometheusProtobuf(
+    encodePrometheusProtobuf(families),
+  ) as Json[];
+  assert.equal(Number(odd.metric[0].histogram.sample_count), 5);
+  assert.ok(Number.isNaN(odd.metric[0].histogram.sample_sum));
+});
+
 Deno.test("metricsHandler() serves protobuf to Prometheus with native histograms, text to everyone else", async () => {
   const registry = new Registry();
   const histogram = new Histogram({

@@ -66,6 +66,7 @@ import type {
   HistogramPoint,
   Labels,
   MetricFamily,
+  NativeHistogram,
   SummaryPoint,
   UpDownCounterPoint,
 } from "../model.ts";
@@ -269,6 +270,26 @@ export function msToUs(ms: number): number {
 export function toCount(value: number): number {
   if (!(value > 0)) return 0;
   return value >= MAX_UINT64 ? MAX_UINT64 : Math.round(value);
+}
+
+/**
+ * The count and sum an OTLP ExponentialHistogramDataPoint may carry. Its
+ * count must equal its zero count plus its bucket counts, and OTel keeps
+ * NaN and ±Inf out of the sum; Prometheus' native rule counts them (in
+ * count and sum, in no bucket). So a point that took non-finite values goes
+ * out with the count of its buckets and no sum (an optional field).
+ */
+export function exponentialCountAndSum(
+  point: { readonly count: number; readonly sum: number },
+  native: NativeHistogram,
+): { count: number; sum: number | undefined } {
+  let count = toCount(native.zeroCount);
+  for (const side of [native.positive.counts, native.negative.counts]) {
+    for (let i = 0; i < side.length; i++) count += toCount(side[i]!);
+  }
+  const finite = Number.isFinite(point.sum) &&
+    count === toCount(point.count);
+  return { count, sum: finite ? point.sum : undefined };
 }
 
 /** Per-bucket counts as fixed64 values: the snapshot's own array when they already are (no copy). */

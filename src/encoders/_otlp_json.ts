@@ -17,6 +17,7 @@ import {
   buildOtlpRequest,
   estimateProtobufSize,
   exemplarsOf,
+  exponentialCountAndSum,
   type OtlpAttributes,
   type OtlpBuildOptions,
   type OtlpGaugeMetric,
@@ -319,9 +320,13 @@ function histogramPoints(
  */
 function exponential(w: JsonWriter, p: HistogramPoint): void {
   const native = p.native!;
-  w.integer(toCount(p.count));
-  w.text('","sum":');
-  w.double(p.sum);
+  const { count, sum } = exponentialCountAndSum(p, native);
+  w.integer(count);
+  if (sum === undefined) w.text('"');
+  else {
+    w.text('","sum":');
+    w.double(sum);
+  }
   let text = ',"scale":' + native.schema + ',"zeroCount":"' +
     integer(toCount(native.zeroCount)) + '"';
   for (

@@ -15,6 +15,7 @@ import {
   buildOtlpRequest,
   estimateProtobufSize,
   exemplarsOf,
+  exponentialCountAndSum,
   type OtlpAttributes,
   type OtlpExemplar,
   type OtlpExponentialHistogramMetric,
@@ -360,8 +361,8 @@ function writeExponentialPoint(
     w.varint(((native.schema << 1) ^ (native.schema >> 31)) >>> 0);
     w.tag(6, WIRE_VARINT);
   }
-  writeDouble(w, 5, p.sum);
-  const count = toCount(p.count);
+  const { count, sum } = exponentialCountAndSum(p, native);
+  if (sum !== undefined) writeDouble(w, 5, sum);
   if (count !== 0) {
     w.fixed64(count);
     w.tag(4, WIRE_FIXED64);
