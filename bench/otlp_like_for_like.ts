@@ -39,7 +39,7 @@ import {
 import { median } from "./harness.ts";
 import { otelJson, otelProtobuf, otelSetup } from "./peers.ts";
 import { w4Registry } from "./w4_registry.ts";
-import { decodeOtlpProtobuf } from "../tests/_otlp_decode.ts";
+import { otlpContent } from "./otlp_content.ts";
 
 type Impl = "edgemetrics" | "OTel";
 type Format = "json" | "protobuf";
@@ -92,54 +92,6 @@ function otelW4() {
   return otel;
 }
 
-interface DecodedPoint {
-  asInt?: string | number;
-  asDouble?: string | number;
-  count?: string | number;
-  sum?: number;
-  bucketCounts?: (string | number)[];
-}
-
-/** Metrics, points, and the totals of values, counts and bucket counts of a decoded request. */
-function content(request: {
-  resourceMetrics: {
-    scopeMetrics: {
-      metrics: {
-        sum?: { dataPoints: DecodedPoint[] };
-        histogram?: { dataPoints: DecodedPoint[] };
-      }[];
-    }[];
-  }[];
-}): string {
-  let metrics = 0, points = 0, values = 0, counts = 0, buckets = 0;
-  for (const resource of request.resourceMetrics) {
-    for (const scope of resource.scopeMetrics) {
-      for (const metric of scope.metrics) {
-        metrics++;
-        const data = metric.sum?.dataPoints ?? metric.histogram?.dataPoints ??
-          [];
-        for (const point of data) {
-          points++;
-          values += Number(point.asInt ?? point.asDouble ?? point.sum ?? 0);
-          counts += Number(point.count ?? 0);
-          for (const b of point.bucketCounts ?? []) buckets += Number(b);
-        }
-      }
-    }
-  }
-  return `${metrics} metrics, ${points} points, values ${
-    values.toFixed(3)
-  }, counts ${counts}, bucket counts ${buckets}`;
-}
-
-function decode(format: Format, body: Uint8Array): string {
-  // deno-lint-ignore no-explicit-any
-  const request: any = format === "json"
-    ? JSON.parse(new TextDecoder().decode(body))
-    : decodeOtlpProtobuf(body);
-  return content(request);
-}
-
 /** Times `run` after a warm-up; the median of {@linkcode TIMED} runs, in ms. */
 async function time(run: () => Promise<unknown> | unknown): Promise<number> {
   const end = performance.now() + WARMUP_MS;
@@ -188,7 +140,7 @@ async function child(impl: Impl, format: Format): Promise<ChildResult> {
     encodeMs,
     publicMs,
     bytes: body.length,
-    content: decode(format, body),
+    content: otlpContent(body, format),
   };
 }
 

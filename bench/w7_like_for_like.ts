@@ -28,19 +28,7 @@
 
 import { BUCKETS, random } from "./data.ts";
 import { Histogram, type HistogramChild } from "../mod.ts";
-import { requirePeer } from "../tests/_npm.ts";
-
-/** `AggregationType.EXPONENTIAL_HISTOGRAM`: a const enum, absent at run time. */
-const EXPONENTIAL_HISTOGRAM = 5;
-
-interface SdkMetrics {
-  MetricReader: abstract new () => object;
-  MeterProvider: new (options: unknown) => {
-    getMeter(name: string): {
-      createHistogram(name: string): { record(value: number): void };
-    };
-  };
-}
+import { otelExponential } from "./workloads/w7_native_histogram.ts";
 
 /** Anything that records one value. */
 interface Recorder {
@@ -80,25 +68,7 @@ const native: HistogramChild = new Histogram({
   registry: null,
 }).labels();
 
-const sdk = requirePeer<SdkMetrics>("@opentelemetry/sdk-metrics");
-class Reader extends sdk.MetricReader {
-  onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-const otelHistogram = new sdk.MeterProvider({
-  readers: [new Reader()],
-  views: [{
-    instrumentName: "lfl",
-    aggregation: {
-      type: EXPONENTIAL_HISTOGRAM,
-      options: { maxSize: 160, recordMinMax: true },
-    },
-  }],
-}).getMeter("lfl").createHistogram("lfl");
+const otelHistogram = otelExponential("lfl");
 const otel: Recorder = { observe: (value) => otelHistogram.record(value) };
 
 // Own loops: one function per instrument, written the same way.

@@ -35,8 +35,12 @@ interface SdkMetrics {
   };
 }
 
-/** The OTel SDK's histogram instrument with its exponential aggregation (160 buckets). */
-function otelExponential(): { record(value: number): void } {
+/**
+ * The OTel SDK's histogram instrument `name` with its exponential
+ * aggregation (160 buckets), a reader attached: W7's peer, and
+ * `w7_like_for_like.ts`'s.
+ */
+export function otelExponential(name = "w7"): { record(value: number): void } {
   const sdk = requirePeer<SdkMetrics>("@opentelemetry/sdk-metrics");
   class Reader extends sdk.MetricReader {
     onShutdown(): Promise<void> {
@@ -49,14 +53,14 @@ function otelExponential(): { record(value: number): void } {
   const provider = new sdk.MeterProvider({
     readers: [new Reader()],
     views: [{
-      instrumentName: "w7",
+      instrumentName: name,
       aggregation: {
         type: EXPONENTIAL_HISTOGRAM,
         options: { maxSize: 160, recordMinMax: true },
       },
     }],
   });
-  return provider.getMeter("bench").createHistogram("w7");
+  return provider.getMeter("bench").createHistogram(name);
 }
 
 /** A row of one measured figure. */
