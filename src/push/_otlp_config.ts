@@ -55,10 +55,8 @@ export function resolveTimeoutMs(
   option: number | undefined,
 ): number | undefined {
   if (option !== undefined) return option;
-  const name = readEnv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT") !== undefined
-    ? "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
-    : "OTEL_EXPORTER_OTLP_TIMEOUT";
-  const value = readEnv(name)?.trim();
+  const [name, raw] = otlpEnv("TIMEOUT");
+  const value = raw?.trim();
   if (value === undefined || value === "") return undefined;
   const ms = Number(value);
   if (Number.isFinite(ms) && ms > 0) return ms;
@@ -112,8 +110,7 @@ export function resolveUrl(option: string | undefined): string {
 
 /** The protocol the environment asks for, if any (an unsupported one warns and means protobuf). */
 function envProtocol(): "protobuf" | "json" | undefined {
-  const value = readEnv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") ??
-    readEnv("OTEL_EXPORTER_OTLP_PROTOCOL");
+  const [, value] = otlpEnv("PROTOCOL");
   if (value === undefined) return undefined;
   if (value.trim() === "http/json") return "json";
   if (value.trim() !== "http/protobuf") {
@@ -125,12 +122,22 @@ function envProtocol(): "protobuf" | "json" | undefined {
   return "protobuf";
 }
 
+/**
+ * The OTLP variable `OTEL_EXPORTER_OTLP_METRICS_<setting>`, else the one for
+ * every signal, `OTEL_EXPORTER_OTLP_<setting>`: its name and value.
+ */
+function otlpEnv(setting: string): [name: string, value: string | undefined] {
+  const metrics = `OTEL_EXPORTER_OTLP_METRICS_${setting}`;
+  const value = readEnv(metrics);
+  if (value !== undefined) return [metrics, value];
+  const all = `OTEL_EXPORTER_OTLP_${setting}`;
+  return [all, readEnv(all)];
+}
+
 /** The compression the environment asks for, if any. */
 function envCompression(): "gzip" | "none" | undefined {
-  const name = readEnv("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION") !== undefined
-    ? "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
-    : "OTEL_EXPORTER_OTLP_COMPRESSION";
-  const value = readEnv(name)?.trim().toLowerCase();
+  const [name, raw] = otlpEnv("COMPRESSION");
+  const value = raw?.trim().toLowerCase();
   if (value === "gzip" || value === "none") return value;
   if (value !== undefined && value !== "") {
     warnOnce(
