@@ -83,9 +83,30 @@ export interface Exemplar {
 }
 
 /**
- * OpenTelemetry attributes as a meter records them: string, number or
- * boolean values under OTel keys (`http.route`). A point carries them in
- * `attributes` when they differ from its Prometheus `labels`.
+ * One OpenTelemetry attribute value: a string, number or boolean, or an
+ * array of one of them (the OTel API's homogeneous arrays).
+ *
+ * @example
+ * ```ts
+ * import type { AttributeValue } from "@edgemetrics/edgemetrics";
+ * import assert from "node:assert/strict";
+ *
+ * const methods: AttributeValue = ["GET", "HEAD"];
+ * assert.ok(Array.isArray(methods));
+ * ```
+ */
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | readonly number[]
+  | readonly boolean[];
+
+/**
+ * OpenTelemetry attributes as a meter records them: {@linkcode AttributeValue}s
+ * under OTel keys (`http.route`). A point carries them in `attributes` when
+ * they differ from its Prometheus `labels`.
  *
  * @example
  * ```ts
@@ -96,7 +117,7 @@ export interface Exemplar {
  * assert.equal(attributes["http.response.status_code"], 200);
  * ```
  */
-export type Attributes = Readonly<Record<string, string | number | boolean>>;
+export type Attributes = Readonly<Record<string, AttributeValue>>;
 
 /**
  * An OpenTelemetry instrumentation scope: the meter's name and version.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MetricType } from "./model.ts";
+import type { AttributeValue, MetricType } from "./model.ts";
 
 /** The longest metric name, in characters: the OpenTelemetry instrument name limit. */
 export const MAX_METRIC_NAME_LENGTH = 255;
@@ -326,12 +326,14 @@ export function prometheusLabelName(key: string): string {
  * compatibility rules say.
  */
 export function prometheusLabels(
-  attributes: Readonly<Record<string, string | number | boolean>>,
+  attributes: Readonly<Record<string, AttributeValue>>,
 ): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const key of Object.keys(attributes).sort()) {
     const label = prometheusLabelName(key);
-    const value = String(attributes[key]);
+    const raw = attributes[key]!;
+    // An array becomes its JSON text, as OTel's Prometheus mapping has it.
+    const value = Array.isArray(raw) ? JSON.stringify(raw) : String(raw);
     labels[label] = Object.hasOwn(labels, label)
       ? labels[label] + ";" + value
       : value;

@@ -60,6 +60,7 @@
  */
 
 import type {
+  AttributeValue,
   CounterPoint,
   Exemplar,
   GaugePoint,
@@ -75,9 +76,7 @@ import { otlpName, toUcumUnit } from "./_otlp_names.ts";
 export { otlpName, toUcumUnit };
 
 /** Attribute values as OTLP `AnyValue`s: string, bool, int (safe integer) or double. */
-export type OtlpAttributes = Readonly<
-  Record<string, string | number | boolean>
->;
+export type OtlpAttributes = Readonly<Record<string, AttributeValue>>;
 
 /** `AggregationTemporality`: 1 = DELTA, 2 = CUMULATIVE. */
 export type OtlpTemporality = 1 | 2;

@@ -12,7 +12,8 @@ import { double, integer } from "./_json_writer.ts";
 /**
  * Attributes as JSON `KeyValue`s, without brackets (`""` when empty):
  * strings as `stringValue` (every label), booleans as `boolValue`, safe
- * integers as `intValue`, other numbers as `doubleValue`.
+ * integers as `intValue`, other numbers as `doubleValue`, arrays as an
+ * `arrayValue` of those.
  */
 export function keyValues(attributes: OtlpAttributes): string {
   let out = "";
@@ -20,16 +21,25 @@ export function keyValues(attributes: OtlpAttributes): string {
     const value = attributes[key]!;
     out += (out === "" ? '{"key":' : ',{"key":') + jsonString(key) +
       ',"value":{' +
-      (typeof value === "string"
-        ? '"stringValue":' + jsonString(value)
-        : typeof value === "boolean"
-        ? '"boolValue":' + value
-        : Number.isSafeInteger(value)
-        ? '"intValue":"' + integer(value) + '"'
-        : '"doubleValue":' + double(value)) +
+      (typeof value === "object"
+        ? '"arrayValue":{"values":[' +
+          value.map((item) => "{" + scalarValue(item) + "}").join(",") +
+          "]}"
+        : scalarValue(value)) +
       "}}";
   }
   return out;
+}
+
+/** The field of one scalar `AnyValue`, without braces. */
+function scalarValue(value: string | number | boolean): string {
+  return typeof value === "string"
+    ? '"stringValue":' + jsonString(value)
+    : typeof value === "boolean"
+    ? '"boolValue":' + value
+    : Number.isSafeInteger(value)
+    ? '"intValue":"' + integer(value) + '"'
+    : '"doubleValue":' + double(value);
 }
 
 /** `,"exemplars":[…]`. */

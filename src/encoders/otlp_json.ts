@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MetricFamily } from "../model.ts";
+import type { Attributes, MetricFamily } from "../model.ts";
 import { writeOtlpJson } from "./_otlp_json.ts";
 
 /**
@@ -30,9 +30,10 @@ export interface OtlpEncodeOptions {
   /**
    * Resource attributes, e.g. service.name, service.instance.id,
    * deployment.environment. Strings become `stringValue`, booleans
-   * `boolValue`, safe integers `intValue`, other numbers `doubleValue`.
+   * `boolValue`, safe integers `intValue`, other numbers `doubleValue`,
+   * arrays `arrayValue`.
    */
-  resource: Readonly<Record<string, string | number | boolean>>;
+  resource: Attributes;
   /** Instrumentation scope; left unset in the output when omitted. */
   scope?: { name: string; version?: string };
   /**

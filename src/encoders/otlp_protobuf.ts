@@ -439,20 +439,39 @@ function writeAttributes(
     const v = attributes[key]!;
     const kv = w.mark();
     const value = w.mark();
-    if (typeof v === "string") {
-      w.string(1, v);
-    } else if (typeof v === "boolean") {
-      writeVarint(w, 2, v ? 1 : 0);
-    } else if (Number.isSafeInteger(v)) {
-      // Negative: the 64-bit two's complement, as two unsigned halves.
-      const hi = Math.floor(v / TWO_32);
-      w.varint64((v - hi * TWO_32) >>> 0, hi >>> 0);
-      w.tag(3, WIRE_VARINT);
+    if (typeof v === "object") {
+      // array_value = 5: ArrayValue { values = 1 (repeated AnyValue) }.
+      const array = w.mark();
+      for (let j = v.length - 1; j >= 0; j--) {
+        const item = w.mark();
+        writeScalarValue(w, v[j]!);
+        w.endLen(1, item);
+      }
+      w.endLen(5, array);
     } else {
-      writeDouble(w, 4, v);
+      writeScalarValue(w, v);
     }
     w.endLen(2, value);
     w.string(1, key);
     w.endLen(field, kv);
+  }
+}
+
+/**
+ * The field of one scalar AnyValue: string_value = 1, bool_value = 2,
+ * int_value = 3 (a safe integer), double_value = 4 (any other number).
+ */
+function writeScalarValue(w: ProtoWriter, v: string | number | boolean): void {
+  if (typeof v === "string") {
+    w.string(1, v);
+  } else if (typeof v === "boolean") {
+    writeVarint(w, 2, v ? 1 : 0);
+  } else if (Number.isSafeInteger(v)) {
+    // Negative: the 64-bit two's complement, as two unsigned halves.
+    const hi = Math.floor(v / TWO_32);
+    w.varint64((v - hi * TWO_32) >>> 0, hi >>> 0);
+    w.tag(3, WIRE_VARINT);
+  } else {
+    writeDouble(w, 4, v);
   }
 }

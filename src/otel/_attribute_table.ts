@@ -13,6 +13,10 @@
  * view, put in canonical form (sorted keys) and looked up or created; the
  * walked path is then linked to that series.
  *
+ * An array value (OTel's homogeneous arrays) is a new object at every
+ * call, so a walk that meets one is never linked: such records take the
+ * slow path, where the array is compared by its content.
+ *
  * Keys a view drops are skipped during the walk, so their values never
  * make a node or a series. Past the series limit, new attribute sets share
  * the overflow series (`otel.metric.overflow: true`) and are not linked
@@ -21,7 +25,7 @@
  * @module
  */
 
-import type { Attributes, Labels } from "../model.ts";
+import type { Attributes, AttributeValue, Labels } from "../model.ts";
 import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import { describe, prometheusLabels } from "../names.ts";
@@ -124,9 +128,15 @@ export class AttributeTable {
   #miss(attributes: Attributes | undefined): number {
     const clean = this.#clean(attributes);
     const keys = Object.keys(clean).sort();
-    // Typed: 200, "200" and true are different attribute sets.
+    // Typed: 200, "200" and true are different attribute sets, and so are
+    // [1] and ["1"] (JSON keeps an array's element types).
     const key = JSON.stringify(
-      keys.map((k) => [k, typeof clean[k], String(clean[k])]),
+      keys.map((k) => {
+        const v = clean[k]!;
+        return Array.isArray(v)
+          ? [k, "array", JSON.stringify(v)]
+          : [k, typeof v, String(v)];
+      }),
     );
     let index = this.#canonical.get(key);
     if (index === undefined) {
@@ -137,7 +147,7 @@ export class AttributeTable {
         }
         return this.#overflow; // not linked: nothing grows past the limit
       }
-      const sorted: Record<string, string | number | boolean> = {};
+      const sorted: Record<string, AttributeValue> = {};
       for (const k of keys) sorted[k] = clean[k]!;
       index = this.#create(sorted);
       this.#canonical.set(key, index);
@@ -151,6 +161,7 @@ export class AttributeTable {
     let at = this.#root;
     if (typeof attributes === "object" && attributes !== null) {
       for (const key in attributes) {
+        if (typeof attributes[key] === "object") return; // see the module doc
         if (
           (this.#keep !== undefined && !this.#keep.has(key)) ||
           (this.#skip !== undefined && this.#skip.has(key))
@@ -188,8 +199,8 @@ export class AttributeTable {
    */
   #clean(
     attributes: Attributes | undefined,
-  ): Record<string, string | number | boolean> {
-    const clean: Record<string, string | number | boolean> = {};
+  ): Record<string, AttributeValue> {
+    const clean: Record<string, AttributeValue> = {};
     if (attributes === undefined || attributes === null) return clean;
     if (typeof attributes !== "object") {
       warnOnce(
@@ -207,11 +218,13 @@ export class AttributeTable {
       const type = typeof value;
       if (type === "string" || type === "boolean" || type === "number") {
         clean[key] = value as string | number | boolean;
+      } else if (isHomogeneousArray(value)) {
+        clean[key] = Object.freeze([...value]) as AttributeValue;
       } else if (value !== undefined) {
         warnOnce(
           `otel-attr:${this.metric}:${key}`,
-          `dropped attribute "${key}" of instrument "${this.metric}": an attribute value must be a string, number or boolean, got ${
-            Array.isArray(value) ? "an array" : describe(value)
+          `dropped attribute "${key}" of instrument "${this.metric}": an attribute value must be a string, number or boolean, or an array of one of them, got ${
+            Array.isArray(value) ? "a mixed or nested array" : describe(value)
           }`,
         );
       }
@@ -220,7 +233,7 @@ export class AttributeTable {
   }
 
   /** Creates a series for canonical attributes. */
-  #create(attributes: Record<string, string | number | boolean>): number {
+  #create(attributes: Record<string, AttributeValue>): number {
     const index = this.labels.length;
     if (index >= this.created.length) {
       const data = new Float64Array(this.data.length * 2);
@@ -240,4 +253,12 @@ export class AttributeTable {
     this.attributes.push(same ? undefined : Object.freeze(attributes));
     return index;
   }
+}
+
+/** An array of strings, of numbers or of booleans (one type), as OTel allows. */
+function isHomogeneousArray(value: unknown): value is readonly unknown[] {
+  if (!Array.isArray(value)) return false;
+  if (value.every((item) => typeof item === "string")) return true;
+  if (value.every((item) => typeof item === "number")) return true;
+  return value.every((item) => typeof item === "boolean");
 }

@@ -7,7 +7,10 @@
 
 import { requirePeer } from "../_npm.ts";
 
-type Attrs = Record<string, string | number | boolean>;
+type Attrs = Record<
+  string,
+  string | number | boolean | (string | number | boolean)[]
+>;
 
 /** A meter as `@opentelemetry/api` declares it (the part the tests use). */
 export interface ApiMeter {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   encodeOpenMetrics,
+  encodeOtlpJson,
   encodeOtlpProtobuf,
   MeterProvider,
   Registry,
@@ -181,7 +182,7 @@ Deno.test("Meter: negative counter and histogram values, NaN and wrong attribute
   assert.deepEqual(warnings.map((w) => w.replace(/^edgemetrics: /, "")), [
     'ignored a negative value of counter "c" (got -1): it only takes values of at least 0',
     'ignored a non-finite value of instrument "c", got NaN',
-    'dropped attribute "bad" of instrument "c": an attribute value must be a string, number or boolean, got {"nested":1}',
+    'dropped attribute "bad" of instrument "c": an attribute value must be a string, number or boolean, or an array of one of them, got {"nested":1}',
     'ignored a negative value of histogram "h" (got -5): it only takes values of at least 0',
     'ignored a non-finite value of instrument "u", got NaN',
   ]);
@@ -191,6 +192,47 @@ Deno.test("Meter: negative counter and histogram values, NaN and wrong attribute
   ]);
   assert.equal(h?.points.length, 0);
   assert.deepEqual(u?.points.map((p) => "value" in p && p.value), [-5]);
+});
+
+Deno.test("Meter: array attributes are one series by content, JSON in Prometheus labels, arrayValue in OTLP; mixed arrays are dropped with a warning", async () => {
+  const registry = new Registry();
+  const meter = new MeterProvider({ registry }).getMeter("m");
+  const counter = meter.createCounter("jobs");
+  const warnings = captureWarnings(() => {
+    for (let i = 0; i < 3; i++) counter.add(1, { tags: ["a", "b"] });
+    counter.add(5, { tags: [1] });
+    counter.add(7, { tags: ["1"] });
+    counter.add(1, { tags: ["a", 1] as unknown as string[] });
+  });
+  assert.deepEqual(warnings, [
+    'edgemetrics: dropped attribute "tags" of instrument "jobs": an attribute value must be a string, number or boolean, or an array of one of them, got a mixed or nested array',
+  ]);
+  const text = await registry.metrics();
+  assert.match(text, /^jobs_total\{tags="\[\\"a\\",\\"b\\"\]"\} 3$/m);
+  assert.match(text, /^jobs_total\{tags="\[1\]"\} 5$/m);
+  assert.match(text, /^jobs_total\{tags="\[\\"1\\"\]"\} 7$/m);
+  assert.match(text, /^jobs_total 1$/m);
+  const families = await registry.collect();
+  const options = { resource: {}, timeUnixMs: 1_700_000_000_000 };
+  const decoded = decodeOtlpProtobuf(encodeOtlpProtobuf(families, options));
+  const json = JSON.parse(encodeOtlpJson(families, options));
+  for (const body of [decoded, json]) {
+    // deno-lint-ignore no-explicit-any
+    const points = (body as any).resourceMetrics[0].scopeMetrics[0].metrics[0]
+      .sum.dataPoints;
+    // deno-lint-ignore no-explicit-any
+    const values = points.map((p: any) => p.attributes?.[0]?.value ?? null);
+    assert.deepEqual(values, [
+      {
+        arrayValue: {
+          values: [{ stringValue: "a" }, { stringValue: "b" }],
+        },
+      },
+      { arrayValue: { values: [{ intValue: "1" }] } },
+      { arrayValue: { values: [{ stringValue: "1" }] } },
+      null,
+    ]);
+  }
 });
 
 Deno.test("Meter: the same name and kind returns the same instrument; an attribute set in any key order is one series", async () => {

@@ -54,7 +54,7 @@ import { requirePeer } from "../_npm.ts";
 import { DeltaTracker } from "../../src/push/_delta.ts";
 import { api, type ApiMeter, type ApiObservable } from "./_api.ts";
 
-type Value = string | number | boolean;
+type Value = string | number | boolean | (string | number | boolean)[];
 type Attrs = Record<string, Value>;
 
 // deno-lint-ignore no-explicit-any
@@ -149,6 +149,9 @@ function fromSdk(resourceMetrics: Any): Metric[] {
 }
 
 function anyValue(v: Any): Value {
+  if ("arrayValue" in v) {
+    return (v.arrayValue.values ?? []).map(anyValue) as Value;
+  }
   if ("stringValue" in v) return v.stringValue;
   if ("boolValue" in v) return v.boolValue;
   if ("intValue" in v) return Number(v.intValue);
@@ -275,10 +278,14 @@ async function runSequence(
     "db.statement": pick(["SELECT 1", "UPDATE t", "DELETE t"]),
     "db.pool.ratio": pick([0.25, 0.5, 1.5]),
   });
+  // Array attributes, a fresh array at every call as callers write them;
+  // [1] and ["1"] are different attribute sets.
+  const tagSets: Value[][] = [["a"], ["a", "b"], [1, 2], ["1"], [1], []];
   const jobAttrs = (): Attrs => ({
     queue: pick(["mail", "sms"]),
     "user.id": pick(users),
     retry: rand() < 0.3,
+    "job.tags": [...pick(tagSets)] as Value,
   });
 
   const requests = http.createCounter("http.server.requests", {
