@@ -103,7 +103,11 @@ Deno.test("metricsHandler() answers a browser with a page under a strict CSP car
     csp,
     `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
   );
-  const page = await response.text();
+  // Gzipped like the scrapes, for a client that takes gzip.
+  assert.equal(response.headers.get("Content-Encoding"), "gzip");
+  const page = await new Response(
+    response.body!.pipeThrough(new DecompressionStream("gzip")),
+  ).text();
   // Exactly one style and one script, both with the nonce, nothing external.
   assert.deepEqual(page.match(/<script\b[^>]*>/g), [
     `<script nonce="${nonce}">`,

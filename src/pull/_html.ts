@@ -40,13 +40,15 @@ export function htmlHeaders(nonce: string): Record<string, string> {
 }
 
 /**
- * Answers the HTML view of `families`; `families` undefined answers HEAD
- * (the headers a GET would have, no body).
+ * The HTML view of `families` and its headers; `families` undefined gives
+ * HEAD's answer (the headers a GET would have, no body).
  */
-export function htmlResponse(
+export function htmlPage(
   families: readonly MetricFamily[] | undefined,
-): Response {
+): { body: string | null; headers: Record<string, string> } {
   const nonce = makeNonce();
-  const body = families === undefined ? null : encodeHtml(families, { nonce });
-  return new Response(body, { status: 200, headers: htmlHeaders(nonce) });
+  return {
+    body: families === undefined ? null : encodeHtml(families, { nonce }),
+    headers: htmlHeaders(nonce),
+  };
 }

@@ -26,7 +26,7 @@ import {
   PROMETHEUS_PROTOBUF_CONTENT_TYPE,
 } from "../encoders/prometheus_protobuf.ts";
 import { coalesce } from "./_coalesce.ts";
-import { htmlResponse } from "./_html.ts";
+import { htmlPage } from "./_html.ts";
 
 /**
  * Where {@linkcode metricsHandler} reads metrics from at every scrape: a
@@ -274,16 +274,29 @@ export function metricsHandler(
       }
 
       const accept = request.headers.get("Accept");
+      const gzip = compress && typeof CompressionStream === "function" &&
+        acceptsGzip(request.headers.get("Accept-Encoding"));
+      /** A 200 with `body`, gzipped when the client takes gzip. */
+      const ok = (
+        body: string | Uint8Array<ArrayBuffer> | null,
+        headers: Record<string, string>,
+      ) => {
+        if (gzip) headers["Content-Encoding"] = "gzip";
+        if (!gzip || body === null) return respond(200, body, headers);
+        const stream = new Blob([body]).stream().pipeThrough(
+          new CompressionStream("gzip"),
+        );
+        return respond(200, stream, headers, true);
+      };
       if (html && prefersHtml(accept)) {
-        if (method === "HEAD") return htmlResponse(undefined);
-        const families = await collectFor(url);
-        return families === undefined ? tooBusy() : htmlResponse(families);
+        const families = method === "HEAD" ? undefined : await collectFor(url);
+        if (method !== "HEAD" && families === undefined) return tooBusy();
+        const page = htmlPage(families);
+        return ok(page.body, page.headers);
       }
       const protobuf = allowProtobuf && prefersProtobuf(accept);
       const openMetrics = !protobuf && allowOpenMetrics &&
         prefersOpenMetrics(accept);
-      const gzip = compress && typeof CompressionStream === "function" &&
-        acceptsGzip(request.headers.get("Accept-Encoding"));
       const headers: Record<string, string> = {
         "Content-Type": protobuf
           ? PROMETHEUS_PROTOBUF_CONTENT_TYPE
@@ -292,8 +305,7 @@ export function metricsHandler(
           : PROMETHEUS_TEXT_CONTENT_TYPE,
         Vary: VARY,
       };
-      if (gzip) headers["Content-Encoding"] = "gzip";
-      if (method === "HEAD") return respond(200, null, headers);
+      if (method === "HEAD") return ok(null, headers);
 
       const families = await collectFor(url);
       if (families === undefined) return tooBusy();
@@ -303,11 +315,7 @@ export function metricsHandler(
         : openMetrics
         ? encodeOpenMetrics(families, omOptions)
         : encodePrometheusText(families);
-      if (!gzip) return respond(200, text, headers);
-      const body = new Blob([text]).stream().pipeThrough(
-        new CompressionStream("gzip"),
-      );
-      return respond(200, body, headers, true);
+      return ok(text, headers);
     } catch (error) {
       console.error("edgemetrics: serving metrics failed:", error);
       return respond(
