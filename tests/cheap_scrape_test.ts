@@ -295,6 +295,50 @@ Deno.test("ObservableGauge with cacheMs reports a failed background refresh at t
   assert.equal((family?.points[0] as { value: number }).value, 7);
 });
 
+Deno.test("ObservableGauge with cacheMs stops serving the last value once its refresh hangs past the window (at least 5 s), and starts over", async () => {
+  const clock = manualClock(0);
+  const errors: string[] = [];
+  const registry = new Registry({
+    clock,
+    onError: (error, metric) => errors.push(`${metric}: ${error}`),
+  });
+  let hang = false;
+  let value = 7;
+  new ObservableGauge({
+    name: "hanging_source",
+    help: "X.",
+    registry,
+    cacheMs: 100,
+    observe(result) {
+      if (hang) return new Promise<void>(() => {}); // never settles
+      result.observe(value);
+      return undefined;
+    },
+  });
+  const values = async () =>
+    (await registry.collect()).map((f) =>
+      (f.points[0] as { value: number }).value
+    );
+  assert.deepEqual(await values(), [7]);
+  hang = true;
+  clock.t = 100; // past the window: a refresh starts, and hangs
+  assert.deepEqual(await values(), [7]);
+  clock.t = 5_100; // pending 5,000 ms: still within the 5 s floor
+  assert.deepEqual(await values(), [7]);
+  assert.deepEqual(errors, []);
+  clock.t = 5_101;
+  assert.deepEqual(await values(), []);
+  assert.equal(errors.length, 1);
+  assert.match(
+    errors[0]!,
+    /^hanging_source: Error: its refresh has not settled after 5001 ms/,
+  );
+  // The next collection starts a new refresh and waits for it.
+  hang = false;
+  value = 9;
+  assert.deepEqual(await values(), [9]);
+});
+
 Deno.test("observable instruments reject a cacheMs that is negative or not finite", () => {
   for (const cacheMs of [-1, Infinity, NaN, "5"]) {
     assert.throws(

@@ -36,8 +36,15 @@ export function checkCacheMs(metric: string, value: unknown): number {
  * - at most one refresh runs at a time: callers during one share it;
  * - a refresh that fails after the last value was served is not lost: the
  *   next collection throws its error (the registry reports it) and the value
- *   is forgotten, so a broken source is never served as if it were fresh.
+ *   is forgotten, so a broken source is never served as if it were fresh;
+ * - so is a refresh that hangs: once it has run longer than the window (and
+ *   at least {@linkcode HUNG_REFRESH_MS}), the next collection throws, the
+ *   value is forgotten and the refresh abandoned (what it answers later is
+ *   ignored), so the collection after starts a new one.
  */
+/** The least time a refresh may run before a collection gives it up. */
+export const HUNG_REFRESH_MS = 5000;
+
 export function cached<F>(
   refresh: (signal?: AbortSignal) => F | Promise<F>,
   windowMs: number,
@@ -46,6 +53,7 @@ export function cached<F>(
   let value: { family: F } | undefined;
   let refreshedAt = -Infinity;
   let running: Promise<F> | undefined;
+  let startedAt = 0;
   let failure: { error: unknown } | undefined;
 
   return (signal) => {
@@ -57,8 +65,23 @@ export function cached<F>(
     if (value !== undefined && monotonic() - refreshedAt < windowMs) {
       return value.family;
     }
-    if (running !== undefined) return value?.family ?? running;
+    if (running !== undefined) {
+      const pendingMs = monotonic() - startedAt;
+      if (
+        value === undefined || pendingMs <= Math.max(windowMs, HUNG_REFRESH_MS)
+      ) {
+        return value?.family ?? running;
+      }
+      running = undefined;
+      value = undefined;
+      throw new Error(
+        `its refresh has not settled after ${
+          Math.round(pendingMs)
+        } ms: the last value is no longer served, and the next collection starts a new refresh`,
+      );
+    }
     refreshedAt = monotonic();
+    startedAt = refreshedAt;
     let result: F | Promise<F>;
     try {
       // The signal of the collection that starts the refresh: a registry
@@ -73,14 +96,16 @@ export function cached<F>(
       return result;
     }
     const served = value;
-    running = result.then(
+    const attempt: Promise<F> = result.then(
       (family) => {
+        if (running !== attempt) return family; // abandoned as hung
         running = undefined;
         value = { family };
         refreshedAt = monotonic();
         return family;
       },
       (error) => {
+        if (running !== attempt) throw error; // abandoned as hung
         running = undefined;
         value = undefined;
         // Served stale meanwhile: report at the next collection instead.
@@ -88,8 +113,9 @@ export function cached<F>(
         throw error;
       },
     );
-    if (served === undefined) return running;
-    running.catch(() => {}); // reported by the next collection
+    running = attempt;
+    if (served === undefined) return attempt;
+    attempt.catch(() => {}); // reported by the next collection
     return served.family;
   };
 }

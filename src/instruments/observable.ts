@@ -113,9 +113,10 @@ export interface ObservableCounterOptions<L extends string>
    * Milliseconds a collection's values are served again before `observe`
    * runs anew (default 0: every collection). Past the window the last
    * values are served while a new call runs, so a slow source never holds
-   * up a scrape once it answered once. One call runs at a time: a call
-   * that never settles keeps the last values served, and a call that fails
-   * is reported at the next collection, which then leaves the metric out.
+   * up a scrape once it answered once. One call runs at a time. A call
+   * that fails, or still runs past the window (and at least 5 s), is
+   * reported at the next collection, which then leaves the metric out; the
+   * collection after calls `observe` anew.
    */
   cacheMs?: number;
 }
@@ -147,9 +148,10 @@ export interface ObservableGaugeOptions<L extends string>
    * Milliseconds a collection's values are served again before `observe`
    * runs anew (default 0: every collection). Past the window the last
    * values are served while a new call runs, so a slow source never holds
-   * up a scrape once it answered once. One call runs at a time: a call
-   * that never settles keeps the last values served, and a call that fails
-   * is reported at the next collection, which then leaves the metric out.
+   * up a scrape once it answered once. One call runs at a time. A call
+   * that fails, or still runs past the window (and at least 5 s), is
+   * reported at the next collection, which then leaves the metric out; the
+   * collection after calls `observe` anew.
    */
   cacheMs?: number;
   /** How values from several workers combine: `sum` (default), `max`, `min` or `all`. */
