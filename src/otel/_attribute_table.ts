@@ -30,18 +30,17 @@ import type { Clock } from "../clock.ts";
 import { warnOnce } from "../_warn.ts";
 import { describe, prometheusLabels } from "../names.ts";
 
-/** A trie node: the key it expects next, its values' nodes, its series. */
-interface Node {
-  key: string | undefined;
-  values: Map<unknown, Node>;
+/**
+ * A trie node: the map from the values of the key it expects next to their
+ * nodes (the node is that map itself, one load less per attribute than a
+ * node holding a map), nodes for other next keys, and its series.
+ */
+class Node extends Map<unknown, Node> {
+  key: string | undefined = undefined;
   /** Nodes for attribute objects whose next key is not `key`. */
-  others: Map<string, Node> | undefined;
+  others: Map<string, Node> | undefined = undefined;
   /** The series of the attributes walked so far; -1 when none yet. */
-  index: number;
-}
-
-function node(): Node {
-  return { key: undefined, values: new Map(), others: undefined, index: -1 };
+  index = -1;
 }
 
 /** The attribute key a series over the limit carries, as OTel names it. */
@@ -71,7 +70,7 @@ export class AttributeTable {
 
   readonly #clock: Clock;
   readonly #maxSeries: number;
-  readonly #root: Node = node();
+  readonly #root: Node = new Node();
   readonly #canonical = new Map<string, number>();
   /** Keys dropped during the walk; undefined when the stream keeps all. */
   readonly #skip: ReadonlySet<string> | undefined;
@@ -114,8 +113,8 @@ export class AttributeTable {
           (skip !== undefined && skip.has(key))
         ) continue;
         const next = at.key === key
-          ? at.values.get(attributes[key])
-          : at.others?.get(key)?.values.get(attributes[key]);
+          ? at.get(attributes[key])
+          : at.others?.get(key)?.get(attributes[key]);
         if (next === undefined) return this.#miss(attributes);
         at = next;
       }
@@ -174,17 +173,17 @@ export class AttributeTable {
           at.others ??= new Map();
           let other = at.others.get(key);
           if (other === undefined) {
-            other = node();
+            other = new Node();
             other.key = key;
             at.others.set(key, other);
           }
           level = other;
         }
         const value = attributes[key];
-        let next = level.values.get(value);
+        let next = level.get(value);
         if (next === undefined) {
-          next = node();
-          level.values.set(value, next);
+          next = new Node();
+          level.set(value, next);
         }
         at = next;
       }
